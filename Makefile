@@ -1,0 +1,53 @@
+# Afspraak: `make run` serves the app on https://localhost:8443, `make test` runs every test.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_WORKERS ?= 2
+
+.PHONY: run setup test lint format test-sqlite test-postgres bench clean
+
+run: setup
+	exec $(BIN)/afspraak serve
+
+setup: $(VENV)/.runtime
+	$(BIN)/afspraak setup
+
+# The virtualenv, from the lock files only (pip checks every hash).
+$(VENV)/.runtime: requirements.lock requirements-build.lock pyproject.toml
+	scripts/ensure-system-packages.sh run
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-build.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+$(VENV)/.dev: requirements-dev.lock $(VENV)/.runtime
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
+	touch $@
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy afspraak conftest.py
+	$(BIN)/afspraak makemigrations --check --dry-run
+
+format: $(VENV)/.dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: setup $(VENV)/.dev
+	scripts/ensure-system-packages.sh test
+	$(MAKE) lint
+	$(MAKE) test-sqlite
+	$(MAKE) test-postgres
+
+test-sqlite: $(VENV)/.dev
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
+
+test-postgres: $(VENV)/.dev
+	AFSPRAAK_TEST_DATABASE=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) -q -m "not browser"
+
+clean:
+	rm -rf $(VENV) .venv-* .mypy_cache .ruff_cache

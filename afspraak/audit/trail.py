@@ -1,0 +1,57 @@
+"""``record``: the one way to write an audit event."""
+
+import logging
+from typing import Any
+
+from django.db import models
+from django.http import HttpRequest
+
+from afspraak.audit.models import AuditEvent, Outcome
+
+logger = logging.getLogger("afspraak.audit.events")
+
+_SECRET_MARKERS = ("password", "secret", "token", "otp")
+
+
+def record(
+    action: str,
+    *,
+    actor: Any,
+    outcome: str = Outcome.SUCCESS,
+    organization: Any = None,
+    target: models.Model | None = None,
+    request: HttpRequest | None = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Write one audit event and send it to the SIEM log stream."""
+    if outcome not in Outcome.values:
+        raise ValueError(f"unknown audit outcome {outcome!r}")
+    payload = dict(data or {})
+    leaked = [name for name in payload if any(m in name.lower() for m in _SECRET_MARKERS)]
+    if leaked:
+        raise ValueError(f"audit data must not hold secrets: {', '.join(sorted(leaked))}")
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    event = AuditEvent(
+        action=action,
+        outcome=outcome,
+        actor=user,
+        actor_public_id=getattr(user, "public_id", ""),
+        organization=organization,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(getattr(target, "public_id", "") or getattr(target, "pk", ""))
+        if target
+        else "",
+        ip_address=client_ip(request),
+        user_agent=(request.headers.get("User-Agent", "")[:300] if request else ""),
+        data=payload,
+    )
+    event.save()
+    logger.info(action, extra={"audit_event": event})
+    return event
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    """Return the client's address as the server saw it (proxies are resolved by axes' ipware)."""
+    if request is None:
+        return None
+    return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR") or None

@@ -1,0 +1,372 @@
+"""Afspraak's one settings module.
+
+Every knob comes from the environment (see ``.env.example``) through the typed
+readers in ``afspraak.environment``. The defaults are those of the embedded mode:
+SQLite, keys and certificates in ``var/``, e-mail to the console. Production
+(``AFSPRAAK_ENV=production``) refuses to start without the secrets it needs.
+"""
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+from afspraak.environment import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("AFSPRAAK_VAR_DIR", str(BASE_DIR / "var")))
+
+AFSPRAAK_ENV = env_choice("AFSPRAAK_ENV", "embedded", ("embedded", "production"))
+IS_PRODUCTION = AFSPRAAK_ENV == "production"
+DEBUG = env_bool("AFSPRAAK_DEBUG", False)
+if DEBUG and IS_PRODUCTION:
+    raise ImproperlyConfigured("AFSPRAAK_DEBUG cannot be on when AFSPRAAK_ENV=production")
+
+
+def _embedded_secret_key() -> str:
+    """Read the embedded mode's secret key from var/, creating it (mode 0600) on first use."""
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+    return path.read_text(encoding="utf-8").strip()
+
+
+SECRET_KEY = env_secret("AFSPRAAK_SECRET_KEY")
+if not SECRET_KEY:
+    if IS_PRODUCTION:
+        raise ImproperlyConfigured("AFSPRAAK_SECRET_KEY (or AFSPRAAK_SECRET_KEY_FILE) is required")
+    SECRET_KEY = _embedded_secret_key()
+
+ALLOWED_HOSTS = env_list("AFSPRAAK_ALLOWED_HOSTS", ["localhost", "127.0.0.1"])
+SITE_URL = env_str("AFSPRAAK_SITE_URL", "https://localhost:8443").rstrip("/")
+CSRF_TRUSTED_ORIGINS = [SITE_URL]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
+    "axes",
+    "csp",
+    "rest_framework",
+    "drf_spectacular",
+    "huey.contrib.djhuey",
+    "afspraak.accounts",
+    "afspraak.audit",
+    "afspraak.tenancy",
+    "afspraak.crypto",
+    "afspraak.server",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "afspraak.accounts.middleware.SessionLifetimeMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "afspraak.accounts.middleware.RequireMFAMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "afspraak.urls"
+WSGI_APPLICATION = "afspraak.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "afspraak" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------------
+DB_ENGINE = env_choice("AFSPRAAK_DB_ENGINE", "sqlite", ("sqlite", "postgresql"))
+if DB_ENGINE == "postgresql":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": env_str("AFSPRAAK_DB_NAME", "afspraak"),
+            "USER": env_str("AFSPRAAK_DB_USER", "afspraak"),
+            "PASSWORD": env_secret("AFSPRAAK_DB_PASSWORD"),
+            "HOST": env_str("AFSPRAAK_DB_HOST", "127.0.0.1"),
+            "PORT": env_str("AFSPRAAK_DB_PORT", "5432"),
+            "CONN_MAX_AGE": env_int("AFSPRAAK_DB_CONN_MAX_AGE", 60, minimum=0),
+            "OPTIONS": {"sslmode": env_str("AFSPRAAK_DB_SSLMODE", "prefer")},
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": env_str("AFSPRAAK_DB_NAME", str(VAR_DIR / "afspraak.sqlite3")),
+            # IMMEDIATE takes the write lock at BEGIN, so a read-then-write check inside
+            # a transaction cannot race another writer.
+            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Counters for rate limits must be shared by every worker and survive restarts.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "afspraak_cache",
+    }
+}
+
+# --- Background jobs ----------------------------------------------------------------------------
+_REDIS_URL = env_secret("AFSPRAAK_REDIS_URL")
+HUEY = {
+    "name": "afspraak",
+    "immediate": env_bool("AFSPRAAK_HUEY_IMMEDIATE", False),
+    "consumer": {
+        "workers": env_int("AFSPRAAK_HUEY_WORKERS", 2, minimum=1),
+        "worker_type": "thread",
+    },
+}
+if _REDIS_URL:
+    HUEY |= {"huey_class": "huey.RedisHuey", "url": _REDIS_URL}
+else:
+    HUEY |= {"huey_class": "huey.SqliteHuey", "filename": str(VAR_DIR / "huey.sqlite3")}
+
+# --- Accounts and passwords ---------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+# PBKDF2-SHA256 first and explicit (control D1); Django 5.2 uses 1,000,000 iterations.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
+PASSWORD_MIN_LENGTH = 15
+PASSWORD_MAX_LENGTH = 128
+PASSWORD_HISTORY_DEPTH = 5
+PASSWORD_CONTEXT_WORDS = ["afspraak", "appointment", "afspraken"]
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "afspraak.accounts.passwords.LengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH, "max_length": PASSWORD_MAX_LENGTH},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email", "full_name")},
+    },
+    {"NAME": "afspraak.accounts.passwords.ContextWordsValidator"},
+    {"NAME": "afspraak.accounts.passwords.StrengthValidator", "OPTIONS": {"min_score": 3}},
+    {
+        "NAME": "afspraak.accounts.passwords.HistoryValidator",
+        "OPTIONS": {"depth": PASSWORD_HISTORY_DEPTH},
+    },
+]
+
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+ACCOUNT_ADAPTER = "afspraak.accounts.adapter.AccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_REAUTHENTICATION_TIMEOUT = env_int("AFSPRAAK_REAUTH_SECONDS", 300, minimum=30)
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Afspraak] "
+ACCOUNT_PASSWORD_INPUT_RENDER_VALUE = False
+ACCOUNT_SESSION_REMEMBER = False
+# Per-IP throttling of failed logins across accounts; the per-account lock is django-axes.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": env_str("AFSPRAAK_LOGIN_FAILED_IP_RATE", "30/15m/ip"),
+}
+
+MFA_ADAPTER = "afspraak.accounts.adapter.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_TOTP_ISSUER = "Afspraak"
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = False
+
+USERSESSIONS_TRACK_ACTIVITY = True
+
+# Brute force: 10 failures lock the account for 30 minutes, never for good (django-axes keeps
+# the counters in the database, so they hold across workers and restarts).
+AXES_FAILURE_LIMIT = env_int("AFSPRAAK_LOCKOUT_FAILURES", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AFSPRAAK_LOCKOUT_MINUTES", 30, minimum=30))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_USERNAME_FORM_FIELD = "login"
+AXES_USERNAME_CALLABLE = "afspraak.accounts.lockout.username_from_attempt"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# axes locks accounts only: locking whole addresses would let one attacker lock out an
+# office behind a shared NAT. Guessing from one address across accounts is throttled by
+# allauth's "login_failed" rate limit above, kept in the shared database cache.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+AXES_IPWARE_PROXY_COUNT = env_int("AFSPRAAK_PROXY_COUNT", 0, minimum=0)
+
+# --- Sessions -----------------------------------------------------------------------------------
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ABSOLUTE_SECONDS = env_int("AFSPRAAK_SESSION_ABSOLUTE_SECONDS", 14 * 86400, minimum=60)
+SESSION_IDLE_SECONDS = env_int("AFSPRAAK_SESSION_IDLE_SECONDS", 24 * 3600, minimum=60)
+STAFF_SESSION_ABSOLUTE_SECONDS = env_int(
+    "AFSPRAAK_STAFF_SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=60
+)
+STAFF_SESSION_IDLE_SECONDS = env_int("AFSPRAAK_STAFF_SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
+SESSION_COOKIE_NAME = "__Host-afspraak_session"
+SESSION_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_NAME = "__Host-afspraak_csrf"
+CSRF_COOKIE_SECURE = True
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# --- Transport security and headers (control D1 in transit) --------------------------------------
+SECURE_SSL_REDIRECT = env_bool("AFSPRAAK_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = env_int("AFSPRAAK_HSTS_SECONDS", 63072000, minimum=31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = env_bool("AFSPRAAK_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if env_bool("AFSPRAAK_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
+PERMISSIONS_POLICY = {
+    "accelerometer": [],
+    "camera": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "magnetometer": [],
+    "microphone": [],
+    "payment": [],
+    "usb": [],
+    "publickey-credentials-get": ["self"],
+}
+
+# --- E-mail -------------------------------------------------------------------------------------
+DEFAULT_FROM_EMAIL = env_str("AFSPRAAK_FROM_EMAIL", "Afspraak <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_HOST = env_str("AFSPRAAK_SMTP_HOST")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("AFSPRAAK_SMTP_PORT", 587, minimum=1)
+    EMAIL_HOST_USER = env_str("AFSPRAAK_SMTP_USER")
+    EMAIL_HOST_PASSWORD = env_secret("AFSPRAAK_SMTP_PASSWORD")
+    EMAIL_USE_TLS = env_bool("AFSPRAAK_SMTP_STARTTLS", True)
+    EMAIL_USE_SSL = env_bool("AFSPRAAK_SMTP_SSL", False)
+    EMAIL_TIMEOUT = 10
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# --- Keys ---------------------------------------------------------------------------------------
+AFSPRAAK_MASTER_KEYSET_FILE = Path(
+    env_str("AFSPRAAK_MASTER_KEYSET_FILE", str(VAR_DIR / "keys" / "master.json"))
+)
+
+# --- Server -------------------------------------------------------------------------------------
+AFSPRAAK_TLS_DIR = VAR_DIR / "tls"
+AFSPRAAK_BIND_HOST = env_str("AFSPRAAK_BIND_HOST", "127.0.0.1")
+AFSPRAAK_HTTPS_PORT = env_int("AFSPRAAK_HTTPS_PORT", 8443, minimum=1)
+AFSPRAAK_HTTP_PORT = env_int("AFSPRAAK_HTTP_PORT", 8080, minimum=0)
+AFSPRAAK_TLS_CERT = Path(env_str("AFSPRAAK_TLS_CERT", str(AFSPRAAK_TLS_DIR / "server.pem")))
+AFSPRAAK_TLS_KEY = Path(env_str("AFSPRAAK_TLS_KEY", str(AFSPRAAK_TLS_DIR / "server-key.pem")))
+AFSPRAAK_WEB_WORKERS = env_int("AFSPRAAK_WEB_WORKERS", 2, minimum=1)
+
+# --- REST API -----------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+}
+SPECTACULAR_SETTINGS = {"TITLE": "Afspraak API", "VERSION": "1.0.0"}
+
+# --- Static files, i18n -------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "afspraak" / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = not IS_PRODUCTION
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Logging: audit events go out as one JSON object a line for the SIEM ------------------------
+LOG_LEVEL = env_choice("AFSPRAAK_LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "afspraak.audit.logformat.ECSFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "audit": {"class": "logging.StreamHandler", "formatter": "json"},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "afspraak.audit.events": {"handlers": ["audit"], "level": "INFO", "propagate": False},
+        "axes": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,31 @@
+"""Project-wide pytest fixtures: HTTPS test clients and a fast password hasher."""
+
+import pytest
+from django.test import Client
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings, request):
+    """Hash with MD5 in tests so a login costs microseconds, except in the hashing tests."""
+    if "real_password_hasher" not in request.keywords:
+        settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
+@pytest.fixture(autouse=True)
+def _immediate_jobs(settings):
+    """Run Huey tasks inline so tests see their effects at once."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+    yield
+    HUEY.immediate = False
+
+
+@pytest.fixture
+def client():
+    """A test client whose requests arrive over HTTPS, as every real request does."""
+    https_client = Client()
+    https_client.defaults.update({"wsgi.url_scheme": "https", "SERVER_PORT": "443"})
+    return https_client

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install the Debian/Ubuntu packages a make target needs, when they are missing.
+# Usage: scripts/ensure-system-packages.sh run|test
+# As root it uses apt-get; otherwise it names the command to run and fails.
+set -euo pipefail
+
+want=()
+python3 -c 'import ensurepip, venv' 2>/dev/null || want+=(python3-venv)
+if [ "${1:-run}" = test ]; then
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)
+    [ -x /usr/bin/chromium ] || want+=(chromium)
+    command -v runuser >/dev/null 2>&1 || want+=(util-linux)
+fi
+[ ${#want[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "Missing system packages: ${want[*]}" >&2
+    echo "Install them with: sudo apt-get install -y ${want[*]}" >&2
+    exit 1
+fi
+echo "Installing system packages: ${want[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
