@@ -23,9 +23,14 @@ def _immediate_jobs(settings):
     HUEY.immediate = False
 
 
+class HTTPSClient(Client):
+    """A test client whose requests arrive over HTTPS, as every real request does."""
+
+    def generic(self, *args, **kwargs):
+        kwargs["secure"] = True
+        return super().generic(*args, **kwargs)
+
+
 @pytest.fixture
 def client():
-    """A test client whose requests arrive over HTTPS, as every real request does."""
-    https_client = Client()
-    https_client.defaults.update({"wsgi.url_scheme": "https", "SERVER_PORT": "443"})
-    return https_client
+    return HTTPSClient()

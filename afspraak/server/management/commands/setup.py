@@ -20,6 +20,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
         keyset = settings.AFSPRAAK_MASTER_KEYSET_FILE
         if create_master_keyset(keyset):
             self.stdout.write(f"created master keyset {keyset} (mode 0600): back it up")
