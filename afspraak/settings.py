@@ -140,16 +140,25 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Counters for rate limits must be shared by every worker and survive restarts.
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "afspraak_cache",
+# Counters for rate limits and used TOTP codes must be shared by every worker and survive
+# restarts: the database in the embedded mode, Redis in production.
+_REDIS_URL = env_secret("AFSPRAAK_REDIS_URL")
+if _REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _REDIS_URL,
+        }
     }
-}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "afspraak_cache",
+        }
+    }
 
 # --- Background jobs ----------------------------------------------------------------------------
-_REDIS_URL = env_secret("AFSPRAAK_REDIS_URL")
 HUEY = {
     "name": "afspraak",
     "immediate": env_bool("AFSPRAAK_HUEY_IMMEDIATE", False),
