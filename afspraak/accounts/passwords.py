@@ -1,21 +1,36 @@
 """Password rules: strength, not composition (NIST SP 800-63B-4, OWASP ASVS 5.0 §6.2; control O3).
 
 Each validator explains its refusal in words a person can act on; the same
-messages reach the sign-up and password forms and the API.
+messages reach the sign-up and password forms and the API. Every path that sets
+a password (sign-up, change, reset, admin, ``set_password()`` + ``save()``) ends
+in Django's ``password_changed`` hook, which is where the history is kept.
 """
 
-import difflib
+import re
+import unicodedata
 from typing import Any
 
+from allauth.account.internal.flows import password_change
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
+from django.contrib.auth.password_validation import get_default_password_validators
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from zxcvbn import zxcvbn
 
-# zxcvbn raises on very long input; its score is already settled by 72 characters.
-_ZXCVBN_MAX_INPUT = 72
+from afspraak.audit.models import Outcome
+from afspraak.audit.trail import record
+
+# zxcvbn refuses input longer than 72 characters; its score is settled well before that.
+ZXCVBN_MAX_INPUT = 72
+
+# Look-alike substitutions people use to dress up a word ("4fspr44k" is still "afspraak").
+_LOOK_ALIKES = str.maketrans(
+    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+)
 
 
 class LengthValidator:
@@ -24,6 +39,8 @@ class LengthValidator:
     def __init__(self, min_length: int = 15, max_length: int = 128) -> None:
         if max_length < 64:
             raise ValueError("passwords of at least 64 characters must be accepted")
+        if min_length > max_length:
+            raise ValueError("min_length cannot exceed max_length")
         self.min_length = min_length
         self.max_length = max_length
 
@@ -53,62 +70,163 @@ class LengthValidator:
         }
 
 
-def _context_words(user: Any) -> list[str]:
-    words = [word.lower() for word in settings.PASSWORD_CONTEXT_WORDS]
+def _is_over_length(password: str) -> bool:
+    """Tell whether the length rule refuses ``password`` as too long anyway.
+
+    Such a password was never accepted, so it cannot be a reuse, and scanning
+    megabytes of it for names would only hand out free CPU time.
+    """
+    return len(password) > settings.PASSWORD_MAX_LENGTH
+
+
+def normalize_for_matching(text: str) -> str:
+    """Lower-case ``text``, drop accents, undo look-alikes and keep only letters and digits."""
+    decomposed = unicodedata.normalize("NFKD", text).lower().translate(_LOOK_ALIKES)
+    return "".join(ch for ch in decomposed if ch.isalnum() and not unicodedata.combining(ch))
+
+
+def context_words(user: Any) -> list[str]:
+    """Return the product's name and the names of ``user``'s organizations."""
+    words = list(settings.PASSWORD_CONTEXT_WORDS)
     if user is not None and getattr(user, "pk", None):
-        words += [m.organization.name.lower() for m in _memberships_of(user)]
+        for name in _organization_names(user):
+            # The whole name and each word in it: "De Vries Tandartsen" is guessed as "vries" too.
+            words += [name, *re.split(r"\W+", name)]
     return words
 
 
-def _memberships_of(user: Any) -> list[Any]:
-    from django_scopes import scopes_disabled
+def _organization_names(user: Any) -> list[str]:
+    from afspraak.tenancy.models import Organization
 
-    # Reading a user's own memberships crosses organizations by nature; it reveals
-    # nothing the user does not already belong to.
-    with scopes_disabled():
-        return list(user.memberships.select_related("organization"))
+    # Organizations themselves are not tenant-scoped; this lists only the user's own.
+    return list(Organization.objects.filter(memberships__user=user).values_list("name", flat=True))
+
+
+def _personal_words(user: Any) -> list[str]:
+    """Return ``user``'s e-mail address and full name, whole and in parts."""
+    words: list[str] = []
+    for attribute in ("email", "full_name"):
+        value = getattr(user, attribute, None)
+        if isinstance(value, str) and value:
+            words += [value, *re.split(r"\W+", value)]
+    return words
+
+
+def _is_one_edit_apart(a: str, b: str) -> bool:
+    """Tell whether one typo turns ``a`` into ``b``: a changed, added, dropped or swapped letter."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            if len(a) == len(b):
+                swapped = a[i : i + 2] == b[i : i + 2][::-1] and a[i + 2 :] == b[i + 2 :]
+                return swapped or a[i + 1 :] == b[i + 1 :]
+            if len(a) > len(b):
+                return a[i + 1 :] == b[i:]
+            return a[i:] == b[i + 1 :]
+    return True
+
+
+def _match_length(text: str, start: int, word: str, *, allow_typo: bool) -> int:
+    """Return how many characters of ``text`` from ``start`` spell ``word`` (0 when none)."""
+    if text.startswith(word, start):
+        return len(word)
+    if allow_typo:
+        for length in (len(word), len(word) + 1, len(word) - 1):
+            window = text[start : start + length]
+            if len(window) == length and _is_one_edit_apart(window, word):
+                return length
+    return 0
+
+
+def strip_word(text: str, word: str, *, allow_typo: bool) -> str:
+    """Remove every occurrence of ``word`` from ``text``, with one typo too if ``allow_typo``."""
+    if not allow_typo:
+        return text.replace(word, "")
+    kept: list[str] = []
+    position = 0
+    while position < len(text):
+        matched = _match_length(text, position, word, allow_typo=True)
+        if matched:
+            position += matched
+        else:
+            kept.append(text[position])
+            position += 1
+    return "".join(kept)
 
 
 class ContextWordsValidator:
-    """No password built on the product's name or the user's organizations' names."""
+    """No password that is little more than a name anyone targeting the user would try first.
 
-    def __init__(self, max_similarity: float = 0.7) -> None:
-        self.max_similarity = max_similarity
+    Those names are the product's (``settings.PASSWORD_CONTEXT_WORDS``), the user's
+    organizations' and the user's own (e-mail address and full name, in parts). After
+    removing every occurrence of each (case, look-alike digits and separators ignored;
+    names of ``typo_min_length`` or more letters also with one typo), at least
+    ``min_other_chars`` letters or digits of the user's own must remain. A long
+    passphrase that happens to contain a short name keeps plenty and passes; how much
+    the name weakens it is left to ``StrengthValidator``, which is told the names too.
+    Names shorter than ``min_word_length`` are ignored: they turn up inside ordinary words.
+    """
+
+    def __init__(
+        self, min_other_chars: int = 8, min_word_length: int = 4, typo_min_length: int = 6
+    ) -> None:
+        self.min_other_chars = min_other_chars
+        self.min_word_length = min_word_length
+        self.typo_min_length = typo_min_length
 
     def validate(self, password: str, user: Any = None) -> None:
-        lowered = password.lower()
-        for word in _context_words(user):
-            if len(word) < 4:
-                continue
-            similar = (
-                difflib.SequenceMatcher(a=lowered, b=word).quick_ratio() >= self.max_similarity
-            )
-            if (word in lowered and len(lowered) - len(word) < 8) or similar:
-                raise ValidationError(
-                    _("This password is too close to the name “%(word)s”; choose something else.")
-                    % {"word": word},
-                    code="password_context_word",
+        if _is_over_length(password):
+            return
+        remainder = normalize_for_matching(password)
+        found: list[str] = []
+        for word, name in self._words(user).items():
+            stripped = strip_word(remainder, word, allow_typo=len(word) >= self.typo_min_length)
+            if stripped != remainder:
+                found.append(name)
+                remainder = stripped
+        if found and len(remainder) < self.min_other_chars:
+            raise ValidationError(
+                _(
+                    "This password is built on “%(word)s”, which anyone targeting you would "
+                    "try first: add at least %(min)d letters or digits of your own, or "
+                    "choose something else."
                 )
+                % {"word": found[0], "min": self.min_other_chars},
+                code="password_context_word",
+            )
+
+    def _words(self, user: Any) -> dict[str, str]:
+        """Map each normalized name worth checking, longest first, to the name as written."""
+        names: dict[str, str] = {}
+        for name in [*context_words(user), *_personal_words(user)]:
+            word = normalize_for_matching(name)
+            if len(word) >= self.min_word_length:
+                names.setdefault(word, name)
+        return {word: names[word] for word in sorted(names, key=lambda w: (-len(w), w))}
 
     def get_help_text(self) -> str:
-        return _("Do not base your password on the name of this service or your organization.")
+        return _(
+            "Do not build your password on your name, your e-mail address, or the name of "
+            "this service or your organization."
+        )
 
 
 class StrengthValidator:
     """A zxcvbn score of at least ``min_score`` (0 to 4): hard to guess, whatever its characters."""
 
     def __init__(self, min_score: int = 3) -> None:
+        if not 0 <= min_score <= 4:
+            raise ValueError("zxcvbn scores run from 0 to 4")
         self.min_score = min_score
 
     def validate(self, password: str, user: Any = None) -> None:
-        inputs = [getattr(user, "email", "") or "", getattr(user, "full_name", "") or ""]
-        inputs += _context_words(user)
-        result = zxcvbn(password[:_ZXCVBN_MAX_INPUT], user_inputs=[i for i in inputs if i])
+        hints = [w for w in [*_personal_words(user), *context_words(user)] if w]
+        result = zxcvbn(password[:ZXCVBN_MAX_INPUT], user_inputs=hints)
         if result["score"] < self.min_score:
             feedback = result["feedback"]
-            hint = feedback.get("warning") or ""
-            suggestions = " ".join(feedback.get("suggestions") or [])
-            detail = " ".join(part for part in (hint, suggestions) if part)
+            parts = [feedback.get("warning") or "", *(feedback.get("suggestions") or [])]
+            detail = " ".join(part for part in parts if part)
             raise ValidationError(
                 _("This password is too easy to guess.") + (f" {detail}" if detail else ""),
                 code="password_too_weak",
@@ -119,13 +237,19 @@ class StrengthValidator:
 
 
 class HistoryValidator:
-    """None of the user's last ``depth`` passwords, compared by hash; passwords are never kept."""
+    """None of the user's last ``depth`` passwords (the current one included), compared by hash.
+
+    Only hashes are kept, each as slow to attack as the live password hash. Checking a
+    candidate costs one hash per remembered password.
+    """
 
     def __init__(self, depth: int = 5) -> None:
+        if depth < 1:
+            raise ValueError("depth must be at least 1")
         self.depth = depth
 
     def validate(self, password: str, user: Any = None) -> None:
-        if user is None or not getattr(user, "pk", None):
+        if user is None or not getattr(user, "pk", None) or _is_over_length(password):
             return
         if any(check_password(password, encoded) for encoded in self._recent_hashes(user)):
             raise ValidationError(
@@ -142,13 +266,18 @@ class HistoryValidator:
         """Remember the new password's hash, keeping only the last ``depth``."""
         from afspraak.accounts.models import PasswordHistoryEntry
 
+        # Django calls this right after saving a user whose password was set, so
+        # ``user.password`` is the hash of ``password``: no second slow hash needed.
         if user is None or not getattr(user, "pk", None) or not user.has_usable_password():
             return
-        PasswordHistoryEntry.objects.create(user=user, password_hash=user.password)
-        stale = PasswordHistoryEntry.objects.filter(user=user).values_list("pk", flat=True)[
-            self.depth :
-        ]
-        PasswordHistoryEntry.objects.filter(pk__in=list(stale)).delete()
+        with transaction.atomic():
+            PasswordHistoryEntry.objects.create(user=user, password_hash=user.password)
+            stale = list(
+                PasswordHistoryEntry.objects.filter(user=user).values_list("pk", flat=True)[
+                    self.depth :
+                ]
+            )
+            PasswordHistoryEntry.objects.filter(pk__in=stale).delete()
 
     def _recent_hashes(self, user: Any) -> list[str]:
         hashes = list(user.password_history.values_list("password_hash", flat=True)[: self.depth])
@@ -159,3 +288,49 @@ class HistoryValidator:
 
     def get_help_text(self) -> str:
         return _("It cannot be any of your last %(depth)d passwords.") % {"depth": self.depth}
+
+
+def find_password_problems(password: str, *, user: Any, include_history: bool = True) -> list[str]:
+    """Return every reason the password rules give to refuse ``password`` for ``user``."""
+    validators = get_default_password_validators()
+    if not include_history:
+        validators = [v for v in validators if not isinstance(v, HistoryValidator)]
+    problems: list[str] = []
+    for validator in validators:
+        try:
+            validator.validate(password, user)
+        except ValidationError as error:
+            problems += error.messages
+    return problems
+
+
+class PasswordChangeError(Exception):
+    """A password change was refused; ``errors`` maps each field to its reasons."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def change_password(
+    *, actor: Any, request: HttpRequest, current_password: str, new_password: str
+) -> None:
+    """Replace ``actor``'s password after checking the current one and every rule."""
+    if not actor.check_password(current_password):
+        record(
+            "accounts.password.change_failed",
+            actor=actor,
+            outcome=Outcome.FAILURE,
+            target=actor,
+            request=request,
+            data={"reason": "wrong_current_password"},
+        )
+        raise PasswordChangeError({"current_password": [_("The current password is not correct.")]})
+    problems = find_password_problems(new_password, user=actor)
+    if problems:
+        raise PasswordChangeError({"new_password": problems})
+    with transaction.atomic():
+        # allauth's own path: the history hook, the password_changed signal (audited)
+        # and keeping this session signed in all happen as on the web form.
+        password_change.change_password(actor, new_password)
+        password_change.finalize_password_change(request, actor)
