@@ -8,24 +8,26 @@ from afspraak.accounts.models import User
 DEFAULT_PASSWORD = "quiet lanterns drift over amber canals"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+def _set_password(user: User, create: bool, extracted: str | None, **kwargs: object) -> None:
+    user.set_password(extracted or DEFAULT_PASSWORD)
+    if create:
+        user.save()
+
+
+def _add_verified_email(user: User, create: bool, extracted: bool | None, **kwargs: object) -> None:
+    if create and extracted is not False:
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+
+
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"person{n}@example.test")
     full_name = factory.Faker("name")
-
-    @factory.post_generation
-    def password(self, create, extracted, **kwargs):
-        self.set_password(extracted or DEFAULT_PASSWORD)
-        if create:
-            self.save()
-
-    @factory.post_generation
-    def verified_email(self, create, extracted, **kwargs):
-        if create and extracted is not False:
-            EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
+    password = factory.PostGeneration(_set_password)
+    verified_email = factory.PostGeneration(_add_verified_email)
 
 
 class StaffUserFactory(UserFactory):
