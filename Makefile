@@ -27,6 +27,13 @@ $(VENV)/.dev: requirements-dev.lock $(VENV)/.runtime
 	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	touch $@
 
+# The TLS scanner of the server tests. sslyze pins its own (older) cryptography, so it
+# lives in a virtualenv of its own, also from a lock file with hashes.
+.venv-sslyze/.installed: requirements-sslyze.lock
+	test -x .venv-sslyze/bin/python || $(PYTHON) -m venv .venv-sslyze
+	.venv-sslyze/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-sslyze.lock
+	touch $@
+
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -43,7 +50,7 @@ test: setup $(VENV)/.dev
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 
-test-sqlite: $(VENV)/.dev
+test-sqlite: $(VENV)/.dev .venv-sslyze/.installed
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
 
 test-postgres: $(VENV)/.dev

@@ -274,7 +274,9 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_SSL_REDIRECT = env_bool("AFSPRAAK_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("AFSPRAAK_HSTS_SECONDS", 63072000, minimum=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-SECURE_HSTS_PRELOAD = env_bool("AFSPRAAK_HSTS_PRELOAD", False)
+# Production consents to the browsers' preload list (the operator still submits the
+# domain); a localhost installation cannot be preloaded, so it does not ask.
+SECURE_HSTS_PRELOAD = env_bool("AFSPRAAK_HSTS_PRELOAD", IS_PRODUCTION)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -336,6 +338,11 @@ AFSPRAAK_HTTP_PORT = env_int("AFSPRAAK_HTTP_PORT", 8080, minimum=0)
 AFSPRAAK_TLS_CERT = Path(env_str("AFSPRAAK_TLS_CERT", str(AFSPRAAK_TLS_DIR / "server.pem")))
 AFSPRAAK_TLS_KEY = Path(env_str("AFSPRAAK_TLS_KEY", str(AFSPRAAK_TLS_DIR / "server-key.pem")))
 AFSPRAAK_WEB_WORKERS = env_int("AFSPRAAK_WEB_WORKERS", 2, minimum=1)
+AFSPRAAK_WEB_THREADS = env_int("AFSPRAAK_WEB_THREADS", 4, minimum=1)
+# Read by OpenSSL in the web server process: it limits the TLS key-exchange groups.
+AFSPRAAK_OPENSSL_CONF = Path(
+    env_str("AFSPRAAK_OPENSSL_CONF", str(BASE_DIR / "deploy" / "openssl-afspraak.cnf"))
+)
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
