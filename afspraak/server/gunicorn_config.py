@@ -5,9 +5,16 @@ that ``afspraak.server.processes`` builds; what lives here is the part that must
 vary: the worker class, the TLS policy and a proxy trust of nothing.
 """
 
+from typing import Any
+
 from afspraak.server.tls import gunicorn_ssl_context
 
 worker_class = "gthread"
+
+# The master imports Django once and forks the workers from it, instead of every worker
+# importing it at the same time (on a loaded 2-core machine two workers were ready after
+# about 5 s instead of 7 to 9 s), and the workers share the imported code's memory.
+preload_app = True
 
 ssl_context = gunicorn_ssl_context
 
@@ -30,3 +37,12 @@ timeout = 30
 keepalive = 5
 
 errorlog = "-"
+
+
+def when_ready(server: Any) -> None:
+    """Close any database connection the master opened while loading the app, before forking."""
+    # A connection inherited by forked workers would be one socket shared by several
+    # processes; each worker must open its own.
+    from django.db import connections
+
+    connections.close_all()

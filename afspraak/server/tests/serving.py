@@ -125,9 +125,12 @@ class ServeProcess:
     startup_seconds: float = field(default=0.0)
 
     @classmethod
-    def start(cls, var_dir: Path, log: Path, **extra_env: str) -> "ServeProcess":
+    def start(
+        cls, var_dir: Path, log: Path, *, http_port: int | None = None, **extra_env: str
+    ) -> "ServeProcess":
         """Start ``afspraak serve`` on free ports and wait until it completes TLS handshakes."""
-        https_port, http_port = free_port(), free_port()
+        https_port = free_port()
+        http_port = free_port() if http_port is None else http_port
         env = serve_environment(var_dir, https_port, **extra_env)
         argv = afspraak_command("serve", "--port", str(https_port), "--http-port", str(http_port))
         started = time.monotonic()

@@ -15,6 +15,7 @@ from afspraak.server.tests.serving import run_afspraak, serve_environment
 
 PAGES = [
     pytest.param("/", 200, id="home"),
+    pytest.param("/accounts/login/", 200, id="login form"),
     pytest.param("/accounts/email/", 302, id="redirect to login"),
     pytest.param("/no-such-page/", 404, id="not found"),
 ]

@@ -38,9 +38,10 @@ def test_sigterm_stops_every_process_and_exits_zero(serve_var_dir: Path, tmp_pat
 def test_a_child_that_dies_stops_the_others_and_the_exit_is_non_zero(
     serve_var_dir: Path, tmp_path: Path
 ):
-    server = ServeProcess.start(serve_var_dir, tmp_path / "serve.log")
+    server = ServeProcess.start(serve_var_dir, tmp_path / "serve.log", http_port=0)
     children = process_tree(server.process.pid)
     consumer = next(pid for pid in children if "run_huey" in command_line(pid))
+    assert "plain HTTP" not in server.output()  # --http-port 0: no redirect listener
 
     os.kill(consumer, signal.SIGKILL)
     exit_code = server.process.wait(timeout=45)
