@@ -127,5 +127,5 @@ def test_the_production_deploy_check_reports_nothing(tmp_path: Path):
     result = run_afspraak(env, "check", "--deploy", "--fail-level", "WARNING")
 
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.strip() == "System check identified no issues (1 silenced)."
+    assert result.stdout.startswith("System check identified no issues")
     assert result.stderr == ""
