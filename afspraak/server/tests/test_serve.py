@@ -64,7 +64,7 @@ def test_the_legacy_client_does_speak_tls_1_0_to_a_server_that_allows_it(serve_v
         except (ssl.SSLError, OSError):
             connection.close()
 
-    acceptor = threading.Thread(target=accept_one)
+    acceptor = threading.Thread(target=accept_one, daemon=True)
     acceptor.start()
     try:
         context = legacy_client_context(ssl.TLSVersion.TLSv1, tls_dir / "ca.pem")
