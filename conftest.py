@@ -1,7 +1,19 @@
-"""Project-wide pytest fixtures: HTTPS test clients and a fast password hasher."""
+"""Project-wide pytest fixtures: HTTPS test clients and a fast password hasher.
+
+The throw-away PostgreSQL server is the ``afspraak.testing.postgres`` plugin (loaded with
+``-p`` in ``pyproject.toml``: it must run before Django's settings are read). The plugins
+below let transactional tests flush append-only tables, serve the app over HTTPS and
+drive Chromium.
+"""
 
 import pytest
 from django.test import Client
+
+pytest_plugins = [
+    "afspraak.testing.database",
+    "afspraak.testing.liveserver",
+    "afspraak.testing.browser",
+]
 
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
