@@ -128,6 +128,17 @@ if DB_ENGINE == "postgresql":
             "OPTIONS": {"sslmode": env_str("AFSPRAAK_DB_SSLMODE", "prefer")},
         }
     }
+    # System jobs that must cross organizations (offboarding across tenants, backups,
+    # retention) connect as a role that bypasses row-level security; request traffic
+    # uses the default role, which must not (docs/security/tenancy.md).
+    _DB_SYSTEM_USER = env_str("AFSPRAAK_DB_SYSTEM_USER")
+    if _DB_SYSTEM_USER:
+        DATABASES["system"] = DATABASES["default"] | {
+            "USER": _DB_SYSTEM_USER,
+            "PASSWORD": env_secret("AFSPRAAK_DB_SYSTEM_PASSWORD"),
+            "CONN_MAX_AGE": 0,
+            "TEST": {"MIRROR": "default"},
+        }
 else:
     DATABASES = {
         "default": {
@@ -138,6 +149,10 @@ else:
             "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
         }
     }
+# The connection system jobs use: "system" when configured, else the default one (on
+# SQLite there is no row-level security to bypass; on PostgreSQL without a system role,
+# cross-tenant jobs see no tenant rows at all: they fail closed).
+AFSPRAAK_SYSTEM_DATABASE = "system" if "system" in DATABASES else "default"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Counters for rate limits and used TOTP codes must be shared by every worker and survive

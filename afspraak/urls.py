@@ -11,6 +11,7 @@ admin.site.site_header = "Afspraak staff"
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("accounts/", include("allauth.urls")),
+    path("", include("afspraak.tenancy.urls")),
     path("api/v1/", include("afspraak.api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from afspraak.accounts import api as account_api
+from afspraak.tenancy import api as tenancy_api
 
 app_name = "api"
 
@@ -16,5 +17,16 @@ urlpatterns = [
         "account/password/check",
         account_api.PasswordCheckView.as_view(),
         name="account_password_check",
+    ),
+    path("organizations", tenancy_api.OrganizationListView.as_view(), name="organizations"),
+    path(
+        "organizations/<slug:org_slug>/members",
+        tenancy_api.MemberListView.as_view(),
+        name="organization_members",
+    ),
+    path(
+        "organizations/<slug:org_slug>/members/<str:member_id>",
+        tenancy_api.MemberDetailView.as_view(),
+        name="organization_member",
     ),
 ]

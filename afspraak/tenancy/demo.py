@@ -7,10 +7,10 @@ from pathlib import Path
 
 from allauth.account.models import EmailAddress
 from django.db import transaction
-from django_scopes import scope
 
 from afspraak.accounts.models import User
 from afspraak.audit.trail import record
+from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Membership, Organization
 from afspraak.tenancy.roles import Role
 
@@ -49,7 +49,7 @@ def create_demo_organization(credentials_file: Path) -> DemoLogin:
         EmailAddress.objects.update_or_create(
             user=owner, email=DEMO_OWNER_EMAIL, defaults={"verified": True, "primary": True}
         )
-        with scope(organization=organization):
+        with organization_context(organization):
             Membership.objects.get_or_create(
                 organization=organization, user=owner, defaults={"role": Role.OWNER}
             )

@@ -1,15 +1,20 @@
-"""Organizations (the tenants) and who belongs to them."""
+"""Organizations (the tenants), who belongs to them, and who is invited to join."""
 
 from functools import partial
 from typing import ClassVar
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django_scopes import ScopedManager
 
 from afspraak.publicid import new_public_id
 from afspraak.tenancy.roles import Role
+
+# An organization may shorten the platform's session lifetime down to one hour, never
+# lengthen it beyond two weeks (the platform's own absolute maximum by default).
+SESSION_MAX_AGE_HOURS_LIMIT = 14 * 24
 
 
 class Organization(models.Model):
@@ -21,6 +26,12 @@ class Organization(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
     require_mfa = models.BooleanField(default=False)
+    session_max_age_hours = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(SESSION_MAX_AGE_HOURS_LIMIT)],
+        help_text="Members' sessions end this many hours after login; empty: the platform's.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -53,3 +64,69 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} in {self.organization_id} as {self.role}"
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    REVOKED = "revoked", "Revoked"
+    EXPIRED = "expired", "Expired"
+
+
+class Invitation(models.Model):
+    """An offer to join an organization with a role, sent to one e-mail address.
+
+    Only the SHA-256 hash of the link's token is kept, so a copy of the database
+    cannot be turned into working links.
+    """
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "inv")
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    token_hash = models.CharField(max_length=64)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[models.Manager["Invitation"]] = ScopedManager(organization="organization")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(
+                fields=["organization", "token_hash"], name="tenancy_invitation_token_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"invitation {self.public_id} to {self.organization_id} as {self.role}"
+
+    @property
+    def status(self) -> str:
+        if self.revoked_at is not None:
+            return InvitationStatus.REVOKED
+        if self.accepted_at is not None:
+            return InvitationStatus.ACCEPTED
+        if self.expires_at <= timezone.now():
+            return InvitationStatus.EXPIRED
+        return InvitationStatus.PENDING
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == InvitationStatus.PENDING

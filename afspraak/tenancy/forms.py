@@ -1,0 +1,81 @@
+"""Forms of the organization pages: they parse input; the domain functions decide."""
+
+from typing import Any, cast
+
+from django import forms
+from django.core.validators import RegexValidator
+
+from afspraak.tenancy.models import SESSION_MAX_AGE_HOURS_LIMIT, Membership
+from afspraak.tenancy.roles import Role, role_has_permission
+
+
+def assignable_roles(acting_role: str) -> list[tuple[str, str]]:
+    """Return the roles a member with ``acting_role`` may hand out (owners only by owners)."""
+    may_make_owners = role_has_permission(acting_role, "can_manage_owners")
+    return [
+        (value, label) for value, label in Role.choices if value != Role.OWNER or may_make_owners
+    ]
+
+
+class OrganizationForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    slug = forms.SlugField(
+        max_length=60,
+        label="Web address",
+        help_text="Lower-case letters, digits and hyphens: your pages live at /o/<address>/.",
+    )
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="E-mail address")
+    role = forms.ChoiceField(choices=())
+
+    def __init__(self, *args: Any, acting_role: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        role = cast(forms.ChoiceField, self.fields["role"])
+        role.choices = assignable_roles(acting_role)
+        role.initial = Role.MEMBER
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class SecurityForm(forms.Form):
+    require_mfa = forms.BooleanField(
+        required=False, label="Require two-factor authentication for every member"
+    )
+    session_max_age_hours = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=SESSION_MAX_AGE_HOURS_LIMIT,
+        label="Session lifetime (hours)",
+        help_text="Members must log in again this many hours after logging in. "
+        "Empty: the platform's lifetime.",
+    )
+
+
+class AuditFilterForm(forms.Form):
+    actor = forms.ChoiceField(required=False, choices=())
+    action = forms.CharField(
+        required=False,
+        max_length=100,
+        validators=[RegexValidator(r"^[a-z0-9_.]*$", "Use an action code such as tenancy.member.")],
+        help_text="An action code or its beginning, e.g. tenancy.member",
+    )
+    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, members: list[Membership], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        actor = cast(forms.ChoiceField, self.fields["actor"])
+        actor.choices = [("", "Anyone")] + [
+            (member.user.public_id, member.user.email) for member in members
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        since, until = cleaned.get("since"), cleaned.get("until")
+        if since and until and since > until:
+            raise forms.ValidationError("The start date must not be after the end date.")
+        return cleaned

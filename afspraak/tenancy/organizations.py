@@ -1,0 +1,109 @@
+"""Creating organizations and changing their security settings."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest
+
+from afspraak.audit.trail import record
+from afspraak.tenancy.context import organization_context
+from afspraak.tenancy.errors import RuleViolationError, TenancyError
+from afspraak.tenancy.membership import acting_membership
+from afspraak.tenancy.models import SESSION_MAX_AGE_HOURS_LIMIT, Membership, Organization
+from afspraak.tenancy.roles import Role
+
+_SLUG_MAX_LENGTH = Organization._meta.get_field("slug").max_length or 60
+_NAME_MAX_LENGTH = Organization._meta.get_field("name").max_length or 120
+
+
+def create_organization(
+    *, actor: Any, name: str, slug: str, request: HttpRequest | None = None
+) -> Organization:
+    """Create an organization with ``actor`` as its owner."""
+    name, slug = name.strip(), slug.strip().lower()
+    if not name or len(name) > _NAME_MAX_LENGTH:
+        raise TenancyError(
+            f"Give the organization a name of at most {_NAME_MAX_LENGTH} characters."
+        )
+    try:
+        validate_slug(slug)
+    except ValidationError:
+        raise TenancyError(
+            "The web address may hold only lower-case letters, digits, hyphens and underscores."
+        ) from None
+    if len(slug) > _SLUG_MAX_LENGTH:
+        raise TenancyError(f"The web address may be at most {_SLUG_MAX_LENGTH} characters long.")
+    taken = RuleViolationError("This web address is taken; choose another.")
+    if Organization.objects.filter(slug=slug).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            organization = Organization.objects.create(name=name, slug=slug)
+            with organization_context(organization, user=actor):
+                owner = Membership.objects.create(
+                    organization=organization, user=actor, role=Role.OWNER
+                )
+                record(
+                    "tenancy.organization.created",
+                    actor=actor,
+                    organization=organization,
+                    target=organization,
+                    request=request,
+                    data={"owner_membership": owner.public_id},
+                )
+    except IntegrityError:
+        # Another request took the same address between the check and the insert.
+        raise taken from None
+    return organization
+
+
+def update_security_settings(
+    *,
+    actor: Any,
+    organization: Organization,
+    require_mfa: bool,
+    session_max_age_hours: int | None,
+    request: HttpRequest | None = None,
+) -> Organization:
+    """Change whether members must use MFA and how long their sessions may last."""
+    if session_max_age_hours is not None and not (
+        1 <= session_max_age_hours <= SESSION_MAX_AGE_HOURS_LIMIT
+    ):
+        raise TenancyError(
+            f"The session lifetime must be between 1 and {SESSION_MAX_AGE_HOURS_LIMIT} hours."
+        )
+    with organization_context(organization, user=actor):
+        acting_membership(actor, "can_manage_security")
+        locked = Organization.objects.select_for_update().get(pk=organization.pk)
+        if require_mfa and not locked.require_mfa and not actor.has_mfa():
+            raise RuleViolationError(
+                "Turn on two-factor authentication for your own account first: "
+                "requiring it would otherwise lock you out."
+            )
+        changed = []
+        if locked.require_mfa != require_mfa:
+            changed.append("require_mfa")
+        if locked.session_max_age_hours != session_max_age_hours:
+            changed.append("session_max_age_hours")
+        if not changed:
+            return locked
+        locked.require_mfa = require_mfa
+        locked.session_max_age_hours = session_max_age_hours
+        locked.save(update_fields=changed)
+        record(
+            "tenancy.security.updated",
+            actor=actor,
+            organization=locked,
+            target=locked,
+            request=request,
+            data={
+                "changed": changed,
+                "require_mfa": require_mfa,
+                "session_max_age_hours": session_max_age_hours,
+            },
+        )
+    organization.require_mfa = locked.require_mfa
+    organization.session_max_age_hours = locked.session_max_age_hours
+    return locked

@@ -1,0 +1,165 @@
+"""Offboarding (control O1): removal and deactivation cut access on the very next request."""
+
+import pytest
+from allauth.usersessions.models import UserSession
+from django.core.management import CommandError, call_command
+
+from afspraak.accounts.models import User
+from afspraak.tenancy.context import organization_context
+from afspraak.tenancy.invitations import invite_member
+from afspraak.tenancy.membership import remove_member
+from afspraak.tenancy.models import Invitation
+from afspraak.tenancy.offboarding import (
+    deactivate_user,
+    register_token_revoker,
+    registered_token_revokers,
+)
+from afspraak.tenancy.roles import Role
+from afspraak.tenancy.tests.audit import events, only_event
+from afspraak.tenancy.tests.factories import MembershipFactory
+from conftest import HTTPSClient
+
+
+def signed_in(user) -> HTTPSClient:
+    """Return a client with a session of ``user``, as a browser holding its cookie."""
+    browser = HTTPSClient()
+    browser.force_login(user)
+    assert (
+        browser.get("/o/beta/" if user.email == "owner@b.test" else "/o/alpha/").status_code == 200
+    )
+    return browser
+
+
+def is_pending(invitation: Invitation) -> bool:
+    with organization_context(invitation.organization):
+        return Invitation.objects.get(pk=invitation.pk).is_pending
+
+
+@pytest.fixture
+def member_in_both(tenants):
+    """The member of A, who is also an admin of B."""
+    MembershipFactory.create(organization=tenants.b, user=tenants.member.user, role=Role.ADMIN)
+    return tenants.member.user
+
+
+def test_removed_members_session_is_refused_on_the_next_request(client, tenants, member_in_both):
+    laptop, phone = signed_in(member_in_both), signed_in(member_in_both)
+    client.force_login(tenants.admin.user)
+
+    response = client.post(f"/o/alpha/members/{tenants.member.public_id}/remove/")
+    assert response.status_code == 302
+
+    for browser in (laptop, phone):
+        refused = browser.get("/o/alpha/")
+        assert refused.status_code == 302
+        assert refused["Location"].startswith("/accounts/login/")
+        # Every session ended, not only access to A: B's pages also need a new login.
+        assert browser.get("/o/beta/").status_code == 302
+    assert not UserSession.objects.filter(user=member_in_both).exists()
+    # The admin who removed them is still signed in.
+    assert client.get("/o/alpha/members/").status_code == 200
+    event = only_event("tenancy.offboarding.sessions_ended")
+    assert event.actor == tenants.admin.user
+    assert event.data == {"count": 2, "trigger": "member_removed"}
+
+
+def test_removal_revokes_the_pending_invitations_the_member_sent(tenants):
+    sent, _ = invite_member(
+        actor=tenants.admin.user, organization=tenants.a, email="friend@example.test", role="member"
+    )
+    owner_sent, _ = invite_member(
+        actor=tenants.owner.user, organization=tenants.a, email="other@example.test", role="member"
+    )
+    remove_member(actor=tenants.owner.user, organization=tenants.a, membership=tenants.admin)
+    assert not is_pending(sent)
+    assert is_pending(owner_sent)
+    event = only_event("tenancy.invitation.revoked")
+    assert event.target_id == sent.public_id
+    assert event.data == {"trigger": "member_removed", "user": tenants.admin.user.public_id}
+
+
+def test_removal_calls_every_registered_token_revoker(tenants, monkeypatch):
+    calls = []
+
+    def revoke(user, organization):
+        calls.append((user, organization))
+        return 3
+
+    monkeypatch.setattr(
+        "afspraak.tenancy.offboarding._TOKEN_REVOKERS", dict(registered_token_revokers())
+    )
+    register_token_revoker("api_tokens", revoke)
+
+    remove_member(actor=tenants.admin.user, organization=tenants.a, membership=tenants.member)
+    assert calls == [(tenants.member.user, tenants.a)]
+    event = only_event("tenancy.offboarding.tokens_revoked")
+    assert event.data == {"count": 3, "revokers": ["api_tokens"], "trigger": "member_removed"}
+
+
+def test_no_token_revoker_is_registered_until_api_tokens_exist():
+    # API tokens do not exist yet; when they do, their revoker must be registered here.
+    assert registered_token_revokers() == {}
+
+
+def test_deactivation_cuts_every_access_and_audits_each_step(tenants, member_in_both):
+    browser = signed_in(member_in_both)
+    invitation, _ = invite_member(
+        actor=member_in_both, organization=tenants.b, email="friend@example.test", role="member"
+    )
+
+    summary = deactivate_user(actor=None, user=member_in_both, reason="left the company")
+
+    member_in_both.refresh_from_db()
+    assert member_in_both.is_active is False
+    assert browser.get("/o/alpha/").status_code == 302
+    assert browser.get("/o/beta/").status_code == 302
+    assert not is_pending(invitation)
+    assert (summary.organizations, summary.sessions, summary.invitations, summary.tokens) == (
+        2,
+        1,
+        1,
+        0,
+    )
+    deactivated = only_event("tenancy.offboarding.user_deactivated")
+    assert deactivated.target_id == member_in_both.public_id
+    assert deactivated.data == {"reason": "left the company", "was_active": True}
+    assert only_event("tenancy.offboarding.sessions_ended").data["count"] == 1
+    assert only_event("tenancy.offboarding.tokens_revoked").data["trigger"] == "user_deactivated"
+    assert only_event("tenancy.invitation.revoked").organization == tenants.b
+
+
+def test_deactivated_user_cannot_log_in_again(client, tenants):
+    deactivate_user(actor=None, user=tenants.member.user, reason="contract ended")
+    response = client.post(
+        "/accounts/login/",
+        {"login": "member@a.test", "password": "quiet lanterns drift over amber canals"},
+    )
+    assert "_auth_user_id" not in client.session
+    assert response.status_code in (200, 302)
+    assert client.get("/o/alpha/").status_code == 302
+
+
+def test_offboard_user_command_deactivates_and_reports(tenants, capsys):
+    browser = signed_in(tenants.admin.user)
+    call_command("offboard-user", "Admin@A.test", reason="left the company")
+    assert User.objects.get(pk=tenants.admin.user.pk).is_active is False
+    assert browser.get("/o/alpha/").status_code == 302
+    output = capsys.readouterr().out
+    assert "1 session(s) ended" in output
+    assert only_event("tenancy.offboarding.user_deactivated").actor is None
+
+
+def test_offboard_user_command_refuses_an_unknown_address(db):
+    with pytest.raises(CommandError, match="No user has the e-mail address") as refused:
+        call_command("offboard-user", "nobody@example.test", reason="left")
+    # Django's command line turns a CommandError into this exit status.
+    assert refused.value.returncode == 1
+    assert not events("tenancy.offboarding.user_deactivated")
+
+
+def test_offboard_user_command_needs_a_reason(tenants):
+    with pytest.raises(CommandError, match="reason"):
+        call_command("offboard-user", "member@a.test", reason="   ")
+    with pytest.raises(CommandError, match="required: --reason"):
+        call_command("offboard-user", "member@a.test")
+    assert User.objects.get(pk=tenants.member.user.pk).is_active is True

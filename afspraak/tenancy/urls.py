@@ -1,0 +1,31 @@
+"""Organization pages live under /o/<org_slug>/; invitation links under /invitations/<token>/."""
+
+from django.urls import path
+
+from afspraak.tenancy import views
+
+app_name = "tenancy"
+
+urlpatterns = [
+    path("organizations/new/", views.create, name="create"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("o/<slug:org_slug>/", views.home, name="home"),
+    path("o/<slug:org_slug>/switch/", views.switch, name="switch"),
+    path("o/<slug:org_slug>/leave/", views.leave, name="leave"),
+    path("o/<slug:org_slug>/members/", views.members, name="members"),
+    path("o/<slug:org_slug>/members/invite/", views.invite, name="invite"),
+    path("o/<slug:org_slug>/members/<str:member_id>/role/", views.member_role, name="member_role"),
+    path(
+        "o/<slug:org_slug>/members/<str:member_id>/remove/",
+        views.member_remove,
+        name="member_remove",
+    ),
+    path(
+        "o/<slug:org_slug>/invitations/<str:invitation_id>/revoke/",
+        views.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path("o/<slug:org_slug>/security/", views.security, name="security"),
+    path("o/<slug:org_slug>/security/edit/", views.security_edit, name="security_edit"),
+    path("o/<slug:org_slug>/audit/", views.audit_log, name="audit_log"),
+]

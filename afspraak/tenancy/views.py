@@ -1,0 +1,309 @@
+"""Organization pages: parse, check, call one domain function, render (eagerly, in context)."""
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, cast
+
+from allauth.account.decorators import reauthentication_required
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from afspraak.accounts.models import User
+from afspraak.audit.models import AuditEvent
+from afspraak.tenancy.access import get_invitation_for, get_membership_for
+from afspraak.tenancy.context import (
+    CURRENT_ORGANIZATION_SESSION_KEY,
+    OrganizationRequest,
+    organization_view,
+)
+from afspraak.tenancy.errors import InvitationRefusedError, TenancyError
+from afspraak.tenancy.forms import (
+    AuditFilterForm,
+    InviteForm,
+    OrganizationForm,
+    RoleForm,
+    SecurityForm,
+    assignable_roles,
+)
+from afspraak.tenancy.invitations import (
+    accept_invitation,
+    invite_member,
+    preview_invitation,
+    revoke_invitation,
+)
+from afspraak.tenancy.membership import change_member_role, leave_organization, remove_member
+from afspraak.tenancy.models import Invitation, Membership
+from afspraak.tenancy.organizations import create_organization, update_security_settings
+from afspraak.tenancy.roles import PERMISSIONS, role_has_permission
+
+AUDIT_PAGE_SIZE = 50
+
+
+def _refused(request: HttpRequest, error: TenancyError) -> HttpResponse:
+    return render(request, "tenancy/refused.html", {"message": str(error)}, status=error.status)
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)
+
+
+def _context(request: OrganizationRequest, **extra: Any) -> dict[str, Any]:
+    role = request.membership.role
+    return {
+        "organization": request.organization,
+        "membership": request.membership,
+        "permissions": PERMISSIONS.get(role, frozenset()),
+        **extra,
+    }
+
+
+@login_required
+def create(request: HttpRequest) -> HttpResponse:
+    form = OrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            organization = create_organization(
+                actor=_user(request),
+                name=form.cleaned_data["name"],
+                slug=form.cleaned_data["slug"],
+                request=request,
+            )
+        except TenancyError as error:
+            form.add_error(None, str(error))
+            return render(request, "tenancy/create.html", {"form": form}, status=error.status)
+        request.session[CURRENT_ORGANIZATION_SESSION_KEY] = organization.public_id
+        return redirect("tenancy:home", org_slug=organization.slug)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "tenancy/create.html", {"form": form}, status=status)
+
+
+@organization_view()
+def home(request: OrganizationRequest) -> HttpResponse:
+    return render(request, "tenancy/home.html", _context(request))
+
+
+@organization_view()
+@require_POST
+def switch(request: OrganizationRequest) -> HttpResponse:
+    request.session[CURRENT_ORGANIZATION_SESSION_KEY] = request.organization.public_id
+    return redirect("tenancy:home", org_slug=request.organization.slug)
+
+
+@organization_view()
+@require_POST
+def leave(request: OrganizationRequest) -> HttpResponse:
+    try:
+        leave_organization(actor=_user(request), organization=request.organization, request=request)
+    except TenancyError as error:
+        return _refused(request, error)
+    if request.session.get(CURRENT_ORGANIZATION_SESSION_KEY) == request.organization.public_id:
+        del request.session[CURRENT_ORGANIZATION_SESSION_KEY]
+    messages.success(request, f"You left {request.organization.name}.")
+    return redirect("home")
+
+
+@organization_view("can_view_members")
+def members(request: OrganizationRequest) -> HttpResponse:
+    members = list(Membership.objects.select_related("user").order_by("user__email", "id"))
+    can_manage = role_has_permission(request.membership.role, "can_manage_members")
+    invitations = (
+        list(
+            Invitation.objects.filter(
+                revoked_at__isnull=True, accepted_at__isnull=True, expires_at__gt=timezone.now()
+            ).select_related("invited_by")
+        )
+        if can_manage
+        else []
+    )
+    return render(
+        request,
+        "tenancy/members.html",
+        _context(
+            request,
+            members=members,
+            invitations=invitations,
+            can_manage=can_manage,
+            can_manage_owners=role_has_permission(request.membership.role, "can_manage_owners"),
+            roles=assignable_roles(request.membership.role),
+        ),
+    )
+
+
+@organization_view("can_manage_members")
+def invite(request: OrganizationRequest) -> HttpResponse:
+    form = InviteForm(request.POST or None, acting_role=request.membership.role)
+    if request.method == "POST" and form.is_valid():
+        try:
+            invite_member(
+                actor=_user(request),
+                organization=request.organization,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data["role"],
+                request=request,
+            )
+        except TenancyError as error:
+            form.add_error(None, str(error))
+            return render(
+                request, "tenancy/invite.html", _context(request, form=form), status=error.status
+            )
+        messages.success(request, "Invitation sent. The link works once, for 7 days.")
+        return redirect("tenancy:members", org_slug=request.organization.slug)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "tenancy/invite.html", _context(request, form=form), status=status)
+
+
+@organization_view("can_manage_members")
+@require_POST
+def member_role(request: OrganizationRequest, member_id: str) -> HttpResponse:
+    membership = get_membership_for(_user(request), request.organization, member_id, write=True)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        return _refused(request, TenancyError("Choose one of the roles offered."))
+    try:
+        change_member_role(
+            actor=_user(request),
+            organization=request.organization,
+            membership=membership,
+            role=form.cleaned_data["role"],
+            request=request,
+        )
+    except TenancyError as error:
+        return _refused(request, error)
+    messages.success(request, "Role changed.")
+    return redirect("tenancy:members", org_slug=request.organization.slug)
+
+
+@organization_view("can_manage_members")
+@require_POST
+def member_remove(request: OrganizationRequest, member_id: str) -> HttpResponse:
+    membership = get_membership_for(_user(request), request.organization, member_id, write=True)
+    try:
+        remove_member(
+            actor=_user(request),
+            organization=request.organization,
+            membership=membership,
+            request=request,
+        )
+    except TenancyError as error:
+        return _refused(request, error)
+    messages.success(request, "Member removed; their sessions have ended.")
+    return redirect("tenancy:members", org_slug=request.organization.slug)
+
+
+@organization_view("can_manage_members")
+@require_POST
+def invitation_revoke(request: OrganizationRequest, invitation_id: str) -> HttpResponse:
+    invitation = get_invitation_for(_user(request), request.organization, invitation_id)
+    try:
+        revoke_invitation(
+            actor=_user(request),
+            organization=request.organization,
+            invitation=invitation,
+            request=request,
+        )
+    except TenancyError as error:
+        return _refused(request, error)
+    messages.success(request, "Invitation withdrawn.")
+    return redirect("tenancy:members", org_slug=request.organization.slug)
+
+
+@organization_view("can_view_security")
+def security(request: OrganizationRequest) -> HttpResponse:
+    can_manage = role_has_permission(request.membership.role, "can_manage_security")
+    return render(request, "tenancy/security.html", _context(request, can_manage=can_manage))
+
+
+@organization_view("can_manage_security")
+@reauthentication_required(allow_get=True)
+def security_edit(request: OrganizationRequest) -> HttpResponse:
+    organization = request.organization
+    initial = {
+        "require_mfa": organization.require_mfa,
+        "session_max_age_hours": organization.session_max_age_hours,
+    }
+    form = SecurityForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_security_settings(
+                actor=_user(request),
+                organization=organization,
+                require_mfa=form.cleaned_data["require_mfa"],
+                session_max_age_hours=form.cleaned_data["session_max_age_hours"],
+                request=request,
+            )
+        except TenancyError as error:
+            form.add_error(None, str(error))
+            return render(
+                request,
+                "tenancy/security_edit.html",
+                _context(request, form=form),
+                status=error.status,
+            )
+        messages.success(request, "Security settings saved.")
+        return redirect("tenancy:security", org_slug=organization.slug)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request, "tenancy/security_edit.html", _context(request, form=form), status=status
+    )
+
+
+@organization_view("can_view_audit_log")
+def audit_log(request: OrganizationRequest) -> HttpResponse:
+    members = list(Membership.objects.select_related("user").order_by("user__email"))
+    form = AuditFilterForm(request.GET or None, members=members)
+    events = AuditEvent.objects.filter(organization=request.organization).select_related("actor")
+    status = 200
+    if form.is_bound and not form.is_valid():
+        status = 400
+        events = events.none()
+    elif form.is_bound:
+        filters = form.cleaned_data
+        if filters["actor"]:
+            events = events.filter(actor_public_id=filters["actor"])
+        if filters["action"]:
+            events = events.filter(action__startswith=filters["action"])
+        if filters["since"]:
+            events = events.filter(occurred_at__gte=datetime.combine(filters["since"], time(), UTC))
+        if filters["until"]:
+            end = datetime.combine(filters["until"], time(), UTC) + timedelta(days=1)
+            events = events.filter(occurred_at__lt=end)
+    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "tenancy/audit_log.html",
+        _context(request, form=form, page=page, events=list(page), query=query.urlencode()),
+        status=status,
+    )
+
+
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        preview = preview_invitation(token)
+    except InvitationRefusedError as refusal:
+        return render(
+            request, "tenancy/invitation.html", {"refusal": str(refusal)}, status=refusal.status
+        )
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        try:
+            membership = accept_invitation(user=_user(request), token=token, request=request)
+        except InvitationRefusedError as refusal:
+            return render(
+                request,
+                "tenancy/invitation.html",
+                {"refusal": str(refusal), "preview": preview},
+                status=refusal.status,
+            )
+        organization = membership.organization
+        request.session[CURRENT_ORGANIZATION_SESSION_KEY] = organization.public_id
+        messages.success(request, f"Welcome to {organization.name}.")
+        return redirect("tenancy:home", org_slug=organization.slug)
+    return render(request, "tenancy/invitation.html", {"preview": preview, "token": token})
