@@ -16,7 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 CA_VALIDITY = datetime.timedelta(days=3650)
-SERVER_VALIDITY = datetime.timedelta(days=397)
+# Mozilla's intermediate profile accepts server certificates of at most 366 days.
+SERVER_VALIDITY = datetime.timedelta(days=365)
 
 
 @dataclass(frozen=True)

@@ -1,28 +1,18 @@
 """Fixtures for the server tests: a set-up var dir per test session, a real server per module."""
 
-import datetime
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from afspraak.server import certificates
 from afspraak.server.tests.serving import ServeProcess, run_afspraak, serve_environment
-
-# certificates.py issues 397-day server certificates; Mozilla's intermediate profile (and so
-# sslyze) accepts at most 366 days. Reported to the owner of certificates.py: until it changes,
-# the test installation gets its certificates from the same code with a compliant lifetime.
-COMPLIANT_SERVER_VALIDITY = datetime.timedelta(days=365)
 
 
 @pytest.fixture(scope="session")
 def serve_var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return a var dir prepared by ``afspraak setup --no-demo`` (one per xdist worker)."""
     var_dir = tmp_path_factory.mktemp("serve-var")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(certificates, "SERVER_VALIDITY", COMPLIANT_SERVER_VALIDITY)
-        certificates.ensure_local_certificates(var_dir / "tls")
     result = run_afspraak(serve_environment(var_dir, https_port=8443), "setup", "--no-demo")
     assert result.returncode == 0, result.stdout + result.stderr
     return var_dir
