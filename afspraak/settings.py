@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "afspraak.audit",
     "afspraak.tenancy",
     "afspraak.crypto",
+    "afspraak.bookings",
     "afspraak.server",
 ]
 
@@ -344,6 +345,10 @@ else:
 AFSPRAAK_MASTER_KEYSET_FILE = Path(
     env_str("AFSPRAAK_MASTER_KEYSET_FILE", str(VAR_DIR / "keys" / "master.json"))
 )
+# A cloud KMS key instead of the keyset file (aws-kms://arn:aws:kms:REGION:ACCOUNT:key/ID; needs
+# the tink[awskms] extra); credentials come from the AWS default chain unless a file is named.
+AFSPRAAK_MASTER_KEY_URI = env_str("AFSPRAAK_MASTER_KEY_URI")
+AFSPRAAK_MASTER_KEY_CREDENTIALS_FILE = env_str("AFSPRAAK_MASTER_KEY_CREDENTIALS_FILE")
 
 # --- Server -------------------------------------------------------------------------------------
 AFSPRAAK_TLS_DIR = VAR_DIR / "tls"

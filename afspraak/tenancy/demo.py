@@ -10,6 +10,7 @@ from django.db import transaction
 
 from afspraak.accounts.models import User
 from afspraak.audit.trail import record
+from afspraak.crypto.keysets import create_organization_keysets
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Membership, Organization
 from afspraak.tenancy.roles import Role
@@ -36,6 +37,7 @@ def create_demo_organization(credentials_file: Path) -> DemoLogin:
         organization, created = Organization.objects.get_or_create(
             slug=DEMO_ORGANIZATION_SLUG, defaults={"name": "Demo Clinic"}
         )
+        create_organization_keysets(organization)
         if not created and credentials_file.exists():
             email, password = credentials_file.read_text(encoding="utf-8").split("\n")[:2]
             return DemoLogin(email=email, password=password, created=False)

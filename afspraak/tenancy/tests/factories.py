@@ -6,6 +6,7 @@ import factory
 from django.utils import timezone
 
 from afspraak.accounts.tests.factories import UserFactory
+from afspraak.crypto.keysets import create_organization_keysets
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.invitations import INVITATION_LIFETIME, hash_token
 from afspraak.tenancy.models import Invitation, Membership, Organization
@@ -18,6 +19,12 @@ class OrganizationFactory(factory.django.DjangoModelFactory[Organization]):
 
     name = factory.Sequence(lambda n: f"Practice {n}")
     slug = factory.Sequence(lambda n: f"practice-{n}")
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        organization = super()._create(model_class, *args, **kwargs)
+        create_organization_keysets(organization)
+        return organization
 
 
 class MembershipFactory(factory.django.DjangoModelFactory[Membership]):

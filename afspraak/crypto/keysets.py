@@ -1,0 +1,237 @@
+"""Each organization's own keysets: created with it, stored wrapped, unwrapped into a cache.
+
+An organization has a data keyset (AEAD AES256_GCM, output prefix TINK) for its
+encrypted fields and an index keyset (PRF HMAC-SHA256) for its blind indexes. Both
+live in ``OrganizationKeyset`` only encrypted under the master keyset, bound to the
+organization's public id and the purpose.
+
+Unwrapped primitives are cached per process, at most ``CACHE_SIZE`` organizations
+(oldest out), tagged with the keysets' revisions:
+
+- reads (decryption) trust the cache and, when a value does not authenticate, drop
+  the entry and try once more with the keysets as stored now (a process that has not
+  seen a rotation yet catches up instead of failing);
+- writes and blind-index lookups check the revisions first (one small query). On
+  PostgreSQL that query takes a share lock on the keyset rows, held until the
+  writer's transaction ends, so a rotation (which locks them for update) cannot
+  retire a key while a row encrypted under it is still being written.
+"""
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import tink
+from django.db import connection, transaction
+from tink import aead, prf
+from tink.proto import tink_pb2
+
+from afspraak.crypto.ciphertext import keyset_associated_data
+from afspraak.crypto.errors import MasterKeyError, MissingKeysetError
+from afspraak.crypto.keyring import master_keyring
+from afspraak.crypto.models import KeysetPurpose, MasterKeyRecord, OrganizationKeyset
+
+if TYPE_CHECKING:
+    from afspraak.tenancy.models import Organization
+
+aead.register()
+prf.register()
+
+CACHE_SIZE = 1024
+TEMPLATES: dict[str, tink_pb2.KeyTemplate] = {
+    KeysetPurpose.DATA: aead.aead_key_templates.AES256_GCM,
+    KeysetPurpose.INDEX: prf.prf_key_templates.HMAC_SHA256,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationKeys:
+    """An organization's unwrapped primitives, as of the revisions they were read at."""
+
+    organization_id: int
+    organization_public_id: str
+    revisions: frozenset[tuple[str, str]]
+    data: aead.Aead
+    index: prf.PrfSet
+    data_primary_key_id: int
+    data_key_ids: frozenset[int]
+
+
+class _Cache:
+    """A bounded map of organization id to ``OrganizationKeys``; the oldest entry leaves first.
+
+    Reads take no lock (a dict lookup is atomic in CPython): they are on the path of
+    every decrypted value. Writes are rare and locked.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: dict[int, OrganizationKeys] = {}
+        self._lock = threading.Lock()
+
+    def get(self, organization_id: int) -> OrganizationKeys | None:
+        return self._entries.get(organization_id)
+
+    def put(self, keys: OrganizationKeys) -> None:
+        with self._lock:
+            self._entries.pop(keys.organization_id, None)
+            self._entries[keys.organization_id] = keys
+            while len(self._entries) > self._size:
+                del self._entries[next(iter(self._entries))]
+
+    def discard(self, organization_id: int) -> None:
+        with self._lock:
+            self._entries.pop(organization_id, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_cache = _Cache(CACHE_SIZE)
+
+
+def clear_cache() -> None:
+    """Forget every unwrapped keyset of this process."""
+    _cache.clear()
+
+
+def forget(organization_id: int) -> None:
+    """Forget one organization's unwrapped keysets."""
+    _cache.discard(organization_id)
+
+
+# --- Wrapping -----------------------------------------------------------------------------------
+
+
+def wrap_keyset(handle: tink.KeysetHandle, organization_public_id: str, purpose: str) -> str:
+    """Return ``handle`` encrypted under the master keyset's primary key (Tink JSON)."""
+    return tink.json_proto_keyset_format.serialize_encrypted(
+        handle, master_keyring(), keyset_associated_data(organization_public_id, purpose)
+    )
+
+
+def unwrap_keyset(keyset: OrganizationKeyset, organization_public_id: str) -> tink.KeysetHandle:
+    """Decrypt a stored keyset; raise ``MasterKeyError`` if the master keyset cannot."""
+    try:
+        return tink.json_proto_keyset_format.parse_encrypted(
+            keyset.wrapped_keyset,
+            master_keyring(),
+            keyset_associated_data(organization_public_id, keyset.purpose),
+        )
+    except tink.TinkError:
+        raise MasterKeyError(
+            f"the {keyset.purpose} keyset of organization {organization_public_id} does not "
+            f"decrypt under the master keyset (it was wrapped by master key "
+            f"{keyset.master_key_id}): the master keyset is wrong, or is missing that key, "
+            "or the stored keyset was altered",
+            organization_id=keyset.organization_id,
+            reason="keyset_unwrap_failed",
+            purpose=keyset.purpose,
+            master_key_id=keyset.master_key_id,
+        ) from None
+
+
+def store_keyset(keyset: OrganizationKeyset, handle: tink.KeysetHandle, public_id: str) -> None:
+    """Wrap ``handle`` under the current master key into ``keyset`` (not saved)."""
+    keyset.wrapped_keyset = wrap_keyset(handle, public_id, keyset.purpose)
+    keyset.master_key_id = master_keyring().primary_key_id
+    note_master_key(keyset.master_key_id)
+
+
+def note_master_key(key_id: str) -> None:
+    """Remember when master key ``key_id`` was first used (its age in ``keys status``)."""
+    MasterKeyRecord.objects.get_or_create(key_id=key_id)
+
+
+def create_organization_keysets(organization: "Organization") -> bool:
+    """Create the organization's data and blind-index keysets unless they exist."""
+    organization_id, public_id = organization.pk, organization.public_id
+    with transaction.atomic():
+        existing = set(
+            OrganizationKeyset.objects.filter(organization_id=organization_id).values_list(
+                "purpose", flat=True
+            )
+        )
+        missing = [purpose for purpose in KeysetPurpose.values if purpose not in existing]
+        for purpose in missing:
+            keyset = OrganizationKeyset(organization_id=organization_id, purpose=purpose)
+            store_keyset(keyset, tink.new_keyset_handle(TEMPLATES[purpose]), public_id)
+            keyset.save()
+    if missing:
+        forget(organization_id)
+    return bool(missing)
+
+
+# --- Loading ------------------------------------------------------------------------------------
+
+
+def _load(organization_id: int) -> OrganizationKeys:
+    rows = {
+        keyset.purpose: keyset
+        for keyset in OrganizationKeyset.objects.filter(
+            organization_id=organization_id
+        ).select_related("organization")
+    }
+    for purpose in KeysetPurpose.values:
+        if purpose not in rows:
+            raise MissingKeysetError(
+                f"organization {organization_id} has no {purpose} keyset: if it never had "
+                "one, create it with `afspraak keys init-org SLUG`; if it was lost, restore "
+                "the database from a backup (its encrypted data cannot be read without it)",
+                organization_id=organization_id,
+                purpose=purpose,
+            )
+    public_id = rows[KeysetPurpose.DATA].organization.public_id
+    data_handle = unwrap_keyset(rows[KeysetPurpose.DATA], public_id)
+    index_handle = unwrap_keyset(rows[KeysetPurpose.INDEX], public_id)
+    info = data_handle.keyset_info()
+    keys = OrganizationKeys(
+        organization_id=organization_id,
+        organization_public_id=public_id,
+        revisions=frozenset((purpose, row.revision) for purpose, row in rows.items()),
+        data=data_handle.primitive(aead.Aead),
+        index=index_handle.primitive(prf.PrfSet),
+        data_primary_key_id=info.primary_key_id,
+        data_key_ids=frozenset(key.key_id for key in info.key_info),
+    )
+    _cache.put(keys)
+    return keys
+
+
+def cached_keys(organization_id: int) -> OrganizationKeys | None:
+    """Return the organization's primitives if this process has them (no query)."""
+    return _cache.get(organization_id)
+
+
+def keys_for_reading(organization_id: int, *, reload: bool = False) -> OrganizationKeys:
+    """Return the organization's primitives from the cache (or, on a miss or ``reload``, the DB)."""
+    if not reload:
+        keys = _cache.get(organization_id)
+        if keys is not None:
+            return keys
+    return _load(organization_id)
+
+
+# Django's ORM can lock rows only for update; a share lock lets writers of one organization
+# run side by side while still making a rotation wait for all of them.
+_REVISIONS_SQL = (
+    "SELECT purpose, revision FROM crypto_organizationkeyset WHERE organization_id = %s"
+)
+_REVISIONS_SHARED_SQL = _REVISIONS_SQL + " FOR SHARE"
+
+
+def _current_revisions(organization_id: int) -> frozenset[tuple[str, str]]:
+    sql = _REVISIONS_SHARED_SQL if connection.vendor == "postgresql" else _REVISIONS_SQL
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [organization_id])
+        return frozenset((purpose, revision) for purpose, revision in cursor.fetchall())
+
+
+def keys_for_writing(organization_id: int) -> OrganizationKeys:
+    """Return the organization's primitives as stored now (revisions checked, share-locked)."""
+    revisions = _current_revisions(organization_id)
+    keys = _cache.get(organization_id)
+    if keys is not None and keys.revisions == revisions:
+        return keys
+    return _load(organization_id)

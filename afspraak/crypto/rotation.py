@@ -1,0 +1,526 @@
+"""Key rotation and key status: the work behind ``afspraak keys``.
+
+- Master rotation adds a new primary key to the master keyset and rewraps every
+  organization keyset (and re-encrypts the MFA secrets, which the master keyset
+  encrypts directly). No customer data is touched. The old master key stays until
+  ``retire_master_key`` finds nothing using it.
+- Organization rotation adds a new primary data key, then re-encrypts that
+  organization's rows of every model with encrypted fields in batches, each batch
+  committed with its progress, so a rerun after a crash continues where it stopped.
+  It ends, under a lock that holds off writers, by re-encrypting whatever was written
+  under an old key meanwhile and removing the old keys: no row can still use them.
+
+Every step checks that the master keyset can unwrap what it needs before writing
+anything, and every rotation and retirement is audited with key ids only.
+"""
+
+import base64
+import binascii
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from afspraak.audit.trail import record
+from afspraak.crypto import keysets
+from afspraak.crypto.errors import MasterKeyError, MissingKeysetError
+from afspraak.crypto.fields import EncryptedField, Sealed, encrypted_models
+from afspraak.crypto.keyring import (
+    add_master_key,
+    master_keyring,
+    remove_master_key,
+    tink_key_id,
+    with_new_primary_key,
+    without_keys,
+)
+from afspraak.crypto.models import (
+    KeyRotation,
+    KeysetPurpose,
+    MasterKeyRecord,
+    OrganizationKeyset,
+    new_revision,
+)
+from afspraak.tenancy.models import Organization
+
+DEFAULT_BATCH_SIZE = 500
+# The format of afspraak.accounts.adapter.MFAAdapter: "tink1:" + base64 of a master ciphertext.
+_MFA_PREFIX = "tink1:"
+_MFA_TYPES = ("totp", "recovery_codes")
+
+
+class KeyInUseError(Exception):
+    """A key cannot be retired: something is still encrypted under it."""
+
+
+# --- MFA secrets (encrypted directly under the master keyset) ----------------------------------
+
+
+def _mfa_master_key_id(value: str) -> str | None:
+    try:
+        key_id = tink_key_id(base64.b64decode(value.removeprefix(_MFA_PREFIX)))
+    except (ValueError, binascii.Error):
+        return None
+    return None if key_id is None else str(key_id)
+
+
+def _mfa_values(data: dict[str, Any]) -> Iterator[str]:
+    for name in ("secret", "seed"):
+        value = data.get(name)
+        if isinstance(value, str) and value.startswith(_MFA_PREFIX):
+            yield value
+    for value in data.get("migrated_codes") or []:
+        if isinstance(value, str) and value.startswith(_MFA_PREFIX):
+            yield value
+
+
+def _mfa_authenticators() -> models.QuerySet[Any]:
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(type__in=_MFA_TYPES)
+
+
+def mfa_master_key_usage() -> Counter[str]:
+    """Count the MFA secrets under each master key id."""
+    usage: Counter[str] = Counter()
+    for data in _mfa_authenticators().values_list("data", flat=True):
+        for value in _mfa_values(data):
+            usage[_mfa_master_key_id(value) or "unknown"] += 1
+    return usage
+
+
+def _reencrypted_mfa_data(data: dict[str, Any], primary: str) -> dict[str, Any] | None:
+    from allauth.mfa.adapter import get_adapter
+
+    adapter = get_adapter()
+
+    def renew(value: Any) -> Any:
+        if not isinstance(value, str) or not value.startswith(_MFA_PREFIX):
+            return value
+        if _mfa_master_key_id(value) == primary:
+            return value
+        return adapter.encrypt(adapter.decrypt(value))
+
+    renewed = dict(data)
+    for name in ("secret", "seed"):
+        if name in renewed:
+            renewed[name] = renew(renewed[name])
+    if renewed.get("migrated_codes"):
+        renewed["migrated_codes"] = [renew(code) for code in renewed["migrated_codes"]]
+    return renewed if renewed != data else None
+
+
+# --- Master key ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MasterRotation:
+    old_primary_key_id: str
+    new_primary_key_id: str
+    keysets_rewrapped: int
+    mfa_authenticators_reencrypted: int
+
+
+def _check_master_can_unwrap_everything() -> None:
+    """Unwrap every keyset and decrypt every MFA secret once, so a wrong key stops us early."""
+    from allauth.mfa.adapter import get_adapter
+
+    public_ids = dict(Organization.objects.values_list("pk", "public_id"))
+    for keyset in OrganizationKeyset.objects.all():
+        keysets.unwrap_keyset(keyset, public_ids[keyset.organization_id])
+    adapter = get_adapter()
+    for data in _mfa_authenticators().values_list("data", flat=True):
+        for value in _mfa_values(data):
+            adapter.decrypt(value)
+
+
+def rewrap_organization_keysets(*, only_stale: bool) -> int:
+    """Rewrap organization keysets under the master primary key (``only_stale``: those not yet)."""
+    primary = master_keyring().primary_key_id
+    candidates = OrganizationKeyset.objects.all()
+    if only_stale:
+        candidates = candidates.exclude(master_key_id=primary)
+    count = 0
+    for keyset_id in candidates.order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            keyset = OrganizationKeyset.objects.select_for_update().get(pk=keyset_id)
+            public_id = Organization.objects.values_list("public_id", flat=True).get(
+                pk=keyset.organization_id
+            )
+            handle = keysets.unwrap_keyset(keyset, public_id)
+            keysets.store_keyset(keyset, handle, public_id)
+            keyset.rewrapped_at = timezone.now()
+            keyset.save(update_fields=["wrapped_keyset", "master_key_id", "rewrapped_at"])
+        count += 1
+    return count
+
+
+def reencrypt_mfa_secrets() -> int:
+    """Re-encrypt every MFA secret not yet under the master primary key; return how many rows."""
+    primary = master_keyring().primary_key_id
+    count = 0
+    for authenticator_id in _mfa_authenticators().order_by("pk").values_list("pk", flat=True):
+        with transaction.atomic():
+            authenticator = _mfa_authenticators().select_for_update().get(pk=authenticator_id)
+            renewed = _reencrypted_mfa_data(authenticator.data, primary)
+            if renewed is not None:
+                authenticator.data = renewed
+                authenticator.save(update_fields=["data"])
+                count += 1
+    return count
+
+
+def rotate_master_key() -> MasterRotation:
+    """Make a new master key primary and rewrap every keyset and MFA secret under it."""
+    keyring = master_keyring()
+    old_primary = keyring.primary_key_id
+    _check_master_can_unwrap_everything()
+    if keyring.can_rotate:
+        new_primary = str(add_master_key(Path(settings.AFSPRAAK_MASTER_KEYSET_FILE)))
+        keysets.note_master_key(new_primary)
+    else:
+        # A KMS key keeps its id and rotates its material inside the KMS: rewrapping
+        # everything moves it all onto the newest material.
+        new_primary = old_primary
+    rewrapped = rewrap_organization_keysets(only_stale=keyring.can_rotate)
+    mfa = reencrypt_mfa_secrets()
+    record(
+        "crypto.master_key.rotated",
+        actor=None,
+        data={
+            "old_primary_key_id": old_primary,
+            "new_primary_key_id": new_primary,
+            "keysets_rewrapped": rewrapped,
+            "mfa_authenticators_reencrypted": mfa,
+        },
+    )
+    return MasterRotation(old_primary, new_primary, rewrapped, mfa)
+
+
+def retire_master_key(key_id: str) -> None:
+    """Remove master key ``key_id`` from the keyset, refusing while anything uses it."""
+    keyring = master_keyring()
+    if not keyring.can_rotate:
+        raise MasterKeyError(
+            f"the master key is {keyring.description}: the KMS keeps and retires its own "
+            "key material, there is nothing to retire here"
+        )
+    if key_id not in keyring.key_ids:
+        raise MasterKeyError(
+            f"the master keyset ({keyring.description}) holds no key {key_id}; "
+            f"its keys are {', '.join(keyring.key_ids)}",
+            key_id=key_id,
+        )
+    if key_id == keyring.primary_key_id:
+        raise KeyInUseError(f"master key {key_id} is the primary key: rotate it out first")
+    wrapped = OrganizationKeyset.objects.filter(master_key_id=key_id).count()
+    mfa = mfa_master_key_usage()[key_id]
+    if wrapped or mfa:
+        raise KeyInUseError(
+            f"master key {key_id} still encrypts {wrapped} organization keyset(s) and {mfa} "
+            "MFA secret(s): run `afspraak keys rotate-master` to completion first"
+        )
+    remove_master_key(Path(settings.AFSPRAAK_MASTER_KEYSET_FILE), int(key_id))
+    MasterKeyRecord.objects.update_or_create(key_id=key_id, defaults={"retired_at": timezone.now()})
+    record("crypto.master_key.retired", actor=None, data={"key_id": key_id})
+
+
+# --- Organization data key ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrganizationRotation:
+    new_key_id: int
+    retired_key_ids: list[int]
+    rows_reencrypted: int
+    resumed: bool
+
+
+def _lock_data_keyset(organization: Organization) -> OrganizationKeyset:
+    keyset = (
+        OrganizationKeyset.objects.select_for_update()
+        .filter(organization=organization, purpose=KeysetPurpose.DATA)
+        .first()
+    )
+    if keyset is None:
+        raise MissingKeysetError(
+            f"organization {organization.slug} has no data keyset: "
+            "create it with `afspraak keys init-org` first",
+            organization_id=organization.pk,
+            purpose=KeysetPurpose.DATA,
+        )
+    return keyset
+
+
+def _start_or_resume(organization: Organization) -> tuple[KeyRotation, bool]:
+    with transaction.atomic():
+        keyset = _lock_data_keyset(organization)
+        unfinished = KeyRotation.objects.filter(
+            organization=organization, purpose=KeysetPurpose.DATA, finished_at__isnull=True
+        ).first()
+        if unfinished is not None:
+            return unfinished, True
+        handle = keysets.unwrap_keyset(keyset, organization.public_id)
+        replaced = [key.key_id for key in handle.keyset_info().key_info]
+        rotated, new_key_id = with_new_primary_key(handle, keysets.TEMPLATES[KeysetPurpose.DATA])
+        keysets.store_keyset(keyset, rotated, organization.public_id)
+        keyset.revision = new_revision()
+        keyset.rotated_at = timezone.now()
+        keyset.save()
+        rotation = KeyRotation.objects.create(
+            organization=organization, new_key_id=new_key_id, replaced_key_ids=replaced
+        )
+        record(
+            "crypto.org_key.rotation_started",
+            actor=None,
+            organization=organization,
+            target=organization,
+            data={"new_key_id": new_key_id, "replaced_key_ids": replaced},
+        )
+    keysets.forget(organization.pk)
+    return rotation, False
+
+
+def _reencrypt_rows(
+    rows: list[models.Model], fields: list[EncryptedField], keys: keysets.OrganizationKeys
+) -> int:
+    """Re-encrypt under the primary data key every value of ``rows`` under another key."""
+    changed = 0
+    for row in rows:
+        updates = {}
+        for encrypted in fields:
+            stored = row.__dict__.get(encrypted.attname)
+            if isinstance(stored, Sealed) and stored.key_id != keys.data_primary_key_id:
+                plaintext = getattr(row, encrypted.attname)
+                updates[encrypted.attname] = encrypted.seal_for(row, plaintext, keys)
+        if updates:
+            type(row)._base_manager.filter(pk=row.pk).update(**updates)
+            changed += 1
+    return changed
+
+
+def reencrypt_batch(
+    organization: Organization,
+    model: type[models.Model],
+    fields: list[EncryptedField],
+    after_pk: int,
+    batch_size: int,
+) -> tuple[int | None, int]:
+    """Re-encrypt the next batch of the organization's rows; return the last pk and rows changed."""
+    keys = keysets.keys_for_writing(organization.pk)
+    owner = f"{fields[0].context.organization_field}_id"
+    with scopes_disabled():
+        rows = list(
+            model._default_manager.select_for_update()
+            .filter(**{owner: organization.pk}, pk__gt=after_pk)
+            .order_by("pk")[:batch_size]
+        )
+    if not rows:
+        return None, 0
+    return rows[-1].pk, _reencrypt_rows(rows, fields, keys)
+
+
+def _reencrypt_model(
+    rotation: KeyRotation,
+    model: type[models.Model],
+    fields: list[EncryptedField],
+    batch_size: int,
+) -> None:
+    label = model._meta.label_lower
+    while True:
+        with transaction.atomic():
+            last_pk, changed = reencrypt_batch(
+                rotation.organization, model, fields, rotation.progress.get(label, 0), batch_size
+            )
+            if last_pk is None:
+                return
+            rotation.progress[label] = last_pk
+            rotation.rows_reencrypted += changed
+            rotation.save(update_fields=["progress", "rows_reencrypted"])
+
+
+def _stale_rows(
+    organization: Organization,
+    model: type[models.Model],
+    fields: list[EncryptedField],
+    primary_key_id: int,
+) -> list[models.Model]:
+    """Return the organization's rows with any value under a key other than ``primary_key_id``."""
+    stale = Q()
+    for encrypted in fields:
+        condition = Q(**{f"{encrypted.name}__isnull": False}) & ~Q(
+            **{f"{encrypted.name}__sealed_with": primary_key_id}
+        )
+        if encrypted.is_stored_as_is(""):
+            condition &= ~Q(**{encrypted.name: ""})
+        stale |= condition
+    owner = f"{fields[0].context.organization_field}_id"
+    with scopes_disabled():
+        return list(
+            model._default_manager.select_for_update()
+            .filter(stale, **{owner: organization.pk})
+            .order_by("pk")
+        )
+
+
+def _finish(rotation: KeyRotation, resumed: bool) -> OrganizationRotation:
+    organization = rotation.organization
+    with transaction.atomic():
+        keyset = _lock_data_keyset(organization)
+        keysets.forget(organization.pk)
+        keys = keysets.keys_for_writing(organization.pk)
+        for model, fields in encrypted_models():
+            rows = _stale_rows(organization, model, fields, keys.data_primary_key_id)
+            rotation.rows_reencrypted += _reencrypt_rows(rows, fields, keys)
+        retired = sorted(keys.data_key_ids - {keys.data_primary_key_id})
+        if retired:
+            handle = keysets.unwrap_keyset(keyset, organization.public_id)
+            keysets.store_keyset(keyset, without_keys(handle, set(retired)), organization.public_id)
+            keyset.revision = new_revision()
+            keyset.save()
+        rotation.finished_at = timezone.now()
+        rotation.save()
+        record(
+            "crypto.org_key.rotated",
+            actor=None,
+            organization=organization,
+            target=organization,
+            data={
+                "new_key_id": keys.data_primary_key_id,
+                "retired_key_ids": retired,
+                "rows_reencrypted": rotation.rows_reencrypted,
+                "resumed": resumed,
+            },
+        )
+    keysets.forget(organization.pk)
+    return OrganizationRotation(
+        new_key_id=keys.data_primary_key_id,
+        retired_key_ids=retired,
+        rows_reencrypted=rotation.rows_reencrypted,
+        resumed=resumed,
+    )
+
+
+def rotate_organization_key(
+    organization: Organization, *, batch_size: int = DEFAULT_BATCH_SIZE
+) -> OrganizationRotation:
+    """Give the organization a new data key, re-encrypt its rows, and retire the old key."""
+    if batch_size < 1:
+        raise ValueError("the batch size must be at least 1")
+    rotation, resumed = _start_or_resume(organization)
+    for model, fields in encrypted_models():
+        _reencrypt_model(rotation, model, fields, batch_size)
+    return _finish(rotation, resumed)
+
+
+def initialize_organization_keysets(organization: Organization) -> bool:
+    """Create the organization's missing keysets, audited (for organizations made before D1)."""
+    created = keysets.create_organization_keysets(organization)
+    if created:
+        record(
+            "crypto.org_keysets.created",
+            actor=None,
+            organization=organization,
+            target=organization,
+            data={"master_key_id": master_keyring().primary_key_id},
+        )
+    return created
+
+
+# --- Status -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MasterKeyStatus:
+    key_id: str
+    primary: bool
+    first_seen_at: datetime | None
+    keysets: int
+    mfa_secrets: int
+
+
+@dataclass(frozen=True)
+class OrganizationKeyStatus:
+    slug: str
+    data_primary_key_id: int | None
+    data_key_ids: list[int]
+    index_key_ids: list[int]
+    data_key_since: datetime | None
+    master_key_ids: list[str]
+    rotation_in_progress: bool
+
+
+@dataclass
+class KeyStatus:
+    master_description: str
+    master_error: str | None
+    master_keys: list[MasterKeyStatus] = field(default_factory=list)
+    organizations: list[OrganizationKeyStatus] = field(default_factory=list)
+    organizations_without_keysets: list[str] = field(default_factory=list)
+
+
+def _key_info(keyset: OrganizationKeyset) -> tuple[int | None, list[int]]:
+    """Read the key ids Tink stores beside an encrypted keyset (no decryption needed)."""
+    try:
+        info = json.loads(keyset.wrapped_keyset)["keysetInfo"]
+        return info.get("primaryKeyId"), sorted(key["keyId"] for key in info["keyInfo"])
+    except (ValueError, KeyError, TypeError):
+        return None, []
+
+
+def key_status() -> KeyStatus:
+    """Describe the master keys, each organization's keys, and who uses which master key."""
+    try:
+        keyring = master_keyring()
+        status = KeyStatus(master_description=keyring.description, master_error=None)
+        known_ids: tuple[str, ...] = keyring.key_ids
+        primary: str | None = keyring.primary_key_id
+    except MasterKeyError as error:
+        status = KeyStatus(master_description="unavailable", master_error=str(error))
+        known_ids, primary = (), None
+    wrapped = Counter(OrganizationKeyset.objects.values_list("master_key_id", flat=True))
+    mfa = mfa_master_key_usage()
+    records = {r.key_id: r for r in MasterKeyRecord.objects.all()}
+    for key_id in sorted({*known_ids, *wrapped}, key=lambda k: (k != primary, k)):
+        record_ = records.get(key_id)
+        status.master_keys.append(
+            MasterKeyStatus(
+                key_id=key_id,
+                primary=key_id == primary,
+                first_seen_at=record_.first_seen_at if record_ else None,
+                keysets=wrapped[key_id],
+                mfa_secrets=mfa[key_id],
+            )
+        )
+    unfinished = set(
+        KeyRotation.objects.filter(finished_at__isnull=True).values_list(
+            "organization_id", flat=True
+        )
+    )
+    for organization in Organization.objects.prefetch_related("keysets").order_by("slug"):
+        by_purpose = {keyset.purpose: keyset for keyset in organization.keysets.all()}
+        data, index = by_purpose.get(KeysetPurpose.DATA), by_purpose.get(KeysetPurpose.INDEX)
+        if data is None or index is None:
+            status.organizations_without_keysets.append(organization.slug)
+            continue
+        data_primary, data_ids = _key_info(data)
+        status.organizations.append(
+            OrganizationKeyStatus(
+                slug=organization.slug,
+                data_primary_key_id=data_primary,
+                data_key_ids=data_ids,
+                index_key_ids=_key_info(index)[1],
+                data_key_since=data.rotated_at or data.created_at,
+                master_key_ids=sorted({data.master_key_id, index.master_key_id}),
+                rotation_in_progress=organization.pk in unfinished,
+            )
+        )
+    return status

@@ -1,0 +1,39 @@
+"""Records for the encryption tests: organizations with keysets, and invitees."""
+
+from typing import cast
+
+from django_scopes import scope
+
+from afspraak.bookings.models import Invitee
+from afspraak.crypto.keysets import create_organization_keysets
+from afspraak.tenancy.models import Organization
+from afspraak.tenancy.tests.factories import OrganizationFactory
+
+
+def make_organization(**kwargs) -> Organization:
+    """Create an organization with its keysets (whether or not the factory makes them)."""
+    organization = cast(Organization, OrganizationFactory(**kwargs))
+    create_organization_keysets(organization)
+    return organization
+
+
+def make_invitee(organization: Organization, **values) -> Invitee:
+    """Save an invitee of ``organization`` with plausible values, overridden by ``values``."""
+    fields = {
+        "name": "Anna de Vries",
+        "email": "anna@example.test",
+        "phone": "+31 6 1234 5678",
+        "notes": "Prefers mornings",
+        "answers": {"reason": "check-up", "first_visit": True},
+    }
+    fields.update(values)
+    with scope(organization=organization):
+        invitee = Invitee(organization=organization, **fields)
+        invitee.save()
+    return invitee
+
+
+def load_invitee(invitee: Invitee) -> Invitee:
+    """Read the invitee back from the database, as a new request would."""
+    with scope(organization=invitee.organization):
+        return Invitee.objects.get(pk=invitee.pk)

@@ -1,0 +1,193 @@
+"""Fail closed: a missing, exposed or wrong master key stops commands and requests cleanly."""
+
+import io
+
+import pytest
+import tink
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection, transaction
+from django.test import RequestFactory
+from tink import prf, secret_key_access
+
+from afspraak.audit.models import AuditEvent
+from afspraak.crypto import keysets
+from afspraak.crypto.errors import DecryptionError, MasterKeyError, report_failure
+from afspraak.crypto.keyring import clear_key_caches, create_master_keyset
+from afspraak.crypto.middleware import UNAVAILABLE_MESSAGE, CryptoFailureMiddleware
+from afspraak.crypto.models import KeyRotation, OrganizationKeyset
+from afspraak.crypto.tests.records import load_invitee, make_invitee, make_organization
+
+pytestmark = pytest.mark.django_db
+
+MIDDLEWARE = "afspraak.crypto.middleware.CryptoFailureMiddleware"
+
+
+def keys(*args: str) -> str:
+    out = io.StringIO()
+    call_command("keys", *args, stdout=out)
+    return out.getvalue()
+
+
+def stored_keysets() -> list[tuple[str, str, str]]:
+    return list(
+        OrganizationKeyset.objects.order_by("pk").values_list(
+            "wrapped_keyset", "master_key_id", "revision"
+        )
+    )
+
+
+def stored_invitees() -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, email, phone, notes, answers FROM bookings_invitee ORDER BY id"
+        )
+        return cursor.fetchall()
+
+
+def replace_with_a_different_keyset(path) -> None:
+    path.unlink()
+    create_master_keyset(path)
+    clear_key_caches()
+
+
+def lose(path) -> None:
+    path.unlink()
+    clear_key_caches()
+
+
+def expose(path) -> None:
+    path.chmod(0o644)
+    clear_key_caches()
+
+
+BREAKAGES = {
+    "missing": (lose, "is missing: restore it from your key backup"),
+    "readable by others": (expose, "chmod 600"),
+    "wrong key": (replace_with_a_different_keyset, "does not decrypt under the master keyset"),
+}
+
+
+@pytest.mark.parametrize("breakage", BREAKAGES)
+@pytest.mark.parametrize("command", [("rotate-master",), ("rotate-org", "alpha")])
+def test_rotation_with_a_broken_master_key_exits_nonzero_and_writes_nothing(
+    org, master_keyset, breakage, command
+):
+    make_invitee(org)
+    keysets_before, invitees_before = stored_keysets(), stored_invitees()
+    break_key, message = BREAKAGES[breakage]
+    break_key(master_keyset)
+    file_before = master_keyset.read_bytes() if master_keyset.exists() else None
+
+    with pytest.raises(CommandError, match=message):
+        keys(*command)
+
+    assert stored_keysets() == keysets_before
+    assert stored_invitees() == invitees_before
+    assert not KeyRotation.objects.exists()
+    assert (master_keyset.read_bytes() if master_keyset.exists() else None) == file_before
+    event = AuditEvent.objects.get(action="crypto.master_key.unavailable")
+    assert event.outcome == "failure"
+
+
+def test_status_reports_an_unavailable_master_key_and_exits_nonzero(org, master_keyset):
+    lose(master_keyset)
+    out = io.StringIO()
+
+    with pytest.raises(CommandError, match="master key is unavailable"):
+        call_command("keys", "status", stdout=out)
+
+    assert "UNAVAILABLE" in out.getvalue()
+    assert "alpha: data key" in out.getvalue()
+
+
+def test_reading_with_a_lost_master_key_fails_closed(org, master_keyset):
+    invitee = make_invitee(org)
+    lose(master_keyset)
+
+    with pytest.raises(MasterKeyError, match="missing"):
+        _ = load_invitee(invitee).name
+
+    assert AuditEvent.objects.filter(action="crypto.master_key.unavailable").exists()
+
+
+def test_writing_with_a_wrong_master_key_fails_closed_and_writes_nothing(org, master_keyset):
+    invitee = make_invitee(org)
+    before = stored_invitees()
+    replace_with_a_different_keyset(master_keyset)
+    invitee.notes = "new notes"
+
+    with pytest.raises(MasterKeyError), transaction.atomic():
+        invitee.save()
+
+    assert stored_invitees() == before
+
+
+@pytest.mark.urls("afspraak.crypto.tests.urls")
+def test_a_page_that_cannot_decrypt_answers_503_with_a_plain_message(client, settings, org):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, MIDDLEWARE]
+    invitee = make_invitee(org, name="Hidden Person")
+    assert client.get(f"/invitee/{invitee.public_id}/").content == b"Hello Hidden Person"
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE bookings_invitee SET name = notes WHERE id = %s", [invitee.pk])
+    keysets.clear_cache()
+
+    response = client.get(f"/invitee/{invitee.public_id}/")
+
+    assert response.status_code == 503
+    body = response.content.decode()
+    assert UNAVAILABLE_MESSAGE in body
+    assert "Hidden" not in body
+    assert "bookings" not in body
+    assert response["Cache-Control"] == "no-store"
+    assert AuditEvent.objects.filter(action="crypto.decryption.failed").count() == 1
+
+
+@pytest.mark.urls("afspraak.crypto.tests.urls")
+def test_a_page_without_its_master_key_answers_503(client, settings, org, master_keyset):
+    settings.MIDDLEWARE = [*settings.MIDDLEWARE, MIDDLEWARE]
+    invitee = make_invitee(org)
+    lose(master_keyset)
+
+    response = client.get(f"/invitee/{invitee.public_id}/")
+
+    assert response.status_code == 503
+    assert "master" not in response.content.decode()
+
+
+def test_the_middleware_leaves_other_exceptions_alone():
+    middleware = CryptoFailureMiddleware(lambda request: None)  # type: ignore[arg-type,return-value]
+
+    assert middleware.process_exception(RequestFactory().get("/"), ValueError("x")) is None
+
+
+def test_a_keyset_file_that_is_not_an_aead_keyset_is_refused(master_keyset):
+    handle = tink.new_keyset_handle(prf.prf_key_templates.HMAC_SHA256)
+    master_keyset.write_text(
+        tink.json_proto_keyset_format.serialize(handle, secret_key_access.TOKEN)
+    )
+    clear_key_caches()
+
+    with pytest.raises(CommandError, match="not an AEAD keyset"):
+        keys("rotate-master")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_inside_a_transaction_is_audited_once_after_the_rollback(caplog):
+    organization = make_organization()
+    invitee = make_invitee(organization)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE bookings_invitee SET name = notes WHERE id = %s", [invitee.pk])
+    keysets.clear_cache()
+
+    with pytest.raises(DecryptionError) as failure, transaction.atomic():
+        _ = load_invitee(invitee).name
+    # The event written inside the transaction would have been rolled back with it.
+    assert not AuditEvent.objects.filter(action="crypto.decryption.failed").exists()
+    report_failure(failure.value)  # what the middleware or a command does next
+    report_failure(failure.value)
+
+    assert AuditEvent.objects.filter(action="crypto.decryption.failed").count() == 1
+    logged = [r for r in caplog.records if r.name == "afspraak.crypto"]
+    assert len(logged) == 1
+    assert "bookings.Invitee.name" in logged[0].getMessage()

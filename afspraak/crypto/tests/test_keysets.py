@@ -1,0 +1,168 @@
+"""Organization keysets: created with the organization, stored wrapped, cached per process."""
+
+import json
+from typing import cast
+
+import pytest
+import tink
+from django.db import connection
+from django_scopes import scope
+from tink import secret_key_access
+
+from afspraak.audit.models import AuditEvent
+from afspraak.bookings.models import Invitee
+from afspraak.crypto import keysets
+from afspraak.crypto.errors import MasterKeyError, MissingKeysetError
+from afspraak.crypto.fields import Sealed
+from afspraak.crypto.keyring import master_keyring
+from afspraak.crypto.models import KeysetPurpose, OrganizationKeyset
+from afspraak.crypto.tests.records import load_invitee, make_invitee
+from afspraak.tenancy.models import Organization
+from afspraak.tenancy.tests.factories import OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def raw_key_values(handle: tink.KeysetHandle) -> list[str]:
+    """Return the base64 key material of every key in a cleartext keyset, as Tink writes it."""
+    keyset = json.loads(tink.json_proto_keyset_format.serialize(handle, secret_key_access.TOKEN))
+    return [key["keyData"]["value"] for key in keyset["key"]]
+
+
+def test_an_organization_gets_a_data_and_an_index_keyset(org):
+    stored = {k.purpose: k for k in OrganizationKeyset.objects.filter(organization=org)}
+
+    assert set(stored) == {KeysetPurpose.DATA, KeysetPurpose.INDEX}
+    for keyset in stored.values():
+        assert keyset.master_key_id == master_keyring().primary_key_id
+        info = json.loads(keyset.wrapped_keyset)
+        assert set(info) == {"encryptedKeyset", "keysetInfo"}
+
+
+def test_the_factory_creates_the_keysets_with_the_organization(db):
+    organization = cast(Organization, OrganizationFactory())
+
+    assert OrganizationKeyset.objects.filter(organization=organization).count() == 2
+
+
+def test_stored_keysets_hold_no_key_in_the_clear(org):
+    for keyset in OrganizationKeyset.objects.filter(organization=org):
+        handle = keysets.unwrap_keyset(keyset, org.public_id)
+        for value in raw_key_values(handle):
+            assert value not in keyset.wrapped_keyset
+
+
+def test_creating_keysets_again_changes_nothing(org):
+    before = list(OrganizationKeyset.objects.values_list("wrapped_keyset", flat=True))
+
+    assert keysets.create_organization_keysets(org) is False
+    assert list(OrganizationKeyset.objects.values_list("wrapped_keyset", flat=True)) == before
+
+
+def test_each_organization_has_its_own_keys(org, other_org):
+    ours = keysets.keys_for_reading(org.pk)
+    theirs = keysets.keys_for_reading(other_org.pk)
+
+    assert ours.data_primary_key_id != theirs.data_primary_key_id or ours.data is not theirs.data
+    data = OrganizationKeyset.objects.get(organization=org, purpose=KeysetPurpose.DATA)
+    their_data = OrganizationKeyset.objects.get(organization=other_org, purpose=KeysetPurpose.DATA)
+    assert raw_key_values(keysets.unwrap_keyset(data, org.public_id)) != raw_key_values(
+        keysets.unwrap_keyset(their_data, other_org.public_id)
+    )
+
+
+def test_a_wrapped_keyset_copied_to_another_organization_does_not_unwrap(org, other_org):
+    ours = OrganizationKeyset.objects.get(organization=org, purpose=KeysetPurpose.DATA)
+    OrganizationKeyset.objects.filter(organization=other_org, purpose=KeysetPurpose.DATA).update(
+        wrapped_keyset=ours.wrapped_keyset
+    )
+    keysets.clear_cache()
+
+    with pytest.raises(MasterKeyError, match="does not decrypt under the master keyset"):
+        keysets.keys_for_reading(other_org.pk)
+
+
+def test_a_wrapped_keyset_swapped_between_purposes_does_not_unwrap(org):
+    data = OrganizationKeyset.objects.get(organization=org, purpose=KeysetPurpose.DATA)
+    index = OrganizationKeyset.objects.get(organization=org, purpose=KeysetPurpose.INDEX)
+    data.wrapped_keyset, index.wrapped_keyset = index.wrapped_keyset, data.wrapped_keyset
+    data.save()
+    index.save()
+    keysets.clear_cache()
+
+    with pytest.raises(MasterKeyError):
+        keysets.keys_for_reading(org.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_organization_without_keysets_cannot_store_personal_data():
+    organization = Organization.objects.create(name="Keyless", slug="keyless")
+
+    with pytest.raises(MissingKeysetError, match="keys init-org"):
+        make_invitee(organization)
+
+    with scope(organization=organization):
+        assert not Invitee.objects.exists()
+    event = AuditEvent.objects.get(action="crypto.keyset.missing")
+    assert event.outcome == "failure"
+    assert event.organization == organization
+
+
+def test_loading_many_rows_looks_the_keys_up_once(org, django_assert_num_queries):
+    for n in range(20):
+        make_invitee(org, email=f"person{n}@example.test")
+    keysets.clear_cache()
+
+    with scope(organization=org), django_assert_num_queries(2):
+        # One query for the invitees, one for the organization's keysets.
+        invitees = list(Invitee.objects.all())
+        names = [invitee.name for invitee in invitees]
+        emails = [invitee.email for invitee in invitees]
+
+    assert len(set(emails)) == 20
+    assert names[0] == "Anna de Vries"
+
+
+def test_saving_checks_the_keyset_revision_and_skips_unwrapping_when_unchanged(
+    org, django_assert_num_queries
+):
+    invitee = make_invitee(org)
+    invitee.notes = "Changed"
+    with scope(organization=org), django_assert_num_queries(2):
+        # The revision check, then the update; the cached primitives are reused.
+        invitee.save(update_fields=["notes"])
+
+
+def test_a_process_with_stale_keys_catches_up_after_a_rotation_elsewhere(org):
+    from afspraak.crypto.rotation import rotate_organization_key
+
+    stale = keysets.keys_for_reading(org.pk)
+    rotate_organization_key(org)
+    # Another process still holds the keys from before the rotation.
+    keysets._cache.put(stale)
+
+    invitee = make_invitee(org, email="after@example.test")
+    text = invitee.__dict__["name"]
+    fresh = keysets.keys_for_reading(org.pk)
+    assert fresh.data_primary_key_id != stale.data_primary_key_id
+
+    keysets._cache.put(stale)
+    loaded = load_invitee(invitee)
+    assert isinstance(loaded.__dict__["name"], Sealed)
+    assert loaded.name == "Anna de Vries"
+    assert text == "Anna de Vries"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM bookings_invitee WHERE id = %s", [invitee.pk])
+        assert Sealed(cursor.fetchone()[0]).key_id == fresh.data_primary_key_id
+
+
+def test_the_cache_is_bounded_and_drops_the_least_recently_used(org, other_org):
+    cache = keysets._Cache(size=1)
+    ours = keysets.keys_for_reading(org.pk)
+    theirs = keysets.keys_for_reading(other_org.pk)
+
+    cache.put(ours)
+    cache.put(theirs)
+
+    assert cache.get(org.pk) is None
+    assert cache.get(other_org.pk) is theirs
