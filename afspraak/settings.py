@@ -238,35 +238,51 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Afspraak] "
 ACCOUNT_PASSWORD_INPUT_RENDER_VALUE = False
 ACCOUNT_SESSION_REMEMBER = False
-# Per-IP throttling of failed logins across accounts; the per-account lock is django-axes.
+# Per-IP throttling of failed logins across accounts (and of wrong MFA codes); the per-account
+# lock is django-axes. Both sit in the shared cache, so every worker counts together.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": env_str("AFSPRAAK_LOGIN_FAILED_IP_RATE", "30/15m/ip"),
 }
+# allauth must see the same client address as axes behind a proxy.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("AFSPRAAK_PROXY_COUNT", 0, minimum=0)
 
+# MFA (control O2): staff and members of organizations that require it must enrol
+# (afspraak.accounts.middleware.mfa_required); secrets are encrypted by the adapter.
 MFA_ADAPTER = "afspraak.accounts.adapter.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_FORMS = {"activate_totp": "afspraak.accounts.totp.ActivateTOTPForm"}
 MFA_TOTP_ISSUER = "Afspraak"
 MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = False
+# Every login asks for the second factor: no "trust this browser" cookie.
+MFA_TRUST_ENABLED = False
+# Adding or removing a factor, or viewing recovery codes, needs a recent re-authentication.
+MFA_REAUTHENTICATION_REQUIRED = True
 
 USERSESSIONS_TRACK_ACTIVITY = True
+USERSESSIONS_ADAPTER = "afspraak.accounts.adapter.UserSessionsAdapter"
 
-# Brute force: 10 failures lock the account for 30 minutes, never for good (django-axes keeps
-# the counters in the database, so they hold across workers and restarts).
+# Brute force: at most 10 failures lock the account for at least 30 minutes, never for good
+# (django-axes keeps the counters in the database, so they hold across workers and restarts).
 AXES_FAILURE_LIMIT = env_int("AFSPRAAK_LOCKOUT_FAILURES", 10, minimum=1)
+if AXES_FAILURE_LIMIT > 10:
+    raise ImproperlyConfigured("AFSPRAAK_LOCKOUT_FAILURES must be at most 10")
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AFSPRAAK_LOCKOUT_MINUTES", 30, minimum=30))
+# Attempts made while locked are refused but not counted, so the lock lifts a fixed time
+# after the failure that set it instead of being renewed by every refused try.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_USERNAME_FORM_FIELD = "login"
 AXES_USERNAME_CALLABLE = "afspraak.accounts.lockout.username_from_attempt"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "afspraak.accounts.lockout.lockout_response"
 AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # axes locks accounts only: locking whole addresses would let one attacker lock out an
 # office behind a shared NAT. Guessing from one address across accounts is throttled by
-# allauth's "login_failed" rate limit above, kept in the shared database cache.
+# allauth's "login_failed" rate limit above, kept in the shared cache.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
-AXES_IPWARE_PROXY_COUNT = env_int("AFSPRAAK_PROXY_COUNT", 0, minimum=0)
+AXES_IPWARE_PROXY_COUNT = ALLAUTH_TRUSTED_PROXY_COUNT
 
 # --- Sessions -----------------------------------------------------------------------------------
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -276,6 +292,9 @@ STAFF_SESSION_ABSOLUTE_SECONDS = env_int(
     "AFSPRAAK_STAFF_SESSION_ABSOLUTE_SECONDS", 12 * 3600, minimum=60
 )
 STAFF_SESSION_IDLE_SECONDS = env_int("AFSPRAAK_STAFF_SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
+# Each login also sets its session's end date to the absolute limit of its user (12 hours
+# for staff) plus a minute's grace, so neither the cookie nor the session row outlives it
+# (afspraak.accounts.middleware.start_session_clock).
 SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
 SESSION_COOKIE_NAME = "__Host-afspraak_session"
 SESSION_COOKIE_SECURE = True

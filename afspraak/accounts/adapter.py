@@ -1,10 +1,20 @@
-"""allauth adapters: where Afspraak plugs its own rules into sign-up, login and MFA."""
+"""allauth adapters: where Afspraak plugs its own rules into login, MFA and the sessions page."""
 
 import base64
+from collections.abc import Iterable
+from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context
 from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
+from allauth.usersessions.adapter import DefaultUserSessionsAdapter
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 
+from afspraak.accounts.middleware import SECOND_FACTOR_TYPES, must_have_mfa
+from afspraak.audit.models import Outcome
+from afspraak.audit.trail import record
 from afspraak.crypto.keyring import decrypt_with_master, encrypt_with_master
 
 _MFA_SECRET_AD = b"afspraak.mfa.authenticator.secret"
@@ -12,14 +22,31 @@ _CIPHERTEXT_PREFIX = "tink1:"
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    """Account rules: lower-cased e-mail logins."""
+    """Account rules: lower-cased e-mail logins; audited throttling of failed logins."""
 
     def clean_email(self, email: str) -> str:
         return super().clean_email(email).strip().lower()
 
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        # allauth refuses here, before any password is checked, once this address has
+        # failed too often ("login_failed" rate): the refusal never reaches the backends,
+        # so no login-failed signal reports it.
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError:
+            record(
+                "accounts.login.throttled",
+                actor=None,
+                outcome=Outcome.DENIED,
+                request=request,
+                data={"rate": "login_failed"},
+            )
+            raise
+
 
 class MFAAdapter(DefaultMFAAdapter):
-    """Keeps TOTP secrets only as AES-256-GCM ciphertext under the master keyset."""
+    """Keeps MFA secrets only as AES-256-GCM ciphertext under the master keyset, and keeps
+    the last second factor of everyone who must have MFA."""
 
     def encrypt(self, text: str) -> str:
         ciphertext = encrypt_with_master(text.encode(), _MFA_SECRET_AD)
@@ -30,3 +57,33 @@ class MFAAdapter(DefaultMFAAdapter):
             raise ValueError("MFA secret is not in the encrypted format")
         ciphertext = base64.b64decode(encrypted_text.removeprefix(_CIPHERTEXT_PREFIX))
         return decrypt_with_master(ciphertext, _MFA_SECRET_AD).decode()
+
+    def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
+        if authenticator.type not in SECOND_FACTOR_TYPES:
+            return True
+        others = (
+            Authenticator.objects.filter(
+                user_id=authenticator.user_id, type__in=SECOND_FACTOR_TYPES
+            )
+            .exclude(pk=authenticator.pk)
+            .exists()
+        )
+        return others or not must_have_mfa(authenticator.user)
+
+
+class UserSessionsAdapter(DefaultUserSessionsAdapter):
+    """Audits every session a user ends from the sessions page."""
+
+    def end_sessions(self, sessions: Iterable[Any]) -> None:
+        request = context.request
+        for session in sessions:
+            session_id = str(session.pk)
+            was_current = request is not None and session.is_current()
+            session.end()
+            record(
+                "accounts.session.ended",
+                actor=request.user if request is not None else None,
+                target=session.user,
+                request=request,
+                data={"user_session_id": session_id, "current": was_current},
+            )

@@ -1,18 +1,35 @@
-"""Audit receivers for account events raised by Django, allauth and django-axes."""
+"""Audit receivers for account events raised by Django, allauth and django-axes.
+
+Each event is recorded once, with ids and codes only: never the e-mail address a
+login tried, never a password, code or secret.
+"""
 
 from typing import Any
 
 from allauth.account import signals as account_signals
+from allauth.account.internal.flows.login import AUTHENTICATION_METHODS_SESSION_KEY
 from allauth.mfa import signals as mfa_signals
 from allauth.mfa.models import Authenticator
 from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
 from django.contrib.auth import signals as auth_signals
+from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
-from afspraak.accounts.lockout import username_from_attempt
+from afspraak.accounts.lockout import (
+    failures_counted,
+    lift_lock,
+    username_from_attempt,
+    was_refused_by_lock,
+)
+from afspraak.accounts.middleware import SESSION_EXPIRED_ATTRIBUTE, start_session_clock
 from afspraak.audit.models import Outcome
 from afspraak.audit.trail import record
+
+
+def _account_tried(request: Any, credentials: dict[str, Any] | None) -> Any:
+    email = username_from_attempt(request, credentials)
+    return get_user_model().objects.filter(email=email).first() if email else None
 
 
 @receiver(account_signals.user_signed_up)
@@ -21,8 +38,24 @@ def audit_signed_up(sender: Any, request: Any, user: Any, **kwargs: Any) -> None
 
 
 @receiver(auth_signals.user_logged_in)
+def stamp_new_session(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    if request is not None:
+        start_session_clock(request, user)
+
+
+@receiver(auth_signals.user_logged_in)
 def audit_logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    record("accounts.login.succeeded", actor=user, target=user, request=request)
+    if request is None:
+        return
+    steps = request.session.get(AUTHENTICATION_METHODS_SESSION_KEY) or []
+    methods = sorted({str(step.get("method")) for step in steps if isinstance(step, dict)})
+    record(
+        "accounts.login.succeeded",
+        actor=user,
+        target=user,
+        request=request,
+        data={"methods": methods},
+    )
 
 
 @receiver(auth_signals.user_login_failed)
@@ -30,20 +63,28 @@ def audit_login_failed(
     sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
 ) -> None:
     # The address tried may be anyone's (personal data): keep the account's public id only.
-    email = username_from_attempt(request, credentials)
-    user = get_user_model().objects.filter(email=email).first() if email else None
+    user = _account_tried(request, credentials)
+    refused = was_refused_by_lock(request)
     record(
         "accounts.login.failed",
         actor=None,
-        outcome=Outcome.FAILURE,
+        outcome=Outcome.DENIED if refused else Outcome.FAILURE,
         target=user,
         request=request,
-        data={"known_account": user is not None},
+        data={
+            "known_account": user is not None,
+            "reason": "locked_out" if refused else "invalid_credentials",
+        },
     )
 
 
 @receiver(user_locked_out)
 def audit_locked_out(sender: Any, request: Any, username: str | None = None, **kwargs: Any) -> None:
+    # axes sends this both when a failure locks the account and for every attempt
+    # refused while it is locked; only the first is the lockout event, the refusals are
+    # recorded as failed logins.
+    if was_refused_by_lock(request):
+        return
     user = get_user_model().objects.filter(email=(username or "").lower()).first()
     record(
         "accounts.login.locked_out",
@@ -51,14 +92,25 @@ def audit_locked_out(sender: Any, request: Any, username: str | None = None, **k
         outcome=Outcome.DENIED,
         target=user,
         request=request,
-        data={"known_account": user is not None},
+        data={"known_account": user is not None, "failures": failures_counted(request)},
     )
 
 
 @receiver(auth_signals.user_logged_out)
 def audit_logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    if user is not None:
-        record("accounts.logout", actor=user, target=user, request=request)
+    if user is None or getattr(request, SESSION_EXPIRED_ATTRIBUTE, False):
+        return
+    record("accounts.logout", actor=user, target=user, request=request)
+
+
+@receiver(account_signals.authentication_step_completed)
+def audit_reauthenticated(sender: Any, request: Any, user: Any, method: str, **kwargs: Any) -> None:
+    if not kwargs.get("reauthenticated"):
+        return
+    data = {"method": method}
+    if kwargs.get("type"):
+        data["authenticator_type"] = str(kwargs["type"])
+    record("accounts.reauthenticated", actor=user, target=user, request=request, data=data)
 
 
 @receiver(account_signals.password_changed)
@@ -73,7 +125,15 @@ def audit_password_set(sender: Any, request: Any, user: Any, **kwargs: Any) -> N
 
 @receiver(account_signals.password_reset)
 def audit_password_reset(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    record("accounts.password.reset", actor=user, target=user, request=request)
+    # Resetting by e-mail proves control of the mailbox, so it also lifts a lockout.
+    lifted = lift_lock(user.email) > 0
+    record(
+        "accounts.password.reset",
+        actor=user,
+        target=user,
+        request=request,
+        data={"lock_lifted": lifted},
+    )
 
 
 @receiver(account_signals.email_confirmed)
@@ -82,8 +142,19 @@ def audit_email_confirmed(sender: Any, request: Any, email_address: Any, **kwarg
     record("accounts.email.confirmed", actor=user, target=user, request=request)
 
 
+# Django clears an instance's primary key when it deletes it, before allauth reports the
+# removal; the id is kept here so the audit event can still name the authenticator.
+_DELETED_ID_ATTRIBUTE = "afspraak_deleted_id"
+
+
+@receiver(pre_delete, sender=Authenticator)
+def remember_authenticator_id(sender: Any, instance: Authenticator, **kwargs: Any) -> None:
+    setattr(instance, _DELETED_ID_ATTRIBUTE, instance.pk)
+
+
 def _mfa_data(authenticator: Authenticator) -> dict[str, str]:
-    return {"authenticator_type": authenticator.type, "authenticator_id": str(authenticator.pk)}
+    authenticator_id = authenticator.pk or getattr(authenticator, _DELETED_ID_ATTRIBUTE, None)
+    return {"authenticator_type": authenticator.type, "authenticator_id": str(authenticator_id)}
 
 
 @receiver(mfa_signals.authenticator_added)
@@ -134,9 +205,20 @@ def audit_mfa_used(
         if authenticator.type == Authenticator.Type.RECOVERY_CODES
         else "accounts.mfa.used"
     )
-    record(action, actor=user, target=user, request=request, data=_mfa_data(authenticator))
+    data = {**_mfa_data(authenticator), "reauthentication": bool(kwargs.get("reauthenticated"))}
+    record(action, actor=user, target=user, request=request, data=data)
 
 
 @receiver(mfa_signals.authentication_failed)
-def audit_mfa_failed(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    record("accounts.mfa.failed", actor=None, outcome=Outcome.FAILURE, target=user, request=request)
+def audit_mfa_failed(
+    sender: Any, request: Any, user: Any, authenticator: Authenticator, **kwargs: Any
+) -> None:
+    reauthentication = bool(kwargs.get("reauthentication"))
+    record(
+        "accounts.mfa.failed",
+        actor=user if reauthentication else None,
+        outcome=Outcome.FAILURE,
+        target=user,
+        request=request,
+        data={**_mfa_data(authenticator), "reauthentication": reauthentication},
+    )
