@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from afspraak.accounts.api import DetailSerializer
 from afspraak.accounts.models import User
 from afspraak.tenancy.access import get_membership_for, get_organization_for, memberships_of
 from afspraak.tenancy.context import organization_context
@@ -34,10 +35,6 @@ class MemberSerializer(serializers.Serializer):
     email = serializers.EmailField(source="user.email")
     name = serializers.CharField(source="user.full_name")
     role = serializers.CharField()
-
-
-class DetailSerializer(serializers.Serializer):
-    detail = serializers.CharField()
 
 
 def _user(request: Request) -> User:
