@@ -37,7 +37,8 @@ def create_demo_organization(credentials_file: Path) -> DemoLogin:
         organization, created = Organization.objects.get_or_create(
             slug=DEMO_ORGANIZATION_SLUG, defaults={"name": "Demo Clinic"}
         )
-        create_organization_keysets(organization)
+        with organization_context(organization):
+            create_organization_keysets(organization)
         if not created and credentials_file.exists():
             email, password = credentials_file.read_text(encoding="utf-8").split("\n")[:2]
             return DemoLogin(email=email, password=password, created=False)

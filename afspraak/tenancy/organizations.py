@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 
 from afspraak.audit.trail import record
+from afspraak.crypto.keysets import create_organization_keysets
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.errors import RuleViolationError, TenancyError
 from afspraak.tenancy.membership import acting_membership
@@ -21,7 +22,7 @@ _NAME_MAX_LENGTH = Organization._meta.get_field("name").max_length or 120
 def create_organization(
     *, actor: Any, name: str, slug: str, request: HttpRequest | None = None
 ) -> Organization:
-    """Create an organization with ``actor`` as its owner."""
+    """Create an organization with ``actor`` as its owner, and its encryption keysets."""
     name, slug = name.strip(), slug.strip().lower()
     if not name or len(name) > _NAME_MAX_LENGTH:
         raise TenancyError(
@@ -45,6 +46,7 @@ def create_organization(
                 owner = Membership.objects.create(
                     organization=organization, user=actor, role=Role.OWNER
                 )
+                create_organization_keysets(organization)
                 record(
                     "tenancy.organization.created",
                     actor=actor,

@@ -23,7 +23,10 @@ class OrganizationFactory(factory.django.DjangoModelFactory[Organization]):
     @classmethod
     def _create(cls, model_class, *args, **kwargs):
         organization = super()._create(model_class, *args, **kwargs)
-        create_organization_keysets(organization)
+        # The keysets table is a tenant table: on PostgreSQL its rows go in only inside the
+        # organization's context.
+        with organization_context(organization):
+            create_organization_keysets(organization)
         return organization
 
 

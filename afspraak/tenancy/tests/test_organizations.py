@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from afspraak.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from afspraak.crypto.models import OrganizationKeyset
 from afspraak.tenancy.access import organization_session_limit_hours, organizations_require_mfa
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.errors import NotAllowedError, RuleViolationError, TenancyError
@@ -25,7 +26,9 @@ def test_create_organization_makes_the_creator_its_owner(db):
     assert (organization.name, organization.slug) == ("Gamma Care", "gamma")
     with organization_context(organization):
         [owner] = Membership.objects.all()
+        purposes = set(OrganizationKeyset.objects.values_list("purpose", flat=True))
     assert (owner.user, owner.role) == (founder, Role.OWNER)
+    assert purposes == {"data", "index"}
     event = only_event("tenancy.organization.created")
     assert event.actor == founder
     assert event.organization == organization
