@@ -185,9 +185,8 @@ def unscoped_tenant_models() -> list[str]:
     """
     missing = []
     for model in tenant_models():
-        if model._meta.db_table in RLS_EXEMPT_TABLES or getattr(
-            model, "tenant_scope_exempt_reason", ""
-        ):
+        exempt_reason: str = getattr(model, "tenant_scope_exempt_reason", "")
+        if model._meta.db_table in RLS_EXEMPT_TABLES or exempt_reason:
             continue
         # A scoped manager with an empty scope must hand out a query set that refuses work.
         with_scope = getattr(model._default_manager, "with_scope", None)
