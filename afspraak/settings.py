@@ -252,6 +252,9 @@ MFA_ADAPTER = "afspraak.accounts.adapter.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_FORMS = {"activate_totp": "afspraak.accounts.totp.ActivateTOTPForm"}
 MFA_TOTP_ISSUER = "Afspraak"
+# One 30-second step either side absorbs phone clock drift (RFC 6238 section 5.2); a code
+# still works only once, as used codes are remembered in the shared cache.
+MFA_TOTP_TOLERANCE = 1
 MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = False
 # Every login asks for the second factor: no "trust this browser" cookie.
@@ -423,5 +426,7 @@ LOGGING = {
     "loggers": {
         "afspraak.audit.events": {"handlers": ["audit"], "level": "INFO", "propagate": False},
         "axes": {"level": "WARNING"},
+        # run_huey adds its own handler; without this every job line is printed twice.
+        "huey": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
