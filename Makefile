@@ -5,14 +5,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_WORKERS ?= 2
+# `make run` and `make setup` read ./.env (see .env.example) when there is one.
+LOAD_ENV := set -a; if [ -f .env ]; then . ./.env; fi; set +a;
 
 .PHONY: run setup test lint format test-sqlite test-postgres bench clean
 
 run: setup
-	exec $(BIN)/afspraak serve
+	$(LOAD_ENV) exec $(BIN)/afspraak serve
 
 setup: $(VENV)/.runtime
-	$(BIN)/afspraak setup
+	$(LOAD_ENV) $(BIN)/afspraak setup
 
 # The virtualenv, from the lock files only (pip checks every hash).
 $(VENV)/.runtime: requirements.lock requirements-build.lock pyproject.toml
@@ -53,8 +55,14 @@ test: setup $(VENV)/.dev
 test-sqlite: $(VENV)/.dev .venv-sslyze/.installed
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
 
+# The browser and server tests drive the embedded (SQLite) installation; the rest runs again
+# against PostgreSQL.
 test-postgres: $(VENV)/.dev
-	AFSPRAAK_TEST_DATABASE=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) -q -m "not browser"
+	AFSPRAAK_TEST_DATABASE=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) -q -m "not browser" \
+		--ignore=afspraak/server/tests
+
+bench: setup
+	for script in bench/*.py; do echo "== $$script"; $(BIN)/python "$$script"; done
 
 clean:
 	rm -rf $(VENV) .venv-* .mypy_cache .ruff_cache
