@@ -7,6 +7,11 @@ class CryptoConfig(AppConfig):
     label = "crypto"
 
     def ready(self) -> None:
+        from huey.contrib.djhuey import HUEY
+        from huey.signals import SIGNAL_ERROR
+
         from afspraak.crypto.checks import check_master_key
+        from afspraak.crypto.errors import report_job_failure
 
         checks.register(check_master_key, checks.Tags.security)
+        HUEY.signal(SIGNAL_ERROR)(report_job_failure)

@@ -47,6 +47,12 @@ class DecryptionError(CryptoError):
     audit_action = "crypto.decryption.failed"
 
 
+def report_job_failure(signal: str, task: Any, exception: BaseException | None = None) -> None:
+    """Report a background job's key or ciphertext failure (a Huey error-signal receiver)."""
+    if isinstance(exception, CryptoError):
+        report_failure(exception)
+
+
 def _in_transaction() -> bool:
     """Tell whether a transaction is open; a test case's own wrapper does not count.
 
@@ -60,7 +66,8 @@ def report_failure(failure: CryptoError, *, request: HttpRequest | None = None) 
 
     The audit event is written outside any transaction, so that it survives the
     rollback the failure causes: inside one, it is left to the boundary that sees
-    the failure after the rollback (the middleware, a command, ``EncryptedModel.save``).
+    the failure after the rollback (the middleware, a command, a job's error signal,
+    ``EncryptedModel.save``).
     """
     from afspraak.audit.models import Outcome
     from afspraak.audit.trail import record

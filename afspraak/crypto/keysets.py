@@ -15,6 +15,10 @@ Unwrapped primitives are cached per process, at most ``CACHE_SIZE`` organization
   PostgreSQL that query takes a share lock on the keyset rows, held until the
   writer's transaction ends, so a rotation (which locks them for update) cannot
   retire a key while a row encrypted under it is still being written.
+
+Keysets are tenant rows: on PostgreSQL, row-level security shows them only inside
+their organization's context (``afspraak.tenancy.context.organization_context``),
+where reads and writes of that organization's data happen anyway.
 """
 
 import threading
@@ -22,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import tink
-from django.db import connection, transaction
+from django.db import connection
 from tink import aead, prf
 from tink.proto import tink_pb2
 
@@ -30,6 +34,7 @@ from afspraak.crypto.ciphertext import keyset_associated_data
 from afspraak.crypto.errors import MasterKeyError, MissingKeysetError
 from afspraak.crypto.keyring import master_keyring
 from afspraak.crypto.models import KeysetPurpose, MasterKeyRecord, OrganizationKeyset
+from afspraak.tenancy.rls import ORGANIZATION_SETTING
 
 if TYPE_CHECKING:
     from afspraak.tenancy.models import Organization
@@ -146,8 +151,10 @@ def note_master_key(key_id: str) -> None:
 
 def create_organization_keysets(organization: "Organization") -> bool:
     """Create the organization's data and blind-index keysets unless they exist."""
+    from afspraak.tenancy.context import organization_context
+
     organization_id, public_id = organization.pk, organization.public_id
-    with transaction.atomic():
+    with organization_context(organization):
         existing = set(
             OrganizationKeyset.objects.filter(organization_id=organization_id).values_list(
                 "purpose", flat=True
@@ -166,6 +173,24 @@ def create_organization_keysets(organization: "Organization") -> bool:
 # --- Loading ------------------------------------------------------------------------------------
 
 
+class OutsideOrganizationContextError(RuntimeError):
+    """Keysets were read outside their organization's context: row-level security hides them."""
+
+
+def _refuse_outside_context(organization_id: int) -> None:
+    """Tell a programming error (no tenant context on PostgreSQL) from really missing keysets."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s, true)", [ORGANIZATION_SETTING])
+        current = cursor.fetchone()[0]
+    if current != str(organization_id):
+        raise OutsideOrganizationContextError(
+            f"the keysets of organization {organization_id} were read outside its context "
+            "(afspraak.tenancy.context.organization_context): row-level security hides them"
+        )
+
+
 def _load(organization_id: int) -> OrganizationKeys:
     rows = {
         keyset.purpose: keyset
@@ -175,6 +200,7 @@ def _load(organization_id: int) -> OrganizationKeys:
     }
     for purpose in KeysetPurpose.values:
         if purpose not in rows:
+            _refuse_outside_context(organization_id)
             raise MissingKeysetError(
                 f"organization {organization_id} has no {purpose} keyset: if it never had "
                 "one, create it with `afspraak keys init-org SLUG`; if it was lost, restore "

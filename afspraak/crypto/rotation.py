@@ -11,7 +11,9 @@
   under an old key meanwhile and removing the old keys: no row can still use them.
 
 Every step checks that the master keyset can unwrap what it needs before writing
-anything, and every rotation and retirement is audited with key ids only.
+anything, and every rotation and retirement is audited with key ids only. Each
+organization's rows are read and written inside that organization's context, so
+row-level security shows all of them and only them.
 """
 
 import base64
@@ -49,6 +51,7 @@ from afspraak.crypto.models import (
     OrganizationKeyset,
     new_revision,
 )
+from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Organization
 
 DEFAULT_BATCH_SIZE = 500
@@ -121,6 +124,23 @@ def _reencrypted_mfa_data(data: dict[str, Any], primary: str) -> dict[str, Any] 
 # --- Master key ---------------------------------------------------------------------------------
 
 
+def _master_key_usage() -> Counter[str]:
+    """Count the organization keysets wrapped by each master key id.
+
+    Keysets are tenant rows: each organization's are counted inside its own context,
+    so row-level security can never hide one from the count.
+    """
+    usage: Counter[str] = Counter()
+    for organization in Organization.objects.order_by("pk"):
+        with organization_context(organization):
+            usage.update(
+                OrganizationKeyset.objects.filter(organization=organization).values_list(
+                    "master_key_id", flat=True
+                )
+            )
+    return usage
+
+
 @dataclass(frozen=True)
 class MasterRotation:
     old_primary_key_id: str
@@ -133,9 +153,10 @@ def _check_master_can_unwrap_everything() -> None:
     """Unwrap every keyset and decrypt every MFA secret once, so a wrong key stops us early."""
     from allauth.mfa.adapter import get_adapter
 
-    public_ids = dict(Organization.objects.values_list("pk", "public_id"))
-    for keyset in OrganizationKeyset.objects.all():
-        keysets.unwrap_keyset(keyset, public_ids[keyset.organization_id])
+    for organization in Organization.objects.order_by("pk"):
+        with organization_context(organization):
+            for keyset in OrganizationKeyset.objects.filter(organization=organization):
+                keysets.unwrap_keyset(keyset, organization.public_id)
     adapter = get_adapter()
     for data in _mfa_authenticators().values_list("data", flat=True):
         for value in _mfa_values(data):
@@ -145,21 +166,20 @@ def _check_master_can_unwrap_everything() -> None:
 def rewrap_organization_keysets(*, only_stale: bool) -> int:
     """Rewrap organization keysets under the master primary key (``only_stale``: those not yet)."""
     primary = master_keyring().primary_key_id
-    candidates = OrganizationKeyset.objects.all()
-    if only_stale:
-        candidates = candidates.exclude(master_key_id=primary)
     count = 0
-    for keyset_id in candidates.order_by("pk").values_list("pk", flat=True):
-        with transaction.atomic():
-            keyset = OrganizationKeyset.objects.select_for_update().get(pk=keyset_id)
-            public_id = Organization.objects.values_list("public_id", flat=True).get(
-                pk=keyset.organization_id
+    for organization in Organization.objects.order_by("pk"):
+        with organization_context(organization):
+            candidates = OrganizationKeyset.objects.select_for_update().filter(
+                organization=organization
             )
-            handle = keysets.unwrap_keyset(keyset, public_id)
-            keysets.store_keyset(keyset, handle, public_id)
-            keyset.rewrapped_at = timezone.now()
-            keyset.save(update_fields=["wrapped_keyset", "master_key_id", "rewrapped_at"])
-        count += 1
+            if only_stale:
+                candidates = candidates.exclude(master_key_id=primary)
+            for keyset in candidates:
+                handle = keysets.unwrap_keyset(keyset, organization.public_id)
+                keysets.store_keyset(keyset, handle, organization.public_id)
+                keyset.rewrapped_at = timezone.now()
+                keyset.save(update_fields=["wrapped_keyset", "master_key_id", "rewrapped_at"])
+                count += 1
     return count
 
 
@@ -221,7 +241,7 @@ def retire_master_key(key_id: str) -> None:
         )
     if key_id == keyring.primary_key_id:
         raise KeyInUseError(f"master key {key_id} is the primary key: rotate it out first")
-    wrapped = OrganizationKeyset.objects.filter(master_key_id=key_id).count()
+    wrapped = _master_key_usage()[key_id]
     mfa = mfa_master_key_usage()[key_id]
     if wrapped or mfa:
         raise KeyInUseError(
@@ -261,7 +281,7 @@ def _lock_data_keyset(organization: Organization) -> OrganizationKeyset:
 
 
 def _start_or_resume(organization: Organization) -> tuple[KeyRotation, bool]:
-    with transaction.atomic():
+    with organization_context(organization):
         keyset = _lock_data_keyset(organization)
         unfinished = KeyRotation.objects.filter(
             organization=organization, purpose=KeysetPurpose.DATA, finished_at__isnull=True
@@ -336,7 +356,7 @@ def _reencrypt_model(
 ) -> None:
     label = model._meta.label_lower
     while True:
-        with transaction.atomic():
+        with organization_context(rotation.organization):
             last_pk, changed = reencrypt_batch(
                 rotation.organization, model, fields, rotation.progress.get(label, 0), batch_size
             )
@@ -373,7 +393,7 @@ def _stale_rows(
 
 def _finish(rotation: KeyRotation, resumed: bool) -> OrganizationRotation:
     organization = rotation.organization
-    with transaction.atomic():
+    with organization_context(organization):
         keyset = _lock_data_keyset(organization)
         keysets.forget(organization.pk)
         keys = keysets.keys_for_writing(organization.pk)
@@ -423,7 +443,8 @@ def rotate_organization_key(
 
 def initialize_organization_keysets(organization: Organization) -> bool:
     """Create the organization's missing keysets, audited (for organizations made before D1)."""
-    created = keysets.create_organization_keysets(organization)
+    with organization_context(organization):
+        created = keysets.create_organization_keysets(organization)
     if created:
         record(
             "crypto.org_keysets.created",
@@ -486,7 +507,7 @@ def key_status() -> KeyStatus:
     except MasterKeyError as error:
         status = KeyStatus(master_description="unavailable", master_error=str(error))
         known_ids, primary = (), None
-    wrapped = Counter(OrganizationKeyset.objects.values_list("master_key_id", flat=True))
+    wrapped = _master_key_usage()
     mfa = mfa_master_key_usage()
     records = {r.key_id: r for r in MasterKeyRecord.objects.all()}
     for key_id in sorted({*known_ids, *wrapped}, key=lambda k: (k != primary, k)):
@@ -500,13 +521,15 @@ def key_status() -> KeyStatus:
                 mfa_secrets=mfa[key_id],
             )
         )
-    unfinished = set(
-        KeyRotation.objects.filter(finished_at__isnull=True).values_list(
-            "organization_id", flat=True
-        )
-    )
-    for organization in Organization.objects.prefetch_related("keysets").order_by("slug"):
-        by_purpose = {keyset.purpose: keyset for keyset in organization.keysets.all()}
+    for organization in Organization.objects.order_by("slug"):
+        with organization_context(organization):
+            by_purpose = {
+                keyset.purpose: keyset
+                for keyset in OrganizationKeyset.objects.filter(organization=organization)
+            }
+            rotating = KeyRotation.objects.filter(
+                organization=organization, finished_at__isnull=True
+            ).exists()
         data, index = by_purpose.get(KeysetPurpose.DATA), by_purpose.get(KeysetPurpose.INDEX)
         if data is None or index is None:
             status.organizations_without_keysets.append(organization.slug)
@@ -520,7 +543,7 @@ def key_status() -> KeyStatus:
                 index_key_ids=_key_info(index)[1],
                 data_key_since=data.rotated_at or data.created_at,
                 master_key_ids=sorted({data.master_key_id, index.master_key_id}),
-                rotation_in_progress=organization.pk in unfinished,
+                rotation_in_progress=rotating,
             )
         )
     return status

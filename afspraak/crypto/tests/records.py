@@ -2,10 +2,9 @@
 
 from typing import cast
 
-from django_scopes import scope
-
 from afspraak.bookings.models import Invitee
 from afspraak.crypto.keysets import create_organization_keysets
+from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Organization
 from afspraak.tenancy.tests.factories import OrganizationFactory
 
@@ -27,7 +26,7 @@ def make_invitee(organization: Organization, **values) -> Invitee:
         "answers": {"reason": "check-up", "first_visit": True},
     }
     fields.update(values)
-    with scope(organization=organization):
+    with organization_context(organization):
         invitee = Invitee(organization=organization, **fields)
         invitee.save()
     return invitee
@@ -35,5 +34,11 @@ def make_invitee(organization: Organization, **values) -> Invitee:
 
 def load_invitee(invitee: Invitee) -> Invitee:
     """Read the invitee back from the database, as a new request would."""
-    with scope(organization=invitee.organization):
+    with organization_context(invitee.organization):
         return Invitee.objects.get(pk=invitee.pk)
+
+
+def read(invitee: Invitee, name: str) -> object:
+    """Read one field of the invitee as stored now, inside its organization's context."""
+    with organization_context(invitee.organization):
+        return getattr(Invitee.objects.get(pk=invitee.pk), name)

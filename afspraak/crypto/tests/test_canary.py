@@ -24,6 +24,7 @@ from afspraak.crypto import keysets
 from afspraak.crypto.keyring import keyset_proto
 from afspraak.crypto.models import KeysetPurpose, OrganizationKeyset
 from afspraak.crypto.tests.records import make_invitee, make_organization
+from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Organization
 
 TABLES = (
@@ -52,7 +53,9 @@ def plant_canary() -> tuple[str, str, Organization, Invitee]:
 def key_material(organization) -> list[bytes]:
     """Return the raw secret key bytes of the organization's data and index keys."""
     found = []
-    for keyset in OrganizationKeyset.objects.filter(organization=organization):
+    with organization_context(organization):
+        stored = list(OrganizationKeyset.objects.filter(organization=organization))
+    for keyset in stored:
         handle = keysets.unwrap_keyset(keyset, organization.public_id)
         for key in keyset_proto(handle).key:
             proto = (
@@ -131,10 +134,8 @@ def test_postgresql_dump_and_table_copies_hold_no_personal_data_or_keys():
     assert_nothing_leaks(dump, marker, control, organization, invitee)
 
     copied = b""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT set_config('afspraak.organization_id', %s, false)", [str(organization.pk)]
-        )
+    # Inside the organization's context, so row-level security shows its rows.
+    with organization_context(organization), connection.cursor() as cursor:
         for table in TABLES:
             with cursor.cursor.copy(f'COPY "{table}" TO STDOUT') as copy:
                 copied += b"".join(bytes(block) for block in copy)

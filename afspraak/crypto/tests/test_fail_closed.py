@@ -7,7 +7,9 @@ import tink
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
+from django.http import HttpResponse
 from django.test import RequestFactory
+from huey.exceptions import TaskException
 from tink import prf, secret_key_access
 
 from afspraak.audit.models import AuditEvent
@@ -16,7 +18,9 @@ from afspraak.crypto.errors import DecryptionError, MasterKeyError, report_failu
 from afspraak.crypto.keyring import clear_key_caches, create_master_keyset
 from afspraak.crypto.middleware import UNAVAILABLE_MESSAGE, CryptoFailureMiddleware
 from afspraak.crypto.models import KeyRotation, OrganizationKeyset
-from afspraak.crypto.tests.records import load_invitee, make_invitee, make_organization
+from afspraak.crypto.tests.jobs import read_invitee_name
+from afspraak.crypto.tests.records import make_invitee, make_organization, read
+from afspraak.tenancy.context import organization_context
 
 pytestmark = pytest.mark.django_db
 
@@ -29,20 +33,27 @@ def keys(*args: str) -> str:
     return out.getvalue()
 
 
-def stored_keysets() -> list[tuple[str, str, str]]:
-    return list(
-        OrganizationKeyset.objects.order_by("pk").values_list(
-            "wrapped_keyset", "master_key_id", "revision"
+def stored_keysets(organization) -> list[tuple[str, str, str]]:
+    with organization_context(organization):
+        return list(
+            OrganizationKeyset.objects.order_by("pk").values_list(
+                "wrapped_keyset", "master_key_id", "revision"
+            )
         )
-    )
 
 
-def stored_invitees() -> list[tuple]:
-    with connection.cursor() as cursor:
+def stored_invitees(organization) -> list[tuple]:
+    with organization_context(organization), connection.cursor() as cursor:
         cursor.execute(
             "SELECT name, email, phone, notes, answers FROM bookings_invitee ORDER BY id"
         )
         return cursor.fetchall()
+
+
+def corrupt(invitee) -> None:
+    """Copy the invitee's notes ciphertext over its name, as someone with database access could."""
+    with organization_context(invitee.organization), connection.cursor() as cursor:
+        cursor.execute("UPDATE bookings_invitee SET name = notes WHERE id = %s", [invitee.pk])
 
 
 def replace_with_a_different_keyset(path) -> None:
@@ -74,7 +85,7 @@ def test_rotation_with_a_broken_master_key_exits_nonzero_and_writes_nothing(
     org, master_keyset, breakage, command
 ):
     make_invitee(org)
-    keysets_before, invitees_before = stored_keysets(), stored_invitees()
+    keysets_before, invitees_before = stored_keysets(org), stored_invitees(org)
     break_key, message = BREAKAGES[breakage]
     break_key(master_keyset)
     file_before = master_keyset.read_bytes() if master_keyset.exists() else None
@@ -82,9 +93,10 @@ def test_rotation_with_a_broken_master_key_exits_nonzero_and_writes_nothing(
     with pytest.raises(CommandError, match=message):
         keys(*command)
 
-    assert stored_keysets() == keysets_before
-    assert stored_invitees() == invitees_before
-    assert not KeyRotation.objects.exists()
+    assert stored_keysets(org) == keysets_before
+    assert stored_invitees(org) == invitees_before
+    with organization_context(org):
+        assert not KeyRotation.objects.exists()
     assert (master_keyset.read_bytes() if master_keyset.exists() else None) == file_before
     event = AuditEvent.objects.get(action="crypto.master_key.unavailable")
     assert event.outcome == "failure"
@@ -105,34 +117,35 @@ def test_reading_with_a_lost_master_key_fails_closed(org, master_keyset):
     invitee = make_invitee(org)
     lose(master_keyset)
 
-    with pytest.raises(MasterKeyError, match="missing"):
-        _ = load_invitee(invitee).name
+    with pytest.raises(MasterKeyError, match="missing") as failure:
+        _ = read(invitee, "name")
+    report_failure(failure.value)
 
     assert AuditEvent.objects.filter(action="crypto.master_key.unavailable").exists()
 
 
 def test_writing_with_a_wrong_master_key_fails_closed_and_writes_nothing(org, master_keyset):
     invitee = make_invitee(org)
-    before = stored_invitees()
+    before = stored_invitees(org)
     replace_with_a_different_keyset(master_keyset)
     invitee.notes = "new notes"
 
-    with pytest.raises(MasterKeyError), transaction.atomic():
+    with pytest.raises(MasterKeyError), organization_context(org):
         invitee.save()
 
-    assert stored_invitees() == before
+    assert stored_invitees(org) == before
 
 
 @pytest.mark.urls("afspraak.crypto.tests.urls")
 def test_a_page_that_cannot_decrypt_answers_503_with_a_plain_message(client, settings, org):
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, MIDDLEWARE]
     invitee = make_invitee(org, name="Hidden Person")
-    assert client.get(f"/invitee/{invitee.public_id}/").content == b"Hello Hidden Person"
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE bookings_invitee SET name = notes WHERE id = %s", [invitee.pk])
+    url = f"/o/{org.slug}/invitee/{invitee.public_id}/"
+    assert client.get(url).content == b"Hello Hidden Person"
+    corrupt(invitee)
     keysets.clear_cache()
 
-    response = client.get(f"/invitee/{invitee.public_id}/")
+    response = client.get(url)
 
     assert response.status_code == 503
     body = response.content.decode()
@@ -149,14 +162,14 @@ def test_a_page_without_its_master_key_answers_503(client, settings, org, master
     invitee = make_invitee(org)
     lose(master_keyset)
 
-    response = client.get(f"/invitee/{invitee.public_id}/")
+    response = client.get(f"/o/{org.slug}/invitee/{invitee.public_id}/")
 
     assert response.status_code == 503
     assert "master" not in response.content.decode()
 
 
 def test_the_middleware_leaves_other_exceptions_alone():
-    middleware = CryptoFailureMiddleware(lambda request: None)  # type: ignore[arg-type,return-value]
+    middleware = CryptoFailureMiddleware(lambda request: HttpResponse())
 
     assert middleware.process_exception(RequestFactory().get("/"), ValueError("x")) is None
 
@@ -176,12 +189,11 @@ def test_a_keyset_file_that_is_not_an_aead_keyset_is_refused(master_keyset):
 def test_a_failure_inside_a_transaction_is_audited_once_after_the_rollback(caplog):
     organization = make_organization()
     invitee = make_invitee(organization)
-    with connection.cursor() as cursor:
-        cursor.execute("UPDATE bookings_invitee SET name = notes WHERE id = %s", [invitee.pk])
+    corrupt(invitee)
     keysets.clear_cache()
 
     with pytest.raises(DecryptionError) as failure, transaction.atomic():
-        _ = load_invitee(invitee).name
+        _ = read(invitee, "name")
     # The event written inside the transaction would have been rolled back with it.
     assert not AuditEvent.objects.filter(action="crypto.decryption.failed").exists()
     report_failure(failure.value)  # what the middleware or a command does next
@@ -191,3 +203,16 @@ def test_a_failure_inside_a_transaction_is_audited_once_after_the_rollback(caplo
     logged = [r for r in caplog.records if r.name == "afspraak.crypto"]
     assert len(logged) == 1
     assert "bookings.Invitee.name" in logged[0].getMessage()
+
+
+def test_a_background_job_that_cannot_decrypt_is_audited(org):
+    invitee = make_invitee(org)
+    corrupt(invitee)
+    keysets.clear_cache()
+
+    result = read_invitee_name(org.pk, invitee.pk)
+
+    with pytest.raises(TaskException, match="DecryptionError"):
+        result.get()
+    event = AuditEvent.objects.get(action="crypto.decryption.failed")
+    assert event.data["row_id"] == invitee.public_id

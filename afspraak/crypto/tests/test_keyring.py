@@ -22,7 +22,8 @@ from afspraak.crypto.keyring import (
     remove_master_key,
 )
 from afspraak.crypto.models import KeysetPurpose, OrganizationKeyset
-from afspraak.crypto.tests.records import load_invitee, make_invitee
+from afspraak.crypto.tests.records import make_invitee, read
+from afspraak.tenancy.context import organization_context
 
 AWS_URI = "aws-kms://arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 
@@ -171,14 +172,17 @@ def test_a_kms_master_key_wraps_organization_keysets(settings, monkeypatch):
     invitee = make_invitee(organization)
     keysets.clear_cache()
 
-    keyset = OrganizationKeyset.objects.get(organization=organization, purpose=KeysetPurpose.DATA)
+    with organization_context(organization):
+        keyset = OrganizationKeyset.objects.get(
+            organization=organization, purpose=KeysetPurpose.DATA
+        )
     assert keyset.master_key_id == AWS_URI
-    assert load_invitee(invitee).name == "Anna de Vries"
+    assert read(invitee, "name") == "Anna de Vries"
     # The keyset is really under the KMS key: another KMS key cannot unwrap it.
     client.keys[AWS_URI] = FakeKmsClient().get_aead(AWS_URI)
     clear_key_caches()
     with pytest.raises(MasterKeyError):
-        _ = load_invitee(invitee).name
+        _ = read(invitee, "name")
 
 
 def test_the_system_check_refuses_a_keyset_readable_by_others(master_keyset):

@@ -5,22 +5,33 @@ from typing import cast
 
 import pytest
 import tink
-from django.db import connection
-from django_scopes import scope
 from tink import secret_key_access
 
 from afspraak.audit.models import AuditEvent
 from afspraak.bookings.models import Invitee
 from afspraak.crypto import keysets
-from afspraak.crypto.errors import MasterKeyError, MissingKeysetError
+from afspraak.crypto.errors import MasterKeyError, MissingKeysetError, report_failure
 from afspraak.crypto.fields import Sealed
 from afspraak.crypto.keyring import master_keyring
 from afspraak.crypto.models import KeysetPurpose, OrganizationKeyset
-from afspraak.crypto.tests.records import load_invitee, make_invitee
+from afspraak.crypto.tests.records import make_invitee
+from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Organization
 from afspraak.tenancy.tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def stored(organization) -> dict[str, OrganizationKeyset]:
+    """Return the organization's stored keysets by purpose."""
+    with organization_context(organization):
+        return {k.purpose: k for k in OrganizationKeyset.objects.filter(organization=organization)}
+
+
+def keys_of(organization) -> keysets.OrganizationKeys:
+    """Return the organization's keys as stored now."""
+    with organization_context(organization):
+        return keysets.keys_for_reading(organization.pk, reload=True)
 
 
 def raw_key_values(handle: tink.KeysetHandle) -> list[str]:
@@ -30,10 +41,10 @@ def raw_key_values(handle: tink.KeysetHandle) -> list[str]:
 
 
 def test_an_organization_gets_a_data_and_an_index_keyset(org):
-    stored = {k.purpose: k for k in OrganizationKeyset.objects.filter(organization=org)}
+    keysets_by_purpose = stored(org)
 
-    assert set(stored) == {KeysetPurpose.DATA, KeysetPurpose.INDEX}
-    for keyset in stored.values():
+    assert set(keysets_by_purpose) == {KeysetPurpose.DATA, KeysetPurpose.INDEX}
+    for keyset in keysets_by_purpose.values():
         assert keyset.master_key_id == master_keyring().primary_key_id
         info = json.loads(keyset.wrapped_keyset)
         assert set(info) == {"encryptedKeyset", "keysetInfo"}
@@ -42,66 +53,64 @@ def test_an_organization_gets_a_data_and_an_index_keyset(org):
 def test_the_factory_creates_the_keysets_with_the_organization(db):
     organization = cast(Organization, OrganizationFactory())
 
-    assert OrganizationKeyset.objects.filter(organization=organization).count() == 2
+    assert set(stored(organization)) == {KeysetPurpose.DATA, KeysetPurpose.INDEX}
 
 
 def test_stored_keysets_hold_no_key_in_the_clear(org):
-    for keyset in OrganizationKeyset.objects.filter(organization=org):
+    for keyset in stored(org).values():
         handle = keysets.unwrap_keyset(keyset, org.public_id)
         for value in raw_key_values(handle):
             assert value not in keyset.wrapped_keyset
 
 
 def test_creating_keysets_again_changes_nothing(org):
-    before = list(OrganizationKeyset.objects.values_list("wrapped_keyset", flat=True))
+    before = {purpose: k.wrapped_keyset for purpose, k in stored(org).items()}
 
     assert keysets.create_organization_keysets(org) is False
-    assert list(OrganizationKeyset.objects.values_list("wrapped_keyset", flat=True)) == before
+    assert {purpose: k.wrapped_keyset for purpose, k in stored(org).items()} == before
 
 
 def test_each_organization_has_its_own_keys(org, other_org):
-    ours = keysets.keys_for_reading(org.pk)
-    theirs = keysets.keys_for_reading(other_org.pk)
+    ours = stored(org)[KeysetPurpose.DATA]
+    theirs = stored(other_org)[KeysetPurpose.DATA]
 
-    assert ours.data_primary_key_id != theirs.data_primary_key_id or ours.data is not theirs.data
-    data = OrganizationKeyset.objects.get(organization=org, purpose=KeysetPurpose.DATA)
-    their_data = OrganizationKeyset.objects.get(organization=other_org, purpose=KeysetPurpose.DATA)
-    assert raw_key_values(keysets.unwrap_keyset(data, org.public_id)) != raw_key_values(
-        keysets.unwrap_keyset(their_data, other_org.public_id)
+    assert raw_key_values(keysets.unwrap_keyset(ours, org.public_id)) != raw_key_values(
+        keysets.unwrap_keyset(theirs, other_org.public_id)
     )
 
 
 def test_a_wrapped_keyset_copied_to_another_organization_does_not_unwrap(org, other_org):
-    ours = OrganizationKeyset.objects.get(organization=org, purpose=KeysetPurpose.DATA)
-    OrganizationKeyset.objects.filter(organization=other_org, purpose=KeysetPurpose.DATA).update(
-        wrapped_keyset=ours.wrapped_keyset
-    )
-    keysets.clear_cache()
+    ours = stored(org)[KeysetPurpose.DATA]
+    with organization_context(other_org):
+        OrganizationKeyset.objects.filter(
+            organization=other_org, purpose=KeysetPurpose.DATA
+        ).update(wrapped_keyset=ours.wrapped_keyset)
 
     with pytest.raises(MasterKeyError, match="does not decrypt under the master keyset"):
-        keysets.keys_for_reading(other_org.pk)
+        keys_of(other_org)
 
 
 def test_a_wrapped_keyset_swapped_between_purposes_does_not_unwrap(org):
-    data = OrganizationKeyset.objects.get(organization=org, purpose=KeysetPurpose.DATA)
-    index = OrganizationKeyset.objects.get(organization=org, purpose=KeysetPurpose.INDEX)
+    keysets_by_purpose = stored(org)
+    data, index = keysets_by_purpose[KeysetPurpose.DATA], keysets_by_purpose[KeysetPurpose.INDEX]
     data.wrapped_keyset, index.wrapped_keyset = index.wrapped_keyset, data.wrapped_keyset
-    data.save()
-    index.save()
-    keysets.clear_cache()
+    with organization_context(org):
+        data.save()
+        index.save()
 
     with pytest.raises(MasterKeyError):
-        keysets.keys_for_reading(org.pk)
+        keys_of(org)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_an_organization_without_keysets_cannot_store_personal_data():
     organization = Organization.objects.create(name="Keyless", slug="keyless")
 
-    with pytest.raises(MissingKeysetError, match="keys init-org"):
+    with pytest.raises(MissingKeysetError, match="keys init-org") as failure:
         make_invitee(organization)
+    report_failure(failure.value)
 
-    with scope(organization=organization):
+    with organization_context(organization):
         assert not Invitee.objects.exists()
     event = AuditEvent.objects.get(action="crypto.keyset.missing")
     assert event.outcome == "failure"
@@ -113,7 +122,7 @@ def test_loading_many_rows_looks_the_keys_up_once(org, django_assert_num_queries
         make_invitee(org, email=f"person{n}@example.test")
     keysets.clear_cache()
 
-    with scope(organization=org), django_assert_num_queries(2):
+    with organization_context(org), django_assert_num_queries(2):
         # One query for the invitees, one for the organization's keysets.
         invitees = list(Invitee.objects.all())
         names = [invitee.name for invitee in invitees]
@@ -128,7 +137,7 @@ def test_saving_checks_the_keyset_revision_and_skips_unwrapping_when_unchanged(
 ):
     invitee = make_invitee(org)
     invitee.notes = "Changed"
-    with scope(organization=org), django_assert_num_queries(2):
+    with organization_context(org), django_assert_num_queries(2):
         # The revision check, then the update; the cached primitives are reused.
         invitee.save(update_fields=["notes"])
 
@@ -136,30 +145,31 @@ def test_saving_checks_the_keyset_revision_and_skips_unwrapping_when_unchanged(
 def test_a_process_with_stale_keys_catches_up_after_a_rotation_elsewhere(org):
     from afspraak.crypto.rotation import rotate_organization_key
 
-    stale = keysets.keys_for_reading(org.pk)
+    stale = keys_of(org)
     rotate_organization_key(org)
     # Another process still holds the keys from before the rotation.
     keysets._cache.put(stale)
 
+    # Its writes check the keyset revision: they use the new key, not the stale one.
     invitee = make_invitee(org, email="after@example.test")
-    text = invitee.__dict__["name"]
-    fresh = keysets.keys_for_reading(org.pk)
+    fresh = keys_of(org)
     assert fresh.data_primary_key_id != stale.data_primary_key_id
+    with organization_context(org):
+        (stored_name,) = Invitee.objects.filter(pk=invitee.pk).values_list("name", flat=True)
+    assert isinstance(stored_name, Sealed)
+    assert stored_name.key_id == fresh.data_primary_key_id
 
+    # Its reads retry with the keys as stored now when the cached ones fail.
     keysets._cache.put(stale)
-    loaded = load_invitee(invitee)
-    assert isinstance(loaded.__dict__["name"], Sealed)
-    assert loaded.name == "Anna de Vries"
-    assert text == "Anna de Vries"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM bookings_invitee WHERE id = %s", [invitee.pk])
-        assert Sealed(cursor.fetchone()[0]).key_id == fresh.data_primary_key_id
+    with organization_context(org):
+        loaded = Invitee.objects.get(pk=invitee.pk)
+        assert isinstance(loaded.__dict__["name"], Sealed)
+        assert loaded.name == "Anna de Vries"
 
 
 def test_the_cache_is_bounded_and_drops_the_least_recently_used(org, other_org):
     cache = keysets._Cache(size=1)
-    ours = keysets.keys_for_reading(org.pk)
-    theirs = keysets.keys_for_reading(other_org.pk)
+    ours, theirs = keys_of(org), keys_of(other_org)
 
     cache.put(ours)
     cache.put(theirs)

@@ -7,7 +7,6 @@ from allauth.mfa.models import Authenticator
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
-from django_scopes import scope
 
 from afspraak.accounts.adapter import MFAAdapter
 from afspraak.accounts.tests.factories import UserFactory
@@ -17,8 +16,9 @@ from afspraak.crypto import keysets, rotation
 from afspraak.crypto.ciphertext import key_id_of
 from afspraak.crypto.fields import blind_index_of
 from afspraak.crypto.keyring import add_master_key, master_keyring
-from afspraak.crypto.models import KeyRotation, KeysetPurpose, OrganizationKeyset
-from afspraak.crypto.tests.records import load_invitee, make_invitee
+from afspraak.crypto.models import KeyRotation, OrganizationKeyset
+from afspraak.crypto.tests.records import make_invitee, read
+from afspraak.tenancy.context import organization_context
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def keys(*args: str) -> str:
 
 def raw_rows(organization) -> dict[int, dict[str, str]]:
     """Return every stored column of the organization's invitees, by id."""
-    with connection.cursor() as cursor:
+    with organization_context(organization), connection.cursor() as cursor:
         cursor.execute(
             "SELECT id, name, email, phone, notes, answers FROM bookings_invitee "
             "WHERE organization_id = %s ORDER BY id",
@@ -58,14 +58,26 @@ def make_invitees(organization, count: int) -> list[Invitee]:
 def assert_all_readable(invitees: list[Invitee]) -> None:
     keysets.clear_cache()
     for invitee in invitees:
-        loaded = load_invitee(invitee)
-        n = invitee.email.removeprefix("p").removesuffix("@example.test")
-        assert (loaded.name, loaded.email, loaded.notes) == (f"Person {n}", invitee.email, f"n{n}")
-        assert loaded.answers == {"reason": "check-up", "first_visit": True}
+        with organization_context(invitee.organization):
+            loaded = Invitee.objects.get(pk=invitee.pk)
+            n = invitee.email.removeprefix("p").removesuffix("@example.test")
+            assert (loaded.name, loaded.email, loaded.notes) == (
+                f"Person {n}",
+                invitee.email,
+                f"n{n}",
+            )
+            assert loaded.answers == {"reason": "check-up", "first_visit": True}
 
 
-def data_keyset(organization) -> OrganizationKeyset:
-    return OrganizationKeyset.objects.get(organization=organization, purpose=KeysetPurpose.DATA)
+def keys_of(organization) -> keysets.OrganizationKeys:
+    """Return the organization's keys as stored now."""
+    with organization_context(organization):
+        return keysets.keys_for_reading(organization.pk, reload=True)
+
+
+def unfinished_rotation(organization) -> KeyRotation:
+    with organization_context(organization):
+        return KeyRotation.objects.get(organization=organization, finished_at__isnull=True)
 
 
 def make_totp() -> Authenticator:
@@ -87,7 +99,7 @@ def test_rotate_master_rewraps_keysets_without_touching_data(org, other_org):
     new_primary = master_keyring().primary_key_id
     assert new_primary != old_primary
     assert f"master key {new_primary} is primary" in output
-    assert set(OrganizationKeyset.objects.values_list("master_key_id", flat=True)) == {new_primary}
+    assert set(rotation._master_key_usage()) == {new_primary}
     assert {**raw_rows(org), **raw_rows(other_org)} == data_before
     assert_all_readable(invitees)
     event = AuditEvent.objects.get(action="crypto.master_key.rotated")
@@ -159,11 +171,11 @@ def test_rotate_org_reencrypts_every_row_and_retires_the_old_key(org, other_org)
     invitees = make_invitees(org, 5)
     theirs = make_invitees(other_org, 2)
     their_rows = raw_rows(other_org)
-    old_key = keysets.keys_for_reading(org.pk).data_primary_key_id
+    old_key = keys_of(org).data_primary_key_id
 
     output = keys("rotate-org", org.slug, "--batch-size", "2")
 
-    new_keys = keysets.keys_for_reading(org.pk, reload=True)
+    new_keys = keys_of(org)
     assert new_keys.data_primary_key_id != old_key
     assert new_keys.data_key_ids == {new_keys.data_primary_key_id}
     assert key_ids_in_use(org) == {new_keys.data_primary_key_id}
@@ -178,7 +190,8 @@ def test_rotate_org_reencrypts_every_row_and_retires_the_old_key(org, other_org)
         "rows_reencrypted": 5,
         "resumed": False,
     }
-    assert KeyRotation.objects.get(organization=org).finished_at is not None
+    with organization_context(org):
+        assert KeyRotation.objects.get(organization=org).finished_at is not None
 
 
 def test_rotate_org_keeps_blind_indexes_working(org):
@@ -187,14 +200,14 @@ def test_rotate_org_keeps_blind_indexes_working(org):
     keys("rotate-org", org.slug)
 
     keysets.clear_cache()
-    index = blind_index_of(Invitee, "email_index").index_for(org.pk, "P1@example.test")
-    with scope(organization=org):
+    with organization_context(org):
+        index = blind_index_of(Invitee, "email_index").index_for(org.pk, "P1@example.test")
         assert Invitee.objects.get(email_index=index).name == "Person 1"
 
 
 def test_rotate_org_resumes_after_a_crash_and_finishes(org, monkeypatch):
     invitees = make_invitees(org, 5)
-    old_key = keysets.keys_for_reading(org.pk).data_primary_key_id
+    old_key = keys_of(org).data_primary_key_id
     real_batch = rotation.reencrypt_batch
     calls = []
 
@@ -208,7 +221,7 @@ def test_rotate_org_resumes_after_a_crash_and_finishes(org, monkeypatch):
     with pytest.raises(RuntimeError, match="power cut"):
         keys("rotate-org", org.slug, "--batch-size", "2")
 
-    unfinished = KeyRotation.objects.get(organization=org, finished_at__isnull=True)
+    unfinished = unfinished_rotation(org)
     first_batch = [invitee.pk for invitee in invitees[:2]]
     assert unfinished.progress == {"bookings.invitee": first_batch[-1]}
     stored = {pk: {key_id_of(text) for text in row.values()} for pk, row in raw_rows(org).items()}
@@ -224,7 +237,7 @@ def test_rotate_org_resumes_after_a_crash_and_finishes(org, monkeypatch):
     assert "resumed an interrupted rotation" in output
     assert calls[0] == first_batch[-1]
     assert key_ids_in_use(org) == {unfinished.new_key_id}
-    assert keysets.keys_for_reading(org.pk, reload=True).data_key_ids == {unfinished.new_key_id}
+    assert keys_of(org).data_key_ids == {unfinished.new_key_id}
     assert_all_readable(invitees)
     event = AuditEvent.objects.get(action="crypto.org_key.rotated")
     assert event.data["resumed"] is True
@@ -236,7 +249,7 @@ def test_rows_written_under_the_old_key_during_a_rotation_are_caught_before_reti
     org, monkeypatch
 ):
     invitees = make_invitees(org, 3)
-    old_keys = keysets.keys_for_reading(org.pk)
+    old_keys = keys_of(org)
 
     def stop(*args):
         raise RuntimeError("stopped before finishing")
@@ -248,14 +261,17 @@ def test_rows_written_under_the_old_key_during_a_rotation_are_caught_before_reti
     # A process that had not seen the rotation yet writes a row under the old key.
     late = invitees[0]
     field = Invitee._meta.get_field("notes")
-    Invitee._base_manager.filter(pk=late.pk).update(notes=field.seal_for(late, "late", old_keys))
+    with organization_context(org):
+        Invitee._base_manager.filter(pk=late.pk).update(
+            notes=field.seal_for(late, "late", old_keys)
+        )
     assert old_keys.data_primary_key_id in key_ids_in_use(org)
 
     keys("rotate-org", org.slug)
 
     assert old_keys.data_primary_key_id not in key_ids_in_use(org)
-    assert old_keys.data_primary_key_id not in keysets.keys_for_reading(org.pk).data_key_ids
-    assert load_invitee(late).notes == "late"
+    assert old_keys.data_primary_key_id not in keys_of(org).data_key_ids
+    assert read(late, "notes") == "late"
 
 
 def test_rotate_org_of_an_unknown_organization_is_refused(db):
@@ -282,17 +298,19 @@ def test_status_shows_master_keys_and_who_uses_them(org, other_org, master_keyse
     assert f"key {new_primary} (primary, " in output
     assert f"key {old_primary} (old, " in output
     assert "wraps 4 organization keyset(s), 1 MFA secret(s)" in output
-    data_key = keysets.keys_for_reading(org.pk).data_primary_key_id
+    data_key = keys_of(org).data_primary_key_id
     assert f"alpha: data key {data_key} (since " in output
     assert f"wrapped by master key {old_primary}" in output
 
 
 def test_init_org_creates_missing_keysets_and_is_audited(org):
-    OrganizationKeyset.objects.filter(organization=org).delete()
+    with organization_context(org):
+        OrganizationKeyset.objects.filter(organization=org).delete()
     keysets.clear_cache()
     assert "WITHOUT keysets" in keys("status")
 
     assert "created the keysets of alpha" in keys("init-org", org.slug)
     assert "already has its keysets" in keys("init-org", org.slug)
-    assert OrganizationKeyset.objects.filter(organization=org).count() == 2
+    with organization_context(org):
+        assert OrganizationKeyset.objects.filter(organization=org).count() == 2
     assert AuditEvent.objects.filter(action="crypto.org_keysets.created").count() == 1
