@@ -158,11 +158,12 @@ def committed(django_db_setup, django_db_blocker):
     yield SimpleNamespace(**rows)
     with django_db_blocker.unblock():
         for organization in (a, b):
+            # Inside its context, where the cascade can see the organization's rows.
             with organization_context(organization):
                 Invitation.objects.all().delete()
                 Membership.objects.all().delete()
+                Organization.objects.filter(pk=organization.pk).delete()
         User.objects.filter(pk__in=[rows["a_member"].user_id, rows["b_member"].user_id]).delete()
-        Organization.objects.filter(pk__in=[a.pk, b.pk]).delete()
 
 
 def _server():
