@@ -18,6 +18,21 @@ pytest_plugins = [
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _master_keyset(tmp_path_factory):
+    """Give the run a master keyset of its own, so no test reads or changes var/keys."""
+    from django.conf import settings
+
+    from afspraak.crypto.keyring import clear_key_caches, create_master_keyset
+
+    path = tmp_path_factory.mktemp("master-key") / "master.json"
+    create_master_keyset(path)
+    settings.AFSPRAAK_MASTER_KEYSET_FILE = path
+    clear_key_caches()
+    yield path
+    clear_key_caches()
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings, request):
     """Hash with MD5 in tests so a login costs microseconds, except in the hashing tests."""

@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "afspraak.accounts.middleware.RequireMFAMiddleware",
     "axes.middleware.AxesMiddleware",
+    "afspraak.crypto.middleware.CryptoFailureMiddleware",
 ]
 
 ROOT_URLCONF = "afspraak.urls"

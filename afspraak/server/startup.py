@@ -5,7 +5,7 @@ import ssl
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from afspraak.crypto.keyring import MasterKeyError, load_master_keyset
+from afspraak.crypto.keyring import MasterKeyError, master_keyring
 
 
 class StartupError(Exception):
@@ -46,10 +46,10 @@ def check_tls_files(cert: Path, key: Path) -> None:
         ) from None
 
 
-def check_master_keyset(path: Path) -> None:
-    """Refuse to serve without a usable master keyset (missing, or readable by others)."""
+def check_master_keyset() -> None:
+    """Refuse to serve without a usable master keyring: a safe keyset file, or the KMS key."""
     try:
-        load_master_keyset(path)
+        master_keyring()
     except MasterKeyError as error:
         raise StartupError(str(error)) from None
 

@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 
-from afspraak.crypto.keyring import create_master_keyset
+from afspraak.crypto.keyring import clear_key_caches, create_master_keyset
 from afspraak.server.certificates import ensure_local_certificates, local_tls_files
 from afspraak.server.startup import (
     StartupError,
@@ -76,19 +76,29 @@ def test_an_encrypted_key_is_refused_without_prompting_for_a_password(
         check_tls_files(local_tls_files(tls_dir).server_cert, encrypted)
 
 
-def test_a_master_keyset_readable_by_others_is_refused(tmp_path: Path):
+@pytest.fixture
+def keyset_setting(settings, tmp_path: Path):
+    """Point the keyring at a keyset file of this test's own, forgetting cached keyrings."""
     keyset = tmp_path / "master.json"
-    create_master_keyset(keyset)
-    check_master_keyset(keyset)
-    keyset.chmod(0o604)
+    settings.AFSPRAAK_MASTER_KEYSET_FILE = keyset
+    settings.AFSPRAAK_MASTER_KEY_URI = ""
+    clear_key_caches()
+    yield keyset
+    clear_key_caches()
+
+
+def test_a_master_keyset_readable_by_others_is_refused(keyset_setting: Path):
+    create_master_keyset(keyset_setting)
+    check_master_keyset()
+    keyset_setting.chmod(0o604)
 
     with pytest.raises(StartupError, match=r"accessible by group or others \(mode 0604\)"):
-        check_master_keyset(keyset)
+        check_master_keyset()
 
 
-def test_a_missing_master_keyset_is_refused(tmp_path: Path):
+def test_a_missing_master_keyset_is_refused(keyset_setting: Path):
     with pytest.raises(StartupError, match="is missing: restore it from your key backup"):
-        check_master_keyset(tmp_path / "master.json")
+        check_master_keyset()
 
 
 def test_the_shipped_openssl_configuration_is_found_and_a_missing_one_refused(tmp_path: Path):

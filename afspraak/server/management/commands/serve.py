@@ -115,7 +115,7 @@ def _check(host: str, port: int, http_port: int, cert: Path, key: Path, workers:
         raise startup.StartupError(f"--workers must be at least 1, not {workers}")
     base_url = https_base_url(startup.site_host(settings.SITE_URL), port)
     startup.check_tls_files(cert, key)
-    startup.check_master_keyset(settings.AFSPRAAK_MASTER_KEYSET_FILE)
+    startup.check_master_keyset()
     startup.check_openssl_config(settings.AFSPRAAK_OPENSSL_CONF)
     startup.check_can_listen(host, port)
     return base_url
