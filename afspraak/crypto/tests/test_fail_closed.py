@@ -24,6 +24,7 @@ from afspraak.tenancy.context import organization_context
 
 pytestmark = pytest.mark.django_db
 
+
 def keys(*args: str) -> str:
     out = io.StringIO()
     call_command("keys", *args, stdout=out)
