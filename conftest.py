@@ -41,6 +41,12 @@ def _fast_password_hasher(settings, request):
 
 
 @pytest.fixture(autouse=True)
+def _no_static_file_scan(settings):
+    """Skip WhiteNoise's scan of every static file, which each new test client repeats."""
+    settings.WHITENOISE_AUTOREFRESH = True
+
+
+@pytest.fixture(autouse=True)
 def _immediate_jobs(settings):
     """Run Huey tasks inline so tests see their effects at once."""
     from huey.contrib.djhuey import HUEY

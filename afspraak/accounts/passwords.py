@@ -96,10 +96,11 @@ def context_words(user: Any) -> list[str]:
 
 
 def _organization_names(user: Any) -> list[str]:
-    from afspraak.tenancy.models import Organization
+    # Imported here: the tenancy app imports the accounts app. The user's own memberships
+    # are read in the user's row-level-security context (on PostgreSQL a plain query sees none).
+    from afspraak.tenancy.access import memberships_of
 
-    # Organizations themselves are not tenant-scoped; this lists only the user's own.
-    return list(Organization.objects.filter(memberships__user=user).values_list("name", flat=True))
+    return [membership.organization.name for membership in memberships_of(user)]
 
 
 def _personal_words(user: Any) -> list[str]:

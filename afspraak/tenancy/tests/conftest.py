@@ -53,9 +53,3 @@ def tenants(db) -> Tenants:
             organization=b, role=Role.OWNER, user__email="owner@b.test"
         ),
     )
-
-
-@pytest.fixture(autouse=True)
-def _no_static_file_scan(settings):
-    """Skip WhiteNoise's scan of every static file, which each new test client repeats."""
-    settings.WHITENOISE_AUTOREFRESH = True
