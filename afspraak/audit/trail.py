@@ -3,6 +3,8 @@
 import logging
 from typing import Any
 
+from allauth.account.adapter import get_adapter as get_account_adapter
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db import models
 from django.http import HttpRequest
 
@@ -51,7 +53,14 @@ def record(
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
-    """Return the client's address as the server saw it (proxies are resolved by axes' ipware)."""
+    """Return the client's address, behind trusted proxies as allauth's rate limits see it."""
     if request is None:
         return None
-    return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR") or None
+    # The same reading as allauth's per-IP login throttle (ALLAUTH_TRUSTED_PROXY_COUNT), so
+    # an audit event and a throttle name the same address. An X-Forwarded-For that does not
+    # match the configured proxies names no trustworthy address: none is kept rather than
+    # the proxy's own, and the event is still written.
+    try:
+        return get_account_adapter(request).get_client_ip(request)
+    except (ImproperlyConfigured, PermissionDenied):
+        return None

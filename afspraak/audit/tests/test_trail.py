@@ -55,3 +55,30 @@ def test_database_refuses_raw_update_and_delete(statement):
     ):
         cursor.execute(statement)
     assert AuditEvent.objects.get().action == "tests.thing.done"
+
+
+def test_record_keeps_the_client_address_a_trusted_proxy_forwarded(rf, settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="198.51.100.9, 203.0.113.7", REMOTE_ADDR="10.0.0.2")
+
+    event = record("tests.thing.done", actor=None, request=request)
+
+    # The proxy appended the address it saw; anything before it the client could forge.
+    assert AuditEvent.objects.get(pk=event.pk).ip_address == "203.0.113.7"
+
+
+def test_record_ignores_forwarded_addresses_when_no_proxy_is_trusted(rf):
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="203.0.113.7", REMOTE_ADDR="10.0.0.2")
+
+    event = record("tests.thing.done", actor=None, request=request)
+
+    assert AuditEvent.objects.get(pk=event.pk).ip_address == "10.0.0.2"
+
+
+def test_record_keeps_no_address_when_the_proxy_header_is_malformed(rf, settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 2
+    request = rf.get("/", HTTP_X_FORWARDED_FOR="203.0.113.7", REMOTE_ADDR="10.0.0.2")
+
+    event = record("tests.thing.done", actor=None, request=request)
+
+    assert AuditEvent.objects.get(pk=event.pk).ip_address is None
