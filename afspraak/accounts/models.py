@@ -52,11 +52,11 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def has_mfa(self) -> bool:
         """Tell whether the user has a second factor (TOTP or a security key)."""
-        from allauth.mfa.models import Authenticator
+        # Imported here: the middleware module imports allauth's models. One definition of
+        # "a second factor" serves the enrolment middleware, the adapter and the tenancy app.
+        from afspraak.accounts.middleware import has_second_factor
 
-        return Authenticator.objects.filter(
-            user=self, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
-        ).exists()
+        return has_second_factor(self)
 
 
 class PasswordHistoryEntry(models.Model):

@@ -287,3 +287,20 @@ def test_removing_totp_needs_a_recent_reauthentication(client):
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("account_reauthenticate"))
     assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+@pytest.mark.parametrize(
+    ("kinds", "expected"),
+    [
+        ((), False),
+        ((Authenticator.Type.RECOVERY_CODES,), False),
+        ((Authenticator.Type.TOTP,), True),
+        ((Authenticator.Type.WEBAUTHN,), True),
+    ],
+)
+def test_only_totp_or_a_security_key_counts_as_a_second_factor(kinds, expected):
+    user = UserFactory.create()
+    for kind in kinds:
+        Authenticator.objects.create(user=user, type=kind, data={})
+
+    assert user.has_mfa() is expected
