@@ -12,7 +12,8 @@ from afspraak.audit.models import AuditEvent, Outcome
 
 logger = logging.getLogger("afspraak.audit.events")
 
-_SECRET_MARKERS = ("password", "secret", "token", "otp")
+# Key names that announce a secret, or an e-mail address (personal data), anywhere in the data.
+_FORBIDDEN_MARKERS = ("password", "secret", "token", "otp", "email", "e-mail", "e_mail")
 
 
 def record(
@@ -29,9 +30,11 @@ def record(
     if outcome not in Outcome.values:
         raise ValueError(f"unknown audit outcome {outcome!r}")
     payload = dict(data or {})
-    leaked = [name for name in payload if any(m in name.lower() for m in _SECRET_MARKERS)]
+    leaked = sorted(set(_forbidden_keys(payload)))
     if leaked:
-        raise ValueError(f"audit data must not hold secrets: {', '.join(sorted(leaked))}")
+        raise ValueError(
+            f"audit data must not hold secrets or e-mail addresses: {', '.join(leaked)}"
+        )
     user = actor if getattr(actor, "is_authenticated", False) else None
     event = AuditEvent(
         action=action,
@@ -50,6 +53,16 @@ def record(
     event.save()
     logger.info(action, extra={"audit_event": event})
     return event
+
+
+def _forbidden_keys(value: Any) -> list[str]:
+    """Return the names in ``value``, nested dicts and lists included, that announce a secret."""
+    if isinstance(value, dict):
+        found = [str(k) for k in value if any(m in str(k).lower() for m in _FORBIDDEN_MARKERS)]
+        return found + [name for item in value.values() for name in _forbidden_keys(item)]
+    if isinstance(value, list | tuple):
+        return [name for item in value for name in _forbidden_keys(item)]
+    return []
 
 
 def client_ip(request: HttpRequest | None) -> str | None:

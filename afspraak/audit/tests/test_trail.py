@@ -25,6 +25,20 @@ def test_record_refuses_secret_looking_data():
     assert not AuditEvent.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("data", "name"),
+    [
+        ({"invitee_email": "x"}, "invitee_email"),
+        ({"details": {"api_token": "x"}}, "api_token"),
+        ({"steps": [{"ok": 1}, {"otp_code": "123456"}]}, "otp_code"),
+    ],
+)
+def test_record_refuses_secrets_and_email_addresses_at_any_depth(data, name):
+    with pytest.raises(ValueError, match=name):
+        record("tests.thing.done", actor=None, data=data)
+    assert not AuditEvent.objects.exists()
+
+
 def test_orm_refuses_update_and_delete():
     event = record("tests.thing.done", actor=None)
 
