@@ -15,8 +15,10 @@ from rest_framework.views import APIView
 
 from afspraak.accounts.api import DetailSerializer
 from afspraak.accounts.models import User
+from afspraak.audit.models import Outcome
+from afspraak.audit.trail import record
 from afspraak.tenancy.access import get_membership_for, get_organization_for, memberships_of
-from afspraak.tenancy.context import organization_context
+from afspraak.tenancy.context import organization_context, session_too_old
 from afspraak.tenancy.errors import TenancyError
 from afspraak.tenancy.membership import remove_member
 from afspraak.tenancy.models import Membership
@@ -44,6 +46,17 @@ def _user(request: Request) -> User:
 def _membership(request: Request, org_slug: str, permission: str | None) -> Membership:
     """Return the caller's membership of ``org_slug`` with ``permission``, as the pages decide."""
     membership = get_organization_for(_user(request), org_slug, permission)
+    organization = membership.organization
+    if session_too_old(request, organization):
+        record(
+            "tenancy.access.denied",
+            actor=request.user,
+            outcome=Outcome.DENIED,
+            organization=organization,
+            request=request,
+            data={"reason": "session_lifetime", "organization": organization.public_id},
+        )
+        raise PermissionDenied("Your session is older than this organization allows: log in again.")
     if membership.organization.require_mfa and not _user(request).has_mfa():
         raise PermissionDenied("This organization requires multi-factor authentication first.")
     return membership

@@ -129,7 +129,7 @@ def organization_view(
                     membership.role, permission
                 ):
                     refusal = "permission"
-                elif _session_too_old(request, organization):
+                elif session_too_old(request, organization):
                     refusal = "session_lifetime"
                 elif organization.require_mfa and not user.has_mfa():
                     refusal = "mfa_required"
@@ -145,7 +145,8 @@ def organization_view(
     return decorator
 
 
-def _session_too_old(request: HttpRequest, organization: Organization) -> bool:
+def session_too_old(request: HttpRequest, organization: Organization) -> bool:
+    """Tell whether the session began longer ago than ``organization`` allows."""
     hours = organization.session_max_age_hours
     if not hours:
         return False
