@@ -36,7 +36,7 @@ Tests read them through the ``postgres_server`` fixture (a :class:`PostgresCoord
 or ``PostgresCoordinates.from_environ()``. Every role signs in with a password, also
 over the socket: give command-line tools ``PGPASSWORD`` (e.g. ``pg_dump`` as the owner).
 Tests that only make sense on PostgreSQL carry the ``postgres_only`` marker: the SQLite
-run deselects them.
+run deselects them; ``sqlite_only`` tests are deselected on the PostgreSQL run.
 
 On the SQLite run ``AFSPRAAK_DB_ENGINE`` is forced to ``sqlite``, so a developer's own
 database settings never decide which engine the tests use.
@@ -489,13 +489,12 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect ``postgres_only`` tests unless the run uses PostgreSQL."""
-    if selected_engine() == "postgresql":
-        return
+    """Deselect the tests of the other engine: ``postgres_only`` or ``sqlite_only``."""
+    other_engine = "sqlite_only" if selected_engine() == "postgresql" else "postgres_only"
     kept: list[pytest.Item] = []
     deselected: list[pytest.Item] = []
     for item in items:
-        (deselected if item.get_closest_marker("postgres_only") else kept).append(item)
+        (deselected if item.get_closest_marker(other_engine) else kept).append(item)
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
