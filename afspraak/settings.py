@@ -286,7 +286,8 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # office behind a shared NAT. Guessing from one address across accounts is throttled by
 # allauth's "login_failed" rate limit above, kept in the shared cache.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
-AXES_IPWARE_PROXY_COUNT = ALLAUTH_TRUSTED_PROXY_COUNT
+# The client address axes records: the same reading as allauth and the audit trail.
+AXES_CLIENT_IP_CALLABLE = "afspraak.audit.trail.client_ip"
 
 # --- Sessions -----------------------------------------------------------------------------------
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
