@@ -10,6 +10,7 @@ admin.site.site_header = "Afspraak staff"
 
 urlpatterns = [
     path("", account_views.home, name="home"),
+    path("accounts/sessions/end/", account_views.end_session, name="account_end_session"),
     path("accounts/", include("allauth.urls")),
     path("", include("afspraak.tenancy.urls")),
     path("api/v1/", include("afspraak.api.urls")),

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from afspraak.accounts.middleware import SESSION_END_GRACE_SECONDS, set_session_end_date
+from afspraak.accounts.sessions import session_token
 from afspraak.accounts.tests.factories import StaffUserFactory, UserFactory
 from afspraak.accounts.tests.signin import submit_password, totp_code
 from afspraak.audit.models import AuditEvent
@@ -197,3 +198,48 @@ def test_an_earlier_end_date_set_at_login_is_kept(client, rf):
         set_session_end_date(request, user)
 
         assert request.session.get_expiry_date() == START + timedelta(hours=2)
+
+
+def test_one_other_session_can_be_ended_from_the_sessions_page(client, second_browser):
+    user = UserFactory.create()
+    client.force_login(user)
+    second_browser.force_login(user)
+    assert _signed_in(second_browser)
+    other = UserSession.objects.get(session_key=second_browser.session.session_key)
+    page = client.get(reverse("usersessions_list")).content.decode()
+    token = session_token(other)
+    assert token in page
+
+    response = client.post(reverse("account_end_session"), {"session": token})
+
+    assert response.status_code == 302
+    assert not _signed_in(second_browser)
+    assert _signed_in(client)
+    [ended] = AuditEvent.objects.filter(action="accounts.session.ended")
+    assert ended.data == {"user_session_id": str(other.pk), "current": False}
+
+
+@pytest.mark.parametrize("token", ["", "not-a-token", "1"])
+def test_ending_a_session_with_a_bad_token_changes_nothing(client, second_browser, token):
+    user = UserFactory.create()
+    client.force_login(user)
+    second_browser.force_login(user)
+
+    response = client.post(reverse("account_end_session"), {"session": token}, follow=True)
+
+    assert response.status_code == 200
+    assert "does not exist or has already ended" in response.content.decode()
+    assert _signed_in(second_browser)
+    assert not AuditEvent.objects.filter(action="accounts.session.ended").exists()
+
+
+def test_another_users_session_cannot_be_ended(client, second_browser):
+    victim = UserFactory.create()
+    second_browser.force_login(victim)
+    assert _signed_in(second_browser)
+    victims_session = UserSession.objects.get(session_key=second_browser.session.session_key)
+    client.force_login(UserFactory.create())
+
+    client.post(reverse("account_end_session"), {"session": session_token(victims_session)})
+
+    assert _signed_in(second_browser)
