@@ -2,8 +2,9 @@
 
 The link's token is ``<organization public id>.<random secret>``: the first part
 tells which organization's (row-level-secured) table to look in, the whole token
-is hashed (SHA-256) and only the hash is stored. Accepting needs a signed-in user
-with a verified e-mail address equal to the invited one.
+is hashed (SHA-256) and only the hash is stored. The invited address is stored
+encrypted; a pending invitation to the same address is found by its blind index.
+Accepting needs a signed-in user with a verified e-mail address equal to the invited one.
 """
 
 import hashlib
@@ -36,7 +37,13 @@ from afspraak.tenancy.errors import (
     TenancyError,
 )
 from afspraak.tenancy.membership import acting_membership
-from afspraak.tenancy.models import Invitation, InvitationStatus, Membership, Organization
+from afspraak.tenancy.models import (
+    Invitation,
+    InvitationStatus,
+    Membership,
+    Organization,
+    addressed_to,
+)
 from afspraak.tenancy.roles import Role, role_has_permission
 
 logger = logging.getLogger(__name__)
@@ -101,7 +108,10 @@ def invite_member(
             raise RuleViolationError("Someone with this e-mail address is already a member.")
         now = timezone.now()
         if Invitation.objects.filter(
-            email=email, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
+            addressed_to(organization, [email]),
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=now,
         ).exists():
             raise RuleViolationError(
                 "An invitation to this address is already pending; revoke it to send a new one."
@@ -238,6 +248,8 @@ def accept_invitation(*, user: Any, token: str, request: HttpRequest | None = No
         organization = _organization_of(token)
         with organization_context(organization, user=user):
             invitation = _usable_invitation(token, lock=True)
+            # Decrypting this one invitation keeps the comparison case-insensitive, as
+            # allauth compares addresses, without an index of every address of the user.
             if not EmailAddress.objects.filter(
                 user=user, verified=True, email__iexact=invitation.email
             ).exists():

@@ -1,5 +1,6 @@
 """Organizations (the tenants), who belongs to them, and who is invited to join."""
 
+from collections.abc import Iterable
 from functools import partial
 from typing import ClassVar
 
@@ -9,6 +10,12 @@ from django.db import models
 from django.utils import timezone
 from django_scopes import ScopedManager
 
+from afspraak.crypto.fields import (
+    BlindIndexField,
+    EncryptedEmailField,
+    EncryptedModel,
+    blind_index_of,
+)
 from afspraak.publicid import new_public_id
 from afspraak.tenancy.roles import Role
 
@@ -73,11 +80,13 @@ class InvitationStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
-class Invitation(models.Model):
+class Invitation(EncryptedModel):
     """An offer to join an organization with a role, sent to one e-mail address.
 
-    Only the SHA-256 hash of the link's token is kept, so a copy of the database
-    cannot be turned into working links.
+    The address is personal data of someone who is not a member yet: it is kept only
+    encrypted under the organization's data key, with a blind index for finding the
+    invitations sent to an address (``addressed_to``). Only the SHA-256 hash of the
+    link's token is kept, so a copy of the database cannot be turned into working links.
     """
 
     public_id = models.CharField(
@@ -86,7 +95,8 @@ class Invitation(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="invitations"
     )
-    email = models.EmailField()
+    email = EncryptedEmailField()
+    email_index = BlindIndexField(source="email", normalizer="email")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     token_hash = models.CharField(max_length=64)
     invited_by = models.ForeignKey(
@@ -113,6 +123,9 @@ class Invitation(models.Model):
                 fields=["organization", "token_hash"], name="tenancy_invitation_token_unique"
             )
         ]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["organization", "email_index"], name="tenancy_invitation_email")
+        ]
 
     def __str__(self) -> str:
         return f"invitation {self.public_id} to {self.organization_id} as {self.role}"
@@ -130,3 +143,14 @@ class Invitation(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == InvitationStatus.PENDING
+
+
+def addressed_to(organization: Organization, addresses: Iterable[str]) -> models.Q:
+    """Return a filter for the organization's invitations sent to any of ``addresses``.
+
+    Compares blind indexes (trimmed, lower-cased addresses), so it needs the organization's
+    context on PostgreSQL, like any read of its keys.
+    """
+    index = blind_index_of(Invitation, "email_index")
+    tokens = {index.index_for(organization.pk, address) for address in addresses}
+    return models.Q(email_index__in=sorted(token for token in tokens if token is not None))

@@ -1,12 +1,12 @@
-"""Records for the encryption tests: organizations with keysets, and invitees."""
+"""Records for the encryption tests: organizations with keysets, invitees and invitations."""
 
 from typing import cast
 
 from afspraak.bookings.models import Invitee
 from afspraak.crypto.keysets import create_organization_keysets
 from afspraak.tenancy.context import organization_context
-from afspraak.tenancy.models import Organization
-from afspraak.tenancy.tests.factories import OrganizationFactory
+from afspraak.tenancy.models import Invitation, Organization
+from afspraak.tenancy.tests.factories import InvitationFactory, OrganizationFactory
 
 
 def make_organization(**kwargs) -> Organization:
@@ -30,6 +30,11 @@ def make_invitee(organization: Organization, **values) -> Invitee:
         invitee = Invitee(organization=organization, **fields)
         invitee.save()
     return invitee
+
+
+def make_invitation(organization: Organization, email: str) -> Invitation:
+    """Save a pending invitation of ``organization`` to ``email``."""
+    return cast(Invitation, InvitationFactory(organization=organization, email=email))
 
 
 def load_invitee(invitee: Invitee) -> Invitee:

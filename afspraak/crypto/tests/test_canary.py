@@ -1,9 +1,10 @@
 """Canary: personal data and keys never reach the database files in the clear.
 
-An invitee carries a unique marker in every encrypted field; the raw database
-(SQLite's pages, PostgreSQL's ``pg_dump`` and ``COPY`` output) must not contain it.
-The organization's name carries a control marker in plaintext and the invitee's
-public id is plaintext too, so each search is shown to see the rows it searches.
+An invitee carries a unique marker in every encrypted field, and so does an
+invitation's e-mail address; the raw database (SQLite's pages, PostgreSQL's
+``pg_dump`` and ``COPY`` output) must not contain it. The organization's name carries
+a control marker in plaintext and the records' public ids are plaintext too, so each
+search is shown to see the rows it searches.
 """
 
 import base64
@@ -23,20 +24,21 @@ from afspraak.bookings.models import Invitee
 from afspraak.crypto import keysets
 from afspraak.crypto.keyring import keyset_proto
 from afspraak.crypto.models import KeysetPurpose, OrganizationKeyset
-from afspraak.crypto.tests.records import make_invitee, make_organization
+from afspraak.crypto.tests.records import make_invitation, make_invitee, make_organization
 from afspraak.tenancy.context import organization_context
-from afspraak.tenancy.models import Organization
+from afspraak.tenancy.models import Invitation, Organization
 
 TABLES = (
     "bookings_invitee",
     "crypto_organizationkeyset",
     "audit_auditevent",
     "tenancy_organization",
+    "tenancy_invitation",
 )
 
 
-def plant_canary() -> tuple[str, str, Organization, Invitee]:
-    """Create an organization named with a control marker and an invitee full of a canary."""
+def plant_canary() -> tuple[str, str, Organization, list[Invitee | Invitation]]:
+    """Create an organization named with a control marker, and records full of a canary."""
     marker, control = f"canary{secrets.token_hex(8)}", f"control{secrets.token_hex(8)}"
     organization = make_organization(name=f"Practice {control}", slug=control)
     invitee = make_invitee(
@@ -47,7 +49,8 @@ def plant_canary() -> tuple[str, str, Organization, Invitee]:
         notes=f"notes {marker}",
         answers={"question": f"answer {marker}", marker: True},
     )
-    return marker, control, organization, invitee
+    invitation = make_invitation(organization, f"invited.{marker}@example.test")
+    return marker, control, organization, [invitee, invitation]
 
 
 def key_material(organization) -> list[bytes]:
@@ -69,10 +72,11 @@ def key_material(organization) -> list[bytes]:
     return found
 
 
-def assert_nothing_leaks(dump: bytes, marker: str, control: str, organization, invitee) -> None:
-    # The search sees the data: the plaintext control column and the invitee's row are there.
+def assert_nothing_leaks(dump: bytes, marker: str, control: str, organization, records) -> None:
+    # The search sees the data: the plaintext control column and each record's row are there.
     assert f"Practice {control}".encode() in dump
-    assert invitee.public_id.encode() in dump
+    for record in records:
+        assert record.public_id.encode() in dump
     assert marker.encode() not in dump
     assert marker.encode("utf-16-le") not in dump
     for key in key_material(organization):
@@ -86,14 +90,14 @@ def assert_nothing_leaks(dump: bytes, marker: str, control: str, organization, i
 )
 @pytest.mark.django_db(transaction=True)
 def test_sqlite_database_file_holds_no_personal_data_or_keys(tmp_path):
-    marker, control, organization, invitee = plant_canary()
+    marker, control, organization, records = plant_canary()
     copy = tmp_path / "copy.sqlite3"
     connection.ensure_connection()
     with sqlite3.connect(copy) as target:
         # The backup API copies the database page by page: the file's bytes as SQLite keeps them.
         connection.connection.backup(target)
 
-    assert_nothing_leaks(copy.read_bytes(), marker, control, organization, invitee)
+    assert_nothing_leaks(copy.read_bytes(), marker, control, organization, records)
 
 
 def _pg_dump() -> Path:
@@ -105,7 +109,7 @@ def _pg_dump() -> Path:
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
 def test_postgresql_dump_and_table_copies_hold_no_personal_data_or_keys():
-    marker, control, organization, invitee = plant_canary()
+    marker, control, organization, records = plant_canary()
     database = connection.settings_dict
     environment = {
         **os.environ,
@@ -131,7 +135,7 @@ def test_postgresql_dump_and_table_copies_hold_no_personal_data_or_keys():
         timeout=120,
     ).stdout  # fmt: skip
 
-    assert_nothing_leaks(dump, marker, control, organization, invitee)
+    assert_nothing_leaks(dump, marker, control, organization, records)
 
     copied = b""
     # Inside the organization's context, so row-level security shows its rows.
@@ -139,7 +143,7 @@ def test_postgresql_dump_and_table_copies_hold_no_personal_data_or_keys():
         for table in TABLES:
             with cursor.cursor.copy(f'COPY "{table}" TO STDOUT') as copy:
                 copied += b"".join(bytes(block) for block in copy)
-    assert_nothing_leaks(copied, marker, control, organization, invitee)
+    assert_nothing_leaks(copied, marker, control, organization, records)
 
 
 def test_key_material_parsing_reads_real_keys():

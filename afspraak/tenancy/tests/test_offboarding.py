@@ -1,6 +1,7 @@
 """Offboarding (control O1): removal and deactivation cut access on the very next request."""
 
 import pytest
+from allauth.account.models import EmailAddress
 from allauth.usersessions.models import UserSession
 from django.core.management import CommandError, call_command
 
@@ -16,7 +17,7 @@ from afspraak.tenancy.offboarding import (
 )
 from afspraak.tenancy.roles import Role
 from afspraak.tenancy.tests.audit import events, only_event
-from afspraak.tenancy.tests.factories import MembershipFactory
+from afspraak.tenancy.tests.factories import InvitationFactory, MembershipFactory
 from conftest import HTTPSClient
 
 
@@ -76,6 +77,21 @@ def test_removal_revokes_the_pending_invitations_the_member_sent(tenants):
     event = only_event("tenancy.invitation.revoked")
     assert event.target_id == sent.public_id
     assert event.data == {"trigger": "member_removed", "user": tenants.admin.user.public_id}
+
+
+def test_removal_revokes_the_pending_invitations_addressed_to_the_member(tenants):
+    EmailAddress.objects.create(user=tenants.member.user, email="Second@Example.test")
+    to_login = InvitationFactory.create(organization=tenants.a, email="MEMBER@a.test")
+    to_second = InvitationFactory.create(organization=tenants.a, email="second@example.test")
+    to_someone_else = InvitationFactory.create(organization=tenants.a, email="else@example.test")
+
+    remove_member(actor=tenants.admin.user, organization=tenants.a, membership=tenants.member)
+
+    assert not is_pending(to_login)
+    assert not is_pending(to_second)
+    assert is_pending(to_someone_else)
+    revoked = {event.target_id for event in events("tenancy.invitation.revoked")}
+    assert revoked == {to_login.public_id, to_second.public_id}
 
 
 def test_removal_calls_every_registered_token_revoker(tenants, monkeypatch):
