@@ -21,7 +21,7 @@ from django.utils import timezone
 from afspraak.audit.trail import record
 from afspraak.tenancy.access import memberships_of
 from afspraak.tenancy.context import organization_context
-from afspraak.tenancy.models import Invitation, Organization
+from afspraak.tenancy.models import Invitation, Organization, addressed_to
 
 TokenRevoker = Callable[[Any, Organization | None], int]
 
@@ -87,7 +87,7 @@ def revoke_pending_invitations_of(
     count = 0
     with organization_context(organization):
         pending = Invitation.objects.select_for_update().filter(
-            Q(invited_by=user) | Q(email__in=addresses),
+            Q(invited_by=user) | addressed_to(organization, addresses),
             accepted_at__isnull=True,
             revoked_at__isnull=True,
             expires_at__gt=now,

@@ -84,10 +84,8 @@ def assert_nothing_leaks(dump: bytes, marker: str, control: str, organization, r
             assert form not in dump
 
 
-@pytest.mark.skipif(
-    os.environ.get("AFSPRAAK_TEST_DATABASE") == "postgresql",
-    reason="the PostgreSQL run searches pg_dump and COPY output instead (test below)",
-)
+# The PostgreSQL run searches pg_dump and COPY output instead (the test below).
+@pytest.mark.sqlite_only
 @pytest.mark.django_db(transaction=True)
 def test_sqlite_database_file_holds_no_personal_data_or_keys(tmp_path):
     marker, control, organization, records = plant_canary()

@@ -212,9 +212,11 @@ def test_rotate_org_resumes_after_a_crash_and_finishes(org, monkeypatch):
     calls = []
 
     def crash_on_second_batch(organization, model, fields, after_pk, batch_size):
-        calls.append(after_pk)
-        if calls == [0, after_pk] and after_pk != 0:
-            raise RuntimeError("power cut")
+        # Other encrypted models (invitations) have no rows here: count the invitees' batches.
+        if model is Invitee:
+            calls.append(after_pk)
+            if calls == [0, after_pk] and after_pk != 0:
+                raise RuntimeError("power cut")
         return real_batch(organization, model, fields, after_pk, batch_size)
 
     monkeypatch.setattr(rotation, "reencrypt_batch", crash_on_second_batch)
