@@ -55,6 +55,15 @@ class SecurityForm(forms.Form):
     )
 
 
+class DeleteOrganizationForm(forms.Form):
+    confirmation_slug = forms.CharField(
+        max_length=100,
+        label="Web address of the organization",
+        help_text="Type it exactly as shown above to confirm.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
 class AuditFilterForm(forms.Form):
     actor = forms.ChoiceField(required=False, choices=())
     action = forms.CharField(

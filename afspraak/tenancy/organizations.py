@@ -1,14 +1,15 @@
-"""Creating organizations and changing their security settings."""
+"""Creating organizations, changing their security settings and deleting them."""
 
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
+from django.db.models.deletion import Collector
 from django.http import HttpRequest
 
 from afspraak.audit.trail import record
-from afspraak.crypto.keysets import create_organization_keysets
+from afspraak.crypto.keysets import create_organization_keysets, forget
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.errors import RuleViolationError, TenancyError
 from afspraak.tenancy.membership import acting_membership
@@ -109,3 +110,70 @@ def update_security_settings(
     organization.require_mfa = locked.require_mfa
     organization.session_max_age_hours = locked.session_max_age_hours
     return locked
+
+
+def deletion_summary(organization: Organization) -> list[tuple[str, int]]:
+    """Return what deleting ``organization`` would delete: (kind of row, count), by kind."""
+    # Django's own deletion collector, so the page lists exactly what the cascade takes,
+    # including rows of apps added later. Call it inside the organization's context.
+    collector = Collector(using=router.db_for_write(Organization), origin=organization)
+    collector.collect([organization])
+    counts: dict[str, int] = {}
+    for model, instances in collector.data.items():
+        name = str(model._meta.verbose_name_plural)
+        counts[name] = counts.get(name, 0) + len(instances)
+    for queryset in collector.fast_deletes:
+        name = str(queryset.model._meta.verbose_name_plural)
+        counts[name] = counts.get(name, 0) + queryset.count()
+    return sorted((name, count) for name, count in counts.items() if count)
+
+
+def delete_organization(
+    *,
+    actor: Any,
+    organization: Organization,
+    confirmation_slug: str,
+    request: HttpRequest | None = None,
+) -> dict[str, int]:
+    """Delete an organization with all its rows and keysets; return the rows deleted per model.
+
+    Deleting the keysets is crypto-shredding: a ciphertext of this organization kept
+    anywhere without its keyset can no longer be decrypted by anyone. Database backups
+    hold the keysets too (wrapped), so the organization's data in them stays readable
+    until the backups taken before the deletion have expired (control D5) or the master
+    key that wrapped those keysets is retired.
+    """
+    with organization_context(organization, user=actor):
+        acting_membership(actor, "can_delete_organization")
+        if confirmation_slug.strip() != organization.slug:
+            raise TenancyError(
+                f"Type the organization's web address, {organization.slug}, exactly to confirm."
+            )
+        # Locking the row makes two owners deleting at once take turns; the second finds
+        # nothing. On PostgreSQL the cascade must run in this context: the tenant rows
+        # are under forced row-level security and would otherwise be invisible to it.
+        locked = Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        if locked is None:
+            raise RuleViolationError("This organization has already been deleted.")
+        # The cascade takes memberships, invitations, invitees, keysets and rotations
+        # with it; a row it cannot see would fail the foreign key and roll everything back.
+        _, deleted = locked.delete()
+        # ``organization`` still holds the id (``locked`` lost it on delete): the audit
+        # event keeps it, as audit events have no database constraint.
+        record(
+            "tenancy.organization.deleted",
+            actor=actor,
+            organization=organization,
+            target=organization,
+            request=request,
+            data={
+                "organization": organization.public_id,
+                "deleted": dict(sorted(deleted.items())),
+            },
+        )
+        organization_id = organization.pk
+        # Forget at once for this thread and again after commit, so no request that read
+        # the keysets before the commit leaves them in this process's cache.
+        forget(organization_id)
+        transaction.on_commit(lambda: forget(organization_id))
+    return dict(deleted)

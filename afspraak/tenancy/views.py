@@ -24,6 +24,7 @@ from afspraak.tenancy.context import (
 from afspraak.tenancy.errors import InvitationRefusedError, TenancyError
 from afspraak.tenancy.forms import (
     AuditFilterForm,
+    DeleteOrganizationForm,
     InviteForm,
     OrganizationForm,
     RoleForm,
@@ -38,7 +39,12 @@ from afspraak.tenancy.invitations import (
 )
 from afspraak.tenancy.membership import change_member_role, leave_organization, remove_member
 from afspraak.tenancy.models import Invitation, Membership
-from afspraak.tenancy.organizations import create_organization, update_security_settings
+from afspraak.tenancy.organizations import (
+    create_organization,
+    delete_organization,
+    deletion_summary,
+    update_security_settings,
+)
 from afspraak.tenancy.roles import PERMISSIONS, role_has_permission
 
 AUDIT_PAGE_SIZE = 50
@@ -249,6 +255,34 @@ def security_edit(request: OrganizationRequest) -> HttpResponse:
     status = 400 if request.method == "POST" else 200
     return render(
         request, "tenancy/security_edit.html", _context(request, form=form), status=status
+    )
+
+
+@organization_view("can_delete_organization")
+@reauthentication_required(allow_get=True)
+def delete(request: OrganizationRequest) -> HttpResponse:
+    organization = request.organization
+    form = DeleteOrganizationForm(request.POST or None)
+    status = 400 if request.method == "POST" else 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            delete_organization(
+                actor=_user(request),
+                organization=organization,
+                confirmation_slug=form.cleaned_data["confirmation_slug"],
+                request=request,
+            )
+        except TenancyError as error:
+            form.add_error("confirmation_slug", str(error))
+            status = error.status
+        else:
+            if request.session.get(CURRENT_ORGANIZATION_SESSION_KEY) == organization.public_id:
+                del request.session[CURRENT_ORGANIZATION_SESSION_KEY]
+            messages.success(request, f"{organization.name} and all its data were deleted.")
+            return redirect("home")
+    summary = deletion_summary(organization)
+    return render(
+        request, "tenancy/delete.html", _context(request, form=form, summary=summary), status=status
     )
 
 

@@ -10,6 +10,7 @@ from afspraak.tenancy.tests.factories import InvitationFactory, MembershipFactor
 ALL_ROLES = frozenset(Role)
 VIEWERS = frozenset({Role.OWNER, Role.ADMIN, Role.AUDITOR})
 MANAGERS = frozenset({Role.OWNER, Role.ADMIN})
+OWNERS = frozenset({Role.OWNER})
 
 
 def _nothing(tenants):
@@ -39,6 +40,7 @@ MATRIX = {
     "tenancy:security": ("get", VIEWERS, _nothing),
     "tenancy:security_edit": ("get", MANAGERS, _nothing),
     "tenancy:audit_log": ("get", VIEWERS, _nothing),
+    "tenancy:delete": ("get", OWNERS, _nothing),
     **collect("url_matrix", "MATRIX"),
 }
 VISITORS = ["anonymous", "outsider", *sorted(Role.values)]
