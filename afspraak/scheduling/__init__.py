@@ -1,0 +1,1 @@
+"""Scheduling: weekly availability and the slot engine (pure Python, see ``slots``)."""
