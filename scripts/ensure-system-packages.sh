@@ -6,6 +6,8 @@ set -euo pipefail
 
 want=()
 python3 -c 'import ensurepip, venv' 2>/dev/null || want+=(python3-venv)
+# The slot engine reads IANA time zones through the standard library's zoneinfo.
+[ -f /usr/share/zoneinfo/Europe/Amsterdam ] || want+=(tzdata)
 if [ "${1:-run}" = test ]; then
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)
     [ -x /usr/bin/chromium ] || want+=(chromium)
