@@ -337,6 +337,9 @@ def reencrypt_batch(
     """Re-encrypt the next batch of the organization's rows; return the last pk and rows changed."""
     keys = keysets.keys_for_writing(organization.pk)
     owner = f"{fields[0].context.organization_field}_id"
+    # Rotation walks every model with encrypted fields, whatever its scope dimension is
+    # named; the explicit filter on the owning organization does the scope's work, and
+    # the caller's organization context still applies row-level security underneath.
     with scopes_disabled():
         rows = list(
             model._default_manager.select_for_update()
@@ -383,6 +386,7 @@ def _stale_rows(
             condition &= ~Q(**{encrypted.name: ""})
         stale |= condition
     owner = f"{fields[0].context.organization_field}_id"
+    # As in the batch above: the organization filter stands in for the model's own scope.
     with scopes_disabled():
         return list(
             model._default_manager.select_for_update()
