@@ -11,6 +11,7 @@ from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from afspraak.accounts.passwords import PasswordChangeError, change_password, find_password_problems
+from afspraak.api.schemas import DetailSerializer
 
 
 class PasswordField(serializers.CharField):
@@ -39,10 +40,6 @@ class PasswordCheckSerializer(serializers.Serializer):
 class PasswordCheckResultSerializer(serializers.Serializer):
     acceptable = serializers.BooleanField()
     reasons = serializers.ListField(child=serializers.CharField())
-
-
-class DetailSerializer(serializers.Serializer):
-    detail = serializers.CharField()
 
 
 class PasswordChangeThrottle(UserRateThrottle):

@@ -26,7 +26,7 @@ class ECSFormatter(logging.Formatter):
                     "event.outcome": event.outcome,
                     "event.id": str(event.pk),
                     "user.id": event.actor_public_id or None,
-                    "organization.id": event.organization_id,
+                    "organization.id": getattr(record, "organization_public_id", None),
                     "source.ip": event.ip_address,
                     "user_agent.original": event.user_agent or None,
                     "afspraak.target": {"type": event.target_type, "id": event.target_id}

@@ -51,7 +51,13 @@ def record(
         data=payload,
     )
     event.save()
-    logger.info(action, extra={"audit_event": event})
+    logger.info(
+        action,
+        extra={
+            "audit_event": event,
+            "organization_public_id": getattr(organization, "public_id", None),
+        },
+    )
     return event
 
 

@@ -13,8 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from afspraak.accounts.api import DetailSerializer
 from afspraak.accounts.models import User
+from afspraak.api.schemas import DetailSerializer
 from afspraak.audit.models import Outcome
 from afspraak.audit.trail import record
 from afspraak.tenancy.access import get_membership_for, get_organization_for, memberships_of

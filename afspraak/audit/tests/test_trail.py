@@ -1,8 +1,14 @@
+import json
+import logging
+
 import pytest
 from django.db import connection, transaction
 
+from afspraak.accounts.tests.factories import UserFactory
+from afspraak.audit.logformat import ECSFormatter
 from afspraak.audit.models import AppendOnlyError, AuditEvent
 from afspraak.audit.trail import record
+from afspraak.tenancy.tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +102,23 @@ def test_record_keeps_no_address_when_the_proxy_header_is_malformed(rf, settings
     event = record("tests.thing.done", actor=None, request=request)
 
     assert AuditEvent.objects.get(pk=event.pk).ip_address is None
+
+
+def test_each_event_goes_to_the_siem_stream_as_one_ecs_json_line(caplog):
+    organization = OrganizationFactory.create()
+    user = UserFactory.create()
+
+    with caplog.at_level(logging.INFO, logger="afspraak.audit.events"):
+        event = record("tests.thing.done", actor=user, organization=organization, data={"count": 2})
+
+    [log_record] = [r for r in caplog.records if r.name == "afspraak.audit.events"]
+    line = ECSFormatter().format(log_record)
+    assert "\n" not in line
+    document = json.loads(line)
+    assert document["event.action"] == "tests.thing.done"
+    assert document["event.outcome"] == "success"
+    assert document["event.id"] == str(event.pk)
+    assert document["user.id"] == user.public_id
+    assert document["organization.id"] == organization.public_id
+    assert document["afspraak.data"] == {"count": 2}
+    assert user.email not in line
