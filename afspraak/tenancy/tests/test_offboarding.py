@@ -179,3 +179,10 @@ def test_offboard_user_command_needs_a_reason(tenants):
     with pytest.raises(CommandError, match="required: --reason"):
         call_command("offboard-user", "member@a.test")
     assert User.objects.get(pk=tenants.member.user.pk).is_active is True
+
+
+def test_offboard_user_command_refuses_personal_data_in_the_reason(tenants):
+    with pytest.raises(CommandError, match="must not contain an e-mail address"):
+        call_command("offboard-user", "member@a.test", reason="reported by boss@a.test")
+    assert User.objects.get(pk=tenants.member.user.pk).is_active is True
+    assert not events("tenancy.offboarding.user_deactivated")

@@ -30,7 +30,10 @@ class Command(BaseCommand):
         user = User.objects.filter(email=email).first()
         if user is None:
             raise CommandError(f"No user has the e-mail address {email!r}; nothing was changed.")
-        summary = deactivate_user(actor=None, user=user, reason=reason)
+        try:
+            summary = deactivate_user(actor=None, user=user, reason=reason)
+        except ValueError as error:
+            raise CommandError(f"{error}; nothing was changed.") from None
         self.stdout.write(
             f"Deactivated {user.public_id}: {summary.sessions} session(s) ended, "
             f"{summary.invitations} pending invitation(s) revoked, {summary.tokens} API "
