@@ -10,9 +10,9 @@ from django.db import transaction
 
 from afspraak.accounts.models import User
 from afspraak.audit.trail import record
-from afspraak.crypto.keysets import create_organization_keysets
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Membership, Organization
+from afspraak.tenancy.organizations import create_organization
 from afspraak.tenancy.roles import Role
 
 DEMO_ORGANIZATION_SLUG = "demo"
@@ -34,12 +34,8 @@ class DemoLogin:
 def create_demo_organization(credentials_file: Path) -> DemoLogin:
     """Create the demo organization and its owner unless they exist; return how to log in."""
     with transaction.atomic():
-        organization, created = Organization.objects.get_or_create(
-            slug=DEMO_ORGANIZATION_SLUG, defaults={"name": "Demo Clinic"}
-        )
-        with organization_context(organization):
-            create_organization_keysets(organization)
-        if not created and credentials_file.exists():
+        organization = Organization.objects.filter(slug=DEMO_ORGANIZATION_SLUG).first()
+        if organization is not None and credentials_file.exists():
             email, password = credentials_file.read_text(encoding="utf-8").split("\n")[:2]
             return DemoLogin(email=email, password=password, created=False)
         password = "-".join(secrets.choice(_WORDS) for _ in range(5))
@@ -52,16 +48,20 @@ def create_demo_organization(credentials_file: Path) -> DemoLogin:
         EmailAddress.objects.update_or_create(
             user=owner, email=DEMO_OWNER_EMAIL, defaults={"verified": True, "primary": True}
         )
-        with organization_context(organization):
-            Membership.objects.get_or_create(
-                organization=organization, user=owner, defaults={"role": Role.OWNER}
-            )
-        record(
-            "tenancy.organization.demo_created",
-            actor=None,
-            organization=organization,
-            target=organization,
-        )
+        if organization is None:
+            create_organization(actor=owner, name="Demo Clinic", slug=DEMO_ORGANIZATION_SLUG)
+        else:
+            # The organization outlived its login file: give its owner a new password.
+            with organization_context(organization, user=owner):
+                Membership.objects.get_or_create(
+                    organization=organization, user=owner, defaults={"role": Role.OWNER}
+                )
+                record(
+                    "tenancy.organization.demo_owner_reset",
+                    actor=None,
+                    organization=organization,
+                    target=owner,
+                )
     credentials_file.parent.mkdir(parents=True, exist_ok=True)
     credentials_file.unlink(missing_ok=True)
     descriptor = os.open(credentials_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
