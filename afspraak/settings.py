@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "afspraak.audit",
     "afspraak.tenancy",
     "afspraak.crypto",
+    "afspraak.scheduling",
     "afspraak.bookings",
     "afspraak.server",
 ]
@@ -364,6 +365,12 @@ if EMAIL_HOST:
     EMAIL_TIMEOUT = 10
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# --- Scheduling ---------------------------------------------------------------------------------
+# Meeting types with a video room get this prefix plus a random room name per booking.
+AFSPRAAK_VIDEO_ROOM_URL = env_str("AFSPRAAK_VIDEO_ROOM_URL", "https://meet.jit.si/afspraak-")
+if not AFSPRAAK_VIDEO_ROOM_URL.startswith("https://"):
+    raise ImproperlyConfigured("AFSPRAAK_VIDEO_ROOM_URL must start with https://")
 
 # --- Keys ---------------------------------------------------------------------------------------
 AFSPRAAK_MASTER_KEYSET_FILE = Path(

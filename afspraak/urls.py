@@ -15,4 +15,9 @@ urlpatterns = [
     path("", include("afspraak.tenancy.urls")),
     path("api/v1/", include("afspraak.api.urls")),
     path("admin/", admin.site.urls),
+    path("", include("afspraak.scheduling.urls")),
+    path("", include("afspraak.bookings.dashboard_urls")),
+    # Last: the public booking pages take /<organization slug>/… (slugs that would
+    # shadow the paths above are refused when an organization is created).
+    path("", include("afspraak.bookings.urls")),
 ]

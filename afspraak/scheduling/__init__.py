@@ -1,1 +1,1 @@
-"""Scheduling: weekly availability and the slot engine (pure Python, see ``slots``)."""
+"""Scheduling: meeting types, availability schedules and the slot engine (pure Python)."""

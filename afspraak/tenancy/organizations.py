@@ -18,6 +18,11 @@ from afspraak.tenancy.roles import Role
 
 _SLUG_MAX_LENGTH = Organization._meta.get_field("slug").max_length or 60
 _NAME_MAX_LENGTH = Organization._meta.get_field("name").max_length or 120
+# Booking pages live at /<organization slug>/…, beside the site's own top-level paths.
+RESERVED_SLUGS = frozenset(
+    {"accounts", "admin", "api", "b", "invitations", "o", "organizations", "static", "media"}
+    | {"robots.txt", "favicon.ico", "well-known", "healthz", "security", "trust", "status"}
+)
 
 
 def create_organization(
@@ -38,7 +43,7 @@ def create_organization(
     if len(slug) > _SLUG_MAX_LENGTH:
         raise TenancyError(f"The web address may be at most {_SLUG_MAX_LENGTH} characters long.")
     taken = RuleViolationError("This web address is taken; choose another.")
-    if Organization.objects.filter(slug=slug).exists():
+    if slug in RESERVED_SLUGS or Organization.objects.filter(slug=slug).exists():
         raise taken
     try:
         with transaction.atomic():

@@ -39,6 +39,8 @@ def test_create_organization_refuses_a_taken_or_bad_address(tenants):
     founder = UserFactory.create()
     with pytest.raises(RuleViolationError, match="taken"):
         create_organization(actor=founder, name="Another Alpha", slug="alpha")
+    with pytest.raises(RuleViolationError, match="taken"):
+        create_organization(actor=founder, name="Shadowing the admin", slug="admin")
     with pytest.raises(TenancyError, match="web address"):
         create_organization(actor=founder, name="Spaces", slug="with spaces")
     with pytest.raises(TenancyError, match="name"):

@@ -1,0 +1,436 @@
+"""The booking flow: free slots, booking, rescheduling, cancelling, approving and declining.
+
+Every function here runs inside the organization's tenant context (``organization_context``)
+and changes a booking in one transaction. Double bookings are impossible by two guards:
+the slot is re-checked with the slot engine inside the transaction, and the database
+refuses overlapping held times of one host (an exclusion constraint on PostgreSQL; on
+SQLite every transaction takes the write lock at ``BEGIN IMMEDIATE``, so the check and
+the insert cannot interleave with another writer's).
+
+Each change sends :data:`booking_changed` inside the transaction (receivers that reach
+the outside world, like e-mail, must wait for ``transaction.on_commit``) and writes one
+audit event ``bookings.booking.<change>`` holding ids only.
+"""
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.dispatch import Signal
+from django.http import HttpRequest
+from django.utils import timezone
+
+from afspraak.audit.trail import record
+from afspraak.bookings.models import (
+    HOLDING_STATUSES,
+    Booking,
+    CancelledBy,
+    Invitee,
+    Status,
+    find_invitee_by_email,
+)
+from afspraak.scheduling.models import Location, MeetingType, QuestionKind, zone_or_none
+from afspraak.scheduling.slots import Booking as EngineBooking
+from afspraak.scheduling.slots import compute_free_slots, is_slot_offered
+
+# Sent inside the transaction of every change, with ``booking`` and ``change`` (one of
+# CHANGES) and, for a reschedule, ``previous_start``.
+booking_changed = Signal()
+CHANGES = ("created", "rescheduled", "cancelled", "approved", "declined")
+
+EXCLUSION_CONSTRAINT = "bookings_no_double_booking"
+SLOT_TAKEN = "That time was just taken. Please choose another one."
+SLOT_NOT_OFFERED = "That time is not offered. Please choose one of the times shown."
+MAX_ANSWER_LENGTH = {QuestionKind.SHORT_TEXT: 200, QuestionKind.LONG_TEXT: 5000}
+MAX_PHONE_LENGTH = 40
+# Bookings this far around a window are loaded too: a booking's buffers and the
+# per-week limit reach beyond the window itself.
+_CONTEXT = timedelta(days=8)
+
+
+class BookingError(Exception):
+    """A booking change that cannot be made, with a message fit for the person asking."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class SlotTakenError(BookingError):
+    """Someone else got the time first."""
+
+    def __init__(self) -> None:
+        super().__init__(SLOT_TAKEN)
+
+
+class SlotNotOfferedError(BookingError):
+    """The time is not one the meeting type offers (past, too soon, outside the hours)."""
+
+    def __init__(self) -> None:
+        super().__init__(SLOT_NOT_OFFERED)
+
+
+class ChangeRefusedError(BookingError):
+    """The booking is in no state for this change (cancelled, past, after the cut-off)."""
+
+
+@dataclass(frozen=True)
+class InviteeDetails:
+    """What an invitee tells us when booking."""
+
+    name: str
+    email: str
+    timezone: str
+    phone: str = ""
+    answers: dict[str, Any] = field(default_factory=dict)
+
+
+def _phone_error(value: str) -> str | None:
+    digits = sum(ch.isdigit() for ch in value)
+    if len(value) > MAX_PHONE_LENGTH or digits < 6 or not set(value) <= set("0123456789+-() ."):
+        return "Enter a phone number: digits, spaces, + - ( ) only."
+    return None
+
+
+def clean_answers(meeting_type: MeetingType, raw: dict[str, Any]) -> dict[str, Any]:
+    """Return the answers to the meeting type's questions, or raise a ValidationError per field."""
+    errors: dict[str, str] = {}
+    answers: dict[str, Any] = {}
+    for question in meeting_type.questions:
+        key, kind, required = question["key"], question["kind"], question.get("required", False)
+        value = raw.get(key)
+        if kind == QuestionKind.CHECKBOX:
+            answers[key] = bool(value)
+            if required and not value:
+                errors[key] = "Please tick this box to continue."
+            continue
+        if kind == QuestionKind.MULTIPLE_CHOICE:
+            chosen = [] if value in (None, "") else value
+            if not isinstance(chosen, list) or not set(chosen) <= set(question["choices"]):
+                errors[key] = "Choose from the options given."
+            elif required and not chosen:
+                errors[key] = "Choose at least one option."
+            else:
+                answers[key] = [c for c in question["choices"] if c in chosen]
+            continue
+        text = value.strip() if isinstance(value, str) else ""
+        if value is not None and not isinstance(value, str):
+            errors[key] = "This answer must be text."
+        elif not text:
+            if required:
+                errors[key] = "This question needs an answer."
+        elif kind == QuestionKind.SINGLE_CHOICE and text not in question["choices"]:
+            errors[key] = "Choose one of the options given."
+        elif kind == QuestionKind.PHONE and (problem := _phone_error(text)):
+            errors[key] = problem
+        elif len(text) > MAX_ANSWER_LENGTH.get(kind, 200):
+            errors[key] = f"Keep this answer under {MAX_ANSWER_LENGTH.get(kind, 200)} characters."
+        if text and key not in errors:
+            answers[key] = text
+    if errors:
+        raise ValidationError(errors)
+    return answers
+
+
+def clean_details(meeting_type: MeetingType, details: InviteeDetails) -> InviteeDetails:
+    """Return the details trimmed and checked, or raise a ValidationError per field."""
+    errors: dict[str, Any] = {}
+    name, email, phone = details.name.strip(), details.email.strip(), details.phone.strip()
+    if not name or len(name) > 200:
+        errors["name"] = "Enter your name (at most 200 characters)."
+    try:
+        validate_email(email)
+    except ValidationError:
+        errors["email"] = "Enter a valid e-mail address."
+    if phone and (problem := _phone_error(phone)):
+        errors["phone"] = problem
+    if zone_or_none(details.timezone) is None:
+        errors["timezone"] = "Choose a time zone from the list."
+    try:
+        answers = clean_answers(meeting_type, details.answers)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+        answers = {}
+    if errors:
+        raise ValidationError(errors)
+    return InviteeDetails(name, email, details.timezone, phone, answers)
+
+
+def _held_bookings(
+    meeting_type: MeetingType, start: datetime, end: datetime, *, exclude: Booking | None = None
+) -> list[EngineBooking]:
+    """Return the host's pending and confirmed bookings around ``[start, end)`` for the engine."""
+    rows = Booking.objects.filter(
+        host_id=meeting_type.host_id,
+        status__in=HOLDING_STATUSES,
+        blocked_end__gt=start - _CONTEXT,
+        blocked_start__lt=end + _CONTEXT,
+    ).only("start", "end", "blocked_start", "blocked_end", "meeting_type_id")
+    if exclude is not None:
+        rows = rows.exclude(pk=exclude.pk)
+    return [
+        row.as_engine_booking(counts_toward_limits=row.meeting_type_id == meeting_type.pk)
+        for row in rows
+    ]
+
+
+def free_slots(
+    meeting_type: MeetingType, *, window_start: datetime, window_end: datetime, now: datetime
+) -> list[datetime]:
+    """Return the free slot starts (UTC) of a bookable meeting type within the window."""
+    if not meeting_type.is_bookable:
+        return []
+    return compute_free_slots(
+        meeting_type.schedule.engine_schedule(),
+        meeting_type.slot_rules(),
+        window_start=window_start,
+        window_end=window_end,
+        now=now,
+        bookings=_held_bookings(meeting_type, window_start, window_end),
+    )
+
+
+def _check_offered(
+    meeting_type: MeetingType, start: datetime, now: datetime, *, exclude: Booking | None = None
+) -> None:
+    if not meeting_type.is_bookable or start.tzinfo is None:
+        raise SlotNotOfferedError
+    if meeting_type.limit_per_day or meeting_type.limit_per_week:
+        # Limits count bookings of different slots, which no constraint guards: on
+        # PostgreSQL bookings of a limited type queue on its row (SQLite's write lock
+        # already serialises them).
+        MeetingType.objects.select_for_update().filter(pk=meeting_type.pk).first()
+    end = start + meeting_type.duration
+    bookings = _held_bookings(meeting_type, start, end, exclude=exclude)
+    engine_schedule, rules = meeting_type.schedule.engine_schedule(), meeting_type.slot_rules()
+    if is_slot_offered(engine_schedule, rules, start, now=now, bookings=bookings):
+        return
+    # Offered with the host's other bookings left out: someone took it, else it never was.
+    if is_slot_offered(engine_schedule, rules, start, now=now):
+        raise SlotTakenError
+    raise SlotNotOfferedError
+
+
+def _insert(booking: Booking) -> None:
+    try:
+        with transaction.atomic():
+            booking.save()
+    except IntegrityError as error:
+        if EXCLUSION_CONSTRAINT in str(error):
+            raise SlotTakenError from error
+        raise
+
+
+def _invitee_for(meeting_type: MeetingType, details: InviteeDetails) -> Invitee:
+    organization = meeting_type.organization
+    found = find_invitee_by_email(organization, details.email)
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return Invitee.objects.create(
+                organization=organization, name=details.name, email=details.email
+            )
+    except IntegrityError:
+        # Another booking by the same new address committed first: use that invitee.
+        again = find_invitee_by_email(organization, details.email)
+        if again is None:
+            raise
+        return again
+
+
+def _location(meeting_type: MeetingType) -> str:
+    if meeting_type.location_kind == Location.VIDEO:
+        return settings.AFSPRAAK_VIDEO_ROOM_URL + secrets.token_urlsafe(16)
+    return meeting_type.location_detail
+
+
+def _blocked(meeting_type: MeetingType, start: datetime) -> tuple[datetime, datetime]:
+    blocked = meeting_type.slot_rules().blocked_for(start)
+    return blocked.start, blocked.end
+
+
+def _announce(
+    booking: Booking,
+    change: str,
+    *,
+    actor: Any,
+    request: HttpRequest | None,
+    data: dict[str, Any] | None = None,
+    **extra: Any,
+) -> None:
+    record(
+        f"bookings.booking.{change}",
+        actor=actor,
+        organization=booking.organization,
+        target=booking,
+        request=request,
+        data={"meeting_type": booking.meeting_type.public_id, "status": booking.status}
+        | (data or {}),
+    )
+    booking_changed.send(sender=Booking, booking=booking, change=change, **extra)
+
+
+def book_meeting(
+    meeting_type: MeetingType,
+    *,
+    start: datetime,
+    details: InviteeDetails,
+    now: datetime | None = None,
+    request: HttpRequest | None = None,
+) -> Booking:
+    """Book the slot at ``start`` for the invitee, or raise SlotTakenError / SlotNotOfferedError.
+
+    Raises ValidationError (per field) for bad details; nothing is written then.
+    """
+    now = now or timezone.now()
+    details = clean_details(meeting_type, details)
+    with transaction.atomic():
+        _check_offered(meeting_type, start, now)
+        blocked_start, blocked_end = _blocked(meeting_type, start)
+        booking = Booking(
+            organization=meeting_type.organization,
+            meeting_type=meeting_type,
+            host_id=meeting_type.host_id,
+            invitee=_invitee_for(meeting_type, details),
+            status=Status.PENDING if meeting_type.requires_approval else Status.CONFIRMED,
+            start=start,
+            end=start + meeting_type.duration,
+            blocked_start=blocked_start,
+            blocked_end=blocked_end,
+            invitee_timezone=details.timezone,
+            invitee_name=details.name,
+            invitee_phone=details.phone,
+            answers=details.answers,
+            location=_location(meeting_type),
+            created_at=now,
+            updated_at=now,
+        )
+        _insert(booking)
+        _announce(booking, "created", actor=None, request=request)
+    return booking
+
+
+def _locked(booking: Booking) -> Booking:
+    return Booking.objects.select_for_update().select_related("meeting_type").get(pk=booking.pk)
+
+
+def _refuse_unless_invitee_may_change(booking: Booking, now: datetime) -> None:
+    if not booking.holds_time:
+        raise ChangeRefusedError("This meeting has already been cancelled.")
+    if booking.start <= now:
+        raise ChangeRefusedError("This meeting has already started or taken place.")
+    if not booking.invitee_may_change(now):
+        raise ChangeRefusedError(
+            "It is too late to change this meeting online; please contact the host."
+        )
+
+
+def reschedule_booking(
+    booking: Booking,
+    *,
+    start: datetime,
+    now: datetime | None = None,
+    request: HttpRequest | None = None,
+) -> Booking:
+    """Move the invitee's booking to another free slot (same UID, next SEQUENCE)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _locked(booking)
+        _refuse_unless_invitee_may_change(current, now)
+        _check_offered(current.meeting_type, start, now, exclude=current)
+        previous_start = current.start
+        current.start, current.end = start, start + current.meeting_type.duration
+        current.blocked_start, current.blocked_end = _blocked(current.meeting_type, start)
+        current.sequence += 1
+        current.updated_at = now
+        _insert(current)
+        _announce(
+            current,
+            "rescheduled",
+            actor=None,
+            request=request,
+            data={"by": CancelledBy.INVITEE},
+            previous_start=previous_start,
+        )
+    return current
+
+
+def cancel_booking(
+    booking: Booking,
+    *,
+    by: CancelledBy,
+    reason: str = "",
+    actor: Any = None,
+    now: datetime | None = None,
+    request: HttpRequest | None = None,
+) -> Booking:
+    """Cancel a pending or confirmed booking, freeing its time; invitees only before the cut-off."""
+    now = now or timezone.now()
+    reason = reason.strip()
+    if len(reason) > 1000:
+        raise ValidationError({"reason": "Keep the message under 1,000 characters."})
+    with transaction.atomic():
+        current = _locked(booking)
+        if by == CancelledBy.INVITEE:
+            _refuse_unless_invitee_may_change(current, now)
+        elif not current.holds_time:
+            raise ChangeRefusedError("This meeting has already been cancelled.")
+        elif current.has_passed(now):
+            raise ChangeRefusedError("This meeting has already taken place.")
+        current.status, current.cancelled_by, current.cancel_reason = Status.CANCELLED, by, reason
+        current.sequence += 1
+        current.updated_at = now
+        current.save()
+        _announce(current, "cancelled", actor=actor, request=request, data={"by": by})
+    return current
+
+
+def _decide(
+    booking: Booking,
+    status: Status,
+    *,
+    actor: Any,
+    reason: str,
+    now: datetime | None,
+    request: HttpRequest | None,
+) -> Booking:
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _locked(booking)
+        if current.status != Status.PENDING:
+            raise ChangeRefusedError("This booking is not waiting for approval.")
+        if status == Status.CONFIRMED and current.start <= now:
+            raise ChangeRefusedError("This meeting's time has passed; decline it instead.")
+        current.status = status
+        current.cancel_reason = reason.strip()[:1000]
+        current.sequence += 1
+        current.updated_at = now
+        current.save()
+        change = "approved" if status == Status.CONFIRMED else "declined"
+        _announce(current, change, actor=actor, request=request)
+    return current
+
+
+def approve_booking(
+    booking: Booking, *, actor: Any, now: datetime | None = None, request: HttpRequest | None = None
+) -> Booking:
+    """Confirm a pending booking (it already holds its time)."""
+    return _decide(booking, Status.CONFIRMED, actor=actor, reason="", now=now, request=request)
+
+
+def decline_booking(
+    booking: Booking,
+    *,
+    actor: Any,
+    reason: str = "",
+    now: datetime | None = None,
+    request: HttpRequest | None = None,
+) -> Booking:
+    """Decline a pending booking, freeing its time."""
+    return _decide(booking, Status.DECLINED, actor=actor, reason=reason, now=now, request=request)

@@ -1,0 +1,150 @@
+"""The booking flow: booking, the re-check, approval, rescheduling and cancelling."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+
+from afspraak.audit.models import AuditEvent
+from afspraak.bookings.booking import (
+    SLOT_TAKEN,
+    ChangeRefusedError,
+    SlotNotOfferedError,
+    SlotTakenError,
+    approve_booking,
+    book_meeting,
+    cancel_booking,
+    decline_booking,
+    free_slots,
+    reschedule_booking,
+)
+from afspraak.bookings.models import Booking, CancelledBy, Status
+from afspraak.bookings.tests.factories import book, invitee_details
+from afspraak.scheduling.tests.factories import MeetingTypeFactory
+from afspraak.tenancy.context import organization_context
+
+pytestmark = pytest.mark.django_db
+
+# Monday 2026-12-07, 09:00 in Amsterdam (CET, UTC+1) is 08:00 UTC.
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+MONDAY_0900 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def meeting_type():
+    return MeetingTypeFactory.create()
+
+
+@pytest.fixture
+def approval_type():
+    return MeetingTypeFactory.create(requires_approval=True)
+
+
+def test_booking_an_offered_slot_confirms_it_with_encrypted_details(meeting_type):
+    booking = book(meeting_type, MONDAY_0900, now=NOW, name="Ada Lovelace")
+    with organization_context(meeting_type.organization):
+        stored = Booking.objects.get(pk=booking.pk)
+        assert stored.status == Status.CONFIRMED
+        assert stored.end - stored.start == timedelta(minutes=30)
+        assert stored.invitee_name == "Ada Lovelace"
+        assert stored.location.startswith("https://meet.jit.si/afspraak-")
+        assert stored.invitee.email == "invitee0@example.test"
+        assert AuditEvent.objects.filter(action="bookings.booking.created").count() == 1
+
+
+def test_a_booked_slot_is_no_longer_free_and_a_second_booking_is_told_it_was_taken(meeting_type):
+    book(meeting_type, MONDAY_0900, now=NOW)
+    with organization_context(meeting_type.organization):
+        slots = free_slots(
+            meeting_type,
+            window_start=MONDAY_0900,
+            window_end=MONDAY_0900 + timedelta(hours=2),
+            now=NOW,
+        )
+        assert MONDAY_0900 not in slots
+        assert MONDAY_0900 + timedelta(minutes=30) in slots
+    with pytest.raises(SlotTakenError) as taken:
+        book(meeting_type, MONDAY_0900, now=NOW, n=1)
+    assert taken.value.message == SLOT_TAKEN
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        NOW - timedelta(days=1),  # in the past
+        NOW + timedelta(minutes=30),  # inside the minimum notice
+        datetime(2026, 12, 5, 9, 0, tzinfo=UTC),  # a Saturday
+        MONDAY_0900 + timedelta(minutes=10),  # off the slot grid
+        NOW + timedelta(days=90),  # beyond the horizon
+    ],
+)
+def test_a_time_not_offered_is_refused_and_nothing_is_written(meeting_type, start):
+    with pytest.raises(SlotNotOfferedError):
+        book(meeting_type, start, now=NOW)
+    with organization_context(meeting_type.organization):
+        assert not Booking.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("details", "field"),
+    [
+        ({"name": " "}, "name"),
+        ({"email": "not-an-address"}, "email"),
+        ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
+        ({"phone": "call me"}, "phone"),
+    ],
+)
+def test_bad_invitee_details_are_refused_per_field(meeting_type, details, field):
+    with organization_context(meeting_type.organization), pytest.raises(ValidationError) as error:
+        book_meeting(meeting_type, start=MONDAY_0900, details=invitee_details(**details), now=NOW)
+    assert field in error.value.message_dict
+
+
+def test_a_pending_booking_holds_its_slot_and_declining_frees_it(approval_type):
+    meeting_type = approval_type
+    pending = book(meeting_type, MONDAY_0900, now=NOW)
+    assert pending.status == Status.PENDING
+    with pytest.raises(SlotTakenError):
+        book(meeting_type, MONDAY_0900, now=NOW, n=1)
+    with organization_context(meeting_type.organization):
+        decline_booking(pending, actor=meeting_type.host, now=NOW)
+    assert book(meeting_type, MONDAY_0900, now=NOW, n=1).status == Status.PENDING
+
+
+def test_approving_confirms_a_pending_booking_once(approval_type):
+    meeting_type = approval_type
+    pending = book(meeting_type, MONDAY_0900, now=NOW)
+    with organization_context(meeting_type.organization):
+        assert approve_booking(pending, actor=meeting_type.host, now=NOW).status == Status.CONFIRMED
+        with pytest.raises(ChangeRefusedError):
+            approve_booking(pending, actor=meeting_type.host, now=NOW)
+
+
+def test_rescheduling_moves_the_booking_raises_its_sequence_and_frees_the_old_time(meeting_type):
+    booking = book(meeting_type, MONDAY_0900, now=NOW)
+    later = MONDAY_0900 + timedelta(hours=2)
+    with organization_context(meeting_type.organization):
+        moved = reschedule_booking(booking, start=later, now=NOW)
+        assert (moved.start, moved.sequence, moved.public_id) == (later, 1, booking.public_id)
+    assert book(meeting_type, MONDAY_0900, now=NOW, n=1).start == MONDAY_0900
+
+
+def test_the_invitee_cannot_cancel_after_the_cut_off_but_the_host_can(meeting_type):
+    booking = book(meeting_type, MONDAY_0900, now=NOW)
+    just_before = MONDAY_0900 - timedelta(minutes=30)
+    with organization_context(meeting_type.organization):
+        with pytest.raises(ChangeRefusedError):
+            cancel_booking(booking, by=CancelledBy.INVITEE, now=just_before)
+        cancelled = cancel_booking(
+            booking, by=CancelledBy.HOST, reason="Ill", actor=meeting_type.host, now=just_before
+        )
+        assert (cancelled.status, cancelled.cancel_reason) == (Status.CANCELLED, "Ill")
+
+
+@time_machine.travel(NOW, tick=False)
+def test_a_cancelled_booking_frees_its_slot(meeting_type):
+    booking = book(meeting_type, MONDAY_0900)
+    with organization_context(meeting_type.organization):
+        cancel_booking(booking, by=CancelledBy.INVITEE)
+    assert book(meeting_type, MONDAY_0900, n=1).status == Status.CONFIRMED
