@@ -43,6 +43,7 @@ def seal(primitive: aead.Aead, plaintext: bytes, associated_data: bytes) -> str:
 
 
 _PREFIX_END = len(FORMAT) + 1 + 2 * TINK_PREFIX_SIZE
+SEALED_PREFIX_LENGTH = _PREFIX_END + 1
 
 
 def ciphertext_bytes(text: str) -> bytes:
@@ -80,19 +81,34 @@ def sealed_prefix(key_id: int) -> str:
     return f"{FORMAT}.01{key_id:08x}."
 
 
+def field_associated_data_head(organization_public_id: str) -> bytes:
+    """Return the start of every field's associated data in one organization."""
+    return _FIELD_CONTEXT + b"\x00" + organization_public_id.encode() + b"\x00"
+
+
+def field_associated_data_middle(model_label: str, field_name: str) -> bytes:
+    """Return the part of a field's associated data naming its model and field."""
+    return model_label.encode() + b"\x00" + field_name.encode() + b"\x00"
+
+
 def field_associated_data(
     organization_public_id: str, model_label: str, field_name: str, row_public_id: str
 ) -> bytes:
     """Return the associated data binding a value to its organization, model, field and row."""
-    return b"\x00".join(
-        (
-            _FIELD_CONTEXT,
-            organization_public_id.encode(),
-            model_label.encode(),
-            field_name.encode(),
-            row_public_id.encode(),
-        )
+    return (
+        field_associated_data_head(organization_public_id)
+        + field_associated_data_middle(model_label, field_name)
+        + row_public_id.encode()
     )
+
+
+def body_bytes(text: str) -> bytes:
+    """Return the Tink ciphertext after its prefix, from stored ``text`` whose prefix is known.
+
+    The caller has already matched ``text[:PREFIX_END + 1]`` against a key's
+    ``sealed_prefix``; raise ``binascii.Error`` if the rest is not base64.
+    """
+    return binascii.a2b_base64(text[_PREFIX_END + 1 :], strict_mode=True)
 
 
 def blind_index_input(model_label: str, field_name: str, normalized: str) -> bytes:

@@ -8,9 +8,9 @@ from django.db import transaction
 
 from afspraak.audit.models import AuditEvent
 from afspraak.bookings.models import Invitee
-from afspraak.crypto.ciphertext import ciphertext_bytes, key_id_of
+from afspraak.crypto.ciphertext import ciphertext_bytes, field_associated_data, key_id_of
 from afspraak.crypto.errors import DecryptionError, report_failure
-from afspraak.crypto.fields import PlaintextRefusedError, Sealed
+from afspraak.crypto.fields import EncryptedField, PlaintextRefusedError, Sealed
 from afspraak.crypto.keysets import keys_for_reading
 from afspraak.crypto.tests.records import load_invitee, make_invitee, read
 from afspraak.tenancy.context import organization_context
@@ -123,6 +123,35 @@ def test_deferred_encrypted_field_loads_and_decrypts_on_access(org):
         loaded = Invitee.objects.only("public_id", "organization").get(pk=invitee.pk)
 
         assert loaded.notes == "Prefers mornings"
+
+
+def test_reading_with_cached_keys_decrypts_on_the_fast_path(org, monkeypatch):
+    invitee = make_invitee(org)
+    keys_for_reading(org.pk)
+
+    def refuse(self, instance, sealed):
+        raise AssertionError(f"{self.name} left the fast path")
+
+    monkeypatch.setattr(EncryptedField, "_open_carefully", refuse)
+    loaded = load_invitee(invitee)
+
+    assert [getattr(loaded, column) for column in ENCRYPTED_COLUMNS] == [
+        "Anna de Vries",
+        "anna@example.test",
+        "+31 6 1234 5678",
+        "Prefers mornings",
+        {"reason": "check-up", "first_visit": True},
+    ]
+
+
+def test_fast_path_associated_data_is_the_documented_one(org):
+    invitee = make_invitee(org)
+    keys = keys_for_reading(org.pk)
+    field = Invitee._meta.get_field("notes")
+
+    assert keys.field_context + field._associated_data_middle + invitee.public_id.encode() == (
+        field_associated_data(org.public_id, "bookings.invitee", "notes", invitee.public_id)
+    )
 
 
 def test_tampered_ciphertext_does_not_decrypt(org):
