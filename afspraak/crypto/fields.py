@@ -32,7 +32,7 @@ import tink
 from django import forms
 from django.core import checks, exceptions, validators
 from django.db import models, router, transaction
-from django.db.models.lookups import Lookup
+from django.db.models.lookups import Exact, In, Lookup
 from django.db.models.query_utils import DeferredAttribute
 
 from afspraak.crypto import keysets
@@ -435,31 +435,60 @@ class BlindIndexField(models.CharField):
             kwargs.pop(fixed, None)
         return name, path, args, kwargs
 
-    def _compute(self, keys: keysets.OrganizationKeys, value: str | None) -> str | None:
+    def _compute(self, keys: keysets.OrganizationKeys, value: str | None) -> "BlindIndex | None":
         normalized = NORMALIZERS[self.normalizer](value or "")
         if not normalized:
             return None
         data = blind_index_input(str(self.model._meta.label_lower), self.name, normalized)
-        return bytes(keys.index.primary().compute(data, BLIND_INDEX_BYTES)).hex()
+        primary = keys.index.primary_id()
+        others = sorted(
+            (key_id, prf) for key_id, prf in keys.index.all().items() if key_id != primary
+        )
+        return BlindIndex(
+            bytes(keys.index.primary().compute(data, BLIND_INDEX_BYTES)).hex(),
+            tuple(bytes(prf.compute(data, BLIND_INDEX_BYTES)).hex() for _, prf in others),
+        )
 
-    def index_for(self, organization_id: int, value: str) -> str | None:
-        """Return the index of ``value`` in ``organization_id``: filter this field on it."""
+    def index_for(self, organization_id: int, value: str) -> "BlindIndex | None":
+        """Return the index of ``value`` in ``organization_id``: filter this field on it.
+
+        While the organization's index key is being rotated, the result also carries
+        the index under each older key, and ``field=index`` or ``field__in=[...]``
+        lookups match any of them, so rows not recomputed yet are still found.
+        """
         with reporting_failures():
             return self._compute(keysets.keys_for_writing(organization_id), value)
 
+    def primary_index(self, instance: models.Model, keys: keysets.OrganizationKeys) -> str | None:
+        """Return the index of the row's source value (decrypted) under the primary key alone."""
+        index = self._compute(keys, getattr(instance, self.source))
+        return None if index is None else str(index)
+
     def refresh(self, instance: models.Model, keys: keysets.OrganizationKeys | None = None) -> Any:
-        """Recompute the index from the source's plaintext, unless the source is still sealed."""
-        raw = instance.__dict__.get(self.source, Sealed(""))
-        if isinstance(raw, Sealed):
-            return getattr(instance, self.attname)
+        """Recompute the index from the source's plaintext.
+
+        A source still sealed keeps its stored index, unless the index key is being
+        rotated: then it is decrypted, so that a save never writes back an index under
+        the old key over one the rotation has just recomputed.
+        """
         if keys is None:
             keys = _write_keys(instance, self.context.organization_id(instance))
+        raw = instance.__dict__.get(self.source, Sealed(""))
+        if isinstance(raw, Sealed):
+            if len(keys.index_key_ids) < 2:
+                return getattr(instance, self.attname)
+            raw = getattr(instance, self.source)
         value = self._compute(keys, raw)
         setattr(instance, self.attname, value)
         return value
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         return self.refresh(model_instance)
+
+    def get_db_prep_value(self, value: Any, connection: Any, prepared: bool = False) -> Any:
+        value = super().get_db_prep_value(value, connection, prepared)
+        # The older indexes a BlindIndex carries serve lookups only (see BlindIndexExact).
+        return str(value) if isinstance(value, BlindIndex) else value
 
     def get_prep_value(self, value: Any) -> Any:
         if value is None:
@@ -490,6 +519,47 @@ class BlindIndexField(models.CharField):
                 )
             )
         return errors
+
+
+class BlindIndex(str):
+    """A blind index to look up (under the primary key), with its values under older keys."""
+
+    alternatives: tuple[str, ...]
+
+    def __new__(cls, primary: str, alternatives: tuple[str, ...] = ()) -> "BlindIndex":
+        index = super().__new__(cls, primary)
+        index.alternatives = alternatives
+        return index
+
+    @property
+    def candidates(self) -> tuple[str, ...]:
+        return (str(self), *self.alternatives)
+
+
+def _candidates(value: Any) -> tuple[Any, ...]:
+    return value.candidates if isinstance(value, BlindIndex) else (value,)
+
+
+class BlindIndexExact(Exact):
+    """``index=index_for(...)``: match the index under the primary key or any older one."""
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        if isinstance(self.rhs, BlindIndex) and self.rhs.alternatives:
+            return In(self.lhs, list(self.rhs.candidates)).as_sql(compiler, connection)
+        return super().as_sql(compiler, connection)
+
+
+class BlindIndexIn(In):
+    """``index__in=[index_for(...), ...]``: each index under the primary key or any older one."""
+
+    def get_prep_lookup(self) -> Any:
+        if not hasattr(self.rhs, "resolve_expression"):
+            self.rhs = [candidate for value in self.rhs for candidate in _candidates(value)]
+        return super().get_prep_lookup()
+
+
+BlindIndexField.register_lookup(BlindIndexExact)
+BlindIndexField.register_lookup(BlindIndexIn)
 
 
 def blind_index_of(model: type[models.Model], name: str) -> BlindIndexField:
@@ -594,6 +664,22 @@ def encrypted_models() -> list[tuple[type[models.Model], list[EncryptedField]]]:
             field
             for field in model._meta.concrete_fields
             if isinstance(field, EncryptedField) and field.model is model
+        ]
+        if fields:
+            found.append((model, fields))
+    return found
+
+
+def blind_indexed_models() -> list[tuple[type[models.Model], list[BlindIndexField]]]:
+    """Return every installed model with blind indexes, and those fields."""
+    from django.apps import apps
+
+    found = []
+    for model in apps.get_models():
+        fields = [
+            field
+            for field in model._meta.concrete_fields
+            if isinstance(field, BlindIndexField) and field.model is model
         ]
         if fields:
             found.append((model, fields))

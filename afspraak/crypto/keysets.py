@@ -64,6 +64,7 @@ class OrganizationKeys:
     revisions: frozenset[tuple[str, str]]
     data: aead.Aead
     index: prf.PrfSet
+    index_key_ids: frozenset[int]
     data_primary_key_id: int
     data_key_ids: frozenset[int]
     # The fast path of every decryption: each enabled data key's own primitive, by the
@@ -246,6 +247,7 @@ def _load(organization_id: int) -> OrganizationKeys:
         revisions=frozenset((purpose, row.revision) for purpose, row in rows.items()),
         data=data_handle.primitive(aead.Aead),
         index=index_handle.primitive(prf.PrfSet),
+        index_key_ids=frozenset(key.key_id for key in index_handle.keyset_info().key_info),
         data_primary_key_id=info.primary_key_id,
         data_key_ids=frozenset(key.key_id for key in info.key_info),
         data_by_prefix=_primitives_by_prefix(data_handle),

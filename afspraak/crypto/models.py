@@ -58,7 +58,7 @@ class OrganizationKeyset(models.Model):
 
 
 class KeyRotation(models.Model):
-    """A rotation of an organization's data key: what it replaces and how far it got."""
+    """A rotation of an organization's data or blind-index key: what it replaces, how far it got."""
 
     organization = models.ForeignKey(
         "tenancy.Organization", on_delete=models.CASCADE, related_name="+"
@@ -68,7 +68,8 @@ class KeyRotation(models.Model):
     )
     new_key_id = models.PositiveBigIntegerField()
     replaced_key_ids = models.JSONField(default=list)
-    # model label -> the last primary key re-encrypted, committed with each batch.
+    # model label -> the last primary key re-encrypted (or re-indexed), committed with each
+    # batch; rows_reencrypted counts the rows whose indexes changed in an index rotation.
     progress = models.JSONField(default=dict)
     rows_reencrypted = models.PositiveIntegerField(default=0)
     started_at = models.DateTimeField(default=timezone.now)

@@ -481,6 +481,7 @@ class OrganizationKeyStatus:
     data_key_since: datetime | None
     master_key_ids: list[str]
     rotation_in_progress: bool
+    index_rotation_in_progress: bool
 
 
 @dataclass
@@ -531,9 +532,11 @@ def key_status() -> KeyStatus:
                 keyset.purpose: keyset
                 for keyset in OrganizationKeyset.objects.filter(organization=organization)
             }
-            rotating = KeyRotation.objects.filter(
-                organization=organization, finished_at__isnull=True
-            ).exists()
+            rotating = set(
+                KeyRotation.objects.filter(
+                    organization=organization, finished_at__isnull=True
+                ).values_list("purpose", flat=True)
+            )
         data, index = by_purpose.get(KeysetPurpose.DATA), by_purpose.get(KeysetPurpose.INDEX)
         if data is None or index is None:
             status.organizations_without_keysets.append(organization.slug)
@@ -547,7 +550,8 @@ def key_status() -> KeyStatus:
                 index_key_ids=_key_info(index)[1],
                 data_key_since=data.rotated_at or data.created_at,
                 master_key_ids=sorted({data.master_key_id, index.master_key_id}),
-                rotation_in_progress=rotating,
+                rotation_in_progress=KeysetPurpose.DATA in rotating,
+                index_rotation_in_progress=KeysetPurpose.INDEX in rotating,
             )
         )
     return status

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from afspraak.crypto.errors import CryptoError, report_failure
+from afspraak.crypto.index_rotation import rotate_index_key
 from afspraak.crypto.rotation import (
     DEFAULT_BATCH_SIZE,
     KeyInUseError,
@@ -44,10 +45,19 @@ class Command(BaseCommand):
         retire.add_argument("key_id", metavar="KEY_ID")
         rotate = actions.add_parser(
             "rotate-org",
-            help="give an organization a new data key and re-encrypt its rows (resumable)",
+            help="give an organization a new data key and re-encrypt its rows (resumable); "
+            "blind indexes keep their key: see rotate-index",
         )
         rotate.add_argument("organization", metavar="ORG_SLUG")
         rotate.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
+        rotate_index = actions.add_parser(
+            "rotate-index",
+            help="give an organization a new blind-index (PRF) key and recompute its blind "
+            "indexes (resumable; lookups match old and new indexes until the old key is "
+            "retired at the end)",
+        )
+        rotate_index.add_argument("organization", metavar="ORG_SLUG")
+        rotate_index.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
         init = actions.add_parser(
             "init-org", help="create the keysets of an organization that has none"
         )
@@ -68,6 +78,8 @@ class Command(BaseCommand):
                 )
             elif action == "rotate-org":
                 self.rotate_org(options["organization"], options["batch_size"])
+            elif action == "rotate-index":
+                self.rotate_index(options["organization"], options["batch_size"])
             elif action == "init-org":
                 organization = self.organization(options["organization"])
                 if initialize_organization_keysets(organization):
@@ -107,6 +119,11 @@ class Command(BaseCommand):
                 + f"; index key {', '.join(map(str, org.index_key_ids))}"
                 + f"; wrapped by master key {', '.join(org.master_key_ids)}"
                 + ("; ROTATION IN PROGRESS (rerun rotate-org)" if org.rotation_in_progress else "")
+                + (
+                    "; INDEX ROTATION IN PROGRESS (rerun rotate-index)"
+                    if org.index_rotation_in_progress
+                    else ""
+                )
             )
         if status.organizations_without_keysets:
             self.stdout.write(
@@ -137,4 +154,16 @@ class Command(BaseCommand):
             f"{organization.slug}: data key {result.new_key_id} is primary; "
             f"re-encrypted {result.rows_reencrypted} row(s); retired key(s): {retired}"
             + (" (resumed an interrupted rotation)" if result.resumed else "")
+        )
+
+    def rotate_index(self, slug: str, batch_size: int) -> None:
+        if batch_size < 1:
+            raise CommandError("--batch-size must be at least 1")
+        organization = self.organization(slug)
+        result = rotate_index_key(organization, batch_size=batch_size)
+        retired = ", ".join(map(str, result.retired_key_ids)) or "none"
+        self.stdout.write(
+            f"{organization.slug}: blind-index key {result.new_key_id} is primary; "
+            f"recomputed the indexes of {result.rows_reindexed} row(s); retired key(s): "
+            f"{retired}" + (" (resumed an interrupted rotation)" if result.resumed else "")
         )
