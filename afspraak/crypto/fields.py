@@ -59,6 +59,10 @@ class PlaintextRefusedError(TypeError):
     """A plaintext value of an encrypted field was about to be sent to the database."""
 
 
+class SerializationRefusedError(TypeError):
+    """An encrypted field was about to be written out by a serializer (``dumpdata``)."""
+
+
 class Sealed:
     """A stored value not decrypted yet: it shows nothing of its content."""
 
@@ -257,6 +261,16 @@ class EncryptedField(models.TextField):
         raise PlaintextRefusedError(
             f"{self.model._meta.label}.{self.name} is encrypted: its plaintext cannot be "
             "sent to the database (save the instance instead; search with a blind index)"
+        )
+
+    def value_to_string(self, obj: Any) -> str:
+        # Every Django serializer (json, jsonl, xml, python, yaml: dumpdata) asks this.
+        model = self.model._meta
+        raise SerializationRefusedError(
+            f"{model.label}.{self.name} is encrypted: dumpdata and Django's serializers "
+            "would write its plaintext, so they refuse it. Leave the model out "
+            f"(`afspraak dumpdata --exclude {model.label}`); its rows are saved by the "
+            "database backups, as ciphertext (see docs/security/encryption.md)"
         )
 
     def get_lookup(self, lookup_name: str) -> Any:
