@@ -48,9 +48,10 @@ SLOT_TAKEN = "That time was just taken. Please choose another one."
 SLOT_NOT_OFFERED = "That time is not offered. Please choose one of the times shown."
 MAX_ANSWER_LENGTH = {QuestionKind.SHORT_TEXT: 200, QuestionKind.LONG_TEXT: 5000}
 MAX_PHONE_LENGTH = 40
-# Bookings this far around a window are loaded too: a booking's buffers and the
-# per-week limit reach beyond the window itself.
-_CONTEXT = timedelta(days=8)
+# Bookings this far around a window are loaded too: a booking's buffers (at most a day
+# each) and the per-day and per-week limits reach beyond the window itself.
+_BUFFER_CONTEXT = timedelta(days=2)
+_WEEK_CONTEXT = timedelta(days=9)
 
 
 class BookingError(Exception):
@@ -165,17 +166,30 @@ def _held_bookings(
     meeting_type: MeetingType, start: datetime, end: datetime, *, exclude: Booking | None = None
 ) -> list[EngineBooking]:
     """Return the host's pending and confirmed bookings around ``[start, end)`` for the engine."""
+    # Buffers reach at most a day beyond a booking; limits count whole local days and
+    # ISO weeks, so a limited type needs the weeks around the window too.
+    limited = meeting_type.limit_per_day or meeting_type.limit_per_week
+    margin = _WEEK_CONTEXT if limited else _BUFFER_CONTEXT
     rows = Booking.objects.filter(
         host_id=meeting_type.host_id,
         status__in=HOLDING_STATUSES,
-        blocked_end__gt=start - _CONTEXT,
-        blocked_start__lt=end + _CONTEXT,
-    ).only("start", "end", "blocked_start", "blocked_end", "meeting_type_id")
+        blocked_end__gt=start - margin,
+        blocked_start__lt=end + margin,
+    )
     if exclude is not None:
         rows = rows.exclude(pk=exclude.pk)
+    # Plain tuples, not model instances: a busy host's month has hundreds of bookings.
     return [
-        row.as_engine_booking(counts_toward_limits=row.meeting_type_id == meeting_type.pk)
-        for row in rows
+        EngineBooking(
+            start=row_start,
+            end=row_end,
+            buffer_before=row_start - blocked_start,
+            buffer_after=blocked_end - row_end,
+            counts_toward_limits=type_id == meeting_type.pk,
+        )
+        for row_start, row_end, blocked_start, blocked_end, type_id in rows.values_list(
+            "start", "end", "blocked_start", "blocked_end", "meeting_type_id"
+        )
     ]
 
 

@@ -19,7 +19,6 @@ from afspraak.crypto.fields import (
 )
 from afspraak.publicid import new_public_id
 from afspraak.scheduling.models import MeetingType
-from afspraak.scheduling.slots import Booking as EngineBooking
 from afspraak.tenancy.models import Organization
 
 
@@ -138,16 +137,6 @@ class Booking(EncryptedModel):
     def uid(self) -> str:
         """Return the iCalendar UID: stable for the booking's whole life."""
         return f"{self.public_id}@afspraak"
-
-    def as_engine_booking(self, *, counts_toward_limits: bool) -> EngineBooking:
-        """Return the booking as the slot engine sees it: its time plus its buffers."""
-        return EngineBooking(
-            start=self.start,
-            end=self.end,
-            buffer_before=self.start - self.blocked_start,
-            buffer_after=self.blocked_end - self.end,
-            counts_toward_limits=counts_toward_limits,
-        )
 
     def has_passed(self, now: datetime) -> bool:
         """Tell whether the meeting has ended."""

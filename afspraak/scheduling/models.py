@@ -5,7 +5,7 @@ The slot engine (``slots.py``) knows nothing of these models; ``engine_schedule(
 """
 
 from datetime import time, timedelta
-from functools import partial
+from functools import cache, partial
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -25,15 +25,21 @@ MAX_RANGES_PER_DAY = 12
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
+@cache
+def known_timezones() -> frozenset[str]:
+    """Return the IANA zone names this machine knows (read once: it walks the zone files)."""
+    return frozenset(available_timezones())
+
+
 def validate_timezone_name(value: str) -> None:
     """Refuse anything but an IANA time zone name this machine knows."""
-    if value not in available_timezones():
+    if value not in known_timezones():
         raise ValidationError(f"“{value}” is not a known time zone (e.g. Europe/Amsterdam).")
 
 
 def zone_or_none(value: str) -> ZoneInfo | None:
     """Return the IANA zone of that name, or None for an unknown or malformed name."""
-    if value not in available_timezones():
+    if value not in known_timezones():
         return None
     try:
         return ZoneInfo(value)

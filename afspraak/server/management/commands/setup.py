@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from afspraak.crypto.keyring import create_master_keyset, load_master_keyset
+from afspraak.scheduling.demo import create_demo_meeting_type
 from afspraak.server.certificates import ensure_local_certificates, local_tls_files
 from afspraak.tenancy.demo import create_demo_organization
 
@@ -31,10 +32,13 @@ class Command(BaseCommand):
         if options["no_demo"]:
             return
         login = create_demo_organization(settings.VAR_DIR / "demo-login.txt")
+        meeting_type = create_demo_meeting_type()
+        organization_slug = meeting_type.organization.slug
         ca = local_tls_files(tls_dir).ca_cert
         self.stdout.write(
             self.style.SUCCESS("Demo organization ready.")
             + f"\n  Open:     {settings.SITE_URL}/ (trust the local CA: {ca})"
             + f"\n  E-mail:   {login.email}"
             + f"\n  Password: {login.password}"
+            + f"\n  Book:     {settings.SITE_URL}/{organization_slug}/{meeting_type.slug}/"
         )
