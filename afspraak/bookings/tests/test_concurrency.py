@@ -11,9 +11,9 @@ import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection, connections
@@ -83,7 +83,7 @@ def race(meeting_type, start: datetime, use_shared_database: Callable[[], None])
                 outcome = "taken"
             except BookingError as error:
                 outcome = f"refused: {error.message}"
-            except Exception as error:  # noqa: BLE001 -- any other failure is what we count
+            except Exception as error:  # any other failure is what the test counts
                 outcome = f"error: {type(error).__name__}: {error}"
             with lock:
                 outcomes[outcome] += 1
