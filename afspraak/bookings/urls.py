@@ -1,5 +1,19 @@
-from django.urls import URLPattern
+"""The public booking pages: /<organization slug>/… and the invitee's links, /b/<token>/…."""
+
+from django.urls import URLPattern, path, re_path
+
+from afspraak.bookings import invitee_views, public_views
 
 app_name = "bookings"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns: list[URLPattern] = [
+    # "b" is a reserved organization slug, so these come first without shadowing anyone.
+    path("b/<str:token>/", invitee_views.manage, name="manage"),
+    path("b/<str:token>/invite.ics", invitee_views.invite_ics, name="ics"),
+    path("b/<str:token>/cancel/", invitee_views.cancel, name="cancel"),
+    path("b/<str:token>/reschedule/", invitee_views.reschedule, name="reschedule"),
+    re_path(r"^b/(?P<rest>.*)$", invitee_views.link_not_found),
+    path("<slug:org_slug>/", public_views.organization_page, name="organization"),
+    path("<slug:org_slug>/<slug:type_slug>/", public_views.meeting_type_page, name="meeting_type"),
+    path("<slug:org_slug>/<slug:type_slug>/book/", public_views.book, name="book"),
+]

@@ -1,0 +1,273 @@
+"""The invitee's own pages, reached through the signed link in their e-mails: /b/<token>/….
+
+A token names the organization and the booking; a tampered or unknown one gets the
+same 404 as a missing booking. Every response under /b/ (404s and CSRF refusals too)
+asks not to be indexed, cached or passed on as a referrer, because the URL itself is
+the key to the booking.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from afspraak.bookings import ics
+from afspraak.bookings.booking import (
+    BookingError,
+    ChangeRefusedError,
+    SlotTakenError,
+    cancel_booking,
+    reschedule_booking,
+)
+from afspraak.bookings.forms import CancelForm, format_slot_start, parse_slot_start
+from afspraak.bookings.links import invitee_url, read_invitee_token
+from afspraak.bookings.models import Booking, CancelledBy, Status
+from afspraak.bookings.public_views import (
+    SLOT_MALFORMED,
+    describe_time,
+    host_name,
+    slot_picker,
+)
+from afspraak.scheduling.models import Location, zone_or_none
+from afspraak.tenancy.context import organization_context
+from afspraak.tenancy.models import Organization
+
+LINK_NOT_FOUND = "This link does not lead to a booking. Please use the link in your e-mail."
+PRIVATE_HEADERS = {
+    "X-Robots-Tag": "noindex, nofollow",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "private, no-store",
+}
+
+InviteeView = Callable[..., HttpResponse]
+
+
+def _private(response: HttpResponse) -> HttpResponse:
+    for name, value in PRIVATE_HEADERS.items():
+        response[name] = value
+    return response
+
+
+def _not_found(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "bookings/public/link_not_found.html", {"message": LINK_NOT_FOUND}, status=404
+    )
+
+
+def _booking_for(token: str) -> tuple[Organization, str] | None:
+    ids = read_invitee_token(token)
+    if ids is None:
+        return None
+    organization = Organization.objects.filter(public_id=ids[0]).first()
+    return (organization, ids[1]) if organization is not None else None
+
+
+def invitee_page(view: InviteeView) -> InviteeView:
+    """Make a view act on the booking its token names, inside its organization's context."""
+    protected = csrf_protect(view)
+
+    def run(request: HttpRequest, token: str, **kwargs: Any) -> HttpResponse:
+        found = _booking_for(token)
+        if found is None:
+            return _not_found(request)
+        organization, booking_id = found
+        with organization_context(organization):
+            booking = (
+                Booking.objects.select_related(
+                    "organization", "meeting_type", "meeting_type__schedule", "host"
+                )
+                .filter(public_id=booking_id)
+                .first()
+            )
+            if booking is None:
+                return _not_found(request)
+            try:
+                return protected(request, booking, **kwargs)
+            except Http404:
+                return _not_found(request)
+
+    # CSRF is checked by csrf_protect inside, not by the middleware before the view, so
+    # that a refused POST still leaves with the private headers below.
+    @csrf_exempt
+    @wraps(view)
+    def wrapper(request: HttpRequest, token: str, **kwargs: Any) -> HttpResponse:
+        return _private(run(request, token, **kwargs))
+
+    return wrapper
+
+
+@csrf_exempt
+def link_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Answer any other address under /b/ with the private 404."""
+    return _private(_not_found(request))
+
+
+def change_refusal(booking: Booking, now: datetime) -> str | None:
+    """Return why the invitee can no longer cancel or move the booking, or None if they can."""
+    if booking.status == Status.DECLINED:
+        return "The host declined this meeting."
+    if not booking.holds_time:
+        return "This meeting has been cancelled."
+    if booking.start <= now:
+        return "This meeting has already started or taken place."
+    if not booking.invitee_may_change(now):
+        return "It is too late to change this meeting online; please contact the host."
+    return None
+
+
+def _zone(name: str, fallback: ZoneInfo) -> ZoneInfo:
+    return zone_or_none(name) or fallback
+
+
+def _summary(booking: Booking, now: datetime) -> dict[str, Any]:
+    meeting_type = booking.meeting_type
+    host_zone = meeting_type.schedule.zone
+    invitee_zone = _zone(booking.invitee_timezone, host_zone)
+    return {
+        "booking": booking,
+        "meeting_type": meeting_type,
+        "organization": booking.organization,
+        "host_name": host_name(meeting_type),
+        "status_label": Status(booking.status).label,
+        "is_pending": booking.status == Status.PENDING,
+        "invitee_time": describe_time(booking.start, booking.end, invitee_zone),
+        "host_time": describe_time(booking.start, booking.end, host_zone),
+        "same_zone": invitee_zone.key == host_zone.key,
+        "location_label": Location(meeting_type.location_kind).label,
+        "is_link": booking.location.startswith("https://"),
+        "refusal": change_refusal(booking, now),
+        "manage_url": invitee_url(booking, "manage"),
+        "cancel_url": invitee_url(booking, "cancel"),
+        "reschedule_url": invitee_url(booking, "reschedule"),
+        "ics_url": invitee_url(booking, "ics"),
+    }
+
+
+@invitee_page
+@require_http_methods(["GET"])
+def manage(request: HttpRequest, booking: Booking) -> HttpResponse:
+    """Show the invitee their booking, with what they may still do."""
+    return render(request, "bookings/public/manage.html", _summary(booking, timezone.now()))
+
+
+@invitee_page
+@require_http_methods(["GET"])
+def invite_ics(request: HttpRequest, booking: Booking) -> HttpResponse:
+    """Download the booking as an iCalendar file (a cancellation once it is cancelled)."""
+    method = "REQUEST" if booking.holds_time else "CANCEL"
+    response = HttpResponse(
+        ics.invitation(booking, method=method), content_type="text/calendar; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="invite.ics"'
+    return response
+
+
+@invitee_page
+@require_http_methods(["GET", "POST"])
+def cancel(request: HttpRequest, booking: Booking) -> HttpResponse:
+    """Let the invitee cancel, with an optional message, until the cut-off."""
+    now = timezone.now()
+    summary = _summary(booking, now)
+    form = CancelForm(request.POST if request.method == "POST" else None)
+    if summary["refusal"]:
+        return render(request, "bookings/public/cancel.html", summary | {"form": None}, status=409)
+    if request.method == "POST" and form.is_valid():
+        try:
+            cancel_booking(
+                booking,
+                by=CancelledBy.INVITEE,
+                reason=form.cleaned_data["reason"],
+                now=now,
+                request=request,
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        except ChangeRefusedError as error:
+            summary["refusal"] = error.message
+            return render(
+                request, "bookings/public/cancel.html", summary | {"form": None}, status=409
+            )
+        else:
+            messages.success(request, "Your meeting is cancelled. The host has been told.")
+            return redirect(summary["manage_url"])
+    status = 400 if form.errors else 200
+    return render(request, "bookings/public/cancel.html", summary | {"form": form}, status=status)
+
+
+def _reschedule_page(
+    request: HttpRequest,
+    booking: Booking,
+    summary: dict[str, Any],
+    now: datetime,
+    *,
+    problem: str = "",
+    status: int = 200,
+    query: Any = None,
+) -> HttpResponse:
+    base = summary["reschedule_url"]
+    picker = slot_picker(
+        booking.meeting_type,
+        request.GET if query is None else query,
+        now=now,
+        page_url=base,
+        slot_url=lambda start, tz: f"{base}?{urlencode({'start': start, 'tz': tz})}",
+        default_zone=booking.invitee_timezone,
+    )
+    if picker["errors"] and status == 200:
+        status = 400
+    context = summary | {"picker": picker, "problem": problem, "page_url": base}
+    return render(request, "bookings/public/reschedule.html", context, status=status)
+
+
+@invitee_page
+@require_http_methods(["GET", "POST"])
+def reschedule(request: HttpRequest, booking: Booking) -> HttpResponse:
+    """Let the invitee move the booking to another free slot until the cut-off."""
+    now = timezone.now()
+    summary = _summary(booking, now)
+    if summary["refusal"]:
+        return render(request, "bookings/public/reschedule.html", summary, status=409)
+    if request.method == "GET" and "start" not in request.GET:
+        return _reschedule_page(request, booking, summary, now)
+    source = request.POST if request.method == "POST" else request.GET
+    start = parse_slot_start(source.get("start", ""))
+    zone = _zone(
+        source.get("tz", ""), _zone(booking.invitee_timezone, booking.meeting_type.schedule.zone)
+    )
+    if start is None:
+        return _reschedule_page(request, booking, summary, now, problem=SLOT_MALFORMED, status=400)
+    if request.method == "GET":
+        confirm = summary | {
+            "new_time": describe_time(start, start + booking.meeting_type.duration, zone),
+            "start_value": format_slot_start(start),
+            "zone_name": zone.key,
+        }
+        return render(request, "bookings/public/reschedule_confirm.html", confirm)
+    try:
+        reschedule_booking(booking, start=start, now=now, request=request)
+    except ChangeRefusedError as error:
+        summary["refusal"] = error.message
+        return render(request, "bookings/public/reschedule.html", summary, status=409)
+    except BookingError as error:
+        day = {"tz": zone.key, "date": start.astimezone(zone).date().isoformat()}
+        return _reschedule_page(
+            request,
+            booking,
+            summary,
+            now,
+            problem=error.message,
+            status=409 if isinstance(error, SlotTakenError) else 400,
+            query=day,
+        )
+    messages.success(request, "Your meeting has been moved. The host has been told.")
+    return redirect(summary["manage_url"])

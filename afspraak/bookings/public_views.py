@@ -1,0 +1,375 @@
+"""The public booking pages: an organization's meeting types, the slot picker and the form.
+
+Anyone may open them. Each view finds the organization by its slug and does all its
+data access inside that organization's context, rendering eagerly. Times travel as
+ISO UTC text (``start=2026-12-07T08:00:00Z``) and are shown in the invitee's zone.
+"""
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods
+
+from afspraak.bookings.booking import (
+    BookingError,
+    InviteeDetails,
+    SlotTakenError,
+    book_meeting,
+    clean_details,
+    free_slots,
+)
+from afspraak.bookings.forms import (
+    BookingForm,
+    SlotQueryForm,
+    format_slot_start,
+    month_days,
+    parse_slot_start,
+    zone_choices,
+)
+from afspraak.bookings.links import invitee_url
+from afspraak.scheduling.availability import start_of_local_day
+from afspraak.scheduling.models import MeetingType, Visibility, zone_or_none
+from afspraak.scheduling.slots import slots_by_local_date
+from afspraak.tenancy.context import organization_context
+from afspraak.tenancy.models import Organization
+
+PAGE_NOT_FOUND = "There is no such booking page."
+SLOT_UNAVAILABLE = "That time is not available (any more). Please choose one of the times shown."
+SLOT_MALFORMED = "That link does not name a time we offer. Please choose one of the times shown."
+
+
+def organization_or_404(org_slug: str) -> Organization:
+    """Return the organization with this public slug, or raise the booking pages' 404."""
+    organization = Organization.objects.filter(slug=org_slug).first()
+    if organization is None:
+        raise Http404(PAGE_NOT_FOUND)
+    return organization
+
+
+def bookable_meeting_type_or_404(type_slug: str) -> MeetingType:
+    """Return the current organization's bookable meeting type, or the same 404 as a missing one."""
+    meeting_type = (
+        MeetingType.objects.select_related("host", "schedule", "organization")
+        .filter(slug=type_slug)
+        .exclude(visibility=Visibility.DISABLED)
+        .first()
+    )
+    if meeting_type is None:
+        raise Http404(PAGE_NOT_FOUND)
+    return meeting_type
+
+
+def host_name(meeting_type: MeetingType) -> str:
+    """Return the name the host shows invitees: their full name, else the organization's."""
+    return meeting_type.host.full_name or meeting_type.organization.name
+
+
+def describe_day(day: date) -> str:
+    """Return a date as invitees read it: "Monday 7 December 2026"."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def describe_time(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+    """Return a meeting's time in one zone: "Monday 7 December 2026, 09:00 to 09:30 (Zone)"."""
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    return (
+        f"{describe_day(local_start.date())}, {local_start:%H:%M} to {local_end:%H:%M} "
+        f"({zone.key.replace('_', ' ')}, {local_start:%Z})"
+    )
+
+
+def _month_bounds(year: int, month: int, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    first = date(year, month, 1)
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return start_of_local_day(first, zone), start_of_local_day(following, zone)
+
+
+def _shift_month(year: int, month: int, by: int) -> tuple[int, int]:
+    index = year * 12 + month - 1 + by
+    return index // 12, index % 12 + 1
+
+
+def day_slots(
+    meeting_type: MeetingType, day: date, zone: ZoneInfo, now: datetime
+) -> list[datetime]:
+    """Return the free slots of one date in the invitee's zone (UTC instants)."""
+    window_start = start_of_local_day(day, zone)
+    window_end = start_of_local_day(day + timedelta(days=1), zone)
+    if window_end <= now:
+        return []
+    return free_slots(meeting_type, window_start=window_start, window_end=window_end, now=now)
+
+
+def slot_choices(slots: list[datetime], zone: ZoneInfo) -> list[dict[str, str]]:
+    """Return slots as the templates list them: their ISO UTC value and local time."""
+    return [
+        {"value": format_slot_start(slot), "label": f"{slot.astimezone(zone):%H:%M}"}
+        for slot in slots
+    ]
+
+
+def slot_picker(
+    meeting_type: MeetingType,
+    query: Mapping[str, Any],
+    *,
+    now: datetime,
+    page_url: str,
+    slot_url: Callable[[str, str], str],
+    default_zone: str = "",
+) -> dict[str, Any]:
+    """Return the month view and the chosen day's slots, in the invitee's zone, for a template.
+
+    ``query`` holds ``tz``, ``month`` (YYYY-MM) and ``date`` (YYYY-MM-DD); a bad value
+    falls back to its default and is reported in ``errors``; the zone defaults to
+    ``default_zone``, else the schedule's. ``slot_url(start, tz)`` makes one slot's link.
+    """
+    form = SlotQueryForm(query)
+    form.is_valid()
+    errors = [message for messages in form.errors.values() for message in messages]
+    wanted = form.cleaned_data
+    zone_name = (
+        wanted.get("tz")
+        or (default_zone if zone_or_none(default_zone) else "")
+        or meeting_type.schedule.time_zone
+    )
+    zone = ZoneInfo(zone_name)
+    today = now.astimezone(zone).date()
+    chosen: date | None = wanted.get("date")
+    if chosen is not None:
+        year, month = chosen.year, chosen.month
+    else:
+        year, month = wanted.get("month") or (today.year, today.month)
+
+    window_start, window_end = _month_bounds(year, month, zone)
+    slots = (
+        free_slots(meeting_type, window_start=window_start, window_end=window_end, now=now)
+        if window_end > now
+        else []
+    )
+    by_day = slots_by_local_date(slots, zone)
+    if chosen is None and by_day:
+        chosen = min(by_day)
+
+    def link(**params: str) -> str:
+        return f"{page_url}?{urlencode({'tz': zone_name} | params)}"
+
+    weeks = [
+        [
+            {
+                "day": day.day,
+                "in_month": day.month == month,
+                "free": day.month == month and day in by_day,
+                "chosen": day == chosen,
+                "url": link(date=day.isoformat()),
+                "label": describe_day(day),
+            }
+            for day in week
+        ]
+        for week in month_days(year, month)
+    ]
+    previous, following = _shift_month(year, month, -1), _shift_month(year, month, 1)
+    # Nothing is bookable before today or past the horizon, so the links stop there.
+    horizon = now + timedelta(days=meeting_type.horizon_days + 1)
+    return {
+        "errors": errors,
+        "zone_name": zone_name,
+        "zone_choices": zone_choices(),
+        "month_value": f"{year:04d}-{month:02d}",
+        "month_label": f"{date(year, month, 1):%B %Y}",
+        "weekday_names": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+        "weeks": weeks,
+        "free_day_count": len(by_day),
+        "previous_url": (
+            link(month=f"{previous[0]:04d}-{previous[1]:02d}")
+            if previous >= (today.year, today.month)
+            else None
+        ),
+        "next_url": (
+            link(month=f"{following[0]:04d}-{following[1]:02d}") if window_end < horizon else None
+        ),
+        "chosen_date": chosen.isoformat() if chosen else "",
+        "chosen_label": describe_day(chosen) if chosen else "",
+        "day_slots": [
+            {"label": f"{slot:%H:%M}", "url": slot_url(format_slot_start(slot), zone_name)}
+            for slot in by_day.get(chosen, [])
+        ]
+        if chosen
+        else [],
+    }
+
+
+def organization_page(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """List the organization's public meeting types."""
+    organization = organization_or_404(org_slug)
+    with organization_context(organization):
+        meeting_types = list(
+            MeetingType.objects.filter(visibility=Visibility.PUBLIC)
+            .select_related("host")
+            .order_by("name", "pk")
+        )
+        entries = [
+            {"meeting_type": meeting_type, "host_name": meeting_type.host.full_name}
+            for meeting_type in meeting_types
+        ]
+        return render(
+            request,
+            "bookings/public/organization.html",
+            {"organization": organization, "entries": entries},
+        )
+
+
+def _summary(meeting_type: MeetingType) -> dict[str, Any]:
+    return {
+        "meeting_type": meeting_type,
+        "organization": meeting_type.organization,
+        "host_name": host_name(meeting_type),
+        "page_url": reverse(
+            "bookings:meeting_type",
+            kwargs={"org_slug": meeting_type.organization.slug, "type_slug": meeting_type.slug},
+        ),
+    }
+
+
+def meeting_type_page(request: HttpRequest, org_slug: str, type_slug: str) -> HttpResponse:
+    """Show a meeting type with its month of free days and the chosen day's slots."""
+    organization = organization_or_404(org_slug)
+    with organization_context(organization):
+        meeting_type = bookable_meeting_type_or_404(type_slug)
+        summary = _summary(meeting_type)
+        book_url = reverse(
+            "bookings:book", kwargs={"org_slug": organization.slug, "type_slug": meeting_type.slug}
+        )
+        picker = slot_picker(
+            meeting_type,
+            request.GET,
+            now=timezone.now(),
+            page_url=summary["page_url"],
+            slot_url=lambda start, tz: f"{book_url}?{urlencode({'start': start, 'tz': tz})}",
+        )
+        return render(
+            request,
+            "bookings/public/meeting_type.html",
+            summary | {"picker": picker},
+            status=400 if picker["errors"] else 200,
+        )
+
+
+def _book_page(
+    request: HttpRequest,
+    meeting_type: MeetingType,
+    form: BookingForm,
+    *,
+    start: datetime | None,
+    zone: ZoneInfo,
+    problem: str = "",
+    alternatives: list[datetime] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    summary = _summary(meeting_type)
+    chosen_day = start.astimezone(zone).date() if start is not None else None
+    context = summary | {
+        "form": form,
+        "problem": problem,
+        "start_value": format_slot_start(start) if start is not None else "",
+        "time_label": (
+            describe_time(start, start + meeting_type.duration, zone) if start is not None else ""
+        ),
+        "alternatives": slot_choices(alternatives, zone) if alternatives is not None else None,
+        "alternatives_day": describe_day(chosen_day) if chosen_day else "",
+        "back_url": summary["page_url"]
+        + "?"
+        + urlencode(
+            {"tz": zone.key} | ({"date": chosen_day.isoformat()} if chosen_day is not None else {})
+        ),
+    }
+    return render(request, "bookings/public/book.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def book(request: HttpRequest, org_slug: str, type_slug: str) -> HttpResponse:
+    """Take the invitee's details for one slot and book it."""
+    organization = organization_or_404(org_slug)
+    with organization_context(organization):
+        meeting_type = bookable_meeting_type_or_404(type_slug)
+        now = timezone.now()
+        if request.method == "POST":
+            return _book_post(request, meeting_type, now)
+        zone = zone_or_none(request.GET.get("tz", "")) or meeting_type.schedule.zone
+        raw_start = request.GET.get("start", "")
+        start = parse_slot_start(raw_start)
+        form = BookingForm(
+            meeting_type=meeting_type, initial={"start": raw_start, "timezone": zone.key}
+        )
+        if start is None:
+            return _book_page(
+                request,
+                meeting_type,
+                form,
+                start=None,
+                zone=zone,
+                problem=SLOT_MALFORMED,
+                status=400,
+            )
+        fresh = day_slots(meeting_type, start.astimezone(zone).date(), zone, now)
+        if start not in fresh:
+            return _book_page(
+                request,
+                meeting_type,
+                form,
+                start=start,
+                zone=zone,
+                problem=SLOT_UNAVAILABLE,
+                alternatives=fresh,
+                status=409,
+            )
+        return _book_page(request, meeting_type, form, start=start, zone=zone)
+
+
+def _book_post(request: HttpRequest, meeting_type: MeetingType, now: datetime) -> HttpResponse:
+    form = BookingForm(request.POST, meeting_type=meeting_type)
+    form.is_valid()
+    zone = zone_or_none(request.POST.get("timezone", "")) or meeting_type.schedule.zone
+    start = form.cleaned_data.get("start")
+    if start is None:
+        return _book_page(
+            request, meeting_type, form, start=None, zone=zone, problem=SLOT_MALFORMED, status=400
+        )
+    details = InviteeDetails(
+        name=form.cleaned_data.get("name", ""),
+        email=form.cleaned_data.get("email", ""),
+        timezone=form.cleaned_data.get("timezone", ""),
+        phone=form.cleaned_data.get("phone", ""),
+        answers=form.answers(),
+    )
+    if form.errors:
+        # Tell every problem at once: the booking flow's checks too, where the form had none.
+        try:
+            clean_details(meeting_type, details)
+        except ValidationError as error:
+            form.add_booking_errors(error, skip=set(form.errors))
+        return _book_page(request, meeting_type, form, start=start, zone=zone, status=400)
+    try:
+        booking = book_meeting(meeting_type, start=start, details=details, now=now, request=request)
+    except ValidationError as error:
+        form.add_booking_errors(error)
+        return _book_page(request, meeting_type, form, start=start, zone=zone, status=400)
+    except BookingError as error:
+        return _book_page(
+            request,
+            meeting_type,
+            form,
+            start=start,
+            zone=zone,
+            problem=error.message,
+            alternatives=day_slots(meeting_type, start.astimezone(zone).date(), zone, now),
+            status=409 if isinstance(error, SlotTakenError) else 400,
+        )
+    return redirect(invitee_url(booking, "manage"))

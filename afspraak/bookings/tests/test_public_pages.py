@@ -1,0 +1,210 @@
+"""The public pages: an organization's meeting types and the month/day slot picker."""
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from afspraak.bookings.booking import free_slots
+from afspraak.bookings.tests.factories import book
+from afspraak.scheduling.models import Visibility
+from afspraak.scheduling.slots import slots_by_local_date
+from afspraak.scheduling.tests.factories import DateOverrideFactory, MeetingTypeFactory
+from afspraak.tenancy.context import organization_context
+
+pytestmark = pytest.mark.django_db
+
+# Tuesday 2026-12-01, 13:00 in Amsterdam. Monday 2026-12-07 09:00 Amsterdam is 08:00 UTC.
+NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+MONDAY_0900 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def meeting_type():
+    return MeetingTypeFactory.create(name="Intake call", description="We get to know each other.")
+
+
+def page_url(meeting_type) -> str:
+    return reverse(
+        "bookings:meeting_type",
+        kwargs={"org_slug": meeting_type.organization.slug, "type_slug": meeting_type.slug},
+    )
+
+
+def free_day_links(html: str) -> set[date]:
+    return {
+        date.fromisoformat(day) for day in re.findall(r'data-free-day="[^"]*date=([\d-]+)', html)
+    }
+
+
+def slot_links(html: str) -> list[tuple[str, str]]:
+    """Return (start parameter, shown label) of each slot link on the page."""
+    return re.findall(r'href="[^"]*start=([^&"]+)[^"]*"[^>]*data-slot>([^<]+)<', html)
+
+
+def test_organization_page_lists_only_public_meeting_types(client, meeting_type):
+    organization = meeting_type.organization
+    hidden = MeetingTypeFactory.create(
+        schedule=meeting_type.schedule, name="Secret consult", visibility=Visibility.HIDDEN
+    )
+    MeetingTypeFactory.create(
+        schedule=meeting_type.schedule, name="Old workshop", visibility=Visibility.DISABLED
+    )
+    response = client.get(reverse("bookings:organization", kwargs={"org_slug": organization.slug}))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Intake call" in html
+    assert page_url(meeting_type) in html
+    assert "Secret consult" not in html
+    assert hidden.slug not in html
+    assert "Old workshop" not in html
+
+
+def test_unknown_organization_is_404(client):
+    assert client.get("/no-such-practice/").status_code == 404
+    assert client.get("/no-such-practice/intake/").status_code == 404
+
+
+def test_the_month_view_links_exactly_the_days_the_engine_finds_free(client, meeting_type):
+    DateOverrideFactory.create(schedule=meeting_type.schedule, date=date(2026, 12, 9))
+    # Fill Thursday 10 December: 16 half-hour slots of 09:00-17:00 Amsterdam.
+    thursday = datetime(2026, 12, 10, 8, 0, tzinfo=UTC)
+    for n in range(16):
+        book(meeting_type, thursday + timedelta(minutes=30 * n), n=n)
+    zone = ZoneInfo("Pacific/Kiritimati")  # UTC+14: Amsterdam's Friday is Saturday there
+    with organization_context(meeting_type.organization):
+        slots = free_slots(
+            meeting_type,
+            window_start=datetime(2026, 11, 20, tzinfo=UTC),
+            window_end=datetime(2027, 1, 10, tzinfo=UTC),
+            now=NOW,
+        )
+    expected = {day for day in slots_by_local_date(slots, zone) if day.month == 12}
+
+    response = client.get(page_url(meeting_type), {"tz": zone.key, "month": "2026-12"})
+
+    assert response.status_code == 200
+    shown = free_day_links(response.content.decode())
+    assert shown == expected
+    # Kiritimati's 10 December is Amsterdam's Wednesday afternoon (away) and Thursday
+    # morning (full); its Saturday 12 December is Amsterdam's Friday afternoon (free).
+    assert date(2026, 12, 10) not in shown
+    assert date(2026, 12, 12) in shown
+
+
+def test_slots_are_shown_in_the_invitees_time_zone(client, meeting_type):
+    response = client.get(page_url(meeting_type), {"tz": "America/New_York", "date": "2026-12-07"})
+    links = slot_links(response.content.decode())
+    assert response.status_code == 200
+    assert links[0] == ("2026-12-07T08%3A00%3A00Z", "03:00")
+    assert len(links) == 16
+    assert links[-1][1] == "10:30"
+
+
+def test_without_a_zone_the_page_shows_the_schedules_zone(client, meeting_type):
+    response = client.get(page_url(meeting_type), {"date": "2026-12-07"})
+    html = response.content.decode()
+    assert slot_links(html)[0] == ("2026-12-07T08%3A00%3A00Z", "09:00")
+    assert '<option value="Europe/Amsterdam" selected>' in html
+
+
+def test_a_booked_slot_is_not_shown(client, meeting_type):
+    book(meeting_type, MONDAY_0900)
+    response = client.get(page_url(meeting_type), {"tz": "Europe/Amsterdam", "date": "2026-12-07"})
+    labels = [label for _, label in slot_links(response.content.decode())]
+    assert "09:00" not in labels
+    assert labels[0] == "09:30"
+
+
+def test_without_a_date_the_first_free_day_of_the_month_is_shown(client, meeting_type):
+    response = client.get(page_url(meeting_type), {"tz": "Europe/Amsterdam"})
+    html = response.content.decode()
+    # Today (Tuesday 1 December) from 13:00 plus an hour's notice: 14:00 is first.
+    assert "Tuesday 1 December 2026" in html
+    assert slot_links(html)[0][1] == "14:00"
+
+
+def test_month_links_stay_between_today_and_the_horizon(client, meeting_type):
+    html = client.get(page_url(meeting_type), {"tz": "Europe/Amsterdam"}).content.decode()
+    assert "month=2026-11" not in html
+    assert "month=2027-01" in html
+    # The horizon (60 days) ends with 30 January.
+    january = client.get(page_url(meeting_type), {"tz": "Europe/Amsterdam", "month": "2027-01"})
+    assert "month=2027-02" not in january.content.decode()
+    assert max(free_day_links(january.content.decode())) == date(2027, 1, 29)  # a Friday
+    february = client.get(page_url(meeting_type), {"tz": "Europe/Amsterdam", "month": "2027-02"})
+    assert free_day_links(february.content.decode()) == set()
+    assert "No free times in February 2027" in february.content.decode()
+
+
+def test_a_hidden_meeting_type_is_bookable_by_its_link(client, meeting_type):
+    hidden = MeetingTypeFactory.create(schedule=meeting_type.schedule, visibility=Visibility.HIDDEN)
+    response = client.get(page_url(hidden), {"tz": "Europe/Amsterdam", "date": "2026-12-07"})
+    assert response.status_code == 200
+    assert len(slot_links(response.content.decode())) == 16
+
+
+def test_a_disabled_meeting_type_is_404_like_an_unknown_one(client, meeting_type):
+    disabled = MeetingTypeFactory.create(
+        schedule=meeting_type.schedule, visibility=Visibility.DISABLED
+    )
+    assert client.get(page_url(disabled)).status_code == 404
+    book_url = reverse(
+        "bookings:book",
+        kwargs={"org_slug": disabled.organization.slug, "type_slug": disabled.slug},
+    )
+    assert client.get(book_url, {"start": "2026-12-07T08:00:00Z"}).status_code == 404
+    unknown = f"/{meeting_type.organization.slug}/no-such-type/"
+    assert client.get(unknown).status_code == 404
+
+
+def test_another_organizations_meeting_type_is_404(client, meeting_type):
+    other = MeetingTypeFactory.create()
+    url = reverse(
+        "bookings:meeting_type",
+        kwargs={"org_slug": meeting_type.organization.slug, "type_slug": other.slug},
+    )
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"tz": "Mars/Olympus_Mons"}, "not a time zone we know"),
+        ({"tz": "../../etc/passwd"}, "not a time zone we know"),
+        ({"month": "2026-13"}, "not a month we can show"),
+        ({"month": "December"}, "Give the month as YYYY-MM"),
+        ({"month": "0001-01"}, "not a month we can show"),
+        ({"date": "2026-02-30"}, "That is not a date"),
+        ({"date": "9999-12-31"}, "not a date we can show"),
+        ({"date": "yesterday"}, "Give the date as YYYY-MM-DD"),
+    ],
+)
+def test_bad_query_values_get_a_clear_message_and_400(client, meeting_type, query, message):
+    response = client.get(page_url(meeting_type), query)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert message in html
+    # The page still works, on the defaults.
+    assert "Europe/Amsterdam" in html
+    assert free_day_links(html)
+
+
+def test_the_pages_use_no_inline_script_or_style(client, meeting_type):
+    response = client.get(page_url(meeting_type), {"tz": "Europe/Amsterdam"})
+    html = response.content.decode()
+    assert re.search(r'<script src="/static/js/booking\.(\w+\.)?js">', html)
+    assert not re.search(r"<script(?![^>]*\ssrc=)", html)
+    assert "<style" not in html
+    assert " style=" not in html
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert re.search(r'href="/static/css/booking\.(\w+\.)?css"', html)
