@@ -17,6 +17,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "can_delete_organization",
             "can_manage_members",
             "can_view_members",
+            "can_host",
             "can_manage_meeting_types",
             "can_view_all_bookings",
             "can_manage_integrations",
@@ -29,6 +30,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         {
             "can_manage_members",
             "can_view_members",
+            "can_host",
             "can_manage_meeting_types",
             "can_view_all_bookings",
             "can_manage_integrations",
@@ -37,7 +39,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "can_view_audit_log",
         }
     ),
-    Role.MEMBER: frozenset(),
+    Role.MEMBER: frozenset({"can_host"}),
     Role.AUDITOR: frozenset({"can_view_members", "can_view_security", "can_view_audit_log"}),
 }
 

@@ -1,0 +1,268 @@
+"""Forms of the schedule and meeting-type pages: they parse input; the domain functions decide."""
+
+import itertools
+import json
+import re
+from typing import Any, cast
+from zoneinfo import available_timezones
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from afspraak.accounts.models import User
+from afspraak.scheduling.access import hosts_of_organization, manages_all_hosts, schedules_for
+from afspraak.scheduling.meeting_types import EDITABLE_FIELDS
+from afspraak.scheduling.models import (
+    WEEKDAY_NAMES,
+    MeetingType,
+    QuestionKind,
+    Schedule,
+    parse_ranges,
+)
+from afspraak.tenancy.models import Membership
+
+# A hyphen or an en dash (\u2013) between the times.
+_RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*[-\u2013]\s*(\d{1,2}):(\d{2})$")
+RANGES_HELP = "For example 09:00-12:00, 13:00-17:00. Empty: not available."
+QUESTIONS_HELP = (
+    "A JSON list, one object per question: "
+    '[{"key": "topic", "label": "What shall we discuss?", "kind": "long_text", '
+    '"required": true}]. Kinds: '
+    + ", ".join(QuestionKind.values)
+    + '. Choice questions also give "choices": ["…", "…"].'
+)
+
+
+def parse_ranges_text(text: str) -> list[list[str]]:
+    """Turn "09:00-12:00, 13:00-17:00" into ``[["09:00", "12:00"], …]`` or raise ValidationError."""
+    ranges: list[list[str]] = []
+    for piece in (part.strip() for part in text.split(",")):
+        if not piece:
+            continue
+        match = _RANGE.match(piece)
+        if match is None:
+            raise ValidationError(f"“{piece}” is not a range like 09:00-17:00.")
+        start_hour, start_minute, end_hour, end_minute = match.groups()
+        ranges.append(
+            [f"{int(start_hour):02d}:{start_minute}", f"{int(end_hour):02d}:{end_minute}"]
+        )
+    parsed = sorted(parse_ranges(ranges), key=lambda r: r.start_offset)
+    for earlier, later in itertools.pairwise(parsed):
+        if later.start_offset < earlier.end_offset:
+            raise ValidationError("These ranges overlap; give each time once.")
+    return ranges
+
+
+def format_ranges_text(ranges: list[list[str]]) -> str:
+    """Return stored ranges as the text the forms take: "09:00-12:00, 13:00-17:00"."""
+    return ", ".join(f"{start}-{end}" for start, end in ranges)
+
+
+class _HostChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        user = cast(User, obj)
+        return user.full_name or user.email
+
+
+class _ScheduleChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        schedule = cast(Schedule, obj)
+        return f"{schedule.name} ({schedule.time_zone}) · {schedule.host.email}"
+
+
+def _host_field() -> _HostChoiceField:
+    return _HostChoiceField(
+        queryset=hosts_of_organization(),
+        to_field_name="public_id",
+        empty_label=None,
+        help_text="Who hosts these meetings.",
+    )
+
+
+def time_zone_choices() -> list[tuple[str, str]]:
+    """Return every IANA time zone this machine knows, by name."""
+    return [(name, name) for name in sorted(available_timezones()) if "/" in name or name == "UTC"]
+
+
+class ScheduleForm(forms.Form):
+    name = forms.CharField(max_length=80, initial="Working hours")
+    time_zone = forms.ChoiceField(
+        choices=(),
+        initial="Europe/Amsterdam",
+        error_messages={
+            "invalid_choice": "“%(value)s” is not a known time zone (e.g. Europe/Amsterdam)."
+        },
+    )
+
+    def __init__(self, *args: Any, membership: Membership, with_host: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["time_zone"]).choices = time_zone_choices()
+        if with_host and manages_all_hosts(membership):
+            self.fields["host"] = _host_field()
+            self.fields["host"].initial = membership.user.public_id
+        for day, name in enumerate(WEEKDAY_NAMES):
+            self.fields[f"day_{day}"] = forms.CharField(
+                label=name, required=False, max_length=300, help_text=RANGES_HELP
+            )
+
+    @classmethod
+    def initial_for(cls, schedule: Schedule) -> dict[str, Any]:
+        """Return the form's initial values for an existing schedule."""
+        initial: dict[str, Any] = {"name": schedule.name, "time_zone": schedule.time_zone}
+        for day in range(7):
+            initial[f"day_{day}"] = format_ranges_text(schedule.weekly_hours.get(str(day), []))
+        return initial
+
+    def day_fields(self) -> list[forms.BoundField]:
+        """Return the weekday fields, Monday first, for the template."""
+        return [self[f"day_{day}"] for day in range(7)]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        weekly: dict[str, list[list[str]]] = {}
+        for day in range(7):
+            text = cleaned.get(f"day_{day}")
+            if not text:
+                continue
+            try:
+                ranges = parse_ranges_text(text)
+            except ValidationError as error:
+                self.add_error(f"day_{day}", error)
+                continue
+            if ranges:
+                weekly[str(day)] = ranges
+        cleaned["weekly_hours"] = weekly
+        return cleaned
+
+
+class DateOverrideForm(forms.Form):
+    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    ranges = forms.CharField(
+        label="Hours that day",
+        required=False,
+        max_length=300,
+        help_text="For example 10:00-14:00.",
+    )
+    unavailable = forms.BooleanField(label="Unavailable the whole day", required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        text, unavailable = cleaned.get("ranges", ""), cleaned.get("unavailable")
+        if unavailable and text:
+            raise ValidationError("Give hours for the day or mark it unavailable, not both.")
+        if unavailable:
+            cleaned["range_list"] = []
+            return cleaned
+        if "ranges" in cleaned and not text:
+            self.add_error("ranges", "Give the hours for this date, or mark it unavailable.")
+            return cleaned
+        try:
+            cleaned["range_list"] = parse_ranges_text(text or "")
+        except ValidationError as error:
+            self.add_error("ranges", error)
+        return cleaned
+
+
+class _IndentedJSONField(forms.JSONField):
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+class MeetingTypeForm(forms.ModelForm):
+    """Every setting of a meeting type; owners and admins also choose its host."""
+
+    questions = _IndentedJSONField(
+        required=False,
+        label="Extra questions",
+        help_text=QUESTIONS_HELP,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        error_messages={"invalid": "Write the questions as valid JSON: a list of objects."},
+    )
+    reminder_offsets_minutes = forms.CharField(
+        required=False,
+        label="Reminders (minutes before)",
+        help_text="For example 1440, 60 (a day and an hour before). Empty: no reminders.",
+        max_length=100,
+    )
+
+    class Meta:
+        model = MeetingType
+        # Schedule and host get their choices per request in __init__: a ScopedManager
+        # refuses the class-level query a model form would make for them.
+        fields = tuple(name for name in EDITABLE_FIELDS if name != "schedule")
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        labels = {
+            "slug": "Web address",
+            "duration_minutes": "Duration (minutes)",
+            "buffer_before_minutes": "Buffer before (minutes)",
+            "buffer_after_minutes": "Buffer after (minutes)",
+            "minimum_notice_minutes": "Minimum notice (minutes)",
+            "horizon_days": "Bookable up to (days ahead)",
+            "slot_interval_minutes": "Slot interval (minutes)",
+            "change_cutoff_minutes": "Cancel/reschedule cut-off (minutes before)",
+        }
+
+    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["schedule"] = _ScheduleChoiceField(
+            queryset=schedules_for(membership),
+            to_field_name="public_id",
+            empty_label=None,
+            help_text="The host's availability this meeting type offers.",
+            error_messages={"invalid_choice": "Choose one of the host's schedules."},
+        )
+        if manages_all_hosts(membership):
+            self.fields["host"] = _host_field()
+        self.order_fields(["host", "name", "slug", "description", "schedule"])
+        self.fields["slug"].help_text = "Lower-case letters, digits and hyphens: the booking page."
+        if self.instance.pk is not None:
+            self.initial["schedule"] = self.instance.schedule.public_id
+            self.initial["host"] = self.instance.host.public_id
+            self.initial["reminder_offsets_minutes"] = ", ".join(
+                str(offset) for offset in self.instance.reminder_offsets_minutes
+            )
+        else:
+            self.initial.setdefault("host", membership.user.public_id)
+            self.initial.setdefault("reminder_offsets_minutes", "1440, 60")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # Set before the model's own checks run (the schedule must be the host's).
+        if cleaned.get("host") is not None:
+            self.instance.host = cleaned["host"]
+        if cleaned.get("schedule") is not None:
+            self.instance.schedule = cleaned["schedule"]
+        return cleaned
+
+    def clean_questions(self) -> Any:
+        return self.cleaned_data.get("questions") or []
+
+    def clean_reminder_offsets_minutes(self) -> list[int]:
+        text = self.cleaned_data.get("reminder_offsets_minutes", "")
+        offsets = []
+        for piece in (part.strip() for part in text.split(",")):
+            if not piece:
+                continue
+            if not piece.isdigit():
+                raise ValidationError(f"“{piece}” is not a whole number of minutes.")
+            offsets.append(int(piece))
+        return offsets
+
+    def values(self) -> dict[str, Any]:
+        """Return the settings the domain functions take."""
+        return {name: self.cleaned_data[name] for name in EDITABLE_FIELDS}
+
+    def chosen_host(self) -> Any:
+        """Return the host picked by an owner or admin, else the meeting type's own."""
+        return self.cleaned_data.get("host") or self.instance.host
+
+
+def add_domain_errors(form: forms.BaseForm, error: ValidationError) -> None:
+    """Put a domain ValidationError on the form: on its fields where they exist, else on top."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, messages in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages)

@@ -1,0 +1,308 @@
+"""Schedule and meeting-type pages of an organization: parse, check, call one function, render."""
+
+from typing import Any, cast
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from afspraak.accounts.models import User
+from afspraak.scheduling.access import (
+    get_meeting_type_for,
+    get_override_for,
+    get_schedule_for,
+    meeting_types_for,
+    schedules_for,
+)
+from afspraak.scheduling.forms import (
+    DateOverrideForm,
+    MeetingTypeForm,
+    ScheduleForm,
+    add_domain_errors,
+    format_ranges_text,
+)
+from afspraak.scheduling.meeting_types import (
+    create_meeting_type,
+    retire_meeting_type,
+    update_meeting_type,
+)
+from afspraak.scheduling.models import WEEKDAY_NAMES, MeetingType, Schedule
+from afspraak.scheduling.schedules import (
+    ScheduleInUseError,
+    create_schedule,
+    delete_schedule,
+    remove_date_override,
+    set_date_override,
+    update_schedule,
+)
+from afspraak.tenancy.context import OrganizationRequest, organization_view
+from afspraak.tenancy.roles import PERMISSIONS
+
+HOST = "can_host"
+
+
+def _context(request: OrganizationRequest, **extra: Any) -> dict[str, Any]:
+    return {
+        "organization": request.organization,
+        "membership": request.membership,
+        "permissions": PERMISSIONS.get(request.membership.role, frozenset()),
+        **extra,
+    }
+
+
+def _weekly_summary(schedule: Schedule) -> list[tuple[str, str]]:
+    return [
+        (name, format_ranges_text(schedule.weekly_hours.get(str(day), [])) or "—")
+        for day, name in enumerate(WEEKDAY_NAMES)
+    ]
+
+
+def _booking_url(request: OrganizationRequest, meeting_type: MeetingType) -> str:
+    return request.build_absolute_uri(f"/{request.organization.slug}/{meeting_type.slug}/")
+
+
+@organization_view(HOST)
+def schedule_list(request: OrganizationRequest) -> HttpResponse:
+    schedules = list(schedules_for(request.membership).prefetch_related("meeting_types"))
+    rows = [(schedule, _weekly_summary(schedule)) for schedule in schedules]
+    return render(request, "scheduling/schedule_list.html", _context(request, rows=rows))
+
+
+@organization_view(HOST)
+def schedule_create(request: OrganizationRequest) -> HttpResponse:
+    form = ScheduleForm(request.POST or None, membership=request.membership, with_host=True)
+    status = 400 if request.method == "POST" else 200
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            schedule = create_schedule(
+                actor=request.user,
+                organization=request.organization,
+                host=data.get("host") or request.user,
+                name=data["name"],
+                time_zone=data["time_zone"],
+                weekly_hours=data["weekly_hours"],
+                request=request,
+            )
+        except ValidationError as error:
+            add_domain_errors(form, error)
+        else:
+            messages.success(request, "Schedule created.")
+            return redirect(
+                "scheduling:schedule_edit",
+                org_slug=request.organization.slug,
+                schedule_id=schedule.public_id,
+            )
+    return render(
+        request, "scheduling/schedule_form.html", _context(request, form=form), status=status
+    )
+
+
+def _schedule_page(
+    request: OrganizationRequest,
+    schedule: Schedule,
+    *,
+    form: ScheduleForm | None = None,
+    override_form: DateOverrideForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    form = form or ScheduleForm(
+        initial=ScheduleForm.initial_for(schedule), membership=request.membership, with_host=False
+    )
+    overrides = [
+        (override, format_ranges_text(override.ranges))
+        for override in schedule.overrides.order_by("date")
+    ]
+    return render(
+        request,
+        "scheduling/schedule_form.html",
+        _context(
+            request,
+            form=form,
+            schedule=schedule,
+            overrides=overrides,
+            override_form=override_form or DateOverrideForm(),
+            meeting_types=list(schedule.meeting_types.order_by("name")),
+        ),
+        status=status,
+    )
+
+
+@organization_view(HOST)
+def schedule_edit(request: OrganizationRequest, schedule_id: str) -> HttpResponse:
+    schedule = get_schedule_for(request.membership, schedule_id)
+    if request.method != "POST":
+        return _schedule_page(request, schedule)
+    form = ScheduleForm(request.POST, membership=request.membership, with_host=False)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            update_schedule(
+                actor=request.user,
+                schedule=schedule,
+                name=data["name"],
+                time_zone=data["time_zone"],
+                weekly_hours=data["weekly_hours"],
+                request=request,
+            )
+        except ValidationError as error:
+            add_domain_errors(form, error)
+        else:
+            messages.success(request, "Schedule saved.")
+            return redirect(
+                "scheduling:schedule_edit",
+                org_slug=request.organization.slug,
+                schedule_id=schedule.public_id,
+            )
+    schedule.refresh_from_db()
+    return _schedule_page(request, schedule, form=form, status=400)
+
+
+@organization_view(HOST)
+@require_POST
+def schedule_delete(request: OrganizationRequest, schedule_id: str) -> HttpResponse:
+    schedule = get_schedule_for(request.membership, schedule_id)
+    try:
+        delete_schedule(actor=request.user, schedule=schedule, request=request)
+    except ScheduleInUseError as refusal:
+        messages.error(request, refusal.message)
+        return _schedule_page(request, schedule, status=409)
+    messages.success(request, "Schedule deleted.")
+    return redirect("scheduling:schedules", org_slug=request.organization.slug)
+
+
+@organization_view(HOST)
+@require_POST
+def override_set(request: OrganizationRequest, schedule_id: str) -> HttpResponse:
+    schedule = get_schedule_for(request.membership, schedule_id)
+    form = DateOverrideForm(request.POST)
+    if form.is_valid():
+        try:
+            set_date_override(
+                actor=request.user,
+                schedule=schedule,
+                day=form.cleaned_data["date"],
+                ranges=form.cleaned_data["range_list"],
+                request=request,
+            )
+        except ValidationError as error:
+            add_domain_errors(form, error)
+        else:
+            messages.success(request, "Date override saved.")
+            return redirect(
+                "scheduling:schedule_edit",
+                org_slug=request.organization.slug,
+                schedule_id=schedule.public_id,
+            )
+    return _schedule_page(request, schedule, override_form=form, status=400)
+
+
+@organization_view(HOST)
+@require_POST
+def override_remove(
+    request: OrganizationRequest, schedule_id: str, override_id: str
+) -> HttpResponse:
+    schedule = get_schedule_for(request.membership, schedule_id)
+    override = get_override_for(schedule, override_id)
+    remove_date_override(actor=request.user, override=override, request=request)
+    messages.success(request, "Date override removed.")
+    return redirect(
+        "scheduling:schedule_edit",
+        org_slug=request.organization.slug,
+        schedule_id=schedule.public_id,
+    )
+
+
+@organization_view(HOST)
+def meeting_type_list(request: OrganizationRequest) -> HttpResponse:
+    rows = [
+        (meeting_type, _booking_url(request, meeting_type))
+        for meeting_type in meeting_types_for(request.membership)
+    ]
+    return render(request, "scheduling/meeting_type_list.html", _context(request, rows=rows))
+
+
+@organization_view(HOST)
+def meeting_type_create(request: OrganizationRequest) -> HttpResponse:
+    draft = MeetingType(organization=request.organization, host=cast(User, request.user))
+    form = MeetingTypeForm(request.POST or None, instance=draft, membership=request.membership)
+    status = 400 if request.method == "POST" else 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            meeting_type = create_meeting_type(
+                actor=request.user,
+                organization=request.organization,
+                host=form.chosen_host(),
+                values=form.values(),
+                request=request,
+            )
+        except ValidationError as error:
+            add_domain_errors(form, error)
+        else:
+            messages.success(request, "Meeting type created.")
+            return redirect(
+                "scheduling:meeting_type_edit",
+                org_slug=request.organization.slug,
+                meeting_type_id=meeting_type.public_id,
+            )
+    return render(
+        request,
+        "scheduling/meeting_type_form.html",
+        _context(request, form=form, has_schedule=schedules_for(request.membership).exists()),
+        status=status,
+    )
+
+
+@organization_view(HOST)
+def meeting_type_edit(request: OrganizationRequest, meeting_type_id: str) -> HttpResponse:
+    meeting_type = get_meeting_type_for(request.membership, meeting_type_id)
+    form = MeetingTypeForm(
+        request.POST or None, instance=meeting_type, membership=request.membership
+    )
+    status = 400 if request.method == "POST" else 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_meeting_type(
+                actor=request.user,
+                meeting_type=meeting_type,
+                host=form.chosen_host(),
+                values=form.values(),
+                request=request,
+            )
+        except ValidationError as error:
+            add_domain_errors(form, error)
+        else:
+            messages.success(request, "Meeting type saved.")
+            return redirect(
+                "scheduling:meeting_type_edit",
+                org_slug=request.organization.slug,
+                meeting_type_id=meeting_type.public_id,
+            )
+    saved = MeetingType.objects.get(pk=meeting_type.pk)
+    return render(
+        request,
+        "scheduling/meeting_type_form.html",
+        _context(
+            request,
+            form=form,
+            meeting_type=saved,
+            booking_url=_booking_url(request, saved),
+            has_schedule=True,
+        ),
+        status=status,
+    )
+
+
+@organization_view(HOST)
+@require_POST
+def meeting_type_delete(request: OrganizationRequest, meeting_type_id: str) -> HttpResponse:
+    meeting_type = get_meeting_type_for(request.membership, meeting_type_id)
+    if retire_meeting_type(actor=request.user, meeting_type=meeting_type, request=request):
+        messages.success(request, "Meeting type deleted.")
+    else:
+        messages.info(
+            request, "This meeting type has bookings, so it was disabled instead of deleted."
+        )
+    return redirect("scheduling:meeting_types", org_slug=request.organization.slug)
