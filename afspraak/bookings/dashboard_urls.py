@@ -1,5 +1,31 @@
-from django.urls import URLPattern
+"""The host's booking pages, under /o/<org_slug>/bookings/."""
+
+from django.urls import path
+
+from afspraak.bookings import dashboard
 
 app_name = "dashboard"
 
-urlpatterns: list[URLPattern] = []
+urlpatterns = [
+    path("o/<slug:org_slug>/bookings/", dashboard.booking_list, name="bookings"),
+    path(
+        "o/<slug:org_slug>/bookings/<str:booking_id>/",
+        dashboard.booking_detail,
+        name="booking",
+    ),
+    path(
+        "o/<slug:org_slug>/bookings/<str:booking_id>/cancel/",
+        dashboard.booking_cancel,
+        name="booking_cancel",
+    ),
+    path(
+        "o/<slug:org_slug>/bookings/<str:booking_id>/approve/",
+        dashboard.booking_approve,
+        name="booking_approve",
+    ),
+    path(
+        "o/<slug:org_slug>/bookings/<str:booking_id>/decline/",
+        dashboard.booking_decline,
+        name="booking_decline",
+    ),
+]

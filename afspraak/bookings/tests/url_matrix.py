@@ -1,0 +1,60 @@
+"""URL-by-role entries of the host's booking pages (collected by the tenancy tests).
+
+Written from the issue's roles: owners, admins and members host and see bookings
+(members their own, owners and admins everyone's); auditors see no bookings, which
+are personal data. The bookings belong to the member, so every host role reaches them.
+"""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from afspraak.bookings.booking import free_slots
+from afspraak.bookings.tests.factories import book
+from afspraak.scheduling.tests.factories import MeetingTypeFactory, ScheduleFactory
+from afspraak.tenancy.context import organization_context
+from afspraak.tenancy.roles import Role
+
+HOSTS = frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER})
+
+
+def _nothing(tenants):
+    return {}, {}
+
+
+def booking_of(organization, host, *, requires_approval: bool = False, **details):
+    """Book the first free slot of a new meeting type of ``host`` in ``organization``."""
+    schedule = ScheduleFactory.create(organization=organization, host=host)
+    meeting_type = MeetingTypeFactory.create(schedule=schedule, requires_approval=requires_approval)
+    now = timezone.now()
+    with organization_context(organization):
+        start = free_slots(
+            meeting_type, window_start=now, window_end=now + timedelta(days=14), now=now
+        )[0]
+    return book(meeting_type, start, now=now, **details)
+
+
+def members_booking(tenants, *, requires_approval: bool = False):
+    """Book a meeting with the member of organization A."""
+    return booking_of(tenants.a, tenants.member.user, requires_approval=requires_approval)
+
+
+def _a_booking(tenants):
+    return {"booking_id": members_booking(tenants).public_id}, {}
+
+
+def _a_booking_to_cancel(tenants):
+    return {"booking_id": members_booking(tenants).public_id}, {"reason": "Ill, sorry."}
+
+
+def _a_pending_booking(tenants):
+    return {"booking_id": members_booking(tenants, requires_approval=True).public_id}, {}
+
+
+MATRIX = {
+    "dashboard:bookings": ("get", HOSTS, _nothing),
+    "dashboard:booking": ("get", HOSTS, _a_booking),
+    "dashboard:booking_cancel": ("post", HOSTS, _a_booking_to_cancel),
+    "dashboard:booking_approve": ("post", HOSTS, _a_pending_booking),
+    "dashboard:booking_decline": ("post", HOSTS, _a_pending_booking),
+}
