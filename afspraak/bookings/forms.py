@@ -37,7 +37,8 @@ def parse_slot_start(value: str) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-    if parsed.tzinfo is None:
+    # Far-off years would overflow the date arithmetic that follows: nobody books them.
+    if parsed.tzinfo is None or not 2000 <= parsed.year <= 9998:
         return None
     return parsed.astimezone(UTC)
 
