@@ -6,9 +6,13 @@ worker dying with a claim, and a booking cancelled or moved in between.
 """
 
 import logging
+import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection, connections
+from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWrapper
 from huey import MemoryHuey
 
 from afspraak.bookings import notifications, tasks
@@ -142,6 +146,66 @@ def test_a_crashed_workers_claim_is_retried_after_the_timeout(clock, booking, sm
     taken_over = _reminders(booking)[1440]
     assert taken_over.status == ReminderStatus.SENT
     assert taken_over.attempts == 2
+
+
+def _database_for_threads(tmp_path):
+    """Return a function pointing a thread's connection at a database the threads share.
+
+    On PostgreSQL that is the test database. The in-memory SQLite test database cannot
+    be shared between connections, so it is copied to a file that each thread opens.
+    """
+    if connection.vendor != "sqlite":
+        return lambda: None
+    copy = tmp_path / "consumers.sqlite3"
+    connection.ensure_connection()
+    with sqlite3.connect(copy) as target:
+        connection.connection.backup(target)
+    settings_dict = connection.settings_dict | {"NAME": str(copy)}
+
+    def use() -> None:
+        # Connections are per thread: this replaces the calling thread's only.
+        connections["default"] = SQLiteDatabaseWrapper(settings_dict, alias="default")
+
+    return use
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_consumers_running_at_once_send_each_reminder_once(
+    clock, booking, smtp_server, tmp_path, monkeypatch
+):
+    clock.move_to(HOUR_BEFORE)
+    use_shared_database = _database_for_threads(tmp_path)
+    # Both consumers found the same due reminders; make them claim each at the same moment.
+    barrier = threading.Barrier(2)
+    unsynchronised = notifications.send_reminder
+
+    def in_step(*args, **kwargs):
+        barrier.wait(timeout=10)
+        return unsynchronised(*args, **kwargs)
+
+    monkeypatch.setattr(notifications, "send_reminder", in_step)
+    results: list[int | BaseException] = []
+
+    def consumer() -> None:
+        use_shared_database()
+        try:
+            results.append(_run())
+        except BaseException as error:  # reported by the assertion below
+            results.append(error)
+        finally:
+            connections["default"].close()
+
+    threads = [threading.Thread(target=consumer) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    counts = [result for result in results if isinstance(result, int)]
+    assert len(counts) == 2, results
+    assert sum(counts) == 2
+    delivered = smtp_server.to(INVITEE_EMAIL)
+    assert len(smtp_server.messages) == len(delivered) == 2
+    assert len({mail.message[notifications.REMINDER_HEADER] for mail in delivered}) == 2
 
 
 class WorkerKilled(BaseException):
