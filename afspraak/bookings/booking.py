@@ -194,9 +194,17 @@ def _held_bookings(
 
 
 def free_slots(
-    meeting_type: MeetingType, *, window_start: datetime, window_end: datetime, now: datetime
+    meeting_type: MeetingType,
+    *,
+    window_start: datetime,
+    window_end: datetime,
+    now: datetime,
+    moving: Booking | None = None,
 ) -> list[datetime]:
-    """Return the free slot starts (UTC) of a bookable meeting type within the window."""
+    """Return the free slot starts (UTC) of a bookable meeting type within the window.
+
+    ``moving``: a booking being rescheduled, whose own time counts as free.
+    """
     if not meeting_type.is_bookable:
         return []
     return compute_free_slots(
@@ -205,7 +213,7 @@ def free_slots(
         window_start=window_start,
         window_end=window_end,
         now=now,
-        bookings=_held_bookings(meeting_type, window_start, window_end),
+        bookings=_held_bookings(meeting_type, window_start, window_end, exclude=moving),
     )
 
 
@@ -334,15 +342,23 @@ def _locked(booking: Booking) -> Booking:
     return Booking.objects.select_for_update().select_related("meeting_type").get(pk=booking.pk)
 
 
-def _refuse_unless_invitee_may_change(booking: Booking, now: datetime) -> None:
+def invitee_change_refusal(booking: Booking, now: datetime) -> str | None:
+    """Return why the invitee can no longer cancel or move the booking, or None if they can."""
+    if booking.status == Status.DECLINED:
+        return "The host declined this meeting."
     if not booking.holds_time:
-        raise ChangeRefusedError("This meeting has already been cancelled.")
+        return "This meeting has been cancelled."
     if booking.start <= now:
-        raise ChangeRefusedError("This meeting has already started or taken place.")
+        return "This meeting has already started or taken place."
     if not booking.invitee_may_change(now):
-        raise ChangeRefusedError(
-            "It is too late to change this meeting online; please contact the host."
-        )
+        return "It is too late to change this meeting online; please contact the host."
+    return None
+
+
+def _refuse_unless_invitee_may_change(booking: Booking, now: datetime) -> None:
+    refusal = invitee_change_refusal(booking, now)
+    if refusal is not None:
+        raise ChangeRefusedError(refusal)
 
 
 def reschedule_booking(

@@ -27,6 +27,7 @@ from afspraak.bookings.booking import (
     ChangeRefusedError,
     SlotTakenError,
     cancel_booking,
+    invitee_change_refusal,
     reschedule_booking,
 )
 from afspraak.bookings.forms import CancelForm, format_slot_start, parse_slot_start
@@ -112,19 +113,6 @@ def link_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     return _private(_not_found(request))
 
 
-def change_refusal(booking: Booking, now: datetime) -> str | None:
-    """Return why the invitee can no longer cancel or move the booking, or None if they can."""
-    if booking.status == Status.DECLINED:
-        return "The host declined this meeting."
-    if not booking.holds_time:
-        return "This meeting has been cancelled."
-    if booking.start <= now:
-        return "This meeting has already started or taken place."
-    if not booking.invitee_may_change(now):
-        return "It is too late to change this meeting online; please contact the host."
-    return None
-
-
 def _zone(name: str, fallback: ZoneInfo) -> ZoneInfo:
     return zone_or_none(name) or fallback
 
@@ -145,7 +133,7 @@ def _summary(booking: Booking, now: datetime) -> dict[str, Any]:
         "same_zone": invitee_zone.key == host_zone.key,
         "location_label": Location(meeting_type.location_kind).label,
         "is_link": booking.location.startswith("https://"),
-        "refusal": change_refusal(booking, now),
+        "refusal": invitee_change_refusal(booking, now),
         "manage_url": invitee_url(booking, "manage"),
         "cancel_url": invitee_url(booking, "cancel"),
         "reschedule_url": invitee_url(booking, "reschedule"),
@@ -222,6 +210,7 @@ def _reschedule_page(
         page_url=base,
         slot_url=lambda start, tz: f"{base}?{urlencode({'start': start, 'tz': tz})}",
         default_zone=booking.invitee_timezone,
+        moving=booking,
     )
     if picker["errors"] and status == 200:
         status = 400

@@ -35,6 +35,7 @@ from afspraak.bookings.forms import (
     zone_choices,
 )
 from afspraak.bookings.links import invitee_url
+from afspraak.bookings.models import Booking
 from afspraak.scheduling.availability import start_of_local_day
 from afspraak.scheduling.models import MeetingType, Visibility, zone_or_none
 from afspraak.scheduling.slots import slots_by_local_date
@@ -124,12 +125,14 @@ def slot_picker(
     page_url: str,
     slot_url: Callable[[str, str], str],
     default_zone: str = "",
+    moving: Booking | None = None,
 ) -> dict[str, Any]:
     """Return the month view and the chosen day's slots, in the invitee's zone, for a template.
 
     ``query`` holds ``tz``, ``month`` (YYYY-MM) and ``date`` (YYYY-MM-DD); a bad value
     falls back to its default and is reported in ``errors``; the zone defaults to
     ``default_zone``, else the schedule's. ``slot_url(start, tz)`` makes one slot's link.
+    ``moving``: the booking being rescheduled, whose own time is shown as free.
     """
     form = SlotQueryForm(query)
     form.is_valid()
@@ -150,7 +153,13 @@ def slot_picker(
 
     window_start, window_end = _month_bounds(year, month, zone)
     slots = (
-        free_slots(meeting_type, window_start=window_start, window_end=window_end, now=now)
+        free_slots(
+            meeting_type,
+            window_start=window_start,
+            window_end=window_end,
+            now=now,
+            moving=moving,
+        )
         if window_end > now
         else []
     )

@@ -247,6 +247,23 @@ def test_rescheduling_moves_the_booking_and_keeps_its_identity(client, booking):
     assert "Your meeting has been moved" in client.get(response["Location"]).content.decode()
 
 
+def test_the_reschedule_picker_offers_times_the_booking_itself_blocks(client, clock):
+    meeting_type = MeetingTypeFactory.create(buffer_after_minutes=30, change_cutoff_minutes=60)
+    booking = book(meeting_type, MONDAY_0900)
+    query = {"tz": "Europe/Amsterdam", "date": "2026-12-07"}
+
+    picker = client.get(invitee_url(booking, "reschedule"), query).content.decode()
+
+    # 09:30 lies in the booking's own buffer: free for the booking that moves, not for others.
+    assert re.search(r'start=2026-12-07T08%3A30%3A00Z[^"]*"[^>]*data-slot>09:30<', picker)
+    assert not is_free(booking, MONDAY_0900 + timedelta(minutes=30))
+    response = client.post(
+        invitee_url(booking, "reschedule"), {"start": "2026-12-07T08:30:00Z", "tz": "UTC"}
+    )
+    assert response.status_code == 302
+    assert reload(booking).start == MONDAY_0900 + timedelta(minutes=30)
+
+
 def test_rescheduling_onto_a_taken_time_says_so_with_fresh_times(client, booking):
     book(booking.meeting_type, TUESDAY_1000, n=4)
     response = client.post(
