@@ -244,6 +244,8 @@ ACCOUNT_SESSION_REMEMBER = False
 # lock is django-axes. Both sit in the shared cache, so every worker counts together.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": env_str("AFSPRAAK_LOGIN_FAILED_IP_RATE", "30/15m/ip"),
+    # Bookings one address may submit on the public pages (afspraak.bookings.public_views).
+    "booking": env_str("AFSPRAAK_BOOKING_IP_RATE", "30/h/ip"),
 }
 # allauth must see the same client address as axes behind a proxy.
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("AFSPRAAK_PROXY_COUNT", 0, minimum=0)

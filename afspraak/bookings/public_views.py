@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from allauth.core.ratelimit import consume_or_429
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -305,6 +306,8 @@ def _book_page(
 @require_http_methods(["GET", "POST"])
 def book(request: HttpRequest, org_slug: str, type_slug: str) -> HttpResponse:
     """Take the invitee's details for one slot and book it."""
+    if request.method == "POST" and (refused := consume_or_429(request, action="booking")):
+        return refused
     organization = organization_or_404(org_slug)
     with organization_context(organization):
         meeting_type = bookable_meeting_type_or_404(type_slug)

@@ -218,3 +218,15 @@ def test_an_approval_type_says_the_booking_waits_for_the_host(client):
     html = response.content.decode()
     assert "Waiting for approval" in html
     assert "the host will confirm or decline" in html
+
+
+def test_one_address_submitting_too_many_bookings_is_slowed_down(client, meeting_type, settings):
+    settings.ACCOUNT_RATE_LIMITS = settings.ACCOUNT_RATE_LIMITS | {"booking": "2/h/ip"}
+    bad = form_data(name="")  # refused, but each attempt still counts
+    assert client.post(book_url(meeting_type), bad).status_code == 400
+    assert client.post(book_url(meeting_type), bad).status_code == 400
+
+    third = client.post(book_url(meeting_type), form_data())
+
+    assert third.status_code == 429
+    assert bookings_of(meeting_type) == []
