@@ -34,7 +34,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db.models import F, Q
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone
@@ -42,7 +43,7 @@ from django.utils import dateformat, timezone
 from afspraak.bookings import ics
 from afspraak.bookings.links import invitee_url
 from afspraak.bookings.models import Booking, Reminder, ReminderStatus, Status
-from afspraak.tenancy.context import organization_context
+from afspraak.tenancy.context import organization_context, system_context
 from afspraak.tenancy.models import Organization
 
 logger = logging.getLogger(__name__)
@@ -360,15 +361,35 @@ def send_reminder(organization: Organization, reminder_id: int, *, now: datetime
     return True
 
 
+def _organizations_to_visit(now: datetime) -> QuerySet[Organization]:
+    """Return the organizations that may have reminders to send or to give up."""
+    organizations = Organization.objects.order_by("pk")
+    system_alias = settings.AFSPRAAK_SYSTEM_DATABASE
+    if connections[system_alias].vendor == "postgresql" and system_alias == DEFAULT_DB_ALIAS:
+        # Without a system role, row-level security hides every tenant's reminders from
+        # a query across tenants: look into each organization instead.
+        return organizations
+    with system_context() as alias:
+        having_due = (
+            Reminder.objects.using(alias)
+            .filter(_claimable(now))
+            .values_list("organization_id", flat=True)
+            .distinct()
+        )
+        return organizations.filter(pk__in=list(having_due))
+
+
 def send_due_reminders(*, now: datetime | None = None) -> int:
     """Send every due reminder of every organization once; return how many this run sent.
 
-    Each organization's reminders are read inside its own context, so row-level
-    security on PostgreSQL shows them without a system connection.
+    Each organization's reminders are claimed and read inside its own context. Which
+    organizations to visit is asked once across tenants through the system connection
+    (on SQLite, the default one); on PostgreSQL without a system role, every
+    organization is visited, since row-level security answers such a question with nothing.
     """
     now = now or timezone.now()
     sent = 0
-    for organization in Organization.objects.order_by("pk"):
+    for organization in _organizations_to_visit(now):
         with organization_context(organization):
             # A sender that died on the last attempt leaves its claim behind: give it up.
             Reminder.objects.filter(
