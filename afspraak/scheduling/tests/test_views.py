@@ -1,0 +1,366 @@
+"""The schedule and meeting-type pages: hosts edit their own, owners and admins everyone's."""
+
+import json
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from afspraak.audit.models import AuditEvent
+from afspraak.scheduling.models import DateOverride, MeetingType, Schedule, Visibility
+from afspraak.scheduling.tests.factories import MeetingTypeFactory, ScheduleFactory
+from afspraak.tenancy.context import organization_context
+from afspraak.tenancy.roles import Role
+from afspraak.tenancy.tests.factories import MembershipFactory, OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+QUESTIONS = [
+    {"key": "topic", "label": "What shall we discuss?", "kind": "long_text", "required": True},
+    {
+        "key": "level",
+        "label": "Your level",
+        "kind": "single_choice",
+        "required": False,
+        "choices": ["new", "returning"],
+    },
+]
+
+
+@pytest.fixture
+def org():
+    return OrganizationFactory.create(slug="alpha")
+
+
+@pytest.fixture
+def owner(org):
+    return MembershipFactory.create(organization=org, role=Role.OWNER).user
+
+
+@pytest.fixture
+def member(org):
+    return MembershipFactory.create(organization=org, role=Role.MEMBER).user
+
+
+@pytest.fixture
+def other_member(org):
+    return MembershipFactory.create(organization=org, role=Role.MEMBER).user
+
+
+def _schedule_form(**overrides):
+    return {"name": "Clinic hours", "time_zone": "Europe/Amsterdam", "day_0": "09:00-17:00"} | {
+        **overrides
+    }
+
+
+def _meeting_type_form(schedule, **overrides):
+    return {
+        "name": "First consultation",
+        "slug": "first-consultation",
+        "description": "Getting to know each other.",
+        "schedule": schedule.public_id,
+        "duration_minutes": 45,
+        "location_kind": "in_person",
+        "location_detail": "Keizersgracht 1, Amsterdam",
+        "visibility": "hidden",
+        "buffer_before_minutes": 10,
+        "buffer_after_minutes": 15,
+        "minimum_notice_minutes": 120,
+        "horizon_days": 30,
+        "slot_interval_minutes": 15,
+        "limit_per_day": 4,
+        "limit_per_week": 10,
+        "requires_approval": "on",
+        "change_cutoff_minutes": 1440,
+        "questions": json.dumps(QUESTIONS),
+        "reminder_offsets_minutes": "2880, 30",
+    } | overrides
+
+
+def _audited(org, action):
+    return AuditEvent.objects.filter(organization=org, action=action).count()
+
+
+def test_host_creates_a_schedule_with_several_ranges_a_day_and_date_overrides(client, org, member):
+    client.force_login(member)
+    response = client.post(
+        "/o/alpha/schedules/new/",
+        _schedule_form(day_0="09:00-12:00, 13:00-17:00", day_2=" 8:30 - 10:00 ", day_6=""),
+    )
+    assert response.status_code == 302
+    with organization_context(org):
+        schedule = Schedule.objects.get()
+        assert schedule.host == member
+        assert schedule.weekly_hours == {
+            "0": [["09:00", "12:00"], ["13:00", "17:00"]],
+            "2": [["08:30", "10:00"]],
+        }
+    assert response["Location"] == f"/o/alpha/schedules/{schedule.public_id}/"
+    assert _audited(org, "scheduling.schedule.created") == 1
+
+    overrides = f"/o/alpha/schedules/{schedule.public_id}/overrides/"
+    assert (
+        client.post(overrides, {"date": "2030-01-07", "ranges": "10:00-11:00"}).status_code == 302
+    )
+    assert client.post(overrides, {"date": "2030-01-08", "unavailable": "on"}).status_code == 302
+    with organization_context(org):
+        stored = {o.date: o.ranges for o in DateOverride.objects.filter(schedule=schedule)}
+        assert stored == {date(2030, 1, 7): [["10:00", "11:00"]], date(2030, 1, 8): []}
+        engine = Schedule.objects.get(pk=schedule.pk).engine_schedule()
+        assert engine.overrides[date(2030, 1, 8)] == ()
+    page = client.get(f"/o/alpha/schedules/{schedule.public_id}/").content.decode()
+    assert 'value="09:00-12:00, 13:00-17:00"' in page
+    assert "Unavailable" in page
+    assert _audited(org, "scheduling.schedule.override_set") == 2
+
+
+def test_setting_an_override_again_replaces_it_and_removing_it_is_audited(client, org, member):
+    schedule = ScheduleFactory.create(organization=org, host=member)
+    client.force_login(member)
+    url = f"/o/alpha/schedules/{schedule.public_id}/overrides/"
+    client.post(url, {"date": "2030-01-07", "unavailable": "on"})
+    client.post(url, {"date": "2030-01-07", "ranges": "12:00-13:00"})
+    with organization_context(org):
+        override = DateOverride.objects.get()
+        assert override.ranges == [["12:00", "13:00"]]
+    remove = f"/o/alpha/schedules/{schedule.public_id}/overrides/{override.public_id}/remove/"
+    assert client.post(remove).status_code == 302
+    with organization_context(org):
+        assert not DateOverride.objects.exists()
+    assert _audited(org, "scheduling.schedule.override_removed") == 1
+
+
+def test_editing_a_schedule_replaces_its_name_zone_and_hours(client, org, member):
+    schedule = ScheduleFactory.create(organization=org, host=member)
+    client.force_login(member)
+    response = client.post(
+        f"/o/alpha/schedules/{schedule.public_id}/",
+        {"name": "Evenings", "time_zone": "America/New_York", "day_4": "18:00-24:00"},
+    )
+    assert response.status_code == 302
+    with organization_context(org):
+        stored = Schedule.objects.get(pk=schedule.pk)
+        assert (stored.name, stored.time_zone) == ("Evenings", "America/New_York")
+        assert stored.weekly_hours == {"4": [["18:00", "24:00"]]}
+    assert _audited(org, "scheduling.schedule.updated") == 1
+
+
+@pytest.mark.parametrize(
+    ("hours", "message"),
+    [
+        ("17:00-09:00", "the end must come after the start"),
+        ("9 to 5", "is not a range like 09:00-17:00"),
+        ("09:00-12:00, 11:00-13:00", "These ranges overlap"),
+        ("25:00-26:00", "is not a time of day"),
+    ],
+)
+def test_a_bad_time_range_is_a_form_error_and_nothing_is_saved(client, org, member, hours, message):
+    client.force_login(member)
+    response = client.post("/o/alpha/schedules/new/", _schedule_form(day_1=hours))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    with organization_context(org):
+        assert not Schedule.objects.exists()
+
+
+def test_an_unknown_time_zone_is_a_form_error(client, org, member):
+    schedule = ScheduleFactory.create(organization=org, host=member)
+    client.force_login(member)
+    response = client.post(
+        f"/o/alpha/schedules/{schedule.public_id}/", _schedule_form(time_zone="Mars/Olympus")
+    )
+    assert response.status_code == 400
+    assert "is not a known time zone" in response.content.decode()
+    with organization_context(org):
+        assert Schedule.objects.get(pk=schedule.pk).time_zone == "Europe/Amsterdam"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"date": "2030-01-07"}, "Give the hours for this date, or mark it unavailable."),
+        ({"date": "2030-01-07", "ranges": "10:00-11:00", "unavailable": "on"}, "not both"),
+        ({"date": "2030-02-30", "unavailable": "on"}, "Enter a valid date."),
+        ({"date": "2030-01-07", "ranges": "11:00-10:00"}, "the end must come after the start"),
+    ],
+)
+def test_a_bad_override_is_a_form_error(client, org, member, data, message):
+    schedule = ScheduleFactory.create(organization=org, host=member)
+    client.force_login(member)
+    response = client.post(f"/o/alpha/schedules/{schedule.public_id}/overrides/", data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    with organization_context(org):
+        assert not DateOverride.objects.exists()
+
+
+def test_a_schedule_in_use_is_not_deleted_and_an_unused_one_is(client, org, member):
+    used = MeetingTypeFactory.create(schedule=ScheduleFactory.create(organization=org, host=member))
+    unused = ScheduleFactory.create(organization=org, host=member)
+    client.force_login(member)
+    refused = client.post(f"/o/alpha/schedules/{used.schedule.public_id}/delete/")
+    assert refused.status_code == 409
+    assert "Meeting types use this schedule" in refused.content.decode()
+    assert client.post(f"/o/alpha/schedules/{unused.public_id}/delete/").status_code == 302
+    with organization_context(org):
+        assert list(Schedule.objects.all()) == [used.schedule]
+    assert _audited(org, "scheduling.schedule.deleted") == 1
+
+
+def test_host_creates_a_meeting_type_with_every_setting_and_questions(client, org, member):
+    schedule = ScheduleFactory.create(organization=org, host=member)
+    client.force_login(member)
+    response = client.post("/o/alpha/meeting-types/new/", _meeting_type_form(schedule))
+    assert response.status_code == 302
+    with organization_context(org):
+        meeting_type = MeetingType.objects.get()
+    assert (meeting_type.host_id, meeting_type.schedule_id) == (member.pk, schedule.pk)
+    assert meeting_type.questions == QUESTIONS
+    assert meeting_type.reminder_offsets_minutes == [2880, 30]
+    assert (meeting_type.duration_minutes, meeting_type.slot_interval_minutes) == (45, 15)
+    assert (meeting_type.buffer_before_minutes, meeting_type.buffer_after_minutes) == (10, 15)
+    assert (meeting_type.limit_per_day, meeting_type.limit_per_week) == (4, 10)
+    assert meeting_type.requires_approval
+    assert meeting_type.visibility == Visibility.HIDDEN
+    assert _audited(org, "scheduling.meeting_type.created") == 1
+    page = client.get(response["Location"]).content.decode()
+    assert "https://testserver/alpha/first-consultation/" in page
+    assert "What shall we discuss?" in page
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"questions": "[{not json"}, "Write the questions as valid JSON"),
+        (
+            {"questions": json.dumps([{"key": "a", "label": "A", "kind": "essay"}])},
+            "has an unknown kind",
+        ),
+        (
+            {"questions": json.dumps([{"key": "a", "label": "A", "kind": "single_choice"}])},
+            "needs 1 to 20 choices",
+        ),
+        ({"reminder_offsets_minutes": "1440, 2"}, "Reminders are up to 5 different offsets"),
+        ({"reminder_offsets_minutes": "a day"}, "is not a whole number of minutes"),
+        ({"location_kind": "link", "location_detail": "http://x.test"}, "must start with https"),
+        ({"duration_minutes": 0}, "greater than or equal to 5"),
+        ({"slug": "Not A Slug!"}, "Enter a valid"),
+    ],
+)
+def test_bad_meeting_type_input_is_a_form_error(client, org, member, overrides, message):
+    schedule = ScheduleFactory.create(organization=org, host=member)
+    client.force_login(member)
+    response = client.post("/o/alpha/meeting-types/new/", _meeting_type_form(schedule, **overrides))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    with organization_context(org):
+        assert not MeetingType.objects.exists()
+
+
+def test_a_slug_used_by_another_meeting_type_of_the_organization_is_a_form_error(
+    client, org, member, other_member
+):
+    MeetingTypeFactory.create(
+        schedule=ScheduleFactory.create(organization=org, host=other_member),
+        slug="first-consultation",
+    )
+    schedule = ScheduleFactory.create(organization=org, host=member)
+    client.force_login(member)
+    response = client.post("/o/alpha/meeting-types/new/", _meeting_type_form(schedule))
+    assert response.status_code == 400
+    assert "already uses this web address" in response.content.decode()
+    with organization_context(org):
+        assert MeetingType.objects.count() == 1
+
+
+def test_a_slug_used_in_another_organization_is_free(client, org, member):
+    MeetingTypeFactory.create(slug="first-consultation")
+    client.force_login(member)
+    schedule = ScheduleFactory.create(organization=org, host=member)
+    response = client.post("/o/alpha/meeting-types/new/", _meeting_type_form(schedule))
+    assert response.status_code == 302
+
+
+def test_a_member_cannot_use_another_hosts_schedule(client, org, member, other_member):
+    theirs = ScheduleFactory.create(organization=org, host=other_member)
+    client.force_login(member)
+    response = client.post("/o/alpha/meeting-types/new/", _meeting_type_form(theirs))
+    assert response.status_code == 400
+    assert "Choose one of the host" in response.content.decode()
+    with organization_context(org):
+        assert not MeetingType.objects.exists()
+
+
+def test_an_owner_may_host_for_a_member_but_only_on_that_members_schedule(
+    client, org, owner, member
+):
+    owners_schedule = ScheduleFactory.create(organization=org, host=owner)
+    members_schedule = ScheduleFactory.create(organization=org, host=member)
+    client.force_login(owner)
+    form = _meeting_type_form(owners_schedule, host=member.public_id)
+    refused = client.post("/o/alpha/meeting-types/new/", form)
+    assert refused.status_code == 400
+    assert "The schedule must be the host" in refused.content.decode()
+    form = _meeting_type_form(members_schedule, host=member.public_id)
+    assert client.post("/o/alpha/meeting-types/new/", form).status_code == 302
+    with organization_context(org):
+        assert MeetingType.objects.get().host == member
+
+
+def test_a_member_cannot_see_or_edit_another_hosts_meeting_type(
+    client, org, owner, member, other_member
+):
+    theirs = MeetingTypeFactory.create(
+        schedule=ScheduleFactory.create(organization=org, host=other_member), name="Theirs"
+    )
+    client.force_login(member)
+    for method, suffix in (("get", ""), ("post", ""), ("post", "delete/")):
+        probed = getattr(client, method)(f"/o/alpha/meeting-types/{theirs.public_id}/{suffix}")
+        missing = getattr(client, method)(f"/o/alpha/meeting-types/mtt_000000000000/{suffix}")
+        assert probed.status_code == missing.status_code == 404
+        assert probed.content == missing.content
+    assert theirs.public_id not in client.get("/o/alpha/meeting-types/").content.decode()
+    schedule_page = client.get(f"/o/alpha/schedules/{theirs.schedule.public_id}/")
+    assert schedule_page.status_code == 404
+    with organization_context(org):
+        assert MeetingType.objects.get(pk=theirs.pk).name == "Theirs"
+    client.force_login(owner)
+    edit = f"/o/alpha/meeting-types/{theirs.public_id}/"
+    assert client.get(edit).status_code == 200
+    form = _meeting_type_form(theirs.schedule, host=other_member.public_id, name="Renamed")
+    assert client.post(edit, form).status_code == 302
+    with organization_context(org):
+        assert MeetingType.objects.get(pk=theirs.pk).name == "Renamed"
+    assert _audited(org, "scheduling.meeting_type.updated") == 1
+
+
+def test_a_meeting_type_with_bookings_is_disabled_instead_of_deleted(client, org, member):
+    from afspraak.bookings.tests.url_matrix import booking_of
+
+    booked = booking_of(org, member).meeting_type
+    unbooked = MeetingTypeFactory.create(schedule=booked.schedule)
+    client.force_login(member)
+    for meeting_type in (booked, unbooked):
+        url = f"/o/alpha/meeting-types/{meeting_type.public_id}/delete/"
+        assert client.post(url).status_code == 302
+    with organization_context(org):
+        assert list(MeetingType.objects.all()) == [booked]
+        assert MeetingType.objects.get().visibility == Visibility.DISABLED
+    assert _audited(org, "scheduling.meeting_type.disabled") == 1
+    assert _audited(org, "scheduling.meeting_type.deleted") == 1
+
+
+def test_the_meeting_type_list_takes_the_same_queries_for_more_types(
+    client, org, member, django_assert_num_queries
+):
+    schedule = ScheduleFactory.create(organization=org, host=member)
+    MeetingTypeFactory.create(schedule=schedule)
+    client.force_login(member)
+    client.get("/o/alpha/meeting-types/")
+    with CaptureQueriesContext(connection) as one:
+        client.get("/o/alpha/meeting-types/")
+    MeetingTypeFactory.create_batch(4, schedule=schedule)
+    with django_assert_num_queries(len(one.captured_queries)):
+        page = client.get("/o/alpha/meeting-types/")
+    assert page.content.decode().count('<a href="https://testserver/alpha/intake-') == 5
