@@ -13,6 +13,7 @@ pytest_plugins = [
     "afspraak.testing.database",
     "afspraak.testing.liveserver",
     "afspraak.testing.browser",
+    "afspraak.testing.smtp",
 ]
 
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
