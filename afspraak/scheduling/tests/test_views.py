@@ -364,3 +364,18 @@ def test_the_meeting_type_list_takes_the_same_queries_for_more_types(
     with django_assert_num_queries(len(one.captured_queries)):
         page = client.get("/o/alpha/meeting-types/")
     assert page.content.decode().count('<a href="https://testserver/alpha/intake-') == 5
+
+
+def test_an_owner_may_create_a_schedule_for_a_member_but_a_member_only_for_themselves(
+    client, org, owner, member, other_member
+):
+    client.force_login(owner)
+    form = _schedule_form(host=member.public_id)
+    assert client.post("/o/alpha/schedules/new/", form).status_code == 302
+    client.force_login(other_member)
+    assert 'name="host"' not in client.get("/o/alpha/schedules/new/").content.decode()
+    assert client.post("/o/alpha/schedules/new/", form).status_code == 302
+    with organization_context(org):
+        assert sorted(s.host_id for s in Schedule.objects.all()) == sorted(
+            [member.pk, other_member.pk]
+        )
