@@ -89,22 +89,6 @@ def booking_list(request: OrganizationRequest) -> HttpResponse:
     )
 
 
-def _shown(value: Any) -> str:
-    if isinstance(value, bool):
-        return "Yes" if value else "No"
-    if isinstance(value, list):
-        return ", ".join(str(item) for item in value)
-    return str(value)
-
-
-def _answers(booking: Booking) -> list[tuple[str, str]]:
-    """Return the invitee's answers as text, labelled by the meeting type's questions."""
-    labels = {q["key"]: q["label"] for q in booking.meeting_type.questions}
-    # The encrypted JSON field holds a dict, though its stub types it as text.
-    answers: Any = booking.answers
-    return [(labels.get(key, key), _shown(value)) for key, value in answers.items()]
-
-
 def _detail(
     request: OrganizationRequest,
     booking: Booking,
@@ -123,7 +107,7 @@ def _detail(
             invitee_start=timezone.localtime(
                 booking.start, zone_or_none(booking.invitee_timezone) or UTC
             ),
-            answers=_answers(booking),
+            answers=booking.labelled_answers(),
             may_cancel=booking.holds_time and not booking.has_passed(now),
             is_pending=booking.status == Status.PENDING,
             cancel_form=cancel_form or CancelForm(),

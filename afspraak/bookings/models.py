@@ -138,6 +138,20 @@ class Booking(EncryptedModel):
         """Return the iCalendar UID: stable for the booking's whole life."""
         return f"{self.public_id}@afspraak"
 
+    def labelled_answers(self) -> list[tuple[str, str]]:
+        """Return the invitee's answers as text, each under its question's label."""
+        labels = {q["key"]: q["label"] for q in self.meeting_type.questions}
+        lines = []
+        for key, value in self.answers.items():
+            if isinstance(value, bool):
+                shown = "Yes" if value else "No"
+            elif isinstance(value, list):
+                shown = ", ".join(str(item) for item in value)
+            else:
+                shown = str(value)
+            lines.append((labels.get(key, key), shown))
+        return lines
+
     def has_passed(self, now: datetime) -> bool:
         """Tell whether the meeting has ended."""
         return self.end <= now
@@ -182,7 +196,8 @@ class Reminder(models.Model):
         ]
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(
-                fields=["booking", "offset_minutes"], name="bookings_one_reminder_per_offset"
+                fields=["organization", "booking", "offset_minutes"],
+                name="bookings_one_reminder_per_offset",
             )
         ]
 

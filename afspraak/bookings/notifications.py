@@ -29,7 +29,6 @@ import logging
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -143,7 +142,7 @@ def build_message(
         "invitee_name": booking.invitee_name,
         "invitee_email": booking.invitee.email,
         "invitee_phone": booking.invitee_phone,
-        "answers": _answer_lines(booking) if for_host else [],
+        "answers": booking.labelled_answers() if for_host else [],
         "when": when,
         "previous_when": (
             format_when(previous_start, previous_start + (booking.end - booking.start), zone)
@@ -176,22 +175,6 @@ def build_message(
         message.attach_alternative(calendar.decode(), f"text/calendar; method={kind.method}")
         message.attach("invite.ics", calendar, "application/ics")
     return message
-
-
-def _answer_lines(booking: Booking) -> list[tuple[str, str]]:
-    labels = {q["key"]: q["label"] for q in booking.meeting_type.questions}
-    lines = []
-    # The encrypted field holds JSON; its declared type is the ciphertext's.
-    answers = cast(dict[str, Any], booking.answers)
-    for key, value in answers.items():
-        if isinstance(value, bool):
-            shown = "yes" if value else "no"
-        elif isinstance(value, list):
-            shown = ", ".join(str(item) for item in value)
-        else:
-            shown = str(value)
-        lines.append((labels.get(key, key), shown))
-    return lines
 
 
 def _send(message: EmailMultiAlternatives) -> None:

@@ -383,6 +383,10 @@ class EncryptedEmailField(EncryptedTextField):
 class EncryptedJSONField(EncryptedField):
     """A JSON value (object, list, text, number) kept only as ciphertext."""
 
+    # What django-stubs' plugin types the attribute as (TextField's would say str).
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
+
     empty_strings_allowed = False
 
     def is_stored_as_is(self, value: Any) -> bool:

@@ -149,7 +149,7 @@ class DateOverride(models.Model):
     class Meta:
         constraints: ClassVar[list[models.BaseConstraint]] = [
             models.UniqueConstraint(
-                fields=["schedule", "date"], name="scheduling_one_override_a_day"
+                fields=["organization", "schedule", "date"], name="scheduling_one_override_a_day"
             )
         ]
 
