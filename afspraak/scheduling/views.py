@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from afspraak.accounts.models import User
@@ -60,7 +61,12 @@ def _weekly_summary(schedule: Schedule) -> list[tuple[str, str]]:
 
 
 def _booking_url(request: OrganizationRequest, meeting_type: MeetingType) -> str:
-    return request.build_absolute_uri(f"/{request.organization.slug}/{meeting_type.slug}/")
+    return request.build_absolute_uri(
+        reverse(
+            "bookings:meeting_type",
+            kwargs={"org_slug": request.organization.slug, "type_slug": meeting_type.slug},
+        )
+    )
 
 
 @organization_view(HOST)
