@@ -170,6 +170,15 @@ class _IndentedJSONField(forms.JSONField):
         return json.dumps(value, ensure_ascii=False, indent=2)
 
 
+class _MinutesListField(forms.CharField):
+    """Minutes as the text "1440, 60"; the model form's initial value is the stored list."""
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return ", ".join(str(minutes) for minutes in value)
+        return value
+
+
 class MeetingTypeForm(forms.ModelForm):
     """Every setting of a meeting type; owners and admins also choose its host."""
 
@@ -180,7 +189,7 @@ class MeetingTypeForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 6}),
         error_messages={"invalid": "Write the questions as valid JSON: a list of objects."},
     )
-    reminder_offsets_minutes = forms.CharField(
+    reminder_offsets_minutes = _MinutesListField(
         required=False,
         label="Reminders (minutes before)",
         help_text="For example 1440, 60 (a day and an hour before). Empty: no reminders.",
@@ -220,12 +229,8 @@ class MeetingTypeForm(forms.ModelForm):
         if self.instance.pk is not None:
             self.initial["schedule"] = self.instance.schedule.public_id
             self.initial["host"] = self.instance.host.public_id
-            self.initial["reminder_offsets_minutes"] = ", ".join(
-                str(offset) for offset in self.instance.reminder_offsets_minutes
-            )
         else:
             self.initial.setdefault("host", membership.user.public_id)
-            self.initial.setdefault("reminder_offsets_minutes", "1440, 60")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
