@@ -1,6 +1,7 @@
 """The schedule and meeting-type pages: hosts edit their own, owners and admins everyone's."""
 
 import json
+import re
 from datetime import date
 
 import pytest
@@ -227,6 +228,15 @@ def test_host_creates_a_meeting_type_with_every_setting_and_questions(client, or
     page = client.get(response["Location"]).content.decode()
     assert "https://testserver/alpha/first-consultation/" in page
     assert "What shall we discuss?" in page
+
+
+def test_the_new_meeting_type_form_offers_the_default_reminders_as_typed_text(
+    client, org, member
+):
+    ScheduleFactory.create(organization=org, host=member)
+    client.force_login(member)
+    page = client.get("/o/alpha/meeting-types/new/").content.decode()
+    assert re.search(r'name="reminder_offsets_minutes"[^>]*value="1440, 60"', page)
 
 
 @pytest.mark.parametrize(
