@@ -230,9 +230,7 @@ def test_host_creates_a_meeting_type_with_every_setting_and_questions(client, or
     assert "What shall we discuss?" in page
 
 
-def test_the_new_meeting_type_form_offers_the_default_reminders_as_typed_text(
-    client, org, member
-):
+def test_the_new_meeting_type_form_offers_the_default_reminders_as_typed_text(client, org, member):
     ScheduleFactory.create(organization=org, host=member)
     client.force_login(member)
     page = client.get("/o/alpha/meeting-types/new/").content.decode()
