@@ -4,7 +4,7 @@
   organization keyset (and re-encrypts the MFA secrets, which the master keyset
   encrypts directly). No customer data is touched. The old master key stays until
   ``retire_master_key`` finds nothing using it.
-- Organization rotation adds a new primary data key, then re-encrypts that
+- Organization rotation adds a new primary data key, then re-encrypts (re-seals) that
   organization's rows of every model with encrypted fields in batches, each batch
   committed with its progress, so a rerun after a crash continues where it stopped.
   It ends, under a lock that holds off writers, by re-encrypting whatever was written
@@ -34,8 +34,9 @@ from django_scopes import scopes_disabled
 
 from afspraak.audit.trail import record
 from afspraak.crypto import keysets
+from afspraak.crypto.ciphertext import key_id_of
 from afspraak.crypto.errors import MasterKeyError, MissingKeysetError
-from afspraak.crypto.fields import EncryptedField, Sealed, encrypted_models
+from afspraak.crypto.fields import SEALED, EncryptedField, encrypted_models, seal_row
 from afspraak.crypto.keyring import (
     add_master_key,
     master_keyring,
@@ -309,20 +310,13 @@ def _start_or_resume(organization: Organization) -> tuple[KeyRotation, bool]:
     return rotation, False
 
 
-def _reencrypt_rows(
-    rows: list[models.Model], fields: list[EncryptedField], keys: keysets.OrganizationKeys
-) -> int:
-    """Re-encrypt under the primary data key every value of ``rows`` under another key."""
+def _reencrypt_rows(rows: list[models.Model], keys: keysets.OrganizationKeys) -> int:
+    """Seal again under the primary data key every row of ``rows`` sealed under another key."""
     changed = 0
     for row in rows:
-        updates = {}
-        for encrypted in fields:
-            stored = row.__dict__.get(encrypted.attname)
-            if isinstance(stored, Sealed) and stored.key_id != keys.data_primary_key_id:
-                plaintext = getattr(row, encrypted.attname)
-                updates[encrypted.attname] = encrypted.seal_for(row, plaintext, keys)
-        if updates:
-            type(row)._base_manager.filter(pk=row.pk).update(**updates)
+        stored = row.__dict__.get(SEALED)
+        if stored and key_id_of(stored) != keys.data_primary_key_id:
+            type(row)._base_manager.filter(pk=row.pk).update(**{SEALED: seal_row(row, keys)})
             changed += 1
     return changed
 
@@ -348,7 +342,7 @@ def reencrypt_batch(
         )
     if not rows:
         return None, 0
-    return rows[-1].pk, _reencrypt_rows(rows, fields, keys)
+    return rows[-1].pk, _reencrypt_rows(rows, keys)
 
 
 def _reencrypt_model(
@@ -376,15 +370,8 @@ def _stale_rows(
     fields: list[EncryptedField],
     primary_key_id: int,
 ) -> list[models.Model]:
-    """Return the organization's rows with any value under a key other than ``primary_key_id``."""
-    stale = Q()
-    for encrypted in fields:
-        condition = Q(**{f"{encrypted.name}__isnull": False}) & ~Q(
-            **{f"{encrypted.name}__sealed_with": primary_key_id}
-        )
-        if encrypted.is_stored_as_is(""):
-            condition &= ~Q(**{encrypted.name: ""})
-        stale |= condition
+    """Return the organization's rows sealed under a key other than ``primary_key_id``."""
+    stale = ~Q(**{f"{SEALED}__sealed_with": primary_key_id}) & ~Q(**{SEALED: ""})
     owner = f"{fields[0].context.organization_field}_id"
     # As in the batch above: the organization filter stands in for the model's own scope.
     with scopes_disabled():
@@ -403,7 +390,7 @@ def _finish(rotation: KeyRotation, resumed: bool) -> OrganizationRotation:
         keys = keysets.keys_for_writing(organization.pk)
         for model, fields in encrypted_models():
             rows = _stale_rows(organization, model, fields, keys.data_primary_key_id)
-            rotation.rows_reencrypted += _reencrypt_rows(rows, fields, keys)
+            rotation.rows_reencrypted += _reencrypt_rows(rows, keys)
         retired = sorted(keys.data_key_ids - {keys.data_primary_key_id})
         if retired:
             handle = keysets.unwrap_keyset(keyset, organization.public_id)
