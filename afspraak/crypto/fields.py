@@ -425,7 +425,7 @@ class EncryptedField(models.TextField):
             kwargs["row_id_field"] = self.context.row_id_field
         return name, path, args, kwargs
 
-    def get_attname_column(self) -> tuple[str, None]:  # type: ignore[override]  # no column
+    def get_attname_column(self) -> tuple[str, None]:
         return self.get_attname(), None
 
     def contribute_to_class(
