@@ -58,7 +58,6 @@ from afspraak.crypto.ciphertext import (
 from afspraak.crypto.errors import CryptoError, DecryptionError, report_failure
 
 SEALED = "sealed"
-_VALUES = "_crypto_values"
 _WRITE_KEYS = "_crypto_write_keys"
 BLIND_INDEX_BYTES = 32
 _HEX_DIGITS = frozenset("0123456789abcdef")
@@ -189,13 +188,18 @@ def row_spec(model: type[models.Model]) -> RowSpec:
 
 
 def open_row(instance: models.Model) -> dict[str, Any]:
-    """Decrypt the row's sealed values once, keep them on the instance, and return them."""
+    """Decrypt the row's sealed values and put them on the instance, beside any set already.
+
+    Return the decrypted values (empty for a row never saved).
+    """
     data = instance.__dict__
     if SEALED not in data:
         instance.refresh_from_db(fields=[SEALED])
     text = data[SEALED]
     values = _unseal_row(instance, text) if text else {}
-    data[_VALUES] = values
+    for name, value in values.items():
+        if name not in data:
+            data[name] = value
     return values
 
 
@@ -271,15 +275,13 @@ def seal_row(instance: models.Model, keys: keysets.OrganizationKeys) -> str:
     """
     spec = row_spec(type(instance))
     data = instance.__dict__
-    values = data.get(_VALUES)
-    if values is None:
-        values = open_row(instance) if data.get(SEALED, True) else {}
-        data[_VALUES] = values
+    if data.get(SEALED, True) and any(name not in data for name in spec.names):
+        open_row(instance)
     plain = {}
     for field in spec.fields:
-        if field.name not in values:
-            values[field.name] = field.get_default()
-        plain[field.name] = field.prepare(values[field.name])
+        if field.name not in data:
+            data[field.name] = field.get_default()
+        plain[field.name] = field.prepare(data[field.name])
     plaintext = json.dumps(plain, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     associated_data = row_associated_data(
         keys.organization_public_id, spec.label, spec.names, spec.context.row_id(instance)
@@ -290,7 +292,9 @@ def seal_row(instance: models.Model, keys: keysets.OrganizationKeys) -> str:
 def is_unread(instance: models.Model) -> bool:
     """Tell whether a stored row's values have been neither read nor set on this instance."""
     data = instance.__dict__
-    return _VALUES not in data and bool(data.get(SEALED))
+    return bool(data.get(SEALED)) and not any(
+        name in data for name in row_spec(type(instance)).names
+    )
 
 
 class SealedWith(Lookup):
@@ -339,7 +343,11 @@ class SealedRowField(models.TextField):
         stored = data.get(self.attname)
         spec = row_spec(type(model_instance))
         keys = _write_keys(model_instance, spec.context.organization_id(model_instance))
-        if _VALUES not in data and stored and key_id_of(stored) == keys.data_primary_key_id:
+        if (
+            stored
+            and key_id_of(stored) == keys.data_primary_key_id
+            and not any(name in data for name in spec.names)
+        ):
             return stored
         text = seal_row(model_instance, keys)
         data[self.attname] = text
@@ -377,7 +385,12 @@ SealedRowField.register_lookup(SealedWith)
 
 
 class EncryptedAttribute:
-    """Reads and writes one value of the row's decrypted values (decrypting the row once)."""
+    """Decrypts the row on the first read of any of its encrypted values.
+
+    The values then live in the instance's ``__dict__`` under their names, where
+    Python finds them before this (non-data) descriptor: later reads cost nothing, and
+    a write is a plain attribute write, which ``SealedRowField.pre_save`` seals.
+    """
 
     def __init__(self, field: "EncryptedField") -> None:
         self.field = field
@@ -385,21 +398,12 @@ class EncryptedAttribute:
     def __get__(self, instance: Any, cls: Any = None) -> Any:
         if instance is None:
             return self
-        values = instance.__dict__.get(_VALUES)
-        if values is None:
-            values = open_row(instance)
+        data = instance.__dict__
         name = self.field.name
-        try:
-            return values[name]
-        except KeyError:
-            value = values[name] = self.field.get_default()
-            return value
-
-    def __set__(self, instance: Any, value: Any) -> None:
-        values = instance.__dict__.get(_VALUES)
-        if values is None:
-            values = open_row(instance)
-        values[self.field.name] = value
+        open_row(instance)
+        if name not in data:
+            data[name] = self.field.get_default()
+        return data[name]
 
 
 class EncryptedField(models.TextField):
@@ -789,7 +793,8 @@ class EncryptedModel(models.Model):
             if len(fields) < len(asked) and SEALED not in fields:
                 fields.append(SEALED)
         if fields is None or SEALED in fields:
-            self.__dict__.pop(_VALUES, None)
+            for name in row_spec(type(self)).names:
+                self.__dict__.pop(name, None)
         super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
 
     def clean(self) -> None:
