@@ -469,6 +469,8 @@ class OrganizationKeyStatus:
     master_key_ids: list[str]
     rotation_in_progress: bool
     index_rotation_in_progress: bool
+    # Rows sealed under a data key other than the primary (counted only while there is one).
+    rows_under_old_keys: int = 0
 
 
 @dataclass
@@ -524,11 +526,14 @@ def key_status() -> KeyStatus:
                     organization=organization, finished_at__isnull=True
                 ).values_list("purpose", flat=True)
             )
-        data, index = by_purpose.get(KeysetPurpose.DATA), by_purpose.get(KeysetPurpose.INDEX)
-        if data is None or index is None:
-            status.organizations_without_keysets.append(organization.slug)
-            continue
-        data_primary, data_ids = _key_info(data)
+            data, index = by_purpose.get(KeysetPurpose.DATA), by_purpose.get(KeysetPurpose.INDEX)
+            if data is None or index is None:
+                status.organizations_without_keysets.append(organization.slug)
+                continue
+            data_primary, data_ids = _key_info(data)
+            stale = 0
+            if data_primary is not None and len(data_ids) > 1:
+                stale = _count_stale_rows(organization, data_primary)
         status.organizations.append(
             OrganizationKeyStatus(
                 slug=organization.slug,
@@ -539,6 +544,18 @@ def key_status() -> KeyStatus:
                 master_key_ids=sorted({data.master_key_id, index.master_key_id}),
                 rotation_in_progress=KeysetPurpose.DATA in rotating,
                 index_rotation_in_progress=KeysetPurpose.INDEX in rotating,
+                rows_under_old_keys=stale,
             )
         )
     return status
+
+
+def _count_stale_rows(organization: Organization, primary_key_id: int) -> int:
+    """Count the organization's rows sealed under a data key other than ``primary_key_id``."""
+    stale = ~Q(**{f"{SEALED}__sealed_with": primary_key_id}) & ~Q(**{SEALED: ""})
+    count = 0
+    with scopes_disabled():
+        for model, fields in encrypted_models():
+            owner = f"{fields[0].context.organization_field}_id"
+            count += model._base_manager.filter(stale, **{owner: organization.pk}).count()
+    return count

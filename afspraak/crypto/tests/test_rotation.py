@@ -226,7 +226,9 @@ def test_rotate_org_resumes_after_a_crash_and_finishes(org, monkeypatch):
     assert all(stored[invitee.pk] == old_key for invitee in invitees[2:])
     # Mid-rotation both keys are in the keyset: every value stays readable.
     assert_all_readable(invitees)
-    assert "ROTATION IN PROGRESS" in keys("status")
+    status = keys("status")
+    assert "ROTATION IN PROGRESS" in status
+    assert f"old data keys {old_key} (3 row(s) still under them)" in status
 
     calls.clear()
     output = keys("rotate-org", org.slug, "--batch-size", "2")
