@@ -776,9 +776,24 @@ class EncryptedModel(models.Model):
         self.__dict__.pop(_WRITE_KEYS, None)
         try:
             with reporting_failures(), transaction.atomic(using=using, savepoint=False):
+                self._load_deferred_sealed_column()
                 super().save(*args, **kwargs)
         finally:
             self.__dict__.pop(_WRITE_KEYS, None)
+
+    def _load_deferred_sealed_column(self) -> None:
+        """Load a deferred ``sealed`` before a save that must seal values set meanwhile.
+
+        Django saves only the loaded columns of an instance with deferred ones: the
+        values set would be lost without the column.
+        """
+        data = self.__dict__
+        if SEALED in data or self._state.adding:
+            return
+        touched = {name: data[name] for name in row_spec(type(self)).names if name in data}
+        if touched:
+            self.refresh_from_db(fields=[SEALED])
+            data.update(touched)
 
     def refresh_from_db(
         self,

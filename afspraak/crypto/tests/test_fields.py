@@ -198,6 +198,17 @@ def test_deferred_sealed_column_loads_and_decrypts_on_access(org):
         assert loaded.notes == "Prefers mornings"
 
 
+def test_a_value_set_on_a_row_loaded_without_its_sealed_column_is_saved(org):
+    invitee = make_invitee(org)
+    with organization_context(org):
+        loaded = Invitee.objects.only("public_id", "organization").get(pk=invitee.pk)
+        loaded.notes = "Set while deferred"
+        loaded.save()
+
+    assert read(invitee, "notes") == "Set while deferred"
+    assert read(invitee, "name") == "Anna de Vries"
+
+
 def test_refreshing_from_the_database_forgets_the_decrypted_values(org):
     invitee = make_invitee(org)
     with organization_context(org):
