@@ -9,8 +9,16 @@ that encrypted the value (output prefix TINK), so SQL can tell which key a row u
 (``sealed_prefix``) without decrypting it. The prefix is not trusted: a wrong one
 selects another key (or none) and the GCM tag fails.
 
-The associated data binds the value to where it belongs; NUL separates the parts,
-none of which can contain one::
+A row of an ``EncryptedModel`` keeps all its encrypted values in one such value (its
+``sealed`` column): a JSON object of field name to value, bound by the associated data
+to where it belongs; NUL separates the parts, none of which can contain one::
+
+    afspraak.row.v1 NUL <organization public id> NUL <app_label.model>
+        NUL <field> NUL <field> … (the encrypted fields' names, sorted) NUL <row public id>
+
+Before migrations ``bookings/0007`` and ``tenancy/0005`` each field had its own column
+and ciphertext, bound to one field (``field_associated_data``, read by those
+migrations through ``afspraak.crypto.legacy``)::
 
     afspraak.field.v1 NUL <organization public id> NUL <app_label.model> NUL <field>
         NUL <row public id>
@@ -18,6 +26,7 @@ none of which can contain one::
 
 import base64
 import binascii
+from collections.abc import Iterable
 
 from tink import aead
 
@@ -26,6 +35,7 @@ from afspraak.crypto.keyring import TINK_PREFIX_SIZE, tink_key_id
 FORMAT = "afs1"
 _SEPARATOR = "."
 _FIELD_CONTEXT = b"afspraak.field.v1"
+_ROW_CONTEXT = b"afspraak.row.v1"
 _BLIND_INDEX_CONTEXT = b"afspraak.blind-index.v1"
 
 
@@ -79,6 +89,31 @@ def key_id_of(text: str) -> int | None:
 def sealed_prefix(key_id: int) -> str:
     """Return the text every value encrypted under data key ``key_id`` starts with."""
     return f"{FORMAT}.01{key_id:08x}."
+
+
+def row_associated_data_head(organization_public_id: str) -> bytes:
+    """Return the start of every sealed row's associated data in one organization."""
+    return _ROW_CONTEXT + b"\x00" + organization_public_id.encode() + b"\x00"
+
+
+def row_associated_data_middle(model_label: str, field_names: Iterable[str]) -> bytes:
+    """Return the part of a row's associated data naming its model and encrypted fields."""
+    parts = [model_label.encode(), *(name.encode() for name in sorted(field_names))]
+    return b"\x00".join(parts) + b"\x00"
+
+
+def row_associated_data(
+    organization_public_id: str,
+    model_label: str,
+    field_names: Iterable[str],
+    row_public_id: str,
+) -> bytes:
+    """Return the associated data binding a sealed row to its organization, model, fields, row."""
+    return (
+        row_associated_data_head(organization_public_id)
+        + row_associated_data_middle(model_label, field_names)
+        + row_public_id.encode()
+    )
 
 
 def field_associated_data_head(organization_public_id: str) -> bytes:

@@ -2,20 +2,26 @@
 
 A model holding customer personal data subclasses ``EncryptedModel`` and declares
 its fields as ``EncryptedTextField``, ``EncryptedEmailField`` or
-``EncryptedJSONField``. The model must have an ``organization`` foreign key and a
-random, immutable ``public_id`` (other names can be given to each field): every
-value is encrypted under that organization's data keyset and bound, through the
-associated data, to the organization, the model, the field and the row.
+``EncryptedJSONField``. These fields have no column of their own: a row's encrypted
+values are kept together, as one JSON object encrypted once, in the row's ``sealed``
+column (``SealedRowField``, which ``EncryptedModel`` provides). The model must have an
+``organization`` foreign key and a random, immutable ``public_id`` (other names can be
+given to each field): the row is encrypted under that organization's data keyset and
+bound, through the associated data, to the organization, the model, the row and the
+names of the model's encrypted fields (``afspraak.crypto.ciphertext``).
 
-- Saving encrypts (``pre_save``); the instance keeps the plaintext, the database
-  gets ciphertext only. A plaintext can never reach SQL: a query, ``update()`` or
-  ``bulk_update()`` with one raises ``PlaintextRefusedError``.
-- Loading keeps the ciphertext; the first read of the attribute decrypts it (one
-  cached key lookup per organization, no query) and keeps the result on the
-  instance, so a list that shows one column decrypts one column.
-- A value that does not authenticate raises ``DecryptionError`` (audited); nothing
-  is returned in its place. An empty string is stored as an empty string: its
-  ciphertext would reveal the same emptiness by its length.
+- Saving seals the row again (``SealedRowField.pre_save``) when any of its values was
+  read or set, or when it is under an old key; otherwise the stored ciphertext is kept
+  as it is. The instance keeps the plaintext, the database gets ciphertext only.
+- An encrypted field cannot appear in SQL: filtering, ordering, ``values()`` or
+  ``update()`` naming it raise ``EncryptedFieldQueryError``; ``bulk_update()`` refuses
+  it as a non-concrete field. The ``sealed`` column takes ciphertext only
+  (``PlaintextRefusedError``).
+- Loading keeps the ciphertext; the first read (or write) of any encrypted attribute
+  decrypts the row (one cached key lookup per organization, no query) and keeps its
+  values on the instance: a row is decrypted at most once, however many fields are read.
+- A row that does not authenticate raises ``DecryptionError`` (audited); nothing is
+  returned in its place.
 - ``BlindIndexField`` keeps a keyed HMAC (the organization's PRF keyset) of a
   normalised source value, for equality lookups with ``index_for``.
 
@@ -24,16 +30,17 @@ Instances must never be pickled or cached: that would store decrypted values.
 
 import binascii
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import tink
 from django import forms
 from django.core import checks, exceptions, validators
+from django.core.exceptions import FieldError
 from django.db import models, router, transaction
 from django.db.models.lookups import Exact, In, Lookup
-from django.db.models.query_utils import DeferredAttribute
 
 from afspraak.crypto import keysets
 from afspraak.crypto.ciphertext import (
@@ -41,48 +48,31 @@ from afspraak.crypto.ciphertext import (
     MalformedCiphertextError,
     blind_index_input,
     body_bytes,
-    field_associated_data,
-    field_associated_data_middle,
     key_id_of,
+    row_associated_data,
+    row_associated_data_middle,
     seal,
     sealed_prefix,
     unseal,
 )
 from afspraak.crypto.errors import CryptoError, DecryptionError, report_failure
 
+SEALED = "sealed"
 _WRITE_KEYS = "_crypto_write_keys"
 BLIND_INDEX_BYTES = 32
 _HEX_DIGITS = frozenset("0123456789abcdef")
 
 
 class PlaintextRefusedError(TypeError):
-    """A plaintext value of an encrypted field was about to be sent to the database."""
+    """A plaintext value was about to be sent to the database in place of a ciphertext."""
+
+
+class EncryptedFieldQueryError(FieldError):
+    """An encrypted field was named in a query: its values exist only inside the sealed row."""
 
 
 class SerializationRefusedError(TypeError):
-    """An encrypted field was about to be written out by a serializer (``dumpdata``)."""
-
-
-class Sealed:
-    """A stored value not decrypted yet: it shows nothing of its content."""
-
-    __slots__ = ("text",)
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def __repr__(self) -> str:
-        return "<Sealed value>"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sealed) and other.text == self.text
-
-    def __hash__(self) -> int:
-        return hash(self.text)
-
-    @property
-    def key_id(self) -> int | None:
-        return key_id_of(self.text)
+    """A model with encrypted fields was about to be written out by a serializer (``dumpdata``)."""
 
 
 @contextmanager
@@ -115,7 +105,7 @@ NORMALIZERS: dict[str, Callable[[str], str]] = {
 
 
 class _RowContext:
-    """Reads the organization and the row id of an instance for a field."""
+    """Reads the organization and the row id of an instance."""
 
     def __init__(self, organization_field: str, row_id_field: str) -> None:
         self.organization_field = organization_field
@@ -140,7 +130,7 @@ class _RowContext:
         if not row_id:
             raise ValueError(
                 f"{instance._meta.label} has no {self.row_id_field}: "
-                "an encrypted value is bound to its row's public id"
+                "an encrypted row is bound to its public id"
             )
         return str(row_id)
 
@@ -154,34 +144,161 @@ def _write_keys(instance: models.Model, organization_id: int) -> keysets.Organiz
     return keys
 
 
-# --- Encrypted fields ---------------------------------------------------------------------------
+# --- The sealed row -----------------------------------------------------------------------------
 
 
-class SealedAttribute(DeferredAttribute):
-    """Holds the stored ciphertext on the instance and decrypts it on first read."""
+@dataclass(frozen=True)
+class RowSpec:
+    """What a model's sealed rows hold and are bound to: its encrypted fields, by name."""
 
-    field: "EncryptedField"
+    label: str
+    fields: tuple["EncryptedField", ...]
+    names: tuple[str, ...]
+    context: _RowContext
+    associated_data_middle: bytes
 
-    def __get__(self, instance: Any, cls: Any = None) -> Any:
-        if instance is None:
-            return self
-        data = instance.__dict__
-        name = self.field.attname
+
+_specs: dict[type[models.Model], RowSpec] = {}
+
+
+def row_spec(model: type[models.Model]) -> RowSpec:
+    """Return the sealed-row description of ``model`` (computed once per model)."""
+    spec = _specs.get(model)
+    if spec is None:
+        concrete = model._meta.concrete_model or model
+        fields = tuple(
+            sorted(
+                (f for f in concrete._meta.private_fields if isinstance(f, EncryptedField)),
+                key=lambda f: f.name,
+            )
+        )
+        if not fields:
+            raise TypeError(f"{model._meta.label} has no encrypted fields")
+        label = str(concrete._meta.label_lower)
+        names = tuple(field.name for field in fields)
+        spec = RowSpec(
+            label=label,
+            fields=fields,
+            names=names,
+            context=fields[0].context,
+            associated_data_middle=row_associated_data_middle(label, names),
+        )
+        _specs[model] = spec
+    return spec
+
+
+def open_row(instance: models.Model) -> dict[str, Any]:
+    """Decrypt the row's sealed values and put them on the instance, beside any set already.
+
+    Return the decrypted values (empty for a row never saved).
+    """
+    data = instance.__dict__
+    if SEALED not in data:
+        instance.refresh_from_db(fields=[SEALED])
+    text = data[SEALED]
+    values = _unseal_row(instance, text) if text else {}
+    for name, value in values.items():
+        if name not in data:
+            data[name] = value
+    return values
+
+
+def _unseal_row(instance: models.Model, text: str) -> dict[str, Any]:
+    # The common case inline, as lean as it gets (this runs for every row read): keys
+    # cached, row complete, the value under a key of the keyset. Associated data as in
+    # ``row_associated_data``, from parts computed once per organization and model.
+    spec = row_spec(type(instance))
+    data = instance.__dict__
+    keys = keysets.cached_keys(data.get(spec.context.organization_attname, 0))
+    row_id = data.get(spec.context.row_id_field)
+    if keys is not None and row_id:
+        primitive = keys.data_by_prefix.get(text[:SEALED_PREFIX_LENGTH])
+        if primitive is not None:
+            try:
+                values = json.loads(
+                    primitive.decrypt(
+                        body_bytes(text),
+                        keys.row_context + spec.associated_data_middle + row_id.encode(),
+                    ).decode("utf-8")
+                )
+            except (tink.TinkError, binascii.Error, ValueError):
+                pass
+            else:
+                if values.__class__ is dict:
+                    return values
+    try:
+        return _open_carefully(instance, spec, text)
+    except CryptoError as failure:
+        report_failure(failure)
+        raise
+
+
+def _open_carefully(instance: models.Model, spec: RowSpec, text: str) -> dict[str, Any]:
+    organization_id = spec.context.organization_id(instance)
+    row_id = spec.context.row_id(instance)
+    keys = keysets.keys_for_reading(organization_id)
+    for attempt in range(2):
+        if attempt:
+            # The cached keys may predate a rotation made by another process.
+            keys = keysets.keys_for_reading(organization_id, reload=True)
+        associated_data = row_associated_data(
+            keys.organization_public_id, spec.label, spec.names, row_id
+        )
         try:
-            value = data[name]
-        except KeyError:
-            instance.refresh_from_db(fields=[name])
-            value = data[name]
-        if value.__class__ is Sealed:
-            value = data[name] = self.field.open(instance, value)
-        return value
+            plaintext = unseal(keys.data, text, associated_data)
+        except (tink.TinkError, MalformedCiphertextError):
+            continue
+        try:
+            values = json.loads(plaintext.decode("utf-8"))
+        except ValueError:
+            break
+        if isinstance(values, dict) and set(values) == set(spec.names):
+            return values
+        break
+    key_id = key_id_of(text)
+    raise DecryptionError(
+        f"{instance._meta.label} row {row_id} (organization {keys.organization_public_id}, "
+        f"data key {key_id}) does not decrypt: its sealed value was altered, or copied from "
+        "another row, model or organization, or its key is gone; restore the row from a backup",
+        organization_id=organization_id,
+        model=spec.label,
+        row_id=row_id,
+        key_id=key_id,
+    )
 
-    def __set__(self, instance: Any, value: Any) -> None:
-        instance.__dict__[self.field.attname] = value
+
+def seal_row(instance: models.Model, keys: keysets.OrganizationKeys) -> str:
+    """Encrypt every encrypted value of ``instance`` under the keys' primary data key.
+
+    Values never set take their field's default; a stored row never opened is
+    decrypted first. Return the stored text (not saved).
+    """
+    spec = row_spec(type(instance))
+    data = instance.__dict__
+    if data.get(SEALED, True) and any(name not in data for name in spec.names):
+        open_row(instance)
+    plain = {}
+    for field in spec.fields:
+        if field.name not in data:
+            data[field.name] = field.get_default()
+        plain[field.name] = field.prepare(data[field.name])
+    plaintext = json.dumps(plain, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    associated_data = row_associated_data(
+        keys.organization_public_id, spec.label, spec.names, spec.context.row_id(instance)
+    )
+    return seal(keys.data, plaintext, associated_data)
+
+
+def is_unread(instance: models.Model) -> bool:
+    """Tell whether a stored row's values have been neither read nor set on this instance."""
+    data = instance.__dict__
+    return bool(data.get(SEALED)) and not any(
+        name in data for name in row_spec(type(instance)).names
+    )
 
 
 class SealedWith(Lookup):
-    """``field__sealed_with=KEY_ID``: the value is ciphertext under data key ``KEY_ID``."""
+    """``sealed__sealed_with=KEY_ID``: the row is sealed under data key ``KEY_ID``."""
 
     lookup_name = "sealed_with"
     prepare_rhs = False
@@ -192,11 +309,107 @@ class SealedWith(Lookup):
         return f"SUBSTR({lhs_sql}, 1, {len(prefix)}) = %s", (*lhs_params, prefix)
 
 
-class EncryptedField(models.TextField):
-    """Base of the encrypted fields: the value is stored as ``afs1`` ciphertext text."""
+class SealedRowField(models.TextField):
+    """The row's one ciphertext: all its encrypted values, as ``afs1`` text."""
 
-    descriptor_class = SealedAttribute
     _ALLOWED_LOOKUPS = frozenset({"exact", "isnull", "sealed_with"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["editable"] = False
+        kwargs["default"] = ""
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        for fixed in ("editable", "default"):
+            kwargs.pop(fixed, None)
+        return name, path, args, kwargs
+
+    def get_prep_value(self, value: Any) -> Any:
+        if value is None or value == "" or (isinstance(value, str) and key_id_of(value)):
+            return value
+        raise PlaintextRefusedError(
+            f"{self.model._meta.label}.{self.name} holds ciphertext only: save the instance "
+            "to encrypt its values"
+        )
+
+    def get_lookup(self, lookup_name: str) -> Any:
+        if lookup_name not in self._ALLOWED_LOOKUPS:
+            return None
+        return super().get_lookup(lookup_name)
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        data = model_instance.__dict__
+        stored = data.get(self.attname)
+        spec = row_spec(type(model_instance))
+        keys = _write_keys(model_instance, spec.context.organization_id(model_instance))
+        if (
+            stored
+            and key_id_of(stored) == keys.data_primary_key_id
+            and not any(name in data for name in spec.names)
+        ):
+            return stored
+        text = seal_row(model_instance, keys)
+        data[self.attname] = text
+        return text
+
+    def value_to_string(self, obj: Any) -> str:
+        # Every Django serializer (json, jsonl, xml, python, yaml: dumpdata) asks this.
+        model = self.model._meta
+        names = ", ".join(row_spec(self.model).names)
+        raise SerializationRefusedError(
+            f"{model.label} is encrypted ({names}): dumpdata and Django's serializers "
+            "refuse it, as its rows can be read only with this installation's keys. Leave "
+            f"the model out (`afspraak dumpdata --exclude {model.label}`); its rows are saved "
+            "by the database backups, as ciphertext (see docs/security/encryption.md)"
+        )
+
+    def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
+        errors = super().check(**kwargs)
+        model = self.model
+        if not any(isinstance(f, EncryptedField) for f in model._meta.private_fields):
+            errors.append(
+                checks.Error(
+                    f"{model._meta.label} is an EncryptedModel without encrypted fields",
+                    obj=self,
+                    id="crypto.E005",
+                )
+            )
+        return errors
+
+
+SealedRowField.register_lookup(SealedWith)
+
+
+# --- Encrypted fields ---------------------------------------------------------------------------
+
+
+class EncryptedAttribute:
+    """Decrypts the row on the first read of any of its encrypted values.
+
+    The values then live in the instance's ``__dict__`` under their names, where
+    Python finds them before this (non-data) descriptor: later reads cost nothing, and
+    a write is a plain attribute write, which ``SealedRowField.pre_save`` seals.
+    """
+
+    def __init__(self, field: "EncryptedField") -> None:
+        self.field = field
+
+    def __get__(self, instance: Any, cls: Any = None) -> Any:
+        if instance is None:
+            return self
+        data = instance.__dict__
+        name = self.field.name
+        open_row(instance)
+        if name not in data:
+            data[name] = self.field.get_default()
+        return data[name]
+
+
+class EncryptedField(models.TextField):
+    """Base of the encrypted fields: a value kept only inside the row's sealed ciphertext."""
+
+    _ALLOWED_LOOKUPS: frozenset[str] = frozenset()
 
     def __init__(
         self,
@@ -216,146 +429,58 @@ class EncryptedField(models.TextField):
             kwargs["row_id_field"] = self.context.row_id_field
         return name, path, args, kwargs
 
-    def get_internal_type(self) -> str:
-        return "TextField"
-
-    # What is stored as is (never a secret) and how a value becomes bytes and back.
-    def is_stored_as_is(self, value: Any) -> bool:
-        return value is None or value == ""
-
-    def encode(self, value: Any) -> bytes:
-        return str(value).encode("utf-8")
-
-    def decode(self, plaintext: bytes) -> Any:
-        return plaintext.decode("utf-8")
-
-    def label(self) -> str:
-        label: str = self.model._meta.label_lower
-        return label
+    def get_attname_column(self) -> tuple[str, None]:
+        return self.get_attname(), None
 
     def contribute_to_class(
         self, cls: type[models.Model], name: str, private_only: bool = False
     ) -> None:
-        super().contribute_to_class(cls, name, private_only=private_only)
-        self._associated_data_middle = field_associated_data_middle(self.label(), self.name)
+        super().contribute_to_class(cls, name, private_only=True)
+        setattr(cls, self.attname, EncryptedAttribute(self))
 
-    def associated_data(self, instance: models.Model, keys: keysets.OrganizationKeys) -> bytes:
-        return field_associated_data(
-            keys.organization_public_id, self.label(), self.name, self.context.row_id(instance)
+    def prepare(self, value: Any) -> Any:
+        """Return ``value`` as it is written into the row's JSON."""
+        return value if value is None else str(value)
+
+    def _refuse(self) -> EncryptedFieldQueryError:
+        return EncryptedFieldQueryError(
+            f"{self.model._meta.label}.{self.name} is encrypted inside the row's sealed "
+            "column: it cannot be filtered, ordered, selected or updated in SQL (save the "
+            "instance instead; search with a blind index)"
         )
 
-    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
-        # None and "" are stored as they are.
-        return Sealed(value) if value else value
-
-    def to_python(self, value: Any) -> Any:
-        if isinstance(value, Sealed):
-            return value
-        return super().to_python(value)
+    def get_col(self, alias: str, output_field: Any = None) -> Any:
+        raise self._refuse()
 
     def get_prep_value(self, value: Any) -> Any:
-        if isinstance(value, Sealed):
-            return value.text
-        if self.is_stored_as_is(value):
-            return value
-        raise PlaintextRefusedError(
-            f"{self.model._meta.label}.{self.name} is encrypted: its plaintext cannot be "
-            "sent to the database (save the instance instead; search with a blind index)"
-        )
-
-    def value_to_string(self, obj: Any) -> str:
-        # Every Django serializer (json, jsonl, xml, python, yaml: dumpdata) asks this.
-        model = self.model._meta
-        raise SerializationRefusedError(
-            f"{model.label}.{self.name} is encrypted: dumpdata and Django's serializers "
-            "would write its plaintext, so they refuse it. Leave the model out "
-            f"(`afspraak dumpdata --exclude {model.label}`); its rows are saved by the "
-            "database backups, as ciphertext (see docs/security/encryption.md)"
-        )
+        raise self._refuse()
 
     def get_lookup(self, lookup_name: str) -> Any:
-        if lookup_name not in self._ALLOWED_LOOKUPS:
-            return None
-        return super().get_lookup(lookup_name)
+        return None
 
-    def seal_for(
-        self, instance: models.Model, value: Any, keys: keysets.OrganizationKeys
-    ) -> Sealed:
-        """Encrypt ``value`` for this field of ``instance`` under the keys' primary data key."""
-        return Sealed(seal(keys.data, self.encode(value), self.associated_data(instance, keys)))
-
-    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
-        value = model_instance.__dict__.get(self.attname)
-        if self.is_stored_as_is(value):
-            return value
-        keys = _write_keys(model_instance, self.context.organization_id(model_instance))
-        if isinstance(value, Sealed):
-            if value.key_id == keys.data_primary_key_id:
-                return value
-            value = getattr(model_instance, self.attname)
-        return self.seal_for(model_instance, value, keys)
-
-    def open(self, instance: models.Model, sealed: Sealed) -> Any:
-        """Decrypt ``sealed``, read from this field of ``instance``; fail closed if it cannot."""
-        # The common case inline, as lean as it gets (this runs for every value read): keys
-        # cached, row complete, the value under a key of the keyset. Associated data as in
-        # ``field_associated_data``, from parts computed once per organization and field.
-        data = instance.__dict__
-        keys = keysets.cached_keys(data.get(self.context.organization_attname, 0))
-        row_id = data.get(self.context.row_id_field)
-        if keys is not None and row_id:
-            text = sealed.text
-            primitive = keys.data_by_prefix.get(text[:SEALED_PREFIX_LENGTH])
-            if primitive is not None:
-                try:
-                    return self.decode(
-                        primitive.decrypt(
-                            body_bytes(text),
-                            keys.field_context + self._associated_data_middle + row_id.encode(),
-                        )
-                    )
-                except (tink.TinkError, binascii.Error, ValueError):
-                    pass
-        try:
-            return self._open_carefully(instance, sealed)
-        except CryptoError as failure:
-            report_failure(failure)
-            raise
-
-    def _open_carefully(self, instance: models.Model, sealed: Sealed) -> Any:
-        organization_id = self.context.organization_id(instance)
-        row_id = self.context.row_id(instance)
-        label = self.label()
-        keys = keysets.keys_for_reading(organization_id)
-        for attempt in range(2):
-            if attempt:
-                # The cached keys may predate a rotation made by another process.
-                keys = keysets.keys_for_reading(organization_id, reload=True)
-            associated_data = field_associated_data(
-                keys.organization_public_id, label, self.name, row_id
-            )
-            try:
-                plaintext = unseal(keys.data, sealed.text, associated_data)
-            except (tink.TinkError, MalformedCiphertextError):
-                continue
-            try:
-                return self.decode(plaintext)
-            except ValueError:
-                break
-        raise DecryptionError(
-            f"{self.model._meta.label}.{self.name} of row {row_id} "
-            f"(organization {keys.organization_public_id}, data key {sealed.key_id}) does not "
-            "decrypt: the value was altered or copied from another row, field or organization, "
-            "or its key is gone; restore the row from a backup",
-            organization_id=organization_id,
-            model=label,
-            field=self.name,
-            row_id=row_id,
-            key_id=sealed.key_id,
+    def value_to_string(self, obj: Any) -> str:
+        raise SerializationRefusedError(
+            f"{self.model._meta.label}.{self.name} is encrypted: serializers refuse it"
         )
 
     def check(self, **kwargs: Any) -> list[checks.CheckMessage]:
-        return [*super().check(**kwargs), *_check_row_context(self, self.context)]
+        errors = [*super().check(**kwargs), *_check_row_context(self, self.context)]
+        model = self.model
+        others = [f for f in model._meta.private_fields if isinstance(f, EncryptedField)]
+        if any(
+            (f.context.organization_field, f.context.row_id_field)
+            != (self.context.organization_field, self.context.row_id_field)
+            for f in others
+        ):
+            errors.append(
+                checks.Error(
+                    f"the encrypted fields of {model._meta.label} name different "
+                    "organization or row id fields: a row is sealed as one",
+                    obj=self,
+                    id="crypto.E006",
+                )
+            )
+        return errors
 
 
 class EncryptedTextField(EncryptedField):
@@ -389,15 +514,8 @@ class EncryptedJSONField(EncryptedField):
 
     empty_strings_allowed = False
 
-    def is_stored_as_is(self, value: Any) -> bool:
-        return value is None
-
-    def encode(self, value: Any) -> bytes:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-    def decode(self, plaintext: bytes) -> Any:
-        # Decoding first spares json the detection of the encoding of bytes.
-        return json.loads(plaintext.decode("utf-8"))
+    def prepare(self, value: Any) -> Any:
+        return value
 
     def to_python(self, value: Any) -> Any:
         return value
@@ -413,9 +531,6 @@ class EncryptedJSONField(EncryptedField):
 
     def formfield(self, **kwargs: Any) -> Any:
         return models.Field.formfield(self, **{"form_class": forms.JSONField, **kwargs})
-
-
-EncryptedField.register_lookup(SealedWith)
 
 
 # --- Blind indexes ------------------------------------------------------------------------------
@@ -454,17 +569,8 @@ class BlindIndexField(models.CharField):
         return name, path, args, kwargs
 
     def _compute(self, keys: keysets.OrganizationKeys, value: str | None) -> "BlindIndex | None":
-        normalized = NORMALIZERS[self.normalizer](value or "")
-        if not normalized:
-            return None
-        data = blind_index_input(str(self.model._meta.label_lower), self.name, normalized)
-        primary = keys.index.primary_id()
-        others = sorted(
-            (key_id, prf) for key_id, prf in keys.index.all().items() if key_id != primary
-        )
-        return BlindIndex(
-            bytes(keys.index.primary().compute(data, BLIND_INDEX_BYTES)).hex(),
-            tuple(bytes(prf.compute(data, BLIND_INDEX_BYTES)).hex() for _, prf in others),
+        return blind_index_value(
+            keys, str(self.model._meta.label_lower), self.name, self.normalizer, value
         )
 
     def index_for(self, organization_id: int, value: str) -> "BlindIndex | None":
@@ -485,18 +591,15 @@ class BlindIndexField(models.CharField):
     def refresh(self, instance: models.Model, keys: keysets.OrganizationKeys | None = None) -> Any:
         """Recompute the index from the source's plaintext.
 
-        A source still sealed keeps its stored index, unless the index key is being
-        rotated: then it is decrypted, so that a save never writes back an index under
-        the old key over one the rotation has just recomputed.
+        A row whose values were neither read nor set keeps its stored index, unless the
+        index key is being rotated: then it is decrypted, so that a save never writes
+        back an index under the old key over one the rotation has just recomputed.
         """
         if keys is None:
             keys = _write_keys(instance, self.context.organization_id(instance))
-        raw = instance.__dict__.get(self.source, Sealed(""))
-        if isinstance(raw, Sealed):
-            if len(keys.index_key_ids) < 2:
-                return getattr(instance, self.attname)
-            raw = getattr(instance, self.source)
-        value = self._compute(keys, raw)
+        if is_unread(instance) and len(keys.index_key_ids) < 2:
+            return getattr(instance, self.attname)
+        value = self._compute(keys, getattr(instance, self.source))
         setattr(instance, self.attname, value)
         return value
 
@@ -537,6 +640,26 @@ class BlindIndexField(models.CharField):
                 )
             )
         return errors
+
+
+def blind_index_value(
+    keys: keysets.OrganizationKeys,
+    model_label: str,
+    field_name: str,
+    normalizer: str,
+    value: str | None,
+) -> "BlindIndex | None":
+    """Return the blind index of ``value`` for a model's index field, under the keys' PRF keys."""
+    normalized = NORMALIZERS[normalizer](value or "")
+    if not normalized:
+        return None
+    data = blind_index_input(model_label, field_name, normalized)
+    primary = keys.index.primary_id()
+    others = sorted((key_id, prf) for key_id, prf in keys.index.all().items() if key_id != primary)
+    return BlindIndex(
+        bytes(keys.index.primary().compute(data, BLIND_INDEX_BYTES)).hex(),
+        tuple(bytes(prf.compute(data, BLIND_INDEX_BYTES)).hex() for _, prf in others),
+    )
 
 
 class BlindIndex(str):
@@ -631,10 +754,13 @@ def _check_row_context(field: models.Field, context: _RowContext) -> list[checks
 
 
 class EncryptedModel(models.Model):
-    """A tenant-owned model with encrypted fields: saves are atomic and checked against rotation.
+    """A tenant-owned model with encrypted fields, all sealed together in its ``sealed`` column.
 
-    ``__str__`` shows the public id only; subclasses must not show encrypted values there.
+    Saves are atomic and checked against rotation. ``__str__`` shows the public id only;
+    subclasses must not show encrypted values there.
     """
+
+    sealed = SealedRowField()
 
     class Meta:
         abstract = True
@@ -646,20 +772,45 @@ class EncryptedModel(models.Model):
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
-            # A blind index must follow its source, even in a partial save.
-            names = set(update_fields)
-            names |= {
-                field.name
-                for field in self._meta.concrete_fields
-                if isinstance(field, BlindIndexField) and field.source in names
-            }
-            kwargs["update_fields"] = sorted(names)
+            kwargs["update_fields"] = _sealed_update_fields(type(self), update_fields)
         self.__dict__.pop(_WRITE_KEYS, None)
         try:
             with reporting_failures(), transaction.atomic(using=using, savepoint=False):
+                self._load_deferred_sealed_column()
                 super().save(*args, **kwargs)
         finally:
             self.__dict__.pop(_WRITE_KEYS, None)
+
+    def _load_deferred_sealed_column(self) -> None:
+        """Load a deferred ``sealed`` before a save that must seal values set meanwhile.
+
+        Django saves only the loaded columns of an instance with deferred ones: the
+        values set would be lost without the column.
+        """
+        data = self.__dict__
+        if SEALED in data or self._state.adding:
+            return
+        touched = {name: data[name] for name in row_spec(type(self)).names if name in data}
+        if touched:
+            self.refresh_from_db(fields=[SEALED])
+            data.update(touched)
+
+    def refresh_from_db(
+        self,
+        using: str | None = None,
+        fields: Iterable[str] | None = None,
+        from_queryset: Any = None,
+    ) -> None:
+        if fields is not None:
+            names = set(row_spec(type(self)).names)
+            asked = list(fields)
+            fields = [name for name in asked if name not in names]
+            if len(fields) < len(asked) and SEALED not in fields:
+                fields.append(SEALED)
+        if fields is None or SEALED in fields:
+            for name in row_spec(type(self)).names:
+                self.__dict__.pop(name, None)
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
 
     def clean(self) -> None:
         super().clean()
@@ -672,20 +823,30 @@ class EncryptedModel(models.Model):
                     )
 
 
+def _sealed_update_fields(model: type[models.Model], update_fields: Iterable[str]) -> list[str]:
+    """Turn encrypted field names into the sealed column, which the blind indexes follow."""
+    names = set(update_fields)
+    encrypted = names & set(row_spec(model).names)
+    if encrypted or SEALED in names:
+        names -= encrypted
+        names.add(SEALED)
+        names |= {
+            field.name
+            for field in model._meta.concrete_fields
+            if isinstance(field, BlindIndexField)
+        }
+    return sorted(names)
+
+
 def encrypted_models() -> list[tuple[type[models.Model], list[EncryptedField]]]:
     """Return every installed model with encrypted fields, and those fields."""
     from django.apps import apps
 
-    found = []
-    for model in apps.get_models():
-        fields = [
-            field
-            for field in model._meta.concrete_fields
-            if isinstance(field, EncryptedField) and field.model is model
-        ]
-        if fields:
-            found.append((model, fields))
-    return found
+    return [
+        (model, list(row_spec(model).fields))
+        for model in apps.get_models()
+        if issubclass(model, EncryptedModel) and not model._meta.proxy
+    ]
 
 
 def blind_indexed_models() -> list[tuple[type[models.Model], list[BlindIndexField]]]:

@@ -1,7 +1,7 @@
 """Each organization's own keysets: created with it, stored wrapped, unwrapped into a cache.
 
 An organization has a data keyset (AEAD AES256_GCM, output prefix TINK) for its
-encrypted fields and an index keyset (PRF HMAC-SHA256) for its blind indexes. Both
+encrypted rows and an index keyset (PRF HMAC-SHA256) for its blind indexes. Both
 live in ``OrganizationKeyset`` only encrypted under the master keyset, bound to the
 organization's public id and the purpose.
 
@@ -33,8 +33,8 @@ from tink import aead, prf
 from tink.proto import tink_pb2
 
 from afspraak.crypto.ciphertext import (
-    field_associated_data_head,
     keyset_associated_data,
+    row_associated_data_head,
     sealed_prefix,
 )
 from afspraak.crypto.errors import MasterKeyError, MissingKeysetError
@@ -70,7 +70,7 @@ class OrganizationKeys:
     # The fast path of every decryption: each enabled data key's own primitive, by the
     # ``sealed_prefix`` its values start with, and the organization's associated-data head.
     data_by_prefix: Mapping[str, aead.Aead]
-    field_context: bytes
+    row_context: bytes
 
 
 class _Cache:
@@ -251,7 +251,7 @@ def _load(organization_id: int) -> OrganizationKeys:
         data_primary_key_id=info.primary_key_id,
         data_key_ids=frozenset(key.key_id for key in info.key_info),
         data_by_prefix=_primitives_by_prefix(data_handle),
-        field_context=field_associated_data_head(public_id),
+        row_context=row_associated_data_head(public_id),
     )
     _cache.put(keys)
     return keys

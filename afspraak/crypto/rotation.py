@@ -4,7 +4,7 @@
   organization keyset (and re-encrypts the MFA secrets, which the master keyset
   encrypts directly). No customer data is touched. The old master key stays until
   ``retire_master_key`` finds nothing using it.
-- Organization rotation adds a new primary data key, then re-encrypts that
+- Organization rotation adds a new primary data key, then re-encrypts (re-seals) that
   organization's rows of every model with encrypted fields in batches, each batch
   committed with its progress, so a rerun after a crash continues where it stopped.
   It ends, under a lock that holds off writers, by re-encrypting whatever was written
@@ -34,8 +34,9 @@ from django_scopes import scopes_disabled
 
 from afspraak.audit.trail import record
 from afspraak.crypto import keysets
+from afspraak.crypto.ciphertext import key_id_of
 from afspraak.crypto.errors import MasterKeyError, MissingKeysetError
-from afspraak.crypto.fields import EncryptedField, Sealed, encrypted_models
+from afspraak.crypto.fields import SEALED, EncryptedField, encrypted_models, seal_row
 from afspraak.crypto.keyring import (
     add_master_key,
     master_keyring,
@@ -309,20 +310,13 @@ def _start_or_resume(organization: Organization) -> tuple[KeyRotation, bool]:
     return rotation, False
 
 
-def _reencrypt_rows(
-    rows: list[models.Model], fields: list[EncryptedField], keys: keysets.OrganizationKeys
-) -> int:
-    """Re-encrypt under the primary data key every value of ``rows`` under another key."""
+def _reencrypt_rows(rows: list[models.Model], keys: keysets.OrganizationKeys) -> int:
+    """Seal again under the primary data key every row of ``rows`` sealed under another key."""
     changed = 0
     for row in rows:
-        updates = {}
-        for encrypted in fields:
-            stored = row.__dict__.get(encrypted.attname)
-            if isinstance(stored, Sealed) and stored.key_id != keys.data_primary_key_id:
-                plaintext = getattr(row, encrypted.attname)
-                updates[encrypted.attname] = encrypted.seal_for(row, plaintext, keys)
-        if updates:
-            type(row)._base_manager.filter(pk=row.pk).update(**updates)
+        stored = row.__dict__.get(SEALED)
+        if stored and key_id_of(stored) != keys.data_primary_key_id:
+            type(row)._base_manager.filter(pk=row.pk).update(**{SEALED: seal_row(row, keys)})
             changed += 1
     return changed
 
@@ -348,7 +342,7 @@ def reencrypt_batch(
         )
     if not rows:
         return None, 0
-    return rows[-1].pk, _reencrypt_rows(rows, fields, keys)
+    return rows[-1].pk, _reencrypt_rows(rows, keys)
 
 
 def _reencrypt_model(
@@ -376,15 +370,8 @@ def _stale_rows(
     fields: list[EncryptedField],
     primary_key_id: int,
 ) -> list[models.Model]:
-    """Return the organization's rows with any value under a key other than ``primary_key_id``."""
-    stale = Q()
-    for encrypted in fields:
-        condition = Q(**{f"{encrypted.name}__isnull": False}) & ~Q(
-            **{f"{encrypted.name}__sealed_with": primary_key_id}
-        )
-        if encrypted.is_stored_as_is(""):
-            condition &= ~Q(**{encrypted.name: ""})
-        stale |= condition
+    """Return the organization's rows sealed under a key other than ``primary_key_id``."""
+    stale = ~Q(**{f"{SEALED}__sealed_with": primary_key_id}) & ~Q(**{SEALED: ""})
     owner = f"{fields[0].context.organization_field}_id"
     # As in the batch above: the organization filter stands in for the model's own scope.
     with scopes_disabled():
@@ -403,7 +390,7 @@ def _finish(rotation: KeyRotation, resumed: bool) -> OrganizationRotation:
         keys = keysets.keys_for_writing(organization.pk)
         for model, fields in encrypted_models():
             rows = _stale_rows(organization, model, fields, keys.data_primary_key_id)
-            rotation.rows_reencrypted += _reencrypt_rows(rows, fields, keys)
+            rotation.rows_reencrypted += _reencrypt_rows(rows, keys)
         retired = sorted(keys.data_key_ids - {keys.data_primary_key_id})
         if retired:
             handle = keysets.unwrap_keyset(keyset, organization.public_id)
@@ -482,6 +469,8 @@ class OrganizationKeyStatus:
     master_key_ids: list[str]
     rotation_in_progress: bool
     index_rotation_in_progress: bool
+    # Rows sealed under a data key other than the primary (counted only while there is one).
+    rows_under_old_keys: int = 0
 
 
 @dataclass
@@ -537,11 +526,14 @@ def key_status() -> KeyStatus:
                     organization=organization, finished_at__isnull=True
                 ).values_list("purpose", flat=True)
             )
-        data, index = by_purpose.get(KeysetPurpose.DATA), by_purpose.get(KeysetPurpose.INDEX)
-        if data is None or index is None:
-            status.organizations_without_keysets.append(organization.slug)
-            continue
-        data_primary, data_ids = _key_info(data)
+            data, index = by_purpose.get(KeysetPurpose.DATA), by_purpose.get(KeysetPurpose.INDEX)
+            if data is None or index is None:
+                status.organizations_without_keysets.append(organization.slug)
+                continue
+            data_primary, data_ids = _key_info(data)
+            stale = 0
+            if data_primary is not None and len(data_ids) > 1:
+                stale = _count_stale_rows(organization, data_primary)
         status.organizations.append(
             OrganizationKeyStatus(
                 slug=organization.slug,
@@ -552,6 +544,18 @@ def key_status() -> KeyStatus:
                 master_key_ids=sorted({data.master_key_id, index.master_key_id}),
                 rotation_in_progress=KeysetPurpose.DATA in rotating,
                 index_rotation_in_progress=KeysetPurpose.INDEX in rotating,
+                rows_under_old_keys=stale,
             )
         )
     return status
+
+
+def _count_stale_rows(organization: Organization, primary_key_id: int) -> int:
+    """Count the organization's rows sealed under a data key other than ``primary_key_id``."""
+    stale = ~Q(**{f"{SEALED}__sealed_with": primary_key_id}) & ~Q(**{SEALED: ""})
+    count = 0
+    with scopes_disabled():
+        for model, fields in encrypted_models():
+            owner = f"{fields[0].context.organization_field}_id"
+            count += model._base_manager.filter(stale, **{owner: organization.pk}).count()
+    return count

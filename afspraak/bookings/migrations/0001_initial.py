@@ -8,6 +8,11 @@ import functools
 from django.db import migrations, models
 
 
+# The encrypted fields here were text columns of per-field ciphertext until
+# 0007_sealed_rows moved them into one sealed column (afspraak.crypto.legacy); the
+# field classes no longer have columns, so the history shows the columns as they were.
+
+
 class Migration(migrations.Migration):
     initial = True
 
@@ -34,15 +39,15 @@ class Migration(migrations.Migration):
                         unique=True,
                     ),
                 ),
-                ("name", afspraak.crypto.fields.EncryptedTextField(max_length=200)),
-                ("email", afspraak.crypto.fields.EncryptedEmailField(max_length=254)),
+                ("name", models.TextField(max_length=200)),
+                ("email", models.TextField(max_length=254)),
                 (
                     "email_index",
                     afspraak.crypto.fields.BlindIndexField(normalizer="email", source="email"),
                 ),
-                ("phone", afspraak.crypto.fields.EncryptedTextField(blank=True, max_length=40)),
-                ("notes", afspraak.crypto.fields.EncryptedTextField(blank=True, max_length=5000)),
-                ("answers", afspraak.crypto.fields.EncryptedJSONField(blank=True, default=dict)),
+                ("phone", models.TextField(blank=True, max_length=40)),
+                ("notes", models.TextField(blank=True, max_length=5000)),
+                ("answers", models.TextField(blank=True, default=dict)),
                 ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
                 (
                     "organization",

@@ -9,6 +9,11 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+# The encrypted fields here were text columns of per-field ciphertext until
+# 0007_sealed_rows moved them into one sealed column (afspraak.crypto.legacy); the
+# field classes no longer have columns, so the history shows the columns as they were.
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("bookings", "0002_row_level_security"),
@@ -90,16 +95,16 @@ class Migration(migrations.Migration):
                 ("blocked_start", models.DateTimeField()),
                 ("blocked_end", models.DateTimeField()),
                 ("invitee_timezone", models.CharField(max_length=64)),
-                ("invitee_name", afspraak.crypto.fields.EncryptedTextField(max_length=200)),
+                ("invitee_name", models.TextField(max_length=200)),
                 (
                     "invitee_phone",
-                    afspraak.crypto.fields.EncryptedTextField(blank=True, max_length=40),
+                    models.TextField(blank=True, max_length=40),
                 ),
-                ("answers", afspraak.crypto.fields.EncryptedJSONField(blank=True, default=dict)),
-                ("location", afspraak.crypto.fields.EncryptedTextField(blank=True, max_length=400)),
+                ("answers", models.TextField(blank=True, default=dict)),
+                ("location", models.TextField(blank=True, max_length=400)),
                 (
                     "cancel_reason",
-                    afspraak.crypto.fields.EncryptedTextField(blank=True, max_length=1000),
+                    models.TextField(blank=True, max_length=1000),
                 ),
                 (
                     "cancelled_by",

@@ -1,9 +1,11 @@
-"""Records for the encryption tests: organizations with keysets, invitees and invitations."""
+"""Records for the encryption tests: organizations with keysets, and their encrypted rows."""
 
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
-from afspraak.bookings.models import Invitee
+from afspraak.bookings.models import Booking, Invitee
 from afspraak.crypto.keysets import create_organization_keysets
+from afspraak.scheduling.tests.factories import MeetingTypeFactory, ScheduleFactory
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Invitation, Organization
 from afspraak.tenancy.tests.factories import InvitationFactory, OrganizationFactory
@@ -30,6 +32,31 @@ def make_invitee(organization: Organization, **values) -> Invitee:
         invitee = Invitee(organization=organization, **fields)
         invitee.save()
     return invitee
+
+
+def make_booking(invitee: Invitee, **values) -> Booking:
+    """Save a booking of ``invitee`` (with a meeting type of its own), with ``values``."""
+    organization = invitee.organization
+    meeting_type = MeetingTypeFactory.create(
+        organization=organization, schedule=ScheduleFactory.create(organization=organization)
+    )
+    start = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
+    end = start + timedelta(minutes=30)
+    with organization_context(organization):
+        booking = Booking(
+            organization=organization,
+            meeting_type=meeting_type,
+            host=meeting_type.host,
+            invitee=invitee,
+            start=start,
+            end=end,
+            blocked_start=start,
+            blocked_end=end,
+            invitee_timezone="Europe/Amsterdam",
+            **values,
+        )
+        booking.save()
+    return booking
 
 
 def make_invitation(organization: Organization, email: str) -> Invitation:

@@ -1,7 +1,7 @@
 """Canary: personal data and keys never reach the database files in the clear.
 
-An invitee carries a unique marker in every encrypted field, and so does an
-invitation's e-mail address; the raw database (SQLite's pages, PostgreSQL's
+An invitee and a booking carry a unique marker in every encrypted field, and so does
+an invitation's e-mail address; the raw database (SQLite's pages, PostgreSQL's
 ``pg_dump`` and ``COPY`` output) must not contain it. The organization's name carries
 a control marker in plaintext and the records' public ids are plaintext too, so each
 search is shown to see the rows it searches.
@@ -20,16 +20,22 @@ from django.db import connection
 from tink import aead, secret_key_access
 from tink.proto import aes_gcm_pb2, hmac_prf_pb2, tink_pb2
 
-from afspraak.bookings.models import Invitee
+from afspraak.bookings.models import Booking, Invitee
 from afspraak.crypto import keysets
 from afspraak.crypto.keyring import keyset_proto
 from afspraak.crypto.models import KeysetPurpose, OrganizationKeyset
-from afspraak.crypto.tests.records import make_invitation, make_invitee, make_organization
+from afspraak.crypto.tests.records import (
+    make_booking,
+    make_invitation,
+    make_invitee,
+    make_organization,
+)
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Invitation, Organization
 
 TABLES = (
     "bookings_invitee",
+    "bookings_booking",
     "crypto_organizationkeyset",
     "audit_auditevent",
     "tenancy_organization",
@@ -37,7 +43,7 @@ TABLES = (
 )
 
 
-def plant_canary() -> tuple[str, str, Organization, list[Invitee | Invitation]]:
+def plant_canary() -> tuple[str, str, Organization, list[Invitee | Booking | Invitation]]:
     """Create an organization named with a control marker, and records full of a canary."""
     marker, control = f"canary{secrets.token_hex(8)}", f"control{secrets.token_hex(8)}"
     organization = make_organization(name=f"Practice {control}", slug=control)
@@ -49,8 +55,16 @@ def plant_canary() -> tuple[str, str, Organization, list[Invitee | Invitation]]:
         notes=f"notes {marker}",
         answers={"question": f"answer {marker}", marker: True},
     )
+    booking = make_booking(
+        invitee,
+        invitee_name=f"{marker} Booker",
+        invitee_phone=f"+31 {marker}",
+        answers={"question": f"answer {marker}", marker: [marker]},
+        location=f"Room {marker}",
+        cancel_reason=f"reason {marker}",
+    )
     invitation = make_invitation(organization, f"invited.{marker}@example.test")
-    return marker, control, organization, [invitee, invitation]
+    return marker, control, organization, [invitee, booking, invitation]
 
 
 def key_material(organization) -> list[bytes]:

@@ -42,16 +42,19 @@ def stored_keysets(organization) -> list[tuple[str, str, str]]:
 
 def stored_invitees(organization) -> list[tuple]:
     with organization_context(organization), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT name, email, phone, notes, answers FROM bookings_invitee ORDER BY id"
-        )
+        cursor.execute("SELECT sealed, email_index FROM bookings_invitee ORDER BY id")
         return cursor.fetchall()
 
 
 def corrupt(invitee) -> None:
-    """Copy the invitee's notes ciphertext over its name, as someone with database access could."""
+    """Copy another invitee's sealed row over this one's, as someone with database access could."""
+    other = make_invitee(invitee.organization, email=f"other.{invitee.pk}@example.test")
     with organization_context(invitee.organization), connection.cursor() as cursor:
-        cursor.execute("UPDATE bookings_invitee SET name = notes WHERE id = %s", [invitee.pk])
+        cursor.execute(
+            "UPDATE bookings_invitee SET sealed = (SELECT sealed FROM bookings_invitee "
+            "WHERE id = %s) WHERE id = %s",
+            [other.pk, invitee.pk],
+        )
 
 
 def replace_with_a_different_keyset(path) -> None:
@@ -198,7 +201,7 @@ def test_a_failure_inside_a_transaction_is_audited_once_after_the_rollback(caplo
     assert AuditEvent.objects.filter(action="crypto.decryption.failed").count() == 1
     logged = [r for r in caplog.records if r.name == "afspraak.crypto"]
     assert len(logged) == 1
-    assert "bookings.Invitee.name" in logged[0].getMessage()
+    assert f"bookings.Invitee row {invitee.public_id}" in logged[0].getMessage()
 
 
 def test_a_background_job_that_cannot_decrypt_is_audited(org):

@@ -128,13 +128,13 @@ def test_rotate_index_leaves_the_data_key_and_ciphertexts_alone(org):
     make_invitees(org, 2)
     data_key = keys_of(org).data_primary_key_id
     with organization_context(org):
-        ciphertexts = list(Invitee._base_manager.values_list("name", flat=True))
+        ciphertexts = list(Invitee._base_manager.values_list("sealed", flat=True))
 
     keys("rotate-index", org.slug)
 
     assert keys_of(org).data_primary_key_id == data_key
     with organization_context(org):
-        assert list(Invitee._base_manager.values_list("name", flat=True)) == ciphertexts
+        assert list(Invitee._base_manager.values_list("sealed", flat=True)) == ciphertexts
 
 
 def test_lookups_find_rows_under_either_key_while_the_rotation_is_unfinished(org, monkeypatch):

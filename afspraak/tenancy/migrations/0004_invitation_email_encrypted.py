@@ -4,29 +4,28 @@ The plain column is renamed aside, the encrypted ``email`` and its ``email_index
 added, every existing address is encrypted into them, and the plain column is dropped.
 The way back decrypts into a plain column again.
 
-Rows are converted one organization at a time inside ``organization_context``: on
-PostgreSQL the invitations and the keysets are under FORCEd row-level security, and the
-role running migrations needs no BYPASSRLS for this. The conversion uses the historical
-``Invitation`` model; its fields are the real ``EncryptedEmailField`` and
-``BlindIndexField`` classes (imported below), so saving one encrypts and indexes it as
-the application does (bound to ``tenancy.invitation``, ``email``, the row's public id).
-What the historical model lacks (``EncryptedModel.save``'s transaction, which the
-surrounding context provides, and the scoped manager) is not needed here. The keys come
-from the live ``afspraak.crypto.keysets`` module, which is unavoidable: it is the only
-reader of the organization keysets, and it needs the master key. A fresh database has no
-invitations and reads no key. An organization with invitations but no keysets stops the
-migration with ``MissingKeysetError`` (nothing converted): run
-``afspraak keys init-org SLUG``, then migrate again.
+``email`` held a per-field ciphertext (``afspraak.crypto.legacy``) until
+``0005_invitation_sealed`` moved it into the row's sealed column; it appears here as
+the text column it was, and the conversion writes that format itself. Rows are
+converted one organization at a time inside ``organization_context`` (forced
+row-level security on PostgreSQL), with the keys of the live ``afspraak.crypto.keysets``
+module. A fresh database has no invitations and reads no key. An organization with
+invitations but no keysets stops the migration with ``MissingKeysetError`` (nothing
+converted): run ``afspraak keys init-org SLUG``, then migrate again.
 """
 
 from django.db import migrations, models
 
 import afspraak.crypto.fields
+from afspraak.crypto import keysets, legacy
+from afspraak.crypto.fields import blind_index_value
 from afspraak.tenancy.context import organization_context
+
+LABEL = "tenancy.invitation"
 
 
 def _convert_each_invitation(apps, schema_editor, convert):
-    """Call ``convert`` on every invitation, inside its organization's context."""
+    """Call ``convert`` on every invitation, inside its organization's context, with its keys."""
     organization_model = apps.get_model("tenancy", "Organization")
     invitation_model = apps.get_model("tenancy", "Invitation")
     using = schema_editor.connection.alias
@@ -35,18 +34,28 @@ def _convert_each_invitation(apps, schema_editor, convert):
             invitations = invitation_model.objects.using(using).filter(
                 organization_id=organization.pk
             )
+            if not invitations.exists():
+                continue
+            keys = keysets.keys_for_writing(organization.pk)
             for invitation in invitations.order_by("pk"):
-                convert(invitation)
+                convert(invitations.filter(pk=invitation.pk), invitation, keys)
 
 
-def _encrypt(invitation):
-    invitation.email = invitation.email_plaintext
-    invitation.save(update_fields=["email", "email_index"])
+def _encrypt(row, invitation, keys):
+    address = invitation.email_plaintext
+    index = blind_index_value(keys, LABEL, "email_index", "email", address)
+    row.update(
+        email=legacy.seal_field(keys, LABEL, "email", legacy.TEXT, invitation.public_id, address),
+        email_index=None if index is None else str(index),
+    )
 
 
-def _decrypt(invitation):
-    invitation.email_plaintext = invitation.email
-    invitation.save(update_fields=["email_plaintext"])
+def _decrypt(row, invitation, keys):
+    row.update(
+        email_plaintext=legacy.open_field(
+            keys, LABEL, "email", legacy.TEXT, invitation.public_id, invitation.email
+        )
+    )
 
 
 def encrypt_addresses(apps, schema_editor):
@@ -71,7 +80,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="invitation",
             name="email",
-            field=afspraak.crypto.fields.EncryptedEmailField(default="", max_length=254),
+            field=models.TextField(default="", max_length=254),
             preserve_default=False,
         ),
         migrations.AddField(

@@ -10,7 +10,7 @@ from django_scopes import scopes_disabled
 
 from afspraak.crypto import keysets
 from afspraak.crypto.ciphertext import key_id_of
-from afspraak.crypto.fields import PlaintextRefusedError, blind_index_of, encrypted_models
+from afspraak.crypto.fields import EncryptedFieldQueryError, blind_index_of, encrypted_models
 from afspraak.crypto.rotation import rotate_organization_key
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.invitations import invite_member
@@ -19,14 +19,14 @@ from afspraak.tenancy.tests.factories import InvitationFactory, OrganizationFact
 
 INVITEE = "new.person@example.test"
 BEFORE = ("tenancy", "0003_row_level_security")
-ENCRYPTED = ("tenancy", "0004_invitation_email_encrypted")
+SEALED = ("tenancy", "0005_invitation_sealed")
 
 
 def stored_columns(invitation: Invitation) -> tuple[str, str]:
-    """Return the invitation's e-mail and e-mail index columns as the database holds them."""
+    """Return the invitation's sealed and e-mail index columns as the database holds them."""
     with organization_context(invitation.organization), connection.cursor() as cursor:
         cursor.execute(
-            "SELECT email, email_index FROM tenancy_invitation WHERE id = %s", [invitation.pk]
+            "SELECT sealed, email_index FROM tenancy_invitation WHERE id = %s", [invitation.pk]
         )
         return cursor.fetchone()
 
@@ -42,9 +42,9 @@ def test_invited_address_is_stored_only_as_ciphertext_with_its_blind_index(tenan
         role="member",
     )  # fmt: skip
 
-    email, email_index = stored_columns(invitation)
-    assert email.startswith("afs1.")
-    assert "new.person" not in email.lower()
+    sealed, email_index = stored_columns(invitation)
+    assert sealed.startswith("afs1.")
+    assert "new.person" not in sealed.lower()
     assert email_index == index_of(tenants.a, INVITEE)
     keysets.clear_cache()
     with organization_context(tenants.a):
@@ -52,7 +52,7 @@ def test_invited_address_is_stored_only_as_ciphertext_with_its_blind_index(tenan
 
 
 def test_filtering_invitations_on_a_plain_address_is_refused(tenants):
-    with organization_context(tenants.a), pytest.raises(PlaintextRefusedError):
+    with organization_context(tenants.a), pytest.raises(EncryptedFieldQueryError):
         list(Invitation.objects.filter(email=INVITEE))
 
 
@@ -84,13 +84,13 @@ def test_addressed_to_matches_any_case_and_only_the_organizations_own_invitation
 def test_organization_key_rotation_reencrypts_invitation_addresses(tenants):
     assert Invitation in [model for model, _ in encrypted_models()]
     invitation = InvitationFactory.create(organization=tenants.a, email=INVITEE)
-    old_email, old_index = stored_columns(invitation)
+    old_sealed, old_index = stored_columns(invitation)
 
     rotated = rotate_organization_key(tenants.a)
 
-    email, email_index = stored_columns(invitation)
-    assert key_id_of(old_email) in rotated.retired_key_ids
-    assert key_id_of(email) == rotated.new_key_id
+    sealed, email_index = stored_columns(invitation)
+    assert key_id_of(old_sealed) in rotated.retired_key_ids
+    assert key_id_of(sealed) == rotated.new_key_id
     assert email_index == old_index
     keysets.clear_cache()
     with organization_context(tenants.a):
@@ -98,7 +98,7 @@ def test_organization_key_rotation_reencrypts_invitation_addresses(tenants):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_migration_encrypts_existing_addresses_and_its_way_back_decrypts_them():
+def test_migrations_encrypt_and_seal_existing_addresses_and_their_way_back_decrypts_them():
     organization = OrganizationFactory.create()
     executor = MigrationExecutor(connection)
     latest = executor.loader.graph.leaf_nodes()
@@ -113,7 +113,8 @@ def test_migration_encrypts_existing_addresses_and_its_way_back_decrypts_them():
                 expires_at=timezone.now() + timedelta(days=7),
             )
 
-        MigrationExecutor(connection).migrate([ENCRYPTED])
+        # 0004 encrypts the address into its own column, 0005 seals it into the row's.
+        MigrationExecutor(connection).migrate([SEALED])
 
         keysets.clear_cache()
         with organization_context(organization):
@@ -126,9 +127,9 @@ def test_migration_encrypts_existing_addresses_and_its_way_back_decrypts_them():
                 ).get()
                 == converted
             )
-        email, _ = stored_columns(converted)
-        assert email.startswith("afs1.")
-        assert "plain.person" not in email.lower()
+        sealed, _ = stored_columns(converted)
+        assert sealed.startswith("afs1.")
+        assert "plain.person" not in sealed.lower()
 
         MigrationExecutor(connection).migrate([BEFORE])
 

@@ -115,7 +115,12 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {org.slug}: data key {org.data_primary_key_id} "
                 f"({_age(org.data_key_since)})"
-                + (f", old data keys {', '.join(map(str, old))}" if old else "")
+                + (
+                    f", old data keys {', '.join(map(str, old))} "
+                    f"({org.rows_under_old_keys} row(s) still under them)"
+                    if old
+                    else ""
+                )
                 + f"; index key {', '.join(map(str, org.index_key_ids))}"
                 + f"; wrapped by master key {', '.join(org.master_key_ids)}"
                 + ("; ROTATION IN PROGRESS (rerun rotate-org)" if org.rotation_in_progress else "")
