@@ -26,7 +26,6 @@ migrations through ``afspraak.crypto.legacy``)::
 
 import base64
 import binascii
-from collections.abc import Iterable
 
 from tink import aead
 
@@ -96,22 +95,20 @@ def row_associated_data_head(organization_public_id: str) -> bytes:
     return _ROW_CONTEXT + b"\x00" + organization_public_id.encode() + b"\x00"
 
 
-def row_associated_data_middle(model_label: str, field_names: Iterable[str]) -> bytes:
-    """Return the part of a row's associated data naming its model and encrypted fields."""
-    parts = [model_label.encode(), *(name.encode() for name in sorted(field_names))]
-    return b"\x00".join(parts) + b"\x00"
+def row_associated_data_middle(model_label: str) -> bytes:
+    """Return the part of a row's associated data naming its model."""
+    return model_label.encode() + b"\x00"
 
 
-def row_associated_data(
-    organization_public_id: str,
-    model_label: str,
-    field_names: Iterable[str],
-    row_public_id: str,
-) -> bytes:
-    """Return the associated data binding a sealed row to its organization, model, fields, row."""
+def row_associated_data(organization_public_id: str, model_label: str, row_public_id: str) -> bytes:
+    """Return the associated data binding a sealed row to its organization, model and row.
+
+    The field names are inside the sealed JSON, so authenticated with their values; they
+    are not bound here, so adding or removing an encrypted field needs no re-sealing.
+    """
     return (
         row_associated_data_head(organization_public_id)
-        + row_associated_data_middle(model_label, field_names)
+        + row_associated_data_middle(model_label)
         + row_public_id.encode()
     )
 

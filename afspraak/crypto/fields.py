@@ -7,8 +7,9 @@ values are kept together, as one JSON object encrypted once, in the row's ``seal
 column (``SealedRowField``, which ``EncryptedModel`` provides). The model must have an
 ``organization`` foreign key and a random, immutable ``public_id`` (other names can be
 given to each field): the row is encrypted under that organization's data keyset and
-bound, through the associated data, to the organization, the model, the row and the
-names of the model's encrypted fields (``afspraak.crypto.ciphertext``).
+bound, through the associated data, to the organization, the model and the row
+(``afspraak.crypto.ciphertext``); each value is bound to its field by its name inside
+the authenticated JSON, so fields can be added or removed without re-sealing rows.
 
 - Saving seals the row again (``SealedRowField.pre_save``) when any of its values was
   read or set, or when it is under an old key; otherwise the stored ciphertext is kept
@@ -149,7 +150,7 @@ def _write_keys(instance: models.Model, organization_id: int) -> keysets.Organiz
 
 @dataclass(frozen=True)
 class RowSpec:
-    """What a model's sealed rows hold and are bound to: its encrypted fields, by name."""
+    """What a model's sealed rows hold: its encrypted fields, by name."""
 
     label: str
     fields: tuple["EncryptedField", ...]
@@ -181,7 +182,7 @@ def row_spec(model: type[models.Model]) -> RowSpec:
             fields=fields,
             names=names,
             context=fields[0].context,
-            associated_data_middle=row_associated_data_middle(label, names),
+            associated_data_middle=row_associated_data_middle(label),
         )
         _specs[model] = spec
     return spec
@@ -225,12 +226,26 @@ def _unseal_row(instance: models.Model, text: str) -> dict[str, Any]:
                 pass
             else:
                 if values.__class__ is dict:
-                    return values
+                    return _with_fields_of(spec, values)
     try:
         return _open_carefully(instance, spec, text)
     except CryptoError as failure:
         report_failure(failure)
         raise
+
+
+def _with_fields_of(spec: RowSpec, values: dict[str, Any]) -> dict[str, Any]:
+    """Return a row's values for the model's current encrypted fields.
+
+    A row sealed before a field was added lacks it (it takes the field's default); one
+    sealed before a field was removed still holds it (dropped, and gone at the next save).
+    """
+    if len(values) == len(spec.names) and all(name in values for name in spec.names):
+        return values
+    return {
+        field.name: values[field.name] if field.name in values else field.get_default()
+        for field in spec.fields
+    }
 
 
 def _open_carefully(instance: models.Model, spec: RowSpec, text: str) -> dict[str, Any]:
@@ -241,9 +256,7 @@ def _open_carefully(instance: models.Model, spec: RowSpec, text: str) -> dict[st
         if attempt:
             # The cached keys may predate a rotation made by another process.
             keys = keysets.keys_for_reading(organization_id, reload=True)
-        associated_data = row_associated_data(
-            keys.organization_public_id, spec.label, spec.names, row_id
-        )
+        associated_data = row_associated_data(keys.organization_public_id, spec.label, row_id)
         try:
             plaintext = unseal(keys.data, text, associated_data)
         except (tink.TinkError, MalformedCiphertextError):
@@ -252,8 +265,8 @@ def _open_carefully(instance: models.Model, spec: RowSpec, text: str) -> dict[st
             values = json.loads(plaintext.decode("utf-8"))
         except ValueError:
             break
-        if isinstance(values, dict) and set(values) == set(spec.names):
-            return values
+        if isinstance(values, dict):
+            return _with_fields_of(spec, values)
         break
     key_id = key_id_of(text)
     raise DecryptionError(
@@ -284,7 +297,7 @@ def seal_row(instance: models.Model, keys: keysets.OrganizationKeys) -> str:
         plain[field.name] = field.prepare(data[field.name])
     plaintext = json.dumps(plain, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     associated_data = row_associated_data(
-        keys.organization_public_id, spec.label, spec.names, spec.context.row_id(instance)
+        keys.organization_public_id, spec.label, spec.context.row_id(instance)
     )
     return seal(keys.data, plaintext, associated_data)
 

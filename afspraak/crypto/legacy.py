@@ -87,7 +87,7 @@ def seal_values(
 ) -> str:
     """Return the sealed-row ciphertext of ``values`` (the model's encrypted fields, by name)."""
     plaintext = json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    associated_data = row_associated_data(keys.organization_public_id, label, values, row_id)
+    associated_data = row_associated_data(keys.organization_public_id, label, row_id)
     return seal(keys.data, plaintext, associated_data)
 
 
@@ -95,12 +95,13 @@ def open_values(
     keys: keysets.OrganizationKeys, label: str, names: list[str], row_id: str, text: str
 ) -> dict[str, Any]:
     """Return the values of a sealed row; raise ``DecryptionError`` if it does not open."""
-    associated_data = row_associated_data(keys.organization_public_id, label, names, row_id)
+    associated_data = row_associated_data(keys.organization_public_id, label, row_id)
     try:
         values = json.loads(unseal(keys.data, text, associated_data).decode("utf-8"))
     except (tink.TinkError, MalformedCiphertextError, ValueError):
         values = None
-    if not isinstance(values, dict) or set(values) != set(names):
+    # Fields added after this migration may be in the row too: only these must be.
+    if not isinstance(values, dict) or not set(names) <= set(values):
         raise DecryptionError(
             f"{label} row {row_id} does not decrypt: restore it from a backup, then migrate again",
             organization_id=keys.organization_id,
