@@ -107,6 +107,7 @@ def invitee_page(view: InviteeView) -> InviteeView:
     return wrapper
 
 
+# Changes nothing: exempt, so a POST here also gets the private 404, not a bare CSRF 403.
 @csrf_exempt
 def link_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     """Answer any other address under /b/ with the private 404."""

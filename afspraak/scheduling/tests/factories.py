@@ -14,6 +14,7 @@ class _InOrganization:
     def _create(cls, model_class, *args, **kwargs):
         # Tenant rows go in inside their organization's context, as the application writes.
         with organization_context(kwargs["organization"]):
+            # super() is the model factory's _create, mixed in after: mypy cannot see it.
             return super()._create(model_class, *args, **kwargs)  # type: ignore[misc]
 
 
