@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.dispatch import Signal
 from django.http import HttpRequest
 from django.utils import timezone
@@ -44,6 +44,8 @@ booking_changed = Signal()
 CHANGES = ("created", "rescheduled", "cancelled", "approved", "declined")
 
 EXCLUSION_CONSTRAINT = "bookings_no_double_booking"
+DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
+INSERT_ATTEMPTS = 3
 SLOT_TAKEN = "That time was just taken. Please choose another one."
 SLOT_NOT_OFFERED = "That time is not offered. Please choose one of the times shown."
 MAX_ANSWER_LENGTH = {QuestionKind.SHORT_TEXT: 200, QuestionKind.LONG_TEXT: 5000}
@@ -238,14 +240,34 @@ def _check_offered(
     raise SlotNotOfferedError
 
 
+def _is_deadlock(error: OperationalError) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED
+
+
 def _insert(booking: Booking) -> None:
-    try:
-        with transaction.atomic():
-            booking.save()
-    except IntegrityError as error:
-        if EXCLUSION_CONSTRAINT in str(error):
-            raise SlotTakenError from error
-        raise
+    """Save the booking, or raise SlotTakenError when the database refuses its time.
+
+    On PostgreSQL two transactions writing overlapping times at the same moment can
+    each wait to check the other's row: the server breaks that deadlock by failing one
+    statement, which is rolled back to its savepoint and tried again, now waiting for
+    the other transaction to end (and then refused if that one committed).
+    """
+    for attempt in range(1, INSERT_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                booking.save()
+        except IntegrityError as error:
+            if EXCLUSION_CONSTRAINT in str(error):
+                raise SlotTakenError from error
+            raise
+        except OperationalError as error:
+            if not _is_deadlock(error):
+                raise
+            if attempt == INSERT_ATTEMPTS:
+                # Nothing was written; the invitee is offered the times still free.
+                raise SlotTakenError from error
+        else:
+            return
 
 
 def _invitee_for(meeting_type: MeetingType, details: InviteeDetails) -> Invitee:

@@ -2,12 +2,15 @@
 
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import OperationalError
 
 from afspraak.audit.models import AuditEvent
 from afspraak.bookings.booking import (
+    INSERT_ATTEMPTS,
     SLOT_TAKEN,
     ChangeRefusedError,
     SlotNotOfferedError,
@@ -148,3 +151,38 @@ def test_a_cancelled_booking_frees_its_slot(meeting_type):
     with organization_context(meeting_type.organization):
         cancel_booking(booking, by=CancelledBy.INVITEE)
     assert book(meeting_type, MONDAY_0900, n=1).status == Status.CONFIRMED
+
+
+def _deadlocks(times: int):
+    """Return a Booking.save that fails as a PostgreSQL deadlock ``times`` times, then saves."""
+    original = Booking.save
+    failures = iter(range(times))
+
+    def save(self, *args, **kwargs):
+        if next(failures, None) is not None:
+            error = OperationalError("deadlock detected")
+            # What Django raises for psycopg's DeadlockDetected (SQLSTATE 40P01).
+            error.__cause__ = psycopg.errors.DeadlockDetected("deadlock detected")
+            raise error
+        return original(self, *args, **kwargs)
+
+    return save
+
+
+def test_a_deadlock_between_racing_bookings_is_retried(meeting_type, monkeypatch):
+    monkeypatch.setattr(Booking, "save", _deadlocks(INSERT_ATTEMPTS - 1))
+
+    booking = book(meeting_type, MONDAY_0900, now=NOW)
+
+    with organization_context(meeting_type.organization):
+        assert Booking.objects.get().public_id == booking.public_id
+
+
+def test_a_booking_that_keeps_deadlocking_is_told_to_choose_again(meeting_type, monkeypatch):
+    monkeypatch.setattr(Booking, "save", _deadlocks(INSERT_ATTEMPTS))
+
+    with pytest.raises(SlotTakenError):
+        book(meeting_type, MONDAY_0900, now=NOW)
+
+    with organization_context(meeting_type.organization):
+        assert not Booking.objects.exists()
