@@ -37,6 +37,7 @@ from afspraak.bookings.models import (
 from afspraak.scheduling.models import Location, MeetingType, QuestionKind, zone_or_none
 from afspraak.scheduling.slots import Booking as EngineBooking
 from afspraak.scheduling.slots import compute_free_slots, is_slot_offered
+from afspraak.tenancy.models import Membership
 
 # Sent inside the transaction of every change, with ``booking`` and ``change`` (one of
 # CHANGES) and, for a reschedule, ``previous_start``.
@@ -195,6 +196,17 @@ def _held_bookings(
     ]
 
 
+def takes_bookings(meeting_type: MeetingType) -> bool:
+    """Tell whether invitees may book the type: not disabled, its host still a member."""
+    return (
+        meeting_type.is_bookable
+        and meeting_type.host.is_active
+        and Membership.objects.filter(
+            organization_id=meeting_type.organization_id, user_id=meeting_type.host_id
+        ).exists()
+    )
+
+
 def free_slots(
     meeting_type: MeetingType,
     *,
@@ -207,7 +219,7 @@ def free_slots(
 
     ``moving``: a booking being rescheduled, whose own time counts as free.
     """
-    if not meeting_type.is_bookable:
+    if not takes_bookings(meeting_type):
         return []
     return compute_free_slots(
         meeting_type.schedule.engine_schedule(),
@@ -222,7 +234,7 @@ def free_slots(
 def _check_offered(
     meeting_type: MeetingType, start: datetime, now: datetime, *, exclude: Booking | None = None
 ) -> None:
-    if not meeting_type.is_bookable or start.tzinfo is None:
+    if start.tzinfo is None or not takes_bookings(meeting_type):
         raise SlotNotOfferedError
     if meeting_type.limit_per_day or meeting_type.limit_per_week:
         # Limits count bookings of different slots, which no constraint guards: on

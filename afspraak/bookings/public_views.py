@@ -26,6 +26,7 @@ from afspraak.bookings.booking import (
     book_meeting,
     clean_details,
     free_slots,
+    takes_bookings,
 )
 from afspraak.bookings.forms import (
     BookingForm,
@@ -64,7 +65,7 @@ def bookable_meeting_type_or_404(type_slug: str) -> MeetingType:
         .exclude(visibility=Visibility.DISABLED)
         .first()
     )
-    if meeting_type is None:
+    if meeting_type is None or not takes_bookings(meeting_type):
         raise Http404(PAGE_NOT_FOUND)
     return meeting_type
 
@@ -221,7 +222,11 @@ def organization_page(request: HttpRequest, org_slug: str) -> HttpResponse:
     organization = organization_or_404(org_slug)
     with organization_context(organization):
         meeting_types = list(
-            MeetingType.objects.filter(visibility=Visibility.PUBLIC)
+            MeetingType.objects.filter(
+                visibility=Visibility.PUBLIC,
+                host__is_active=True,
+                host__memberships__organization=organization,
+            )
             .select_related("host")
             .order_by("name", "pk")
         )

@@ -8,12 +8,16 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from afspraak.bookings.booking import free_slots
+from afspraak.bookings.booking import SlotNotOfferedError, free_slots
 from afspraak.bookings.tests.factories import book
 from afspraak.scheduling.models import Visibility
 from afspraak.scheduling.slots import slots_by_local_date
 from afspraak.scheduling.tests.factories import DateOverrideFactory, MeetingTypeFactory
 from afspraak.tenancy.context import organization_context
+from afspraak.tenancy.membership import remove_member
+from afspraak.tenancy.models import Membership
+from afspraak.tenancy.roles import Role
+from afspraak.tenancy.tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -165,6 +169,20 @@ def test_a_disabled_meeting_type_is_404_like_an_unknown_one(client, meeting_type
     assert client.get(book_url, {"start": "2026-12-07T08:00:00Z"}).status_code == 404
     unknown = f"/{meeting_type.organization.slug}/no-such-type/"
     assert client.get(unknown).status_code == 404
+
+
+def test_a_removed_hosts_meeting_types_are_no_longer_offered(client, meeting_type):
+    organization, host = meeting_type.organization, meeting_type.host
+    with organization_context(organization):
+        membership = Membership.objects.get(user=host)
+    owner = MembershipFactory.create(organization=organization, role=Role.OWNER).user
+    remove_member(actor=owner, organization=organization, membership=membership)
+
+    assert client.get(page_url(meeting_type)).status_code == 404
+    listing = client.get(reverse("bookings:organization", kwargs={"org_slug": organization.slug}))
+    assert "Intake call" not in listing.content.decode()
+    with pytest.raises(SlotNotOfferedError):
+        book(meeting_type, MONDAY_0900)
 
 
 def test_another_organizations_meeting_type_is_404(client, meeting_type):
