@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import tink
 from django import forms
 from django.core import checks, exceptions, validators
@@ -216,11 +217,13 @@ def _unseal_row(instance: models.Model, text: str) -> dict[str, Any]:
         primitive = keys.data_by_prefix.get(text[:SEALED_PREFIX_LENGTH])
         if primitive is not None:
             try:
-                values = json.loads(
+                # orjson: a row's JSON parsed in a fraction of the standard library's time
+                # (what it refuses, like NaN, falls through to the careful path below).
+                values = orjson.loads(
                     primitive.decrypt(
                         body_bytes(text),
                         keys.row_context + spec.associated_data_middle + row_id.encode(),
-                    ).decode("utf-8")
+                    )
                 )
             except (tink.TinkError, binascii.Error, ValueError):
                 pass
