@@ -13,6 +13,7 @@ audit event ``bookings.booking.<change>`` holding ids only.
 """
 
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -147,6 +148,10 @@ def clean_details(meeting_type: MeetingType, details: InviteeDetails) -> Invitee
     name, email, phone = details.name.strip(), details.email.strip(), details.phone.strip()
     if not name or len(name) > 200:
         errors["name"] = "Enter your name (at most 200 characters)."
+    elif any(unicodedata.category(character) == "Cc" for character in name):
+        # Line breaks and other control characters have no place in a name (and would
+        # break the e-mail subjects it appears in).
+        errors["name"] = "Enter your name on one line, without control characters."
     try:
         validate_email(email)
     except ValidationError:

@@ -93,6 +93,7 @@ def test_a_time_not_offered_is_refused_and_nothing_is_written(meeting_type, star
     ("details", "field"),
     [
         ({"name": " "}, "name"),
+        ({"name": "Ada\nBcc: victim@example.test"}, "name"),
         ({"email": "not-an-address"}, "email"),
         ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
         ({"phone": "call me"}, "phone"),
