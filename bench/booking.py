@@ -7,7 +7,8 @@ the clock with a 30-minute meeting type (no buffers, no notice, no limits).
 
 E-mails are queued for the job consumer (Huey), as in production, not sent. It prints:
 
-- bookings per second with 20 concurrent clients booking distinct slots (each a full
+- bookings per second with 20 concurrent clients (processes, each with its own
+  connection, as web workers are) booking distinct slots (each a full
   ``book_meeting``: the re-check, encrypted invitee data, the audit event);
 - a race: 20 clients each try to book the same 200 slots in the same order; the number
   of bookings made, the number refused as taken, and the number of double bookings
@@ -15,11 +16,10 @@ E-mails are queued for the job consumer (Huey), as in production, not sent. It p
 """
 
 import logging
+import multiprocessing
 import os
-import queue
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -32,6 +32,7 @@ DISTINCT_BOOKINGS = 1000
 RACE_SLOTS = 200
 FIRST_SLOT = datetime(2030, 1, 7, 0, 0, tzinfo=UTC)
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
+RACE_START = FIRST_SLOT + timedelta(minutes=30) * (DISTINCT_BOOKINGS + 10)
 
 DOUBLE_BOOKINGS_SQL = """
     SELECT count(*) FROM bookings_booking a JOIN bookings_booking b
@@ -104,23 +105,50 @@ def _meeting_type():
         )
 
 
-def _run_clients(work) -> float:
-    """Run ``work(client_number)`` in CLIENTS threads; return the seconds they took."""
+def _run_clients(work, meeting_type) -> tuple[float, Counter[str]]:
+    """Run ``work(meeting_type, client_number)`` in CLIENTS processes; return seconds, outcomes.
+
+    Processes, not threads: each client is its own interpreter with its own database
+    connection, as web workers are, so the figure is not one interpreter's lock.
+    """
     from django.db import connections
+
+    # Children must open their own connections, never share the parent's socket.
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
 
     def client(number: int) -> None:
         try:
-            work(number)
+            results.put(dict(work(meeting_type, number)))
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(CLIENTS)]
+    processes = [context.Process(target=client, args=(n,)) for n in range(CLIENTS)]
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return time.perf_counter() - started
+    for process in processes:
+        process.start()
+    outcomes: Counter[str] = Counter()
+    for _ in processes:
+        outcomes.update(results.get())
+    for process in processes:
+        process.join()
+    return time.perf_counter() - started, outcomes
+
+
+def _book_distinct(meeting_type, client: int) -> Counter[str]:
+    """Book this client's share of the distinct slots (every CLIENTS-th one)."""
+    step = timedelta(minutes=30)
+    return Counter(
+        _book(meeting_type, FIRST_SLOT + n * step, client)
+        for n in range(client, DISTINCT_BOOKINGS, CLIENTS)
+    )
+
+
+def _book_same(meeting_type, client: int) -> Counter[str]:
+    """Try to book every racing slot, in the same order as every other client."""
+    step = timedelta(minutes=30)
+    return Counter(_book(meeting_type, RACE_START + n * step, client) for n in range(RACE_SLOTS))
 
 
 def _book(meeting_type, start: datetime, n: int) -> str:
@@ -144,41 +172,15 @@ def main() -> None:
         from afspraak.tenancy.context import organization_context
 
         meeting_type = _meeting_type()
-        step = timedelta(minutes=30)
 
-        slots: queue.Queue[datetime] = queue.Queue()
-        for n in range(DISTINCT_BOOKINGS):
-            slots.put(FIRST_SLOT + n * step)
-        distinct: Counter[str] = Counter()
-        lock = threading.Lock()
-
-        def book_distinct(client: int) -> None:
-            while True:
-                try:
-                    start = slots.get_nowait()
-                except queue.Empty:
-                    return
-                outcome = _book(meeting_type, start, client)
-                with lock:
-                    distinct[outcome] += 1
-
-        seconds = _run_clients(book_distinct)
+        seconds, distinct = _run_clients(_book_distinct, meeting_type)
         print(f"{CLIENTS} clients, {DISTINCT_BOOKINGS} distinct slots on PostgreSQL:")
         print(
             f"  {distinct['booked']} booked in {seconds:.2f} s: "
             f"{distinct['booked'] / seconds:.0f} bookings/s"
         )
 
-        race_start = FIRST_SLOT + (DISTINCT_BOOKINGS + 10) * step
-        raced: Counter[str] = Counter()
-
-        def book_same(client: int) -> None:
-            for n in range(RACE_SLOTS):
-                outcome = _book(meeting_type, race_start + n * step, client)
-                with lock:
-                    raced[outcome] += 1
-
-        seconds = _run_clients(book_same)
+        seconds, raced = _run_clients(_book_same, meeting_type)
         # Raw SQL, inside the organization's context: row-level security shows its rows.
         with organization_context(meeting_type.organization), connection.cursor() as cursor:
             cursor.execute(DOUBLE_BOOKINGS_SQL)
