@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 from django.db import models
 from django.utils import timezone
-from django_scopes import scopes_disabled
 
 from afspraak.audit.trail import record
 from afspraak.crypto import keysets
@@ -33,6 +32,7 @@ from afspraak.crypto.errors import MissingKeysetError
 from afspraak.crypto.fields import BlindIndexField, blind_indexed_models
 from afspraak.crypto.keyring import with_new_primary_key, without_keys
 from afspraak.crypto.models import KeyRotation, KeysetPurpose, OrganizationKeyset, new_revision
+from afspraak.crypto.rotation import locked_batch, run_batches
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Organization
 
@@ -125,37 +125,12 @@ def reindex_batch(
 ) -> tuple[int | None, int]:
     """Recompute the next batch of the organization's indexes; return the last pk, rows changed."""
     keys = keysets.keys_for_writing(organization.pk)
-    owner = f"{fields[0].context.organization_field}_id"
-    # As in the data key rotation: the explicit filter on the owning organization does
-    # the scope's work, and the organization context applies row-level security.
-    with scopes_disabled():
-        rows = list(
-            model._default_manager.select_for_update()
-            .filter(**{owner: organization.pk}, pk__gt=after_pk)
-            .order_by("pk")[:batch_size]
-        )
+    rows = locked_batch(
+        organization, model, fields[0].context.organization_field, after_pk, batch_size
+    )
     if not rows:
         return None, 0
     return rows[-1].pk, _reindex_rows(rows, fields, keys)
-
-
-def _reindex_model(
-    rotation: KeyRotation,
-    model: type[models.Model],
-    fields: list[BlindIndexField],
-    batch_size: int,
-) -> None:
-    label = model._meta.label_lower
-    while True:
-        with organization_context(rotation.organization):
-            last_pk, changed = reindex_batch(
-                rotation.organization, model, fields, rotation.progress.get(label, 0), batch_size
-            )
-            if last_pk is None:
-                return
-            rotation.progress[label] = last_pk
-            rotation.rows_reencrypted += changed
-            rotation.save(update_fields=["progress", "rows_reencrypted"])
 
 
 def _finish(rotation: KeyRotation, resumed: bool, batch_size: int) -> IndexRotation:
@@ -207,5 +182,5 @@ def rotate_index_key(
         raise ValueError("the batch size must be at least 1")
     rotation, resumed = _start_or_resume(organization)
     for model, fields in blind_indexed_models():
-        _reindex_model(rotation, model, fields, batch_size)
+        run_batches(rotation, model, fields, batch_size, reindex_batch)
     return _finish(rotation, resumed, batch_size)

@@ -20,7 +20,7 @@ import base64
 import binascii
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -321,6 +321,26 @@ def _reencrypt_rows(rows: list[models.Model], keys: keysets.OrganizationKeys) ->
     return changed
 
 
+def locked_batch(
+    organization: Organization,
+    model: type[models.Model],
+    organization_field: str,
+    after_pk: int,
+    batch_size: int,
+) -> list[models.Model]:
+    """Lock and return the organization's next rows of ``model`` after ``after_pk``."""
+    owner = f"{organization_field}_id"
+    # Rotations walk every model with encrypted data, whatever its scope dimension is
+    # named; the explicit filter on the owning organization does the scope's work, and
+    # the caller's organization context still applies row-level security underneath.
+    with scopes_disabled():
+        return list(
+            model._default_manager.select_for_update()
+            .filter(**{owner: organization.pk}, pk__gt=after_pk)
+            .order_by("pk")[:batch_size]
+        )
+
+
 def reencrypt_batch(
     organization: Organization,
     model: type[models.Model],
@@ -330,31 +350,29 @@ def reencrypt_batch(
 ) -> tuple[int | None, int]:
     """Re-encrypt the next batch of the organization's rows; return the last pk and rows changed."""
     keys = keysets.keys_for_writing(organization.pk)
-    owner = f"{fields[0].context.organization_field}_id"
-    # Rotation walks every model with encrypted fields, whatever its scope dimension is
-    # named; the explicit filter on the owning organization does the scope's work, and
-    # the caller's organization context still applies row-level security underneath.
-    with scopes_disabled():
-        rows = list(
-            model._default_manager.select_for_update()
-            .filter(**{owner: organization.pk}, pk__gt=after_pk)
-            .order_by("pk")[:batch_size]
-        )
+    rows = locked_batch(
+        organization, model, fields[0].context.organization_field, after_pk, batch_size
+    )
     if not rows:
         return None, 0
     return rows[-1].pk, _reencrypt_rows(rows, keys)
 
 
-def _reencrypt_model(
-    rotation: KeyRotation,
-    model: type[models.Model],
-    fields: list[EncryptedField],
-    batch_size: int,
+# (organization, model, its fields, after this pk, batch size) -> (last pk or None, changed)
+BatchStep = Callable[[Organization, type[models.Model], Any, int, int], tuple[int | None, int]]
+
+
+def run_batches(
+    rotation: KeyRotation, model: type[models.Model], fields: Any, batch_size: int, step: BatchStep
 ) -> None:
+    """Run ``step`` over ``model`` batch by batch, each committed with the rotation's progress.
+
+    A rerun after a crash resumes after the last batch committed.
+    """
     label = model._meta.label_lower
     while True:
         with organization_context(rotation.organization):
-            last_pk, changed = reencrypt_batch(
+            last_pk, changed = step(
                 rotation.organization, model, fields, rotation.progress.get(label, 0), batch_size
             )
             if last_pk is None:
@@ -428,7 +446,7 @@ def rotate_organization_key(
         raise ValueError("the batch size must be at least 1")
     rotation, resumed = _start_or_resume(organization)
     for model, fields in encrypted_models():
-        _reencrypt_model(rotation, model, fields, batch_size)
+        run_batches(rotation, model, fields, batch_size, reencrypt_batch)
     return _finish(rotation, resumed)
 
 
