@@ -26,20 +26,14 @@ from afspraak.bookings.host_access import (
 )
 from afspraak.bookings.models import Booking, CancelledBy, Status
 from afspraak.scheduling.models import zone_or_none
-from afspraak.tenancy.context import OrganizationRequest, organization_view
-from afspraak.tenancy.roles import PERMISSIONS
+from afspraak.tenancy.context import (
+    OrganizationRequest,
+    organization_page_context,
+    organization_view,
+)
 
 HOST = "can_host"
 LIST_LIMIT = 200
-
-
-def _context(request: OrganizationRequest, **extra: Any) -> dict[str, Any]:
-    return {
-        "organization": request.organization,
-        "membership": request.membership,
-        "permissions": PERMISSIONS.get(request.membership.role, frozenset()),
-        **extra,
-    }
 
 
 def _local(booking: Booking) -> dict[str, Any]:
@@ -75,7 +69,7 @@ def booking_list(request: OrganizationRequest) -> HttpResponse:
     return render(
         request,
         "bookings/dashboard/list.html",
-        _context(
+        organization_page_context(
             request,
             form=form,
             rows=rows,
@@ -101,7 +95,7 @@ def _detail(
     return render(
         request,
         "bookings/dashboard/detail.html",
-        _context(
+        organization_page_context(
             request,
             **_local(booking),
             invitee_start=timezone.localtime(

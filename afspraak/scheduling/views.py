@@ -1,6 +1,6 @@
 """Schedule and meeting-type pages of an organization: parse, check, call one function, render."""
 
-from typing import Any, cast
+from typing import cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -38,19 +38,13 @@ from afspraak.scheduling.schedules import (
     set_date_override,
     update_schedule,
 )
-from afspraak.tenancy.context import OrganizationRequest, organization_view
-from afspraak.tenancy.roles import PERMISSIONS
+from afspraak.tenancy.context import (
+    OrganizationRequest,
+    organization_page_context,
+    organization_view,
+)
 
 HOST = "can_host"
-
-
-def _context(request: OrganizationRequest, **extra: Any) -> dict[str, Any]:
-    return {
-        "organization": request.organization,
-        "membership": request.membership,
-        "permissions": PERMISSIONS.get(request.membership.role, frozenset()),
-        **extra,
-    }
 
 
 def _weekly_summary(schedule: Schedule) -> list[tuple[str, str]]:
@@ -73,7 +67,9 @@ def _booking_url(request: OrganizationRequest, meeting_type: MeetingType) -> str
 def schedule_list(request: OrganizationRequest) -> HttpResponse:
     schedules = list(schedules_for(request.membership).prefetch_related("meeting_types"))
     rows = [(schedule, _weekly_summary(schedule)) for schedule in schedules]
-    return render(request, "scheduling/schedule_list.html", _context(request, rows=rows))
+    return render(
+        request, "scheduling/schedule_list.html", organization_page_context(request, rows=rows)
+    )
 
 
 @organization_view(HOST)
@@ -102,7 +98,10 @@ def schedule_create(request: OrganizationRequest) -> HttpResponse:
                 schedule_id=schedule.public_id,
             )
     return render(
-        request, "scheduling/schedule_form.html", _context(request, form=form), status=status
+        request,
+        "scheduling/schedule_form.html",
+        organization_page_context(request, form=form),
+        status=status,
     )
 
 
@@ -124,7 +123,7 @@ def _schedule_page(
     return render(
         request,
         "scheduling/schedule_form.html",
-        _context(
+        organization_page_context(
             request,
             form=form,
             schedule=schedule,
@@ -227,7 +226,9 @@ def meeting_type_list(request: OrganizationRequest) -> HttpResponse:
         (meeting_type, _booking_url(request, meeting_type))
         for meeting_type in meeting_types_for(request.membership)
     ]
-    return render(request, "scheduling/meeting_type_list.html", _context(request, rows=rows))
+    return render(
+        request, "scheduling/meeting_type_list.html", organization_page_context(request, rows=rows)
+    )
 
 
 @organization_view(HOST)
@@ -256,7 +257,9 @@ def meeting_type_create(request: OrganizationRequest) -> HttpResponse:
     return render(
         request,
         "scheduling/meeting_type_form.html",
-        _context(request, form=form, has_schedule=schedules_for(request.membership).exists()),
+        organization_page_context(
+            request, form=form, has_schedule=schedules_for(request.membership).exists()
+        ),
         status=status,
     )
 
@@ -290,7 +293,7 @@ def meeting_type_edit(request: OrganizationRequest, meeting_type_id: str) -> Htt
     return render(
         request,
         "scheduling/meeting_type_form.html",
-        _context(
+        organization_page_context(
             request,
             form=form,
             meeting_type=saved,

@@ -29,7 +29,7 @@ from afspraak.audit.models import Outcome
 from afspraak.audit.trail import record
 from afspraak.tenancy.models import Membership, Organization
 from afspraak.tenancy.rls import ORGANIZATION_SETTING, USER_SETTING
-from afspraak.tenancy.roles import role_has_permission
+from afspraak.tenancy.roles import PERMISSIONS, role_has_permission
 
 # The organization a user last chose to work in (its public id), kept in their session.
 CURRENT_ORGANIZATION_SESSION_KEY = "afspraak_current_organization"
@@ -42,6 +42,16 @@ class OrganizationRequest(HttpRequest):
 
     organization: Organization
     membership: Membership
+
+
+def organization_page_context(request: OrganizationRequest, **extra: Any) -> dict[str, Any]:
+    """Return what every organization page's template needs (its navigation), plus ``extra``."""
+    return {
+        "organization": request.organization,
+        "membership": request.membership,
+        "permissions": PERMISSIONS.get(request.membership.role, frozenset()),
+        **extra,
+    }
 
 
 def _set_local(using: str, values: dict[str, str]) -> dict[str, str]:

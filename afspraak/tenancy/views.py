@@ -1,7 +1,7 @@
 """Organization pages: parse, check, call one domain function, render (eagerly, in context)."""
 
 from datetime import UTC, datetime, time, timedelta
-from typing import Any, cast
+from typing import cast
 
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
@@ -19,6 +19,7 @@ from afspraak.tenancy.access import get_invitation_for, get_membership_for
 from afspraak.tenancy.context import (
     CURRENT_ORGANIZATION_SESSION_KEY,
     OrganizationRequest,
+    organization_page_context,
     organization_view,
 )
 from afspraak.tenancy.errors import InvitationRefusedError, TenancyError
@@ -45,7 +46,7 @@ from afspraak.tenancy.organizations import (
     deletion_summary,
     update_security_settings,
 )
-from afspraak.tenancy.roles import PERMISSIONS, role_has_permission
+from afspraak.tenancy.roles import role_has_permission
 
 AUDIT_PAGE_SIZE = 50
 
@@ -56,16 +57,6 @@ def _refused(request: HttpRequest, error: TenancyError) -> HttpResponse:
 
 def _user(request: HttpRequest) -> User:
     return cast(User, request.user)
-
-
-def _context(request: OrganizationRequest, **extra: Any) -> dict[str, Any]:
-    role = request.membership.role
-    return {
-        "organization": request.organization,
-        "membership": request.membership,
-        "permissions": PERMISSIONS.get(role, frozenset()),
-        **extra,
-    }
 
 
 @login_required
@@ -90,7 +81,7 @@ def create(request: HttpRequest) -> HttpResponse:
 
 @organization_view()
 def home(request: OrganizationRequest) -> HttpResponse:
-    return render(request, "tenancy/home.html", _context(request))
+    return render(request, "tenancy/home.html", organization_page_context(request))
 
 
 @organization_view()
@@ -129,7 +120,7 @@ def members(request: OrganizationRequest) -> HttpResponse:
     return render(
         request,
         "tenancy/members.html",
-        _context(
+        organization_page_context(
             request,
             members=members,
             invitations=invitations,
@@ -155,12 +146,17 @@ def invite(request: OrganizationRequest) -> HttpResponse:
         except TenancyError as error:
             form.add_error(None, str(error))
             return render(
-                request, "tenancy/invite.html", _context(request, form=form), status=error.status
+                request,
+                "tenancy/invite.html",
+                organization_page_context(request, form=form),
+                status=error.status,
             )
         messages.success(request, "Invitation sent. The link works once, for 7 days.")
         return redirect("tenancy:members", org_slug=request.organization.slug)
     status = 400 if request.method == "POST" else 200
-    return render(request, "tenancy/invite.html", _context(request, form=form), status=status)
+    return render(
+        request, "tenancy/invite.html", organization_page_context(request, form=form), status=status
+    )
 
 
 @organization_view("can_manage_members")
@@ -221,7 +217,9 @@ def invitation_revoke(request: OrganizationRequest, invitation_id: str) -> HttpR
 @organization_view("can_view_security")
 def security(request: OrganizationRequest) -> HttpResponse:
     can_manage = role_has_permission(request.membership.role, "can_manage_security")
-    return render(request, "tenancy/security.html", _context(request, can_manage=can_manage))
+    return render(
+        request, "tenancy/security.html", organization_page_context(request, can_manage=can_manage)
+    )
 
 
 @organization_view("can_manage_security")
@@ -247,14 +245,17 @@ def security_edit(request: OrganizationRequest) -> HttpResponse:
             return render(
                 request,
                 "tenancy/security_edit.html",
-                _context(request, form=form),
+                organization_page_context(request, form=form),
                 status=error.status,
             )
         messages.success(request, "Security settings saved.")
         return redirect("tenancy:security", org_slug=organization.slug)
     status = 400 if request.method == "POST" else 200
     return render(
-        request, "tenancy/security_edit.html", _context(request, form=form), status=status
+        request,
+        "tenancy/security_edit.html",
+        organization_page_context(request, form=form),
+        status=status,
     )
 
 
@@ -282,7 +283,10 @@ def delete(request: OrganizationRequest) -> HttpResponse:
             return redirect("home")
     summary = deletion_summary(organization)
     return render(
-        request, "tenancy/delete.html", _context(request, form=form, summary=summary), status=status
+        request,
+        "tenancy/delete.html",
+        organization_page_context(request, form=form, summary=summary),
+        status=status,
     )
 
 
@@ -312,7 +316,9 @@ def audit_log(request: OrganizationRequest) -> HttpResponse:
     return render(
         request,
         "tenancy/audit_log.html",
-        _context(request, form=form, page=page, events=list(page), query=query.urlencode()),
+        organization_page_context(
+            request, form=form, page=page, events=list(page), query=query.urlencode()
+        ),
         status=status,
     )
 
