@@ -80,6 +80,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "afspraak.audit.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django_permissions_policy.PermissionsPolicyMiddleware",
@@ -96,6 +97,7 @@ MIDDLEWARE = [
     "afspraak.accounts.middleware.RequireMFAMiddleware",
     "axes.middleware.AxesMiddleware",
     "afspraak.crypto.middleware.CryptoFailureMiddleware",
+    "afspraak.tenancy.middleware.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "afspraak.urls"
@@ -290,7 +292,7 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 # allauth's "login_failed" rate limit above, kept in the shared cache.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 # The client address axes records: the same reading as allauth and the audit trail.
-AXES_CLIENT_IP_CALLABLE = "afspraak.audit.trail.client_ip"
+AXES_CLIENT_IP_CALLABLE = "afspraak.audit.context.client_ip"
 
 # --- Sessions -----------------------------------------------------------------------------------
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
@@ -403,6 +405,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "afspraak.api.errors.handle_api_exception",
 }
 SPECTACULAR_SETTINGS = {"TITLE": "Afspraak API", "VERSION": "1.0.0"}
 

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from afspraak.accounts.middleware import SECOND_FACTOR_TYPES, must_have_mfa
+from afspraak.audit.context import context_of
 from afspraak.audit.models import Outcome
 from afspraak.audit.trail import record
 from afspraak.crypto.keyring import decrypt_with_master, encrypt_with_master
@@ -38,7 +39,7 @@ class AccountAdapter(DefaultAccountAdapter):
                 "accounts.login.throttled",
                 actor=None,
                 outcome=Outcome.DENIED,
-                request=request,
+                context=context_of(request),
                 data={"rate": "login_failed"},
             )
             raise
@@ -84,6 +85,6 @@ class UserSessionsAdapter(DefaultUserSessionsAdapter):
                 "accounts.session.ended",
                 actor=request.user if request is not None else None,
                 target=session.user,
-                request=request,
+                context=context_of(request),
                 data={"user_session_id": session_id, "current": was_current},
             )

@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils import timezone
 
+from afspraak.accounts.policies import mfa_required_by_policy
+from afspraak.audit.context import context_of
 from afspraak.audit.models import Outcome
 from afspraak.audit.trail import record
 
@@ -121,7 +123,7 @@ class SessionLifetimeMiddleware:
                     "accounts.session.expired",
                     actor=user,
                     target=user,
-                    request=request,
+                    context=context_of(request),
                     data={"reason": reason},
                 )
                 setattr(request, SESSION_EXPIRED_ATTRIBUTE, True)
@@ -154,11 +156,7 @@ def must_have_mfa(user: Any) -> bool:
     organization that requires it."""
     if is_staff_account(user):
         return True
-    # Imported here: the tenancy app imports this module. It reads the user's own
-    # memberships across organizations in the user's row-level-security context.
-    from afspraak.tenancy.access import organizations_require_mfa
-
-    return organizations_require_mfa(user)
+    return mfa_required_by_policy(user)
 
 
 def has_second_factor(user: Any) -> bool:
@@ -190,7 +188,7 @@ class RequireMFAMiddleware:
             actor=request.user,
             outcome=Outcome.DENIED,
             target=request.user,
-            request=request,
+            context=context_of(request),
             data={"view": match.view_name[:100] if match is not None else ""},
         )
         if request.path.startswith("/api/"):

@@ -21,6 +21,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from zxcvbn import zxcvbn
 
+from afspraak.accounts.policies import registered_context_words
+from afspraak.audit.context import context_of
 from afspraak.audit.models import Outcome
 from afspraak.audit.trail import record
 
@@ -89,18 +91,10 @@ def context_words(user: Any) -> list[str]:
     """Return the product's name and the names of ``user``'s organizations."""
     words = list(settings.PASSWORD_CONTEXT_WORDS)
     if user is not None and getattr(user, "pk", None):
-        for name in _organization_names(user):
+        for name in registered_context_words(user):
             # The whole name and each word in it: "De Vries Tandartsen" is guessed as "vries" too.
             words += [name, *re.split(r"\W+", name)]
     return words
-
-
-def _organization_names(user: Any) -> list[str]:
-    # Imported here: the tenancy app imports the accounts app. The user's own memberships
-    # are read in the user's row-level-security context (on PostgreSQL a plain query sees none).
-    from afspraak.tenancy.access import memberships_of
-
-    return [membership.organization.name for membership in memberships_of(user)]
 
 
 def _personal_words(user: Any) -> list[str]:
@@ -323,7 +317,7 @@ def change_password(
             actor=actor,
             outcome=Outcome.FAILURE,
             target=actor,
-            request=request,
+            context=context_of(request),
             data={"reason": "wrong_current_password"},
         )
         raise PasswordChangeError({"current_password": [_("The current password is not correct.")]})

@@ -23,6 +23,7 @@ from afspraak.accounts.lockout import (
     was_refused_by_lock,
 )
 from afspraak.accounts.middleware import SESSION_EXPIRED_ATTRIBUTE, start_session_clock
+from afspraak.audit.context import context_of
 from afspraak.audit.models import Outcome
 from afspraak.audit.trail import record
 
@@ -34,7 +35,7 @@ def _account_tried(request: Any, credentials: dict[str, Any] | None) -> Any:
 
 @receiver(account_signals.user_signed_up)
 def audit_signed_up(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    record("accounts.user.signed_up", actor=user, target=user, request=request)
+    record("accounts.user.signed_up", actor=user, target=user, context=context_of(request))
 
 
 @receiver(auth_signals.user_logged_in)
@@ -53,7 +54,7 @@ def audit_logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None
         "accounts.login.succeeded",
         actor=user,
         target=user,
-        request=request,
+        context=context_of(request),
         data={"methods": methods},
     )
 
@@ -70,7 +71,7 @@ def audit_login_failed(
         actor=None,
         outcome=Outcome.DENIED if refused else Outcome.FAILURE,
         target=user,
-        request=request,
+        context=context_of(request),
         data={
             "known_account": user is not None,
             "reason": "locked_out" if refused else "invalid_credentials",
@@ -91,7 +92,7 @@ def audit_locked_out(sender: Any, request: Any, username: str | None = None, **k
         actor=None,
         outcome=Outcome.DENIED,
         target=user,
-        request=request,
+        context=context_of(request),
         data={"known_account": user is not None, "failures": failures_counted(request)},
     )
 
@@ -100,7 +101,7 @@ def audit_locked_out(sender: Any, request: Any, username: str | None = None, **k
 def audit_logged_out(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if user is None or getattr(request, SESSION_EXPIRED_ATTRIBUTE, False):
         return
-    record("accounts.logout", actor=user, target=user, request=request)
+    record("accounts.logout", actor=user, target=user, context=context_of(request))
 
 
 @receiver(account_signals.authentication_step_completed)
@@ -110,17 +111,17 @@ def audit_reauthenticated(sender: Any, request: Any, user: Any, method: str, **k
     data = {"method": method}
     if kwargs.get("type"):
         data["authenticator_type"] = str(kwargs["type"])
-    record("accounts.reauthenticated", actor=user, target=user, request=request, data=data)
+    record("accounts.reauthenticated", actor=user, target=user, context=context_of(request), data=data)
 
 
 @receiver(account_signals.password_changed)
 def audit_password_changed(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    record("accounts.password.changed", actor=user, target=user, request=request)
+    record("accounts.password.changed", actor=user, target=user, context=context_of(request))
 
 
 @receiver(account_signals.password_set)
 def audit_password_set(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    record("accounts.password.set", actor=user, target=user, request=request)
+    record("accounts.password.set", actor=user, target=user, context=context_of(request))
 
 
 @receiver(account_signals.password_reset)
@@ -131,7 +132,7 @@ def audit_password_reset(sender: Any, request: Any, user: Any, **kwargs: Any) ->
         "accounts.password.reset",
         actor=user,
         target=user,
-        request=request,
+        context=context_of(request),
         data={"lock_lifted": lifted},
     )
 
@@ -139,7 +140,7 @@ def audit_password_reset(sender: Any, request: Any, user: Any, **kwargs: Any) ->
 @receiver(account_signals.email_confirmed)
 def audit_email_confirmed(sender: Any, request: Any, email_address: Any, **kwargs: Any) -> None:
     user = email_address.user
-    record("accounts.email.confirmed", actor=user, target=user, request=request)
+    record("accounts.email.confirmed", actor=user, target=user, context=context_of(request))
 
 
 # Django clears an instance's primary key when it deletes it, before allauth reports the
@@ -165,7 +166,7 @@ def audit_mfa_added(
         "accounts.mfa.added",
         actor=user,
         target=user,
-        request=request,
+        context=context_of(request),
         data=_mfa_data(authenticator),
     )
 
@@ -178,7 +179,7 @@ def audit_mfa_removed(
         "accounts.mfa.removed",
         actor=user,
         target=user,
-        request=request,
+        context=context_of(request),
         data=_mfa_data(authenticator),
     )
 
@@ -191,7 +192,7 @@ def audit_mfa_reset(
         "accounts.mfa.recovery_codes_regenerated",
         actor=user,
         target=user,
-        request=request,
+        context=context_of(request),
         data=_mfa_data(authenticator),
     )
 
@@ -206,7 +207,7 @@ def audit_mfa_used(
         else "accounts.mfa.used"
     )
     data = {**_mfa_data(authenticator), "reauthentication": bool(kwargs.get("reauthenticated"))}
-    record(action, actor=user, target=user, request=request, data=data)
+    record(action, actor=user, target=user, context=context_of(request), data=data)
 
 
 @receiver(mfa_signals.authentication_failed)
@@ -219,6 +220,6 @@ def audit_mfa_failed(
         actor=user if reauthentication else None,
         outcome=Outcome.FAILURE,
         target=user,
-        request=request,
+        context=context_of(request),
         data={**_mfa_data(authenticator), "reauthentication": reauthentication},
     )

@@ -3,25 +3,11 @@ from typing import cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from afspraak.accounts.models import User
 from afspraak.accounts.sessions import end_user_session, get_user_session_for
-from afspraak.tenancy.access import memberships_of
-from afspraak.tenancy.context import CURRENT_ORGANIZATION_SESSION_KEY
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    """Show the landing page, or the signed-in user's organizations."""
-    return render(
-        request,
-        "home.html",
-        {
-            "memberships": memberships_of(request.user),
-            "current_organization": request.session.get(CURRENT_ORGANIZATION_SESSION_KEY),
-        },
-    )
 
 
 @login_required

@@ -29,6 +29,7 @@ class ECSFormatter(logging.Formatter):
                     "organization.id": getattr(record, "organization_public_id", None),
                     "source.ip": event.ip_address,
                     "user_agent.original": event.user_agent or None,
+                    "http.request.id": event.request_id or None,
                     "afspraak.target": {"type": event.target_type, "id": event.target_id}
                     if event.target_type
                     else None,

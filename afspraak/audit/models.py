@@ -57,6 +57,8 @@ class AuditEvent(models.Model):
     target_id = models.CharField(max_length=64, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
+    # Ties together the events of one request or job (the response's X-Request-ID).
+    request_id = models.CharField(max_length=32, blank=True)
     data = models.JSONField(default=dict, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
@@ -78,3 +80,38 @@ class AuditEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
         raise AppendOnlyError("audit events cannot be deleted")
+
+
+class OutboxMessage(models.Model):
+    """Something that must leave the system once the transaction that wrote it commits.
+
+    Written in the same transaction as the change it reports (an audit event, a booking
+    e-mail …), so a rolled-back change sends nothing and a committed one is never
+    forgotten. ``payload`` holds ids and codes only; the handler of ``topic`` loads what
+    it needs. See ``afspraak.audit.outbox``.
+    """
+
+    topic = models.CharField(max_length=60)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    # When the next delivery attempt may start: now, or later after a failure.
+    available_at = models.DateTimeField(default=timezone.now)
+    # Set by the dispatcher that claimed the message; a claim older than the lease is taken over.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    # Set when the message ran out of attempts; an operator looks at it (docs/runbooks/outbox.md).
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(
+                fields=["available_at"],
+                name="outbox_pending",
+                condition=models.Q(delivered_at__isnull=True, failed_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} #{self.pk}"

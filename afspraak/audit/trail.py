@@ -1,16 +1,23 @@
-"""``record``: the one way to write an audit event."""
+"""``record``: the one way to write an audit event, and its delivery to the SIEM stream.
+
+The event and an outbox message are written in one transaction; the ECS JSON line for
+the SIEM goes out only after that transaction commits (``afspraak.audit.outbox``), so
+an event that was rolled back never reaches the log stream.
+"""
 
 import logging
 from typing import Any
 
-from allauth.account.adapter import get_adapter as get_account_adapter
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
-from django.db import models
-from django.http import HttpRequest
+from django.db import models, transaction
 
-from afspraak.audit.models import AuditEvent, Outcome
+from afspraak.audit.catalogue import require_catalogued
+from afspraak.audit.context import AuditContext
+from afspraak.audit.models import AuditEvent, OutboxMessage, Outcome
+from afspraak.audit.outbox import enqueue, handles
 
 logger = logging.getLogger("afspraak.audit.events")
+
+SIEM_TOPIC = "audit.siem"
 
 # Key names that announce a secret, or an e-mail address (personal data), anywhere in the data.
 _FORBIDDEN_MARKERS = ("password", "secret", "token", "otp", "email", "e-mail", "e_mail")
@@ -19,14 +26,19 @@ _FORBIDDEN_MARKERS = ("password", "secret", "token", "otp", "email", "e-mail", "
 def record(
     action: str,
     *,
-    actor: Any,
+    actor: Any = None,
+    context: AuditContext | None = None,
     outcome: str = Outcome.SUCCESS,
     organization: Any = None,
     target: models.Model | None = None,
-    request: HttpRequest | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Write one audit event and send it to the SIEM log stream."""
+    """Write one audit event; it goes to the SIEM log stream once its transaction commits.
+
+    The actor is ``actor`` when given, else the context's; the context adds where the
+    request came from.
+    """
+    require_catalogued(action)
     if outcome not in Outcome.values:
         raise ValueError(f"unknown audit outcome {outcome!r}")
     payload = dict(data or {})
@@ -35,6 +47,9 @@ def record(
         raise ValueError(
             f"audit data must not hold secrets or e-mail addresses: {', '.join(leaked)}"
         )
+    context = context or AuditContext()
+    if actor is None:
+        actor = context.actor
     user = actor if getattr(actor, "is_authenticated", False) else None
     event = AuditEvent(
         action=action,
@@ -46,19 +61,35 @@ def record(
         target_id=str(getattr(target, "public_id", "") or getattr(target, "pk", ""))
         if target
         else "",
-        ip_address=client_ip(request),
-        user_agent=(request.headers.get("User-Agent", "")[:300] if request else ""),
+        ip_address=context.ip_address,
+        user_agent=context.user_agent,
+        request_id=context.request_id,
         data=payload,
     )
-    event.save()
+    with transaction.atomic():
+        event.save()
+        enqueue(
+            SIEM_TOPIC,
+            {"event": event.pk, "organization": getattr(organization, "public_id", None)},
+        )
+    return event
+
+
+@handles(SIEM_TOPIC)
+def write_siem_line(message: OutboxMessage) -> None:
+    """Write the committed event as one ECS JSON line to the log stream the SIEM reads."""
+    event = AuditEvent.objects.filter(pk=message.payload["event"]).first()
+    if event is None:
+        # Its transaction committed the message, so the event committed too; a missing one
+        # means the table was tampered with, which the operator must hear about.
+        raise LookupError(f"audit event {message.payload['event']} is gone")
     logger.info(
-        action,
+        event.action,
         extra={
             "audit_event": event,
-            "organization_public_id": getattr(organization, "public_id", None),
+            "organization_public_id": message.payload.get("organization"),
         },
     )
-    return event
 
 
 def _forbidden_keys(value: Any) -> list[str]:
@@ -69,17 +100,3 @@ def _forbidden_keys(value: Any) -> list[str]:
     if isinstance(value, list | tuple):
         return [name for item in value for name in _forbidden_keys(item)]
     return []
-
-
-def client_ip(request: HttpRequest | None) -> str | None:
-    """Return the client's address, behind trusted proxies as allauth's rate limits see it."""
-    if request is None:
-        return None
-    # The same reading as allauth's per-IP login throttle (ALLAUTH_TRUSTED_PROXY_COUNT), so
-    # an audit event and a throttle name the same address. An X-Forwarded-For that does not
-    # match the configured proxies names no trustworthy address: none is kept rather than
-    # the proxy's own, and the event is still written.
-    try:
-        return get_account_adapter(request).get_client_ip(request)
-    except (ImproperlyConfigured, PermissionDenied):
-        return None

@@ -69,6 +69,7 @@ def report_failure(failure: CryptoError, *, request: HttpRequest | None = None) 
     the failure after the rollback (the middleware, a command, a job's error signal,
     ``EncryptedModel.save``).
     """
+    from afspraak.audit.context import context_of
     from afspraak.audit.models import Outcome
     from afspraak.audit.trail import record
     from afspraak.tenancy.models import Organization
@@ -86,7 +87,7 @@ def report_failure(failure: CryptoError, *, request: HttpRequest | None = None) 
         actor=getattr(request, "user", None),
         outcome=Outcome.FAILURE,
         organization=organization,
-        request=request,
+        context=context_of(request),
         data={"error": type(failure).__name__, **failure.details},
     )
     failure.reported = True

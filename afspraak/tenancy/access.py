@@ -1,80 +1,335 @@
-"""Access helpers: fetch tenant objects for a user, with one 404 for "missing" and "not yours".
+"""``Access``: the one decision of what an actor may do in an organization (controls O1, D3).
 
-Another organization's object and one that does not exist give the same ``Http404``
-with the same message, in pages and API alike, so probing ids reveals nothing.
+An ``Access`` is built once per request, API call, command or job — by
+``access_for_request`` (a member on a page or the API), ``access_for_visitor`` (anyone on
+a public booking page), ``access_for_invitee`` (the signed link to one booking) or
+``access_for_system`` (an operator's command or a job) — and handed to every domain
+function, which checks through it (``access.require(Permission.CANCEL…)``). So pages,
+API, commands and jobs cannot disagree.
+
+Every refusal raises ``AccessDeniedError``, which names the permission asked for and why; the
+edge that catches it (``tenancy.middleware`` for pages, ``api.errors`` for the API)
+records it with ``record_refusal`` after the transaction has rolled back, the same way
+everywhere. Later gates (staff training and agreements, support-grant expiry, token
+scopes) plug in with ``register_gate`` and nowhere else.
+
+The access helpers at the bottom fetch tenant objects for an ``Access``: another
+organization's object and a missing one give the same ``NotFoundError``.
 """
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from allauth.account.internal.flows.reauthentication import did_recently_reauthenticate
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from afspraak.tenancy.context import ORGANIZATION_NOT_FOUND, organization_context, user_context
+from afspraak.accounts.middleware import SESSION_STARTED_KEY
+from afspraak.accounts.models import User
+from afspraak.audit.context import AuditContext
+from afspraak.audit.models import Outcome
+from afspraak.audit.trail import record
+from afspraak.errors import ForbiddenError, NotFoundError
+from afspraak.tenancy.context import organization_context, user_context
 from afspraak.tenancy.models import Invitation, Membership, Organization
-from afspraak.tenancy.roles import role_has_permission
+from afspraak.tenancy.roles import Permission, role_permissions
 
+ORGANIZATION_NOT_FOUND = "No such organization."
 MEMBER_NOT_FOUND = "No such member."
 INVITATION_NOT_FOUND = "No such invitation."
 ROLE_FORBIDS = "Your role in this organization does not allow this."
+REAUTHENTICATE = "Confirm it is you (enter your password again) before this change."
 
 
-def get_organization_for(user: Any, slug: str, permission: str | None = None) -> Membership:
-    """Return ``user``'s membership of the organization ``slug`` (with ``permission``), or 404."""
+class ActorKind(StrEnum):
+    MEMBER = "member"
+    VISITOR = "visitor"
+    INVITEE = "invitee"
+    SYSTEM = "system"
+
+
+class Refusal(StrEnum):
+    """Why an ``Access`` refused; recorded with every ``tenancy.access.denied`` event."""
+
+    NOT_MEMBER = "not_member"
+    PERMISSION = "permission"
+    SESSION_LIFETIME = "session_lifetime"
+    MFA_REQUIRED = "mfa_required"
+    REAUTHENTICATION = "reauthentication_required"
+    OTHER_BOOKING = "other_booking"
+
+
+class AccessDeniedError(ForbiddenError):
+    """An actor was refused; the edge records it (``record_refusal``) and answers 403/404."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        organization: Organization,
+        context: AuditContext,
+        reason: str,
+        permission: Permission | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.organization = organization
+        self.context = context
+        self.reason = reason
+        self.permission = permission
+        # An outsider learns nothing: they get the answer for an organization that does not exist.
+        self.status = 404 if reason == Refusal.NOT_MEMBER else 403
+        self.recorded = False
+
+
+# A gate looks at an access and the permission asked for, and returns a refusal reason or None.
+Gate = Callable[["Access", Permission], str | None]
+_gates: dict[str, Gate] = {}
+
+
+def register_gate(name: str, gate: Gate) -> None:
+    """Add a check every ``Access.require`` runs after the permission table (fail closed)."""
+    _gates[name] = gate
+
+
+def unregister_gate(name: str) -> None:
+    """Remove a gate (a test's own, when the test ends)."""
+    _gates.pop(name, None)
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one actor may do in one organization, for one request, API call, command or job."""
+
+    organization: Organization
+    kind: ActorKind
+    permissions: frozenset[Permission]
+    context: AuditContext
+    membership: Membership | None = None
+    # The one booking an invitee's link grants (its public id).
+    booking_public_id: str | None = None
+    # Whether the person confirmed their identity again lately (before a sensitive change).
+    reauthenticated: bool = False
+    # Extra facts gates may read (a staff grant, an API token's scopes …).
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def actor(self) -> Any:
+        return self.context.actor
+
+    @property
+    def role(self) -> str | None:
+        return self.membership.role if self.membership is not None else None
+
+    def _refusal(self, permission: Permission) -> str | None:
+        if permission not in self.permissions:
+            return Refusal.PERMISSION
+        for gate in list(_gates.values()):
+            reason = gate(self, permission)
+            if reason:
+                return reason
+        return None
+
+    def has(self, permission: Permission) -> bool:
+        """Tell whether this access allows ``permission`` (for what a page offers)."""
+        return self._refusal(permission) is None
+
+    def require(self, permission: Permission, *, reauthenticated: bool = False) -> None:
+        """Refuse with ``AccessDeniedError`` unless ``permission`` is allowed (and fresh, if asked)."""
+        reason = self._refusal(permission)
+        if reason is None and reauthenticated and not self.reauthenticated:
+            reason = Refusal.REAUTHENTICATION
+        if reason is not None:
+            raise self.denied(reason, permission)
+
+    def require_booking(self, booking_public_id: str) -> None:
+        """Refuse unless an invitee's access is for this very booking."""
+        self.require(Permission.CHANGE_OWN_BOOKING)
+        if self.booking_public_id != booking_public_id:
+            raise self.denied(Refusal.OTHER_BOOKING, Permission.CHANGE_OWN_BOOKING)
+
+    def denied(self, reason: str, permission: Permission | None = None) -> AccessDeniedError:
+        """Return the refusal of ``permission`` for ``reason``, with the message a person reads."""
+        messages: dict[str, str] = {
+            Refusal.NOT_MEMBER: ORGANIZATION_NOT_FOUND,
+            Refusal.REAUTHENTICATION: REAUTHENTICATE,
+        }
+        return AccessDeniedError(
+            messages.get(reason, ROLE_FORBIDS),
+            organization=self.organization,
+            context=self.context,
+            reason=reason,
+            permission=permission,
+        )
+
+    @contextmanager
+    def scope(self) -> Iterator[Organization]:
+        """Run the block in this organization's tenant context (scope and row-level security)."""
+        with organization_context(self.organization, user=self.actor) as organization:
+            yield organization
+
+
+def record_refusal(error: AccessDeniedError) -> None:
+    """Record ``error`` once as ``tenancy.access.denied`` (call it after the rollback)."""
+    if error.recorded:
+        return
+    data: dict[str, Any] = {"reason": error.reason, "organization": error.organization.public_id}
+    if error.permission is not None:
+        data["permission"] = str(error.permission)
+    record(
+        "tenancy.access.denied",
+        context=error.context,
+        outcome=Outcome.DENIED,
+        # An outsider's probe is not the organization's event: it stays out of its log.
+        organization=None if error.reason == Refusal.NOT_MEMBER else error.organization,
+        data=data,
+    )
+    error.recorded = True
+
+
+def _member_access(
+    organization: Organization, user: Any, context: AuditContext, **extra: Any
+) -> Access:
+    """Return ``user``'s access as a member of ``organization``; refuse an outsider (404)."""
+    with organization_context(organization, user=user):
+        membership = Membership.objects.select_related("user").filter(user=user).first()
+    if membership is None:
+        raise AccessDeniedError(
+            ORGANIZATION_NOT_FOUND,
+            organization=organization,
+            context=context,
+            reason=Refusal.NOT_MEMBER,
+        )
+    return Access(
+        organization=organization,
+        kind=ActorKind.MEMBER,
+        permissions=role_permissions(membership.role),
+        context=context,
+        membership=membership,
+        **extra,
+    )
+
+
+def _organization_by_slug(slug: str) -> Organization:
     organization = Organization.objects.filter(slug=slug).first()
-    if organization is None or not getattr(user, "is_authenticated", False):
-        raise Http404(ORGANIZATION_NOT_FOUND)
-    with organization_context(organization, user=user):
-        membership = Membership.objects.select_related("organization").filter(user=user).first()
-    if membership is None:
-        raise Http404(ORGANIZATION_NOT_FOUND)
-    if permission is not None and not role_has_permission(membership.role, permission):
-        raise PermissionDenied(ROLE_FORBIDS)
-    return membership
+    if organization is None:
+        raise NotFoundError(ORGANIZATION_NOT_FOUND)
+    return organization
 
 
-def _acting_role(user: Any, organization: Organization) -> str:
-    """Return ``user``'s role in the organization of the active context, or 404."""
-    membership = Membership.objects.filter(user=user).first()
-    if membership is None:
-        raise Http404(ORGANIZATION_NOT_FOUND)
-    return membership.role
+def access_for_request(
+    request: HttpRequest, org_slug: str, permission: Permission | None = None
+) -> Access:
+    """Return the access of a page's or API call's user to ``org_slug`` (needing ``permission``).
+
+    A missing organization and one the user does not belong to give the same 404; a
+    session older than the organization allows, or a user without the MFA it requires,
+    is refused before any permission is looked at.
+    """
+    user = request.user
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise NotFoundError(ORGANIZATION_NOT_FOUND)
+    organization = _organization_by_slug(org_slug)
+    access = _member_access(
+        organization,
+        user,
+        AuditContext.from_request(request),
+        reauthenticated=did_recently_reauthenticate(request),
+    )
+    if session_too_old(request, organization):
+        raise access.denied(Refusal.SESSION_LIFETIME, permission)
+    if organization.require_mfa and not user.has_mfa():
+        raise access.denied(Refusal.MFA_REQUIRED, permission)
+    if permission is not None:
+        access.require(permission)
+    return access
 
 
-def get_membership_for(
-    user: Any, organization: Organization, public_id: str, *, write: bool = False
-) -> Membership:
-    """Return the member ``public_id`` of ``organization`` as ``user`` may see (or change) it."""
-    with organization_context(organization, user=user):
-        role = _acting_role(user, organization)
-        needed = "can_manage_members" if write else "can_view_members"
-        if not role_has_permission(role, needed):
-            raise PermissionDenied(ROLE_FORBIDS)
+def access_for_member(user: Any, organization: Organization, context: AuditContext) -> Access:
+    """Return a member's access outside a request (a command acting as that person)."""
+    return _member_access(organization, user, context)
+
+
+def access_for_visitor(organization: Organization, context: AuditContext) -> Access:
+    """Return the access of anyone on the organization's public booking pages."""
+    return Access(
+        organization=organization,
+        kind=ActorKind.VISITOR,
+        permissions=frozenset({Permission.BOOK_MEETING}),
+        context=context,
+    )
+
+
+def access_for_invitee(
+    organization: Organization, booking_public_id: str, context: AuditContext
+) -> Access:
+    """Return the access the signed link to one booking gives its invitee."""
+    return Access(
+        organization=organization,
+        kind=ActorKind.INVITEE,
+        permissions=frozenset({Permission.BOOK_MEETING, Permission.CHANGE_OWN_BOOKING}),
+        context=context,
+        booking_public_id=booking_public_id,
+    )
+
+
+def access_for_system(organization: Organization, context: AuditContext) -> Access:
+    """Return the access of an operator's command or a job, which acts for the organization."""
+    return Access(
+        organization=organization,
+        kind=ActorKind.SYSTEM,
+        permissions=frozenset(Permission),
+        context=context,
+        reauthenticated=True,
+    )
+
+
+def session_too_old(request: HttpRequest, organization: Organization) -> bool:
+    """Tell whether the session began longer ago than ``organization`` allows."""
+    hours = organization.session_max_age_hours
+    if not hours:
+        return False
+    started = request.session.get(SESSION_STARTED_KEY)
+    try:
+        started_at = datetime.fromisoformat(started) if started else None
+    except (TypeError, ValueError):
+        started_at = None
+    # A session without its login stamp cannot be shown to be young enough.
+    return started_at is None or (timezone.now() - started_at).total_seconds() > hours * 3600
+
+
+def get_membership_for(access: Access, public_id: str, *, write: bool = False) -> Membership:
+    """Return the member ``public_id`` as ``access`` may see (or change) it, or 404."""
+    access.require(Permission.MANAGE_MEMBERS if write else Permission.VIEW_MEMBERS)
+    with access.scope():
         membership = (
             Membership.objects.select_related("user", "organization")
             .filter(public_id=public_id)
             .first()
         )
     if membership is None:
-        raise Http404(MEMBER_NOT_FOUND)
+        raise NotFoundError(MEMBER_NOT_FOUND)
     return membership
 
 
-def get_invitation_for(user: Any, organization: Organization, public_id: str) -> Invitation:
-    """Return the invitation ``public_id`` of ``organization`` if ``user`` manages members.
+def get_invitation_for(access: Access, public_id: str) -> Invitation:
+    """Return the invitation ``public_id`` if ``access`` manages members, or 404.
 
     Seeing and changing invitations need the same permission: they name people who
     are not members yet.
     """
-    with organization_context(organization, user=user):
-        role = _acting_role(user, organization)
-        if not role_has_permission(role, "can_manage_members"):
-            raise PermissionDenied(ROLE_FORBIDS)
+    access.require(Permission.MANAGE_MEMBERS)
+    with access.scope():
         invitation = (
             Invitation.objects.select_related("organization").filter(public_id=public_id).first()
         )
     if invitation is None:
-        raise Http404(INVITATION_NOT_FOUND)
+        raise NotFoundError(INVITATION_NOT_FOUND)
     return invitation
 
 
@@ -90,6 +345,12 @@ def memberships_of(user: Any) -> list[Membership]:
             .select_related("organization")
             .order_by("organization__name", "organization__id")
         )
+
+
+def members_of(access: Access) -> QuerySet[Membership]:
+    """Return the organization's members (call inside ``access.scope()``)."""
+    access.require(Permission.VIEW_MEMBERS)
+    return Membership.objects.select_related("user").order_by("user__email", "id")
 
 
 def organizations_require_mfa(user: Any) -> bool:

@@ -6,4 +6,13 @@ class TenancyConfig(AppConfig):
     label = "tenancy"
 
     def ready(self) -> None:
-        from afspraak.tenancy import receivers  # noqa: F401  (connects the login receiver)
+        from afspraak.accounts.policies import register_context_words, register_mfa_requirement
+        from afspraak.tenancy import invitations, receivers  # noqa: F401  (receivers, outbox)
+        from afspraak.tenancy.access import memberships_of, organizations_require_mfa
+
+        register_mfa_requirement("organizations", organizations_require_mfa)
+        # A password built on the name of one of the user's organizations is easy to guess.
+        register_context_words(
+            "organization_names",
+            lambda user: [m.organization.name for m in memberships_of(user)],
+        )

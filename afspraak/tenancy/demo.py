@@ -9,6 +9,7 @@ from allauth.account.models import EmailAddress
 from django.db import transaction
 
 from afspraak.accounts.models import User
+from afspraak.audit.context import AuditContext
 from afspraak.audit.trail import record
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Membership, Organization
@@ -49,7 +50,9 @@ def create_demo_organization(credentials_file: Path) -> DemoLogin:
             user=owner, email=DEMO_OWNER_EMAIL, defaults={"verified": True, "primary": True}
         )
         if organization is None:
-            create_organization(actor=owner, name="Demo Clinic", slug=DEMO_ORGANIZATION_SLUG)
+            create_organization(
+                AuditContext.system(owner), name="Demo Clinic", slug=DEMO_ORGANIZATION_SLUG
+            )
         else:
             # The organization outlived its login file: give its owner a new password.
             with organization_context(organization, user=owner):

@@ -1,24 +1,14 @@
 """Refusals of tenancy changes: each carries the message shown to the user and its status."""
 
-from django.core.exceptions import PermissionDenied
+from afspraak.errors import ConflictError, DomainError
 
 
-class TenancyError(Exception):
+class TenancyError(DomainError):
     """A refused tenancy change; ``str(error)`` is a message the user can act on."""
 
-    status = 400
 
-
-class NotAllowedError(TenancyError, PermissionDenied):
-    """The actor's role does not allow this change."""
-
-    status = 403
-
-
-class RuleViolationError(TenancyError):
+class RuleViolationError(TenancyError, ConflictError):
     """The change would break a rule of the organization (its last owner, a duplicate …)."""
-
-    status = 409
 
 
 class InvitationRefusedError(TenancyError):

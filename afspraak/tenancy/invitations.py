@@ -11,8 +11,7 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
-from functools import partial
+from datetime import datetime, timedelta
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -20,23 +19,19 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import transaction
-from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from afspraak.accounts.models import User
-from afspraak.audit.models import Outcome
+from afspraak.audit.context import AuditContext
+from afspraak.audit.models import OutboxMessage, Outcome
+from afspraak.audit.outbox import enqueue, handles
 from afspraak.audit.trail import record
+from afspraak.crypto.keyring import decrypt_with_master, encrypt_with_master
+from afspraak.tenancy.access import Access
 from afspraak.tenancy.context import organization_context
-from afspraak.tenancy.errors import (
-    InvitationRefusedError,
-    NotAllowedError,
-    RuleViolationError,
-    TenancyError,
-)
-from afspraak.tenancy.membership import acting_membership
+from afspraak.tenancy.errors import InvitationRefusedError, RuleViolationError, TenancyError
 from afspraak.tenancy.models import (
     Invitation,
     InvitationStatus,
@@ -44,11 +39,12 @@ from afspraak.tenancy.models import (
     Organization,
     addressed_to,
 )
-from afspraak.tenancy.roles import Role, role_has_permission
+from afspraak.tenancy.roles import Permission, Role
 
 logger = logging.getLogger(__name__)
 
 INVITATION_LIFETIME = timedelta(days=7)
+INVITATION_EMAIL_TOPIC = "tenancy.invitation_email"
 _MAX_TOKEN_LENGTH = 128
 
 INVALID_LINK = (
@@ -84,14 +80,7 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def invite_member(
-    *,
-    actor: Any,
-    organization: Organization,
-    email: str,
-    role: str,
-    request: HttpRequest | None = None,
-) -> tuple[Invitation, str]:
+def invite_member(access: Access, email: str, role: str) -> tuple[Invitation, str]:
     """Invite ``email`` to join with ``role``; e-mail the link; return it with its token."""
     email = email.strip().lower()
     try:
@@ -100,10 +89,11 @@ def invite_member(
         raise TenancyError("Enter a valid e-mail address.") from None
     if role not in Role.values:
         raise TenancyError("Choose one of the roles offered.")
-    with organization_context(organization, user=actor):
-        acting = acting_membership(actor, "can_manage_members")
-        if role == Role.OWNER and not role_has_permission(acting.role, "can_manage_owners"):
-            raise NotAllowedError("Only an owner can invite an owner.")
+    access.require(Permission.MANAGE_MEMBERS)
+    if role == Role.OWNER:
+        access.require(Permission.MANAGE_OWNERS)
+    organization = access.organization
+    with access.scope():
         if _is_member(email):
             raise RuleViolationError("Someone with this e-mail address is already a member.")
         now = timezone.now()
@@ -122,21 +112,29 @@ def invite_member(
             email=email,
             role=role,
             token_hash=hash_token(token),
-            invited_by=actor,
+            invited_by=access.actor,
             created_at=now,
             expires_at=now + INVITATION_LIFETIME,
         )
         record(
             "tenancy.invitation.created",
-            actor=actor,
+            context=access.context,
             organization=organization,
             target=invitation,
-            request=request,
             data={"role": role},
         )
-        transaction.on_commit(
-            partial(_send_invitation, organization.name, role, email, token, invitation.expires_at),
-            robust=True,
+        # The outbox table is not encrypted: the link's secret travels sealed under the
+        # master key, bound to this invitation, and the address is read from the
+        # (encrypted) invitation when the e-mail is sent.
+        enqueue(
+            INVITATION_EMAIL_TOPIC,
+            {
+                "organization": organization.public_id,
+                "invitation": invitation.public_id,
+                "sealed_token": encrypt_with_master(
+                    token.encode(), _token_associated_data(invitation.public_id)
+                ).hex(),
+            },
         )
     return invitation, token
 
@@ -157,8 +155,30 @@ def invitation_url(token: str) -> str:
     return settings.SITE_URL + reverse("tenancy:invitation_accept", args=[token])
 
 
+def _token_associated_data(invitation_public_id: str) -> bytes:
+    return f"afspraak.tenancy.invitation-email:{invitation_public_id}".encode()
+
+
+@handles(INVITATION_EMAIL_TOPIC)
+def send_invitation_email(message: OutboxMessage) -> None:
+    """E-mail a new invitation's link to the invited address (skipped once it is not pending)."""
+    payload = message.payload
+    organization = Organization.objects.filter(public_id=payload["organization"]).first()
+    if organization is None:
+        return
+    with organization_context(organization):
+        invitation = Invitation.objects.filter(public_id=payload["invitation"]).first()
+        if invitation is None or not invitation.is_pending:
+            return
+        email, role, expires_at = invitation.email, invitation.role, invitation.expires_at
+    token = decrypt_with_master(
+        bytes.fromhex(payload["sealed_token"]), _token_associated_data(invitation.public_id)
+    ).decode()
+    _send_invitation(organization.name, role, email, token, expires_at)
+
+
 def _send_invitation(
-    organization_name: str, role: str, email: str, token: str, expires_at: Any
+    organization_name: str, role: str, email: str, token: str, expires_at: datetime
 ) -> None:
     context = {
         "organization_name": organization_name,
@@ -175,16 +195,10 @@ def _send_invitation(
     )
 
 
-def revoke_invitation(
-    *,
-    actor: Any,
-    organization: Organization,
-    invitation: Invitation,
-    request: HttpRequest | None = None,
-) -> Invitation:
+def revoke_invitation(access: Access, invitation: Invitation) -> Invitation:
     """Withdraw a pending invitation so its link no longer works."""
-    with organization_context(organization, user=actor):
-        acting_membership(actor, "can_manage_members")
+    access.require(Permission.MANAGE_MEMBERS)
+    with access.scope():
         locked = Invitation.objects.select_for_update().filter(pk=invitation.pk).first()
         if locked is None or not locked.is_pending:
             raise RuleViolationError("This invitation is no longer pending.")
@@ -192,10 +206,9 @@ def revoke_invitation(
         locked.save(update_fields=["revoked_at"])
         record(
             "tenancy.invitation.revoked",
-            actor=actor,
-            organization=organization,
+            context=access.context,
+            organization=access.organization,
             target=locked,
-            request=request,
             data={"trigger": "manual"},
         )
     return locked
@@ -241,8 +254,11 @@ def preview_invitation(token: str) -> InvitationPreview:
     )
 
 
-def accept_invitation(*, user: Any, token: str, request: HttpRequest | None = None) -> Membership:
-    """Make ``user`` a member as the invitation ``token`` offers, if it is theirs and usable."""
+def accept_invitation(context: AuditContext, token: str) -> Membership:
+    """Make the context's user a member as the invitation ``token`` offers, if theirs and usable."""
+    user = context.actor
+    if user is None:
+        raise InvitationRefusedError("anonymous", "Log in to accept this invitation.", 403)
     organization: Organization | None = None
     try:
         organization = _organization_of(token)
@@ -266,19 +282,17 @@ def accept_invitation(*, user: Any, token: str, request: HttpRequest | None = No
             invitation.save(update_fields=["accepted_at", "accepted_by"])
             record(
                 "tenancy.invitation.accepted",
-                actor=user,
+                context=context,
                 organization=organization,
                 target=invitation,
-                request=request,
                 data={"membership": membership.public_id, "role": membership.role},
             )
     except InvitationRefusedError as refusal:
         record(
             "tenancy.invitation.refused",
-            actor=user,
+            context=context,
             outcome=Outcome.DENIED,
             organization=organization if refusal.code != "invalid" else None,
-            request=request,
             data={"reason": refusal.code},
         )
         raise

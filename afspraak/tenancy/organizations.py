@@ -1,20 +1,18 @@
 """Creating organizations, changing their security settings and deleting them."""
 
-from typing import Any
-
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db import IntegrityError, router, transaction
 from django.db.models.deletion import Collector
-from django.http import HttpRequest
 
+from afspraak.audit.context import AuditContext
 from afspraak.audit.trail import record
 from afspraak.crypto.keysets import create_organization_keysets, forget
+from afspraak.tenancy.access import Access
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.errors import RuleViolationError, TenancyError
-from afspraak.tenancy.membership import acting_membership
 from afspraak.tenancy.models import SESSION_MAX_AGE_HOURS_LIMIT, Membership, Organization
-from afspraak.tenancy.roles import Role
+from afspraak.tenancy.roles import Permission, Role
 
 _SLUG_MAX_LENGTH = Organization._meta.get_field("slug").max_length or 60
 _NAME_MAX_LENGTH = Organization._meta.get_field("name").max_length or 120
@@ -25,10 +23,9 @@ RESERVED_SLUGS = frozenset(
 )
 
 
-def create_organization(
-    *, actor: Any, name: str, slug: str, request: HttpRequest | None = None
-) -> Organization:
-    """Create an organization with ``actor`` as its owner, and its encryption keysets."""
+def create_organization(context: AuditContext, *, name: str, slug: str) -> Organization:
+    """Create an organization with the context's user as its owner, and its encryption keysets."""
+    actor = context.actor
     name, slug = name.strip(), slug.strip().lower()
     if not name or len(name) > _NAME_MAX_LENGTH:
         raise TenancyError(
@@ -55,10 +52,9 @@ def create_organization(
                 create_organization_keysets(organization)
                 record(
                     "tenancy.organization.created",
-                    actor=actor,
+                    context=context,
                     organization=organization,
                     target=organization,
-                    request=request,
                     data={"owner_membership": owner.public_id},
                 )
     except IntegrityError:
@@ -68,12 +64,7 @@ def create_organization(
 
 
 def update_security_settings(
-    *,
-    actor: Any,
-    organization: Organization,
-    require_mfa: bool,
-    session_max_age_hours: int | None,
-    request: HttpRequest | None = None,
+    access: Access, *, require_mfa: bool, session_max_age_hours: int | None
 ) -> Organization:
     """Change whether members must use MFA and how long their sessions may last."""
     if session_max_age_hours is not None and not (
@@ -82,10 +73,11 @@ def update_security_settings(
         raise TenancyError(
             f"The session lifetime must be between 1 and {SESSION_MAX_AGE_HOURS_LIMIT} hours."
         )
-    with organization_context(organization, user=actor):
-        acting_membership(actor, "can_manage_security")
+    access.require(Permission.MANAGE_SECURITY, reauthenticated=True)
+    organization = access.organization
+    with access.scope():
         locked = Organization.objects.select_for_update().get(pk=organization.pk)
-        if require_mfa and not locked.require_mfa and not actor.has_mfa():
+        if require_mfa and not locked.require_mfa and not access.actor.has_mfa():
             raise RuleViolationError(
                 "Turn on two-factor authentication for your own account first: "
                 "requiring it would otherwise lock you out."
@@ -102,10 +94,9 @@ def update_security_settings(
         locked.save(update_fields=changed)
         record(
             "tenancy.security.updated",
-            actor=actor,
+            context=access.context,
             organization=locked,
             target=locked,
-            request=request,
             data={
                 "changed": changed,
                 "require_mfa": require_mfa,
@@ -133,13 +124,7 @@ def deletion_summary(organization: Organization) -> list[tuple[str, int]]:
     return sorted((name, count) for name, count in counts.items() if count)
 
 
-def delete_organization(
-    *,
-    actor: Any,
-    organization: Organization,
-    confirmation_slug: str,
-    request: HttpRequest | None = None,
-) -> dict[str, int]:
+def delete_organization(access: Access, *, confirmation_slug: str) -> dict[str, int]:
     """Delete an organization with all its rows and keysets; return the rows deleted per model.
 
     Deleting the keysets is crypto-shredding: a ciphertext of this organization kept
@@ -148,8 +133,9 @@ def delete_organization(
     until the backups taken before the deletion have expired (control D5) or the master
     key that wrapped those keysets is retired.
     """
-    with organization_context(organization, user=actor):
-        acting_membership(actor, "can_delete_organization")
+    access.require(Permission.DELETE_ORGANIZATION, reauthenticated=True)
+    organization = access.organization
+    with access.scope():
         if confirmation_slug.strip() != organization.slug:
             raise TenancyError(
                 f"Type the organization's web address, {organization.slug}, exactly to confirm."
@@ -167,10 +153,9 @@ def delete_organization(
         # event keeps it, as audit events have no database constraint.
         record(
             "tenancy.organization.deleted",
-            actor=actor,
+            context=access.context,
             organization=organization,
             target=organization,
-            request=request,
             data={
                 "organization": organization.public_id,
                 "deleted": dict(sorted(deleted.items())),

@@ -1,4 +1,6 @@
-"""Roles and what each may do: one table, default deny (control O1)."""
+"""Roles, permissions and what each role may do: one table, default deny (control O1)."""
+
+from enum import StrEnum
 
 from django.db import models
 
@@ -10,40 +12,67 @@ class Role(models.TextChoices):
     AUDITOR = "auditor", "Auditor"
 
 
-PERMISSIONS: dict[str, frozenset[str]] = {
+class Permission(StrEnum):
+    """What an actor may do in an organization; checked through ``Access.require``."""
+
+    MANAGE_OWNERS = "can_manage_owners"
+    DELETE_ORGANIZATION = "can_delete_organization"
+    MANAGE_MEMBERS = "can_manage_members"
+    VIEW_MEMBERS = "can_view_members"
+    HOST = "can_host"
+    MANAGE_MEETING_TYPES = "can_manage_meeting_types"
+    VIEW_ALL_BOOKINGS = "can_view_all_bookings"
+    MANAGE_INTEGRATIONS = "can_manage_integrations"
+    MANAGE_SECURITY = "can_manage_security"
+    VIEW_SECURITY = "can_view_security"
+    VIEW_AUDIT_LOG = "can_view_audit_log"
+    # Anyone on an organization's public booking pages.
+    BOOK_MEETING = "can_book_meeting"
+    # The invitee, through the signed link to their own booking.
+    CHANGE_OWN_BOOKING = "can_change_own_booking"
+
+
+PERMISSIONS: dict[str, frozenset[Permission]] = {
     Role.OWNER: frozenset(
         {
-            "can_manage_owners",
-            "can_delete_organization",
-            "can_manage_members",
-            "can_view_members",
-            "can_host",
-            "can_manage_meeting_types",
-            "can_view_all_bookings",
-            "can_manage_integrations",
-            "can_manage_security",
-            "can_view_security",
-            "can_view_audit_log",
+            Permission.MANAGE_OWNERS,
+            Permission.DELETE_ORGANIZATION,
+            Permission.MANAGE_MEMBERS,
+            Permission.VIEW_MEMBERS,
+            Permission.HOST,
+            Permission.MANAGE_MEETING_TYPES,
+            Permission.VIEW_ALL_BOOKINGS,
+            Permission.MANAGE_INTEGRATIONS,
+            Permission.MANAGE_SECURITY,
+            Permission.VIEW_SECURITY,
+            Permission.VIEW_AUDIT_LOG,
         }
     ),
     Role.ADMIN: frozenset(
         {
-            "can_manage_members",
-            "can_view_members",
-            "can_host",
-            "can_manage_meeting_types",
-            "can_view_all_bookings",
-            "can_manage_integrations",
-            "can_manage_security",
-            "can_view_security",
-            "can_view_audit_log",
+            Permission.MANAGE_MEMBERS,
+            Permission.VIEW_MEMBERS,
+            Permission.HOST,
+            Permission.MANAGE_MEETING_TYPES,
+            Permission.VIEW_ALL_BOOKINGS,
+            Permission.MANAGE_INTEGRATIONS,
+            Permission.MANAGE_SECURITY,
+            Permission.VIEW_SECURITY,
+            Permission.VIEW_AUDIT_LOG,
         }
     ),
-    Role.MEMBER: frozenset({"can_host"}),
-    Role.AUDITOR: frozenset({"can_view_members", "can_view_security", "can_view_audit_log"}),
+    Role.MEMBER: frozenset({Permission.HOST}),
+    Role.AUDITOR: frozenset(
+        {Permission.VIEW_MEMBERS, Permission.VIEW_SECURITY, Permission.VIEW_AUDIT_LOG}
+    ),
 }
+
+
+def role_permissions(role: str) -> frozenset[Permission]:
+    """Return what ``role`` may do; an unknown role may do nothing."""
+    return PERMISSIONS.get(role, frozenset())
 
 
 def role_has_permission(role: str, permission: str) -> bool:
     """Tell whether ``role`` grants ``permission``; an unknown role or permission is refused."""
-    return permission in PERMISSIONS.get(role, frozenset())
+    return permission in role_permissions(role)

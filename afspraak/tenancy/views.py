@@ -1,9 +1,7 @@
 """Organization pages: parse, check, call one domain function, render (eagerly, in context)."""
 
 from datetime import UTC, datetime, time, timedelta
-from typing import cast
 
-from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -13,14 +11,13 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from afspraak.accounts.models import User
+from afspraak.audit.context import AuditContext
 from afspraak.audit.models import AuditEvent
-from afspraak.tenancy.access import get_invitation_for, get_membership_for
-from afspraak.tenancy.context import (
-    CURRENT_ORGANIZATION_SESSION_KEY,
-    OrganizationRequest,
-    organization_page_context,
-    organization_view,
+from afspraak.tenancy.access import (
+    get_invitation_for,
+    get_membership_for,
+    members_of,
+    memberships_of,
 )
 from afspraak.tenancy.errors import InvitationRefusedError, TenancyError
 from afspraak.tenancy.forms import (
@@ -39,14 +36,20 @@ from afspraak.tenancy.invitations import (
     revoke_invitation,
 )
 from afspraak.tenancy.membership import change_member_role, leave_organization, remove_member
-from afspraak.tenancy.models import Invitation, Membership
+from afspraak.tenancy.models import Invitation
 from afspraak.tenancy.organizations import (
     create_organization,
     delete_organization,
     deletion_summary,
     update_security_settings,
 )
-from afspraak.tenancy.roles import role_has_permission
+from afspraak.tenancy.pages import (
+    CURRENT_ORGANIZATION_SESSION_KEY,
+    OrganizationRequest,
+    organization_page_context,
+    organization_view,
+)
+from afspraak.tenancy.roles import Permission
 
 AUDIT_PAGE_SIZE = 50
 
@@ -55,8 +58,16 @@ def _refused(request: HttpRequest, error: TenancyError) -> HttpResponse:
     return render(request, "tenancy/refused.html", {"message": str(error)}, status=error.status)
 
 
-def _user(request: HttpRequest) -> User:
-    return cast(User, request.user)
+def landing(request: HttpRequest) -> HttpResponse:
+    """Show the landing page, or the signed-in user's organizations."""
+    return render(
+        request,
+        "home.html",
+        {
+            "memberships": memberships_of(request.user),
+            "current_organization": request.session.get(CURRENT_ORGANIZATION_SESSION_KEY),
+        },
+    )
 
 
 @login_required
@@ -65,10 +76,9 @@ def create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             organization = create_organization(
-                actor=_user(request),
+                AuditContext.from_request(request),
                 name=form.cleaned_data["name"],
                 slug=form.cleaned_data["slug"],
-                request=request,
             )
         except TenancyError as error:
             form.add_error(None, str(error))
@@ -95,7 +105,7 @@ def switch(request: OrganizationRequest) -> HttpResponse:
 @require_POST
 def leave(request: OrganizationRequest) -> HttpResponse:
     try:
-        leave_organization(actor=_user(request), organization=request.organization, request=request)
+        leave_organization(request.access)
     except TenancyError as error:
         return _refused(request, error)
     if request.session.get(CURRENT_ORGANIZATION_SESSION_KEY) == request.organization.public_id:
@@ -104,10 +114,10 @@ def leave(request: OrganizationRequest) -> HttpResponse:
     return redirect("home")
 
 
-@organization_view("can_view_members")
+@organization_view(Permission.VIEW_MEMBERS)
 def members(request: OrganizationRequest) -> HttpResponse:
-    members = list(Membership.objects.select_related("user").order_by("user__email", "id"))
-    can_manage = role_has_permission(request.membership.role, "can_manage_members")
+    members = list(members_of(request.access))
+    can_manage = request.access.has(Permission.MANAGE_MEMBERS)
     invitations = (
         list(
             Invitation.objects.filter(
@@ -125,23 +135,19 @@ def members(request: OrganizationRequest) -> HttpResponse:
             members=members,
             invitations=invitations,
             can_manage=can_manage,
-            can_manage_owners=role_has_permission(request.membership.role, "can_manage_owners"),
+            can_manage_owners=request.access.has(Permission.MANAGE_OWNERS),
             roles=assignable_roles(request.membership.role),
         ),
     )
 
 
-@organization_view("can_manage_members")
+@organization_view(Permission.MANAGE_MEMBERS)
 def invite(request: OrganizationRequest) -> HttpResponse:
     form = InviteForm(request.POST or None, acting_role=request.membership.role)
     if request.method == "POST" and form.is_valid():
         try:
             invite_member(
-                actor=_user(request),
-                organization=request.organization,
-                email=form.cleaned_data["email"],
-                role=form.cleaned_data["role"],
-                request=request,
+                request.access, email=form.cleaned_data["email"], role=form.cleaned_data["role"]
             )
         except TenancyError as error:
             form.add_error(None, str(error))
@@ -159,71 +165,54 @@ def invite(request: OrganizationRequest) -> HttpResponse:
     )
 
 
-@organization_view("can_manage_members")
+@organization_view(Permission.MANAGE_MEMBERS)
 @require_POST
 def member_role(request: OrganizationRequest, member_id: str) -> HttpResponse:
-    membership = get_membership_for(_user(request), request.organization, member_id, write=True)
+    membership = get_membership_for(request.access, member_id, write=True)
     form = RoleForm(request.POST)
     if not form.is_valid():
         return _refused(request, TenancyError("Choose one of the roles offered."))
     try:
-        change_member_role(
-            actor=_user(request),
-            organization=request.organization,
-            membership=membership,
-            role=form.cleaned_data["role"],
-            request=request,
-        )
+        change_member_role(request.access, membership, form.cleaned_data["role"])
     except TenancyError as error:
         return _refused(request, error)
     messages.success(request, "Role changed.")
     return redirect("tenancy:members", org_slug=request.organization.slug)
 
 
-@organization_view("can_manage_members")
+@organization_view(Permission.MANAGE_MEMBERS)
 @require_POST
 def member_remove(request: OrganizationRequest, member_id: str) -> HttpResponse:
-    membership = get_membership_for(_user(request), request.organization, member_id, write=True)
+    membership = get_membership_for(request.access, member_id, write=True)
     try:
-        remove_member(
-            actor=_user(request),
-            organization=request.organization,
-            membership=membership,
-            request=request,
-        )
+        remove_member(request.access, membership)
     except TenancyError as error:
         return _refused(request, error)
     messages.success(request, "Member removed; their sessions have ended.")
     return redirect("tenancy:members", org_slug=request.organization.slug)
 
 
-@organization_view("can_manage_members")
+@organization_view(Permission.MANAGE_MEMBERS)
 @require_POST
 def invitation_revoke(request: OrganizationRequest, invitation_id: str) -> HttpResponse:
-    invitation = get_invitation_for(_user(request), request.organization, invitation_id)
+    invitation = get_invitation_for(request.access, invitation_id)
     try:
-        revoke_invitation(
-            actor=_user(request),
-            organization=request.organization,
-            invitation=invitation,
-            request=request,
-        )
+        revoke_invitation(request.access, invitation)
     except TenancyError as error:
         return _refused(request, error)
     messages.success(request, "Invitation withdrawn.")
     return redirect("tenancy:members", org_slug=request.organization.slug)
 
 
-@organization_view("can_view_security")
+@organization_view(Permission.VIEW_SECURITY)
 def security(request: OrganizationRequest) -> HttpResponse:
-    can_manage = role_has_permission(request.membership.role, "can_manage_security")
+    can_manage = request.access.has(Permission.MANAGE_SECURITY)
     return render(
         request, "tenancy/security.html", organization_page_context(request, can_manage=can_manage)
     )
 
 
-@organization_view("can_manage_security")
-@reauthentication_required(allow_get=True)
+@organization_view(Permission.MANAGE_SECURITY)
 def security_edit(request: OrganizationRequest) -> HttpResponse:
     organization = request.organization
     initial = {
@@ -234,11 +223,9 @@ def security_edit(request: OrganizationRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             update_security_settings(
-                actor=_user(request),
-                organization=organization,
+                request.access,
                 require_mfa=form.cleaned_data["require_mfa"],
                 session_max_age_hours=form.cleaned_data["session_max_age_hours"],
-                request=request,
             )
         except TenancyError as error:
             form.add_error(None, str(error))
@@ -259,8 +246,7 @@ def security_edit(request: OrganizationRequest) -> HttpResponse:
     )
 
 
-@organization_view("can_delete_organization")
-@reauthentication_required(allow_get=True)
+@organization_view(Permission.DELETE_ORGANIZATION)
 def delete(request: OrganizationRequest) -> HttpResponse:
     organization = request.organization
     form = DeleteOrganizationForm(request.POST or None)
@@ -268,10 +254,7 @@ def delete(request: OrganizationRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             delete_organization(
-                actor=_user(request),
-                organization=organization,
-                confirmation_slug=form.cleaned_data["confirmation_slug"],
-                request=request,
+                request.access, confirmation_slug=form.cleaned_data["confirmation_slug"]
             )
         except TenancyError as error:
             form.add_error("confirmation_slug", str(error))
@@ -290,9 +273,9 @@ def delete(request: OrganizationRequest) -> HttpResponse:
     )
 
 
-@organization_view("can_view_audit_log")
+@organization_view(Permission.VIEW_AUDIT_LOG)
 def audit_log(request: OrganizationRequest) -> HttpResponse:
-    members = list(Membership.objects.select_related("user").order_by("user__email"))
+    members = list(members_of(request.access))
     form = AuditFilterForm(request.GET or None, members=members)
     events = AuditEvent.objects.filter(organization=request.organization).select_related("actor")
     status = 200
@@ -334,7 +317,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         try:
-            membership = accept_invitation(user=_user(request), token=token, request=request)
+            membership = accept_invitation(AuditContext.from_request(request), token)
         except InvitationRefusedError as refusal:
             return render(
                 request,

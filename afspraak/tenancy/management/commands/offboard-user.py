@@ -6,13 +6,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from afspraak.accounts.models import User
+from afspraak.audit.context import AuditContext
 from afspraak.tenancy.offboarding import deactivate_user
 
 
 class Command(BaseCommand):
     help = (
         "Deactivate a user at once: they can no longer log in, every session ends, their "
-        "pending invitations and API tokens are revoked. Every step is audited. The reason "
+        "pending invitations are revoked. Every step is audited. The reason "
         "is written to the audit trail: state it without personal details."
     )
 
@@ -31,11 +32,11 @@ class Command(BaseCommand):
         if user is None:
             raise CommandError(f"No user has the e-mail address {email!r}; nothing was changed.")
         try:
-            summary = deactivate_user(actor=None, user=user, reason=reason)
+            summary = deactivate_user(AuditContext.system(), user, reason=reason)
         except ValueError as error:
             raise CommandError(f"{error}; nothing was changed.") from None
         self.stdout.write(
             f"Deactivated {user.public_id}: {summary.sessions} session(s) ended, "
-            f"{summary.invitations} pending invitation(s) revoked, {summary.tokens} API "
-            f"token(s) revoked, across {summary.organizations} organization(s)."
+            f"{summary.invitations} pending invitation(s) revoked, across "
+            f"{summary.organizations} organization(s)."
         )

@@ -1,0 +1,18 @@
+"""API answers for domain errors: the same refusals, audited the same way, as the pages."""
+
+from typing import Any
+
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from afspraak.errors import DomainError
+from afspraak.tenancy.access import AccessDeniedError, record_refusal
+
+
+def handle_api_exception(exception: Exception, context: dict[str, Any]) -> Response | None:
+    """Answer a domain error with its status and message; leave the rest to DRF."""
+    if isinstance(exception, AccessDeniedError):
+        record_refusal(exception)
+    if isinstance(exception, DomainError):
+        return Response({"detail": exception.message}, status=exception.status)
+    return exception_handler(exception, context)

@@ -1,0 +1,85 @@
+"""Every audit action code, with what it means: ``record`` refuses a code not listed here.
+
+Codes are dotted, ``<app>.<object>.<what happened>``. A new write path adds its code
+here, so this page stays the complete list an auditor or a detection rule reads.
+"""
+
+ACTIONS: dict[str, str] = {
+    # accounts
+    "accounts.user.signed_up": "A person created an account.",
+    "accounts.login.succeeded": "A user logged in.",
+    "accounts.login.failed": "A login attempt failed.",
+    "accounts.login.locked_out": "An account was locked after repeated failed logins.",
+    "accounts.login.throttled": "Logins from one address were throttled.",
+    "accounts.logout": "A user logged out.",
+    "accounts.reauthenticated": "A user confirmed their identity again before a sensitive step.",
+    "accounts.password.changed": "A user changed their password.",
+    "accounts.password.set": "A password was set.",
+    "accounts.password.reset": "A password was reset through the e-mailed link.",
+    "accounts.password.change_failed": "A password change was refused.",
+    "accounts.email.confirmed": "A user confirmed an e-mail address.",
+    "accounts.mfa.added": "A second factor was added.",
+    "accounts.mfa.removed": "A second factor was removed.",
+    "accounts.mfa.recovery_codes_regenerated": "New recovery codes replaced the old ones.",
+    "accounts.mfa.recovery_code_used": "A recovery code was used to log in.",
+    "accounts.mfa.used": "A second factor was used to log in.",
+    "accounts.mfa.failed": "A second-factor code was wrong.",
+    "accounts.mfa.enrolment_required": "A user was sent to enrol a second factor first.",
+    "accounts.session.expired": "A session passed its lifetime and was ended.",
+    "accounts.session.ended": "A user ended one of their sessions.",
+    # crypto
+    "crypto.failure": "A cryptographic operation failed.",
+    "crypto.master_key.unavailable": "The master key could not be loaded.",
+    "crypto.keyset.missing": "An organization's keyset was missing.",
+    "crypto.decryption.failed": "Stored ciphertext failed to decrypt (tampered or misplaced).",
+    "crypto.master_key.rotated": "The master key was rotated (keysets rewrapped).",
+    "crypto.master_key.retired": "An old master key was retired.",
+    "crypto.org_keysets.created": "An organization's data and index keysets were created.",
+    "crypto.org_key.rotation_started": "Rotation of an organization's data key began.",
+    "crypto.org_key.rotated": "An organization's data key was rotated and its rows re-sealed.",
+    "crypto.org_index_key.rotation_started": "Rotation of an organization's index key began.",
+    "crypto.org_index_key.rotated": "An organization's blind-index key was rotated.",
+    # tenancy
+    "tenancy.access.denied": "An actor was refused access to an organization or an action.",
+    "tenancy.organization.created": "An organization was created.",
+    "tenancy.organization.deleted": "An organization and its data were deleted.",
+    "tenancy.organization.demo_owner_reset": "The demo organization's owner was reset.",
+    "tenancy.security.updated": "An organization's security settings changed.",
+    "tenancy.member.role_changed": "A member's role changed.",
+    "tenancy.member.removed": "A member was removed.",
+    "tenancy.member.left": "A member left the organization.",
+    "tenancy.invitation.created": "Someone was invited to join.",
+    "tenancy.invitation.revoked": "An invitation was withdrawn.",
+    "tenancy.invitation.accepted": "An invitation was accepted.",
+    "tenancy.invitation.refused": "An invitation link was refused (expired, used, wrong person).",
+    "tenancy.offboarding.sessions_ended": "A person's sessions were ended by offboarding.",
+    "tenancy.offboarding.user_deactivated": "A user account was deactivated.",
+    # scheduling
+    "scheduling.schedule.created": "A schedule was created.",
+    "scheduling.schedule.updated": "A schedule's hours changed.",
+    "scheduling.schedule.deleted": "A schedule was deleted.",
+    "scheduling.schedule.override_set": "A date override was set on a schedule.",
+    "scheduling.schedule.override_removed": "A date override was removed.",
+    "scheduling.meeting_type.created": "A meeting type was created.",
+    "scheduling.meeting_type.updated": "A meeting type was changed.",
+    "scheduling.meeting_type.disabled": "A meeting type with bookings was disabled.",
+    "scheduling.meeting_type.deleted": "A meeting type without bookings was deleted.",
+    # bookings
+    "bookings.booking.created": "An invitee booked a meeting.",
+    "bookings.booking.rescheduled": "A booking was moved to another time.",
+    "bookings.booking.cancelled": "A booking was cancelled.",
+    "bookings.booking.approved": "A host approved a pending booking.",
+    "bookings.booking.declined": "A host declined a pending booking.",
+}
+
+
+class UncataloguedActionError(ValueError):
+    """An audit event was recorded with a code this catalogue does not list."""
+
+
+def require_catalogued(action: str) -> None:
+    """Refuse ``action`` unless the catalogue lists it."""
+    if action not in ACTIONS:
+        raise UncataloguedActionError(
+            f"audit action {action!r} is not in afspraak/audit/catalogue.py: add it there"
+        )

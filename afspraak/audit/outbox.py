@@ -1,0 +1,173 @@
+"""The transactional outbox: the one way a side effect leaves the system.
+
+A domain function writes its change, its audit event and an ``OutboxMessage`` in one
+transaction (``enqueue``). Nothing is sent from inside that transaction: when it
+commits, one job is queued that runs the dispatcher (``deliver_due``), and a periodic
+job runs it every minute as well, so a message whose job was lost still goes out. A
+rolled-back transaction leaves no message and so sends nothing.
+
+The dispatcher claims each due message with a conditional UPDATE (two consumers never
+deliver one message at once; a claim older than ``CLAIM_LEASE`` is taken over), calls
+the handler registered for its topic, and marks it delivered. A handler that raises is
+retried later with a growing delay, up to ``MAX_ATTEMPTS``, then the message is marked
+failed and logged for the operator. Delivery is at least once: handlers are written to
+be idempotent (an e-mail carries the message id as its Message-ID, an ECS line its event
+id), so the rare repeat after a crash is recognisable downstream.
+
+Handlers register with ``@handles("topic")`` in their app's module, imported by the
+app's ``ready()``; ``enqueue`` refuses a topic without a handler.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from afspraak.audit.models import OutboxMessage
+
+logger = logging.getLogger("afspraak.outbox")
+
+Handler = Callable[[OutboxMessage], None]
+
+MAX_ATTEMPTS = 10
+CLAIM_LEASE = timedelta(minutes=5)
+BATCH_SIZE = 100
+_RETRY_BASE = timedelta(seconds=30)
+_RETRY_CEILING = timedelta(hours=1)
+
+_handlers: dict[str, Handler] = {}
+
+
+class UnknownTopicError(ValueError):
+    """A message was enqueued for a topic no handler delivers."""
+
+
+def handles(topic: str) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the one handler of ``topic``."""
+
+    def register(handler: Handler) -> Handler:
+        existing = _handlers.get(topic)
+        if existing is not None and existing is not handler:
+            raise ValueError(f"outbox topic {topic!r} already has a handler")
+        _handlers[topic] = handler
+        return handler
+
+    return register
+
+
+def registered_topics() -> frozenset[str]:
+    """Return the topics that have a handler."""
+    return frozenset(_handlers)
+
+
+def enqueue(topic: str, payload: dict[str, Any]) -> OutboxMessage:
+    """Write a message for ``topic`` in the current transaction; it is delivered after commit."""
+    if topic not in _handlers:
+        raise UnknownTopicError(f"no outbox handler delivers {topic!r}")
+    with transaction.atomic():
+        message = OutboxMessage.objects.create(topic=topic, payload=payload)
+        _dispatch_after_commit()
+    return message
+
+
+def _dispatch_after_commit() -> None:
+    """Queue one dispatcher run for when the current transaction commits (once per transaction)."""
+    # Django keeps (savepoint ids, callback, robust) for each callback of the transaction.
+    if any(entry[1] is _start_dispatcher for entry in connection.run_on_commit):
+        return
+    # The change is committed by then; a queue that fails must not turn it into an error
+    # page: the periodic run delivers the message instead.
+    transaction.on_commit(_start_dispatcher, robust=True)
+
+
+def _start_dispatcher() -> None:
+    deliver_outbox()
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    return min(_RETRY_BASE * (2 ** (attempts - 1)), _RETRY_CEILING)
+
+
+def _claim(message_id: int, now: Any) -> bool:
+    """Claim one message for delivery; False when another dispatcher has it or it is done."""
+    claimed = (
+        OutboxMessage.objects.filter(
+            pk=message_id, delivered_at__isnull=True, failed_at__isnull=True
+        )
+        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_LEASE))
+        .update(claimed_at=now, attempts=F("attempts") + 1)
+    )
+    return claimed == 1
+
+
+def _deliver(message: OutboxMessage) -> bool:
+    """Run the handler of one claimed message and record how it went."""
+    handler = _handlers.get(message.topic)
+    try:
+        if handler is None:
+            raise UnknownTopicError(f"no outbox handler delivers {message.topic!r}")
+        handler(message)
+    except Exception as error:
+        now = timezone.now()
+        failed = message.attempts >= MAX_ATTEMPTS
+        OutboxMessage.objects.filter(pk=message.pk).update(
+            claimed_at=None,
+            available_at=now + _retry_delay(message.attempts),
+            failed_at=now if failed else None,
+            last_error=f"{type(error).__name__}: {error}"[:300],
+        )
+        log = logger.error if failed else logger.warning
+        log(
+            "outbox message %s (%s) failed on attempt %s%s: %s",
+            message.pk,
+            message.topic,
+            message.attempts,
+            ", giving up" if failed else "",
+            type(error).__name__,
+        )
+        return False
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        claimed_at=None, delivered_at=timezone.now(), last_error=""
+    )
+    return True
+
+
+def deliver_due(*, batch_size: int = BATCH_SIZE) -> int:
+    """Deliver the messages that are due, oldest first; return how many went out."""
+    now = timezone.now()
+    delivered = 0
+    after = 0
+    while True:
+        due = list(
+            OutboxMessage.objects.filter(
+                pk__gt=after, delivered_at__isnull=True, failed_at__isnull=True
+            )
+            .filter(available_at__lte=now)
+            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_LEASE))
+            .order_by("id")
+            .values_list("id", flat=True)[:batch_size]
+        )
+        for message_id in due:
+            if _claim(message_id, now):
+                delivered += _deliver(OutboxMessage.objects.get(pk=message_id))
+        if len(due) < batch_size:
+            return delivered
+        after = due[-1]
+
+
+@db_task()
+def deliver_outbox() -> int:
+    """Deliver what a transaction that just committed left in the outbox."""
+    return deliver_due()
+
+
+@db_periodic_task(crontab(minute="*"))
+def deliver_outbox_periodically() -> int:
+    """Deliver messages whose own run was lost or that wait for a retry."""
+    return deliver_due()
