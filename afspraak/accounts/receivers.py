@@ -111,7 +111,9 @@ def audit_reauthenticated(sender: Any, request: Any, user: Any, method: str, **k
     data = {"method": method}
     if kwargs.get("type"):
         data["authenticator_type"] = str(kwargs["type"])
-    record("accounts.reauthenticated", actor=user, target=user, context=context_of(request), data=data)
+    record(
+        "accounts.reauthenticated", actor=user, target=user, context=context_of(request), data=data
+    )
 
 
 @receiver(account_signals.password_changed)

@@ -5,6 +5,7 @@ import pytest
 from django.db import connection, transaction
 
 from afspraak.accounts.tests.factories import UserFactory
+from afspraak.audit.context import AuditContext
 from afspraak.audit.logformat import ECSFormatter
 from afspraak.audit.models import AppendOnlyError, AuditEvent
 from afspraak.audit.trail import record
@@ -14,12 +15,12 @@ pytestmark = pytest.mark.django_db
 
 
 def test_record_writes_one_event_with_its_outcome():
-    event = record("tests.thing.done", actor=None, outcome="failure", data={"count": 2})
+    event = record("accounts.login.failed", actor=None, outcome="failure", data={"count": 2})
 
     stored = AuditEvent.objects.get()
     assert stored.pk == event.pk
     assert (stored.action, stored.outcome, stored.data) == (
-        "tests.thing.done",
+        "accounts.login.failed",
         "failure",
         {"count": 2},
     )
@@ -27,7 +28,7 @@ def test_record_writes_one_event_with_its_outcome():
 
 def test_record_refuses_secret_looking_data():
     with pytest.raises(ValueError, match="password"):
-        record("tests.thing.done", actor=None, data={"new_password": "x"})
+        record("accounts.login.failed", actor=None, data={"new_password": "x"})
     assert not AuditEvent.objects.exists()
 
 
@@ -41,19 +42,19 @@ def test_record_refuses_secret_looking_data():
 )
 def test_record_refuses_secrets_and_email_addresses_at_any_depth(data, name):
     with pytest.raises(ValueError, match=name):
-        record("tests.thing.done", actor=None, data=data)
+        record("accounts.login.failed", actor=None, data=data)
     assert not AuditEvent.objects.exists()
 
 
 def test_orm_refuses_update_and_delete():
-    event = record("tests.thing.done", actor=None)
+    event = record("accounts.login.failed", actor=None)
 
     with pytest.raises(AppendOnlyError):
         event.save()
     with pytest.raises(AppendOnlyError):
         event.delete()
     with pytest.raises(AppendOnlyError):
-        AuditEvent.objects.filter(pk=event.pk).update(action="tests.other")
+        AuditEvent.objects.filter(pk=event.pk).update(action="accounts.logout")
     with pytest.raises(AppendOnlyError):
         AuditEvent.objects.all().delete()
 
@@ -61,12 +62,12 @@ def test_orm_refuses_update_and_delete():
 @pytest.mark.parametrize(
     "statement",
     [
-        "UPDATE audit_auditevent SET action = 'tests.forged'",
+        "UPDATE audit_auditevent SET action = 'accounts.forged'",
         "DELETE FROM audit_auditevent",
     ],
 )
 def test_database_refuses_raw_update_and_delete(statement):
-    record("tests.thing.done", actor=None)
+    record("accounts.login.failed", actor=None)
 
     with (
         pytest.raises(Exception, match="append-only"),
@@ -74,14 +75,14 @@ def test_database_refuses_raw_update_and_delete(statement):
         connection.cursor() as cursor,
     ):
         cursor.execute(statement)
-    assert AuditEvent.objects.get().action == "tests.thing.done"
+    assert AuditEvent.objects.get().action == "accounts.login.failed"
 
 
 def test_record_keeps_the_client_address_a_trusted_proxy_forwarded(rf, settings):
     settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
     request = rf.get("/", HTTP_X_FORWARDED_FOR="198.51.100.9, 203.0.113.7", REMOTE_ADDR="10.0.0.2")
 
-    event = record("tests.thing.done", actor=None, request=request)
+    event = record("accounts.login.failed", context=AuditContext.from_request(request))
 
     # The proxy appended the address it saw; anything before it the client could forge.
     assert AuditEvent.objects.get(pk=event.pk).ip_address == "203.0.113.7"
@@ -90,7 +91,7 @@ def test_record_keeps_the_client_address_a_trusted_proxy_forwarded(rf, settings)
 def test_record_ignores_forwarded_addresses_when_no_proxy_is_trusted(rf):
     request = rf.get("/", HTTP_X_FORWARDED_FOR="203.0.113.7", REMOTE_ADDR="10.0.0.2")
 
-    event = record("tests.thing.done", actor=None, request=request)
+    event = record("accounts.login.failed", context=AuditContext.from_request(request))
 
     assert AuditEvent.objects.get(pk=event.pk).ip_address == "10.0.0.2"
 
@@ -99,23 +100,30 @@ def test_record_keeps_no_address_when_the_proxy_header_is_malformed(rf, settings
     settings.ALLAUTH_TRUSTED_PROXY_COUNT = 2
     request = rf.get("/", HTTP_X_FORWARDED_FOR="203.0.113.7", REMOTE_ADDR="10.0.0.2")
 
-    event = record("tests.thing.done", actor=None, request=request)
+    event = record("accounts.login.failed", context=AuditContext.from_request(request))
 
     assert AuditEvent.objects.get(pk=event.pk).ip_address is None
 
 
-def test_each_event_goes_to_the_siem_stream_as_one_ecs_json_line(caplog):
+def test_each_event_goes_to_the_siem_stream_as_one_ecs_json_line(
+    caplog, django_capture_on_commit_callbacks
+):
     organization = OrganizationFactory.create()
     user = UserFactory.create()
 
-    with caplog.at_level(logging.INFO, logger="afspraak.audit.events"):
-        event = record("tests.thing.done", actor=user, organization=organization, data={"count": 2})
+    with (
+        caplog.at_level(logging.INFO, logger="afspraak.audit.events"),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        event = record(
+            "accounts.login.failed", actor=user, organization=organization, data={"count": 2}
+        )
 
     [log_record] = [r for r in caplog.records if r.name == "afspraak.audit.events"]
     line = ECSFormatter().format(log_record)
     assert "\n" not in line
     document = json.loads(line)
-    assert document["event.action"] == "tests.thing.done"
+    assert document["event.action"] == "accounts.login.failed"
     assert document["event.outcome"] == "success"
     assert document["event.id"] == str(event.pk)
     assert document["user.id"] == user.public_id

@@ -17,6 +17,7 @@ from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.membership import remove_member
 from afspraak.tenancy.models import Membership
 from afspraak.tenancy.roles import Role
+from afspraak.tenancy.tests.acting import access_of
 from afspraak.tenancy.tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -176,7 +177,7 @@ def test_a_removed_hosts_meeting_types_are_no_longer_offered(client, meeting_typ
     with organization_context(organization):
         membership = Membership.objects.get(user=host)
     owner = MembershipFactory.create(organization=organization, role=Role.OWNER).user
-    remove_member(actor=owner, organization=organization, membership=membership)
+    remove_member(access_of(owner, organization), membership)
 
     assert client.get(page_url(meeting_type)).status_code == 404
     listing = client.get(reverse("bookings:organization", kwargs={"org_slug": organization.slug}))

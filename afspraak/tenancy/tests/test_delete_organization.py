@@ -11,11 +11,14 @@ from afspraak.crypto.errors import MissingKeysetError
 from afspraak.crypto.keysets import cached_keys, clear_cache, keys_for_reading
 from afspraak.crypto.models import OrganizationKeyset
 from afspraak.crypto.tests.records import make_invitee, read
-from afspraak.tenancy.context import CURRENT_ORGANIZATION_SESSION_KEY, organization_context
-from afspraak.tenancy.errors import NotAllowedError, TenancyError
+from afspraak.tenancy.access import AccessDeniedError
+from afspraak.tenancy.context import organization_context
+from afspraak.tenancy.errors import TenancyError
 from afspraak.tenancy.models import Invitation, Membership, Organization
 from afspraak.tenancy.organizations import delete_organization
+from afspraak.tenancy.pages import CURRENT_ORGANIZATION_SESSION_KEY
 from afspraak.tenancy.roles import Role
+from afspraak.tenancy.tests.acting import access_of
 from afspraak.tenancy.tests.audit import events, only_event
 from afspraak.tenancy.tests.factories import InvitationFactory, MembershipFactory
 
@@ -47,7 +50,7 @@ def test_owner_deletes_the_organization_with_all_its_rows_and_keysets(tenants, p
     assert _rows_of(tenants.a) == {"memberships": 4, "invitations": 1, "invitees": 1, "keysets": 2}
 
     deleted = delete_organization(
-        actor=tenants.owner.user, organization=tenants.a, confirmation_slug="alpha"
+        access_of(tenants.owner.user, tenants.a), confirmation_slug="alpha"
     )
 
     assert not Organization.objects.filter(pk=tenants.a.pk).exists()
@@ -75,7 +78,7 @@ def test_owner_deletes_the_organization_with_all_its_rows_and_keysets(tenants, p
 
 
 def test_deleting_one_organization_leaves_another_whole_and_readable(tenants, populated):
-    delete_organization(actor=tenants.owner.user, organization=tenants.a, confirmation_slug="alpha")
+    delete_organization(access_of(tenants.owner.user, tenants.a), confirmation_slug="alpha")
 
     assert Organization.objects.filter(pk=tenants.b.pk).exists()
     assert _rows_of(tenants.b) == {"memberships": 1, "invitations": 1, "invitees": 1, "keysets": 2}
@@ -87,23 +90,19 @@ def test_deleting_one_organization_leaves_another_whole_and_readable(tenants, po
 def test_a_wrong_confirmation_deletes_nothing(tenants, populated):
     for typed in ("", "beta", "Alpha", "alph"):
         with pytest.raises(TenancyError, match="Type the organization's web address, alpha"):
-            delete_organization(
-                actor=tenants.owner.user, organization=tenants.a, confirmation_slug=typed
-            )
+            delete_organization(access_of(tenants.owner.user, tenants.a), confirmation_slug=typed)
     assert _rows_of(tenants.a) == {"memberships": 4, "invitations": 1, "invitees": 1, "keysets": 2}
     assert not events("tenancy.organization.deleted")
 
 
 @pytest.mark.parametrize("role", [Role.ADMIN, Role.MEMBER, Role.AUDITOR])
 def test_only_an_owner_may_delete_the_organization(tenants, role):
-    with pytest.raises(NotAllowedError):
+    with pytest.raises(AccessDeniedError):
         delete_organization(
-            actor=tenants.of_role(role).user, organization=tenants.a, confirmation_slug="alpha"
+            access_of(tenants.of_role(role).user, tenants.a), confirmation_slug="alpha"
         )
-    with pytest.raises(NotAllowedError):
-        delete_organization(
-            actor=tenants.outsider.user, organization=tenants.a, confirmation_slug="alpha"
-        )
+    with pytest.raises(AccessDeniedError):
+        delete_organization(access_of(tenants.outsider.user, tenants.a), confirmation_slug="alpha")
     assert Organization.objects.filter(pk=tenants.a.pk).exists()
     assert not events("tenancy.organization.deleted")
 
@@ -156,7 +155,7 @@ def test_owner_deletes_the_organization_on_its_page(client, tenants, populated):
 def test_other_members_find_the_deleted_organization_gone(client, tenants):
     client.force_login(tenants.admin.user)
     client.post(reverse("tenancy:switch", args=["alpha"]))
-    delete_organization(actor=tenants.owner.user, organization=tenants.a, confirmation_slug="alpha")
+    delete_organization(access_of(tenants.owner.user, tenants.a), confirmation_slug="alpha")
 
     assert client.get("/o/alpha/").status_code == 404
     home = client.get(reverse("home"))

@@ -6,16 +6,16 @@ from allauth.usersessions.models import UserSession
 from django.core.management import CommandError, call_command
 
 from afspraak.accounts.models import User
+from afspraak.audit.context import AuditContext
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.invitations import invite_member
 from afspraak.tenancy.membership import remove_member
 from afspraak.tenancy.models import Invitation
 from afspraak.tenancy.offboarding import (
     deactivate_user,
-    register_token_revoker,
-    registered_token_revokers,
 )
 from afspraak.tenancy.roles import Role
+from afspraak.tenancy.tests.acting import access_of
 from afspraak.tenancy.tests.audit import events, only_event
 from afspraak.tenancy.tests.factories import InvitationFactory, MembershipFactory
 from conftest import HTTPSClient
@@ -66,12 +66,12 @@ def test_removed_members_session_is_refused_on_the_next_request(client, tenants,
 
 def test_removal_revokes_the_pending_invitations_the_member_sent(tenants):
     sent, _ = invite_member(
-        actor=tenants.admin.user, organization=tenants.a, email="friend@example.test", role="member"
+        access_of(tenants.admin.user, tenants.a), email="friend@example.test", role="member"
     )
     owner_sent, _ = invite_member(
-        actor=tenants.owner.user, organization=tenants.a, email="other@example.test", role="member"
+        access_of(tenants.owner.user, tenants.a), email="other@example.test", role="member"
     )
-    remove_member(actor=tenants.owner.user, organization=tenants.a, membership=tenants.admin)
+    remove_member(access_of(tenants.owner.user, tenants.a), tenants.admin)
     assert not is_pending(sent)
     assert is_pending(owner_sent)
     event = only_event("tenancy.invitation.revoked")
@@ -85,7 +85,7 @@ def test_removal_revokes_the_pending_invitations_addressed_to_the_member(tenants
     to_second = InvitationFactory.create(organization=tenants.a, email="second@example.test")
     to_someone_else = InvitationFactory.create(organization=tenants.a, email="else@example.test")
 
-    remove_member(actor=tenants.admin.user, organization=tenants.a, membership=tenants.member)
+    remove_member(access_of(tenants.admin.user, tenants.a), tenants.member)
 
     assert not is_pending(to_login)
     assert not is_pending(to_second)
@@ -94,58 +94,29 @@ def test_removal_revokes_the_pending_invitations_addressed_to_the_member(tenants
     assert revoked == {to_login.public_id, to_second.public_id}
 
 
-def test_removal_calls_every_registered_token_revoker(tenants, monkeypatch):
-    calls = []
-
-    def revoke(user, organization):
-        calls.append((user, organization))
-        return 3
-
-    monkeypatch.setattr(
-        "afspraak.tenancy.offboarding._TOKEN_REVOKERS", dict(registered_token_revokers())
-    )
-    register_token_revoker("api_tokens", revoke)
-
-    remove_member(actor=tenants.admin.user, organization=tenants.a, membership=tenants.member)
-    assert calls == [(tenants.member.user, tenants.a)]
-    event = only_event("tenancy.offboarding.tokens_revoked")
-    assert event.data == {"count": 3, "revokers": ["api_tokens"], "trigger": "member_removed"}
-
-
-def test_no_token_revoker_is_registered_until_api_tokens_exist():
-    # API tokens do not exist yet; when they do, their revoker must be registered here.
-    assert registered_token_revokers() == {}
-
-
 def test_deactivation_cuts_every_access_and_audits_each_step(tenants, member_in_both):
     browser = signed_in(member_in_both)
     invitation, _ = invite_member(
-        actor=member_in_both, organization=tenants.b, email="friend@example.test", role="member"
+        access_of(member_in_both, tenants.b), email="friend@example.test", role="member"
     )
 
-    summary = deactivate_user(actor=None, user=member_in_both, reason="left the company")
+    summary = deactivate_user(AuditContext.system(), member_in_both, reason="left the company")
 
     member_in_both.refresh_from_db()
     assert member_in_both.is_active is False
     assert browser.get("/o/alpha/").status_code == 302
     assert browser.get("/o/beta/").status_code == 302
     assert not is_pending(invitation)
-    assert (summary.organizations, summary.sessions, summary.invitations, summary.tokens) == (
-        2,
-        1,
-        1,
-        0,
-    )
+    assert (summary.organizations, summary.sessions, summary.invitations) == (2, 1, 1)
     deactivated = only_event("tenancy.offboarding.user_deactivated")
     assert deactivated.target_id == member_in_both.public_id
     assert deactivated.data == {"reason": "left the company", "was_active": True}
     assert only_event("tenancy.offboarding.sessions_ended").data["count"] == 1
-    assert only_event("tenancy.offboarding.tokens_revoked").data["trigger"] == "user_deactivated"
     assert only_event("tenancy.invitation.revoked").organization == tenants.b
 
 
 def test_deactivated_user_cannot_log_in_again(client, tenants):
-    deactivate_user(actor=None, user=tenants.member.user, reason="contract ended")
+    deactivate_user(AuditContext.system(), tenants.member.user, reason="contract ended")
     response = client.post(
         "/accounts/login/",
         {"login": "member@a.test", "password": "quiet lanterns drift over amber canals"},

@@ -12,8 +12,9 @@ from django.db.utils import ProgrammingError
 from django.test import RequestFactory
 
 from afspraak.accounts.models import User
-from afspraak.tenancy.context import organization_context, organization_view
+from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Invitation, Membership, Organization
+from afspraak.tenancy.pages import organization_view
 from afspraak.tenancy.rls import (
     ORGANIZATION_SETTING,
     USER_SETTING,
