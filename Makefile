@@ -40,6 +40,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy afspraak conftest.py
+	$(BIN)/lint-imports
 	$(BIN)/afspraak makemigrations --check --dry-run
 
 format: $(VENV)/.dev

@@ -24,7 +24,8 @@ def _master_keyset(tmp_path_factory):
     """Give the run a master keyset of its own, so no test reads or changes var/keys."""
     from django.conf import settings
 
-    from afspraak.crypto.keyring import clear_key_caches, create_master_keyset
+    from afspraak.crypto.keyring import create_master_keyset
+    from afspraak.crypto.keysets import clear_key_caches
 
     path = tmp_path_factory.mktemp("master-key") / "master.json"
     create_master_keyset(path)

@@ -11,7 +11,9 @@ class CryptoConfig(AppConfig):
         from huey.signals import SIGNAL_ERROR
 
         from afspraak.crypto.checks import check_master_key
-        from afspraak.crypto.errors import report_job_failure
+        from afspraak.crypto.fields import check_encrypted_models
+        from afspraak.crypto.reporting import report_job_failure
 
         checks.register(check_master_key, checks.Tags.security)
+        checks.register(check_encrypted_models, checks.Tags.models)
         HUEY.signal(SIGNAL_ERROR)(report_job_failure)

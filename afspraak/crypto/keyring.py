@@ -37,10 +37,10 @@ __all__ = [
     "MasterKeyError",
     "MasterKeyring",
     "add_master_key",
-    "clear_key_caches",
     "create_master_keyset",
     "decrypt_with_master",
     "encrypt_with_master",
+    "forget_master_keyring",
     "load_master_keyset",
     "master_keyring",
     "remove_master_key",
@@ -388,14 +388,11 @@ def master_keyring() -> MasterKeyring:
         return current
 
 
-def clear_key_caches() -> None:
-    """Forget the master keyring and every unwrapped organization keyset of this process."""
+def forget_master_keyring() -> None:
+    """Forget the master keyring: the next use loads it again."""
     global _current
-    from afspraak.crypto import keysets
-
     with _lock:
         _current = None
-    keysets.clear_cache()
 
 
 def encrypt_with_master(plaintext: bytes, associated_data: bytes) -> bytes:

@@ -17,7 +17,7 @@ Unwrapped primitives are cached per process, at most ``CACHE_SIZE`` organization
   retire a key while a row encrypted under it is still being written.
 
 Keysets are tenant rows: on PostgreSQL, row-level security shows them only inside
-their organization's context (``afspraak.tenancy.context.organization_context``),
+their organization's context (``afspraak.crypto.tenants.organization_context``),
 where reads and writes of that organization's data happen anyway.
 """
 
@@ -25,7 +25,6 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 import tink
 from django.db import connection
@@ -38,12 +37,9 @@ from afspraak.crypto.ciphertext import (
     sealed_prefix,
 )
 from afspraak.crypto.errors import MasterKeyError, MissingKeysetError
-from afspraak.crypto.keyring import keyset_proto, master_keyring
+from afspraak.crypto.keyring import forget_master_keyring, keyset_proto, master_keyring
 from afspraak.crypto.models import KeysetPurpose, MasterKeyRecord, OrganizationKeyset
-from afspraak.tenancy.rls import ORGANIZATION_SETTING
-
-if TYPE_CHECKING:
-    from afspraak.tenancy.models import Organization
+from afspraak.crypto.tenants import Organization, organization_context, organization_setting
 
 aead.register()
 prf.register()
@@ -112,6 +108,12 @@ def clear_cache() -> None:
     _cache.clear()
 
 
+def clear_key_caches() -> None:
+    """Forget the master keyring and every unwrapped organization keyset of this process."""
+    forget_master_keyring()
+    clear_cache()
+
+
 def forget(organization_id: int) -> None:
     """Forget one organization's unwrapped keysets."""
     _cache.discard(organization_id)
@@ -160,10 +162,8 @@ def note_master_key(key_id: str) -> None:
     MasterKeyRecord.objects.get_or_create(key_id=key_id)
 
 
-def create_organization_keysets(organization: "Organization") -> bool:
+def create_organization_keysets(organization: Organization) -> bool:
     """Create the organization's data and blind-index keysets unless they exist."""
-    from afspraak.tenancy.context import organization_context
-
     organization_id, public_id = organization.pk, organization.public_id
     with organization_context(organization):
         existing = set(
@@ -193,12 +193,12 @@ def _refuse_outside_context(organization_id: int) -> None:
     if connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting(%s, true)", [ORGANIZATION_SETTING])
+        cursor.execute("SELECT current_setting(%s, true)", [organization_setting()])
         current = cursor.fetchone()[0]
     if current != str(organization_id):
         raise OutsideOrganizationContextError(
             f"the keysets of organization {organization_id} were read outside its context "
-            "(afspraak.tenancy.context.organization_context): row-level security hides them"
+            "(afspraak.crypto.tenants.organization_context): row-level security hides them"
         )
 
 

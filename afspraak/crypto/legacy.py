@@ -31,7 +31,7 @@ from afspraak.crypto.ciphertext import (
     unseal,
 )
 from afspraak.crypto.errors import DecryptionError
-from afspraak.tenancy.context import organization_context
+from afspraak.crypto.tenants import organization_context
 
 TEXT = "text"
 JSON = "json"

@@ -4,7 +4,8 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from afspraak.crypto.errors import CryptoError, report_failure
+from afspraak.crypto.errors import CryptoError
+from afspraak.crypto.reporting import report_failure
 
 UNAVAILABLE_MESSAGE = "A stored value could not be decrypted; the operator has been alerted."
 _PAGE = (

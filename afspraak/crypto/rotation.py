@@ -1,14 +1,11 @@
-"""Key rotation and key status: the work behind ``afspraak keys``.
+"""Master key rotation, organization keyset creation and key status: ``afspraak keys``.
 
 - Master rotation adds a new primary key to the master keyset and rewraps every
   organization keyset (and re-encrypts the MFA secrets, which the master keyset
   encrypts directly). No customer data is touched. The old master key stays until
   ``retire_master_key`` finds nothing using it.
-- Organization rotation adds a new primary data key, then re-encrypts (re-seals) that
-  organization's rows of every model with encrypted fields in batches, each batch
-  committed with its progress, so a rerun after a crash continues where it stopped.
-  It ends, under a lock that holds off writers, by re-encrypting whatever was written
-  under an old key meanwhile and removing the old keys: no row can still use them.
+- Organization rotation (data key and blind-index key) is one resumable mechanism,
+  in ``afspraak.crypto.keyset_rotation``.
 
 Every step checks that the master keyset can unwrap what it needs before writing
 anything, and every rotation and retirement is audited with key ids only. Each
@@ -20,7 +17,7 @@ import base64
 import binascii
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,34 +25,33 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from afspraak.audit.trail import record
 from afspraak.crypto import keysets
-from afspraak.crypto.ciphertext import key_id_of
-from afspraak.crypto.errors import MasterKeyError, MissingKeysetError
-from afspraak.crypto.fields import SEALED, EncryptedField, encrypted_models, seal_row
+from afspraak.crypto.errors import MasterKeyError
+from afspraak.crypto.fields import encrypted_models
 from afspraak.crypto.keyring import (
     add_master_key,
     master_keyring,
     remove_master_key,
     tink_key_id,
-    with_new_primary_key,
-    without_keys,
 )
+from afspraak.crypto.keyset_rotation import sealed_under_other_keys
 from afspraak.crypto.models import (
     KeyRotation,
     KeysetPurpose,
     MasterKeyRecord,
     OrganizationKeyset,
-    new_revision,
 )
-from afspraak.tenancy.context import organization_context
-from afspraak.tenancy.models import Organization
+from afspraak.crypto.tenants import (
+    Organization,
+    organization_context,
+    organizations,
+    record_organization_event,
+)
 
-DEFAULT_BATCH_SIZE = 500
 # The format of afspraak.accounts.adapter.MFAAdapter: "tink1:" + base64 of a master ciphertext.
 _MFA_PREFIX = "tink1:"
 _MFA_TYPES = ("totp", "recovery_codes")
@@ -132,10 +128,10 @@ def _master_key_usage() -> Counter[str]:
     so row-level security can never hide one from the count.
     """
     usage: Counter[str] = Counter()
-    for organization in Organization.objects.order_by("pk"):
+    for organization in organizations():
         with organization_context(organization):
             usage.update(
-                OrganizationKeyset.objects.filter(organization=organization).values_list(
+                OrganizationKeyset.objects.filter(organization_id=organization.pk).values_list(
                     "master_key_id", flat=True
                 )
             )
@@ -154,9 +150,9 @@ def _check_master_can_unwrap_everything() -> None:
     """Unwrap every keyset and decrypt every MFA secret once, so a wrong key stops us early."""
     from allauth.mfa.adapter import get_adapter
 
-    for organization in Organization.objects.order_by("pk"):
+    for organization in organizations():
         with organization_context(organization):
-            for keyset in OrganizationKeyset.objects.filter(organization=organization):
+            for keyset in OrganizationKeyset.objects.filter(organization_id=organization.pk):
                 keysets.unwrap_keyset(keyset, organization.public_id)
     adapter = get_adapter()
     for data in _mfa_authenticators().values_list("data", flat=True):
@@ -168,10 +164,10 @@ def rewrap_organization_keysets(*, only_stale: bool) -> int:
     """Rewrap organization keysets under the master primary key (``only_stale``: those not yet)."""
     primary = master_keyring().primary_key_id
     count = 0
-    for organization in Organization.objects.order_by("pk"):
+    for organization in organizations():
         with organization_context(organization):
             candidates = OrganizationKeyset.objects.select_for_update().filter(
-                organization=organization
+                organization_id=organization.pk
             )
             if only_stale:
                 candidates = candidates.exclude(master_key_id=primary)
@@ -254,200 +250,7 @@ def retire_master_key(key_id: str) -> None:
     record("crypto.master_key.retired", actor=None, data={"key_id": key_id})
 
 
-# --- Organization data key ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OrganizationRotation:
-    new_key_id: int
-    retired_key_ids: list[int]
-    rows_reencrypted: int
-    resumed: bool
-
-
-def _lock_data_keyset(organization: Organization) -> OrganizationKeyset:
-    keyset = (
-        OrganizationKeyset.objects.select_for_update()
-        .filter(organization=organization, purpose=KeysetPurpose.DATA)
-        .first()
-    )
-    if keyset is None:
-        raise MissingKeysetError(
-            f"organization {organization.slug} has no data keyset: "
-            "create it with `afspraak keys init-org` first",
-            organization_id=organization.pk,
-            purpose=KeysetPurpose.DATA,
-        )
-    return keyset
-
-
-def _start_or_resume(organization: Organization) -> tuple[KeyRotation, bool]:
-    with organization_context(organization):
-        keyset = _lock_data_keyset(organization)
-        unfinished = KeyRotation.objects.filter(
-            organization=organization, purpose=KeysetPurpose.DATA, finished_at__isnull=True
-        ).first()
-        if unfinished is not None:
-            return unfinished, True
-        handle = keysets.unwrap_keyset(keyset, organization.public_id)
-        replaced = [key.key_id for key in handle.keyset_info().key_info]
-        rotated, new_key_id = with_new_primary_key(handle, keysets.TEMPLATES[KeysetPurpose.DATA])
-        keysets.store_keyset(keyset, rotated, organization.public_id)
-        keyset.revision = new_revision()
-        keyset.rotated_at = timezone.now()
-        keyset.save()
-        rotation = KeyRotation.objects.create(
-            organization=organization, new_key_id=new_key_id, replaced_key_ids=replaced
-        )
-        record(
-            "crypto.org_key.rotation_started",
-            actor=None,
-            organization=organization,
-            target=organization,
-            data={"new_key_id": new_key_id, "replaced_key_ids": replaced},
-        )
-    keysets.forget(organization.pk)
-    return rotation, False
-
-
-def _reencrypt_rows(rows: list[models.Model], keys: keysets.OrganizationKeys) -> int:
-    """Seal again under the primary data key every row of ``rows`` sealed under another key."""
-    changed = 0
-    for row in rows:
-        stored = row.__dict__.get(SEALED)
-        if stored and key_id_of(stored) != keys.data_primary_key_id:
-            type(row)._base_manager.filter(pk=row.pk).update(**{SEALED: seal_row(row, keys)})
-            changed += 1
-    return changed
-
-
-def locked_batch(
-    organization: Organization,
-    model: type[models.Model],
-    organization_field: str,
-    after_pk: int,
-    batch_size: int,
-) -> list[models.Model]:
-    """Lock and return the organization's next rows of ``model`` after ``after_pk``."""
-    owner = f"{organization_field}_id"
-    # Rotations walk every model with encrypted data, whatever its scope dimension is
-    # named; the explicit filter on the owning organization does the scope's work, and
-    # the caller's organization context still applies row-level security underneath.
-    with scopes_disabled():
-        return list(
-            model._default_manager.select_for_update()
-            .filter(**{owner: organization.pk}, pk__gt=after_pk)
-            .order_by("pk")[:batch_size]
-        )
-
-
-def reencrypt_batch(
-    organization: Organization,
-    model: type[models.Model],
-    fields: list[EncryptedField],
-    after_pk: int,
-    batch_size: int,
-) -> tuple[int | None, int]:
-    """Re-encrypt the next batch of the organization's rows; return the last pk and rows changed."""
-    keys = keysets.keys_for_writing(organization.pk)
-    rows = locked_batch(
-        organization, model, fields[0].context.organization_field, after_pk, batch_size
-    )
-    if not rows:
-        return None, 0
-    return rows[-1].pk, _reencrypt_rows(rows, keys)
-
-
-# (organization, model, its fields, after this pk, batch size) -> (last pk or None, changed)
-BatchStep = Callable[[Organization, type[models.Model], Any, int, int], tuple[int | None, int]]
-
-
-def run_batches(
-    rotation: KeyRotation, model: type[models.Model], fields: Any, batch_size: int, step: BatchStep
-) -> None:
-    """Run ``step`` over ``model`` batch by batch, each committed with the rotation's progress.
-
-    A rerun after a crash resumes after the last batch committed.
-    """
-    label = model._meta.label_lower
-    while True:
-        with organization_context(rotation.organization):
-            last_pk, changed = step(
-                rotation.organization, model, fields, rotation.progress.get(label, 0), batch_size
-            )
-            if last_pk is None:
-                return
-            rotation.progress[label] = last_pk
-            rotation.rows_reencrypted += changed
-            rotation.save(update_fields=["progress", "rows_reencrypted"])
-
-
-def _stale_rows(
-    organization: Organization,
-    model: type[models.Model],
-    fields: list[EncryptedField],
-    primary_key_id: int,
-) -> list[models.Model]:
-    """Return the organization's rows sealed under a key other than ``primary_key_id``."""
-    stale = ~Q(**{f"{SEALED}__sealed_with": primary_key_id}) & ~Q(**{SEALED: ""})
-    owner = f"{fields[0].context.organization_field}_id"
-    # As in the batch above: the organization filter stands in for the model's own scope.
-    with scopes_disabled():
-        return list(
-            model._default_manager.select_for_update()
-            .filter(stale, **{owner: organization.pk})
-            .order_by("pk")
-        )
-
-
-def _finish(rotation: KeyRotation, resumed: bool) -> OrganizationRotation:
-    organization = rotation.organization
-    with organization_context(organization):
-        keyset = _lock_data_keyset(organization)
-        keysets.forget(organization.pk)
-        keys = keysets.keys_for_writing(organization.pk)
-        for model, fields in encrypted_models():
-            rows = _stale_rows(organization, model, fields, keys.data_primary_key_id)
-            rotation.rows_reencrypted += _reencrypt_rows(rows, keys)
-        retired = sorted(keys.data_key_ids - {keys.data_primary_key_id})
-        if retired:
-            handle = keysets.unwrap_keyset(keyset, organization.public_id)
-            keysets.store_keyset(keyset, without_keys(handle, set(retired)), organization.public_id)
-            keyset.revision = new_revision()
-            keyset.save()
-        rotation.finished_at = timezone.now()
-        rotation.save()
-        record(
-            "crypto.org_key.rotated",
-            actor=None,
-            organization=organization,
-            target=organization,
-            data={
-                "new_key_id": keys.data_primary_key_id,
-                "retired_key_ids": retired,
-                "rows_reencrypted": rotation.rows_reencrypted,
-                "resumed": resumed,
-            },
-        )
-    keysets.forget(organization.pk)
-    return OrganizationRotation(
-        new_key_id=keys.data_primary_key_id,
-        retired_key_ids=retired,
-        rows_reencrypted=rotation.rows_reencrypted,
-        resumed=resumed,
-    )
-
-
-def rotate_organization_key(
-    organization: Organization, *, batch_size: int = DEFAULT_BATCH_SIZE
-) -> OrganizationRotation:
-    """Give the organization a new data key, re-encrypt its rows, and retire the old key."""
-    if batch_size < 1:
-        raise ValueError("the batch size must be at least 1")
-    rotation, resumed = _start_or_resume(organization)
-    for model, fields in encrypted_models():
-        run_batches(rotation, model, fields, batch_size, reencrypt_batch)
-    return _finish(rotation, resumed)
+# --- Organization keysets ---------------------------------------------------------------------
 
 
 def initialize_organization_keysets(organization: Organization) -> bool:
@@ -455,12 +258,10 @@ def initialize_organization_keysets(organization: Organization) -> bool:
     with organization_context(organization):
         created = keysets.create_organization_keysets(organization)
     if created:
-        record(
+        record_organization_event(
             "crypto.org_keysets.created",
-            actor=None,
-            organization=organization,
-            target=organization,
-            data={"master_key_id": master_keyring().primary_key_id},
+            organization,
+            {"master_key_id": master_keyring().primary_key_id},
         )
     return created
 
@@ -533,15 +334,15 @@ def key_status() -> KeyStatus:
                 mfa_secrets=mfa[key_id],
             )
         )
-    for organization in Organization.objects.order_by("slug"):
+    for organization in organizations(order_by="slug"):
         with organization_context(organization):
             by_purpose = {
                 keyset.purpose: keyset
-                for keyset in OrganizationKeyset.objects.filter(organization=organization)
+                for keyset in OrganizationKeyset.objects.filter(organization_id=organization.pk)
             }
             rotating = set(
                 KeyRotation.objects.filter(
-                    organization=organization, finished_at__isnull=True
+                    organization_id=organization.pk, finished_at__isnull=True
                 ).values_list("purpose", flat=True)
             )
             data, index = by_purpose.get(KeysetPurpose.DATA), by_purpose.get(KeysetPurpose.INDEX)
@@ -570,7 +371,7 @@ def key_status() -> KeyStatus:
 
 def _count_stale_rows(organization: Organization, primary_key_id: int) -> int:
     """Count the organization's rows sealed under a data key other than ``primary_key_id``."""
-    stale = ~Q(**{f"{SEALED}__sealed_with": primary_key_id}) & ~Q(**{SEALED: ""})
+    stale = sealed_under_other_keys(primary_key_id)
     count = 0
     with scopes_disabled():
         for model, fields in encrypted_models():

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from afspraak.crypto.keyring import clear_key_caches, create_master_keyset
+from afspraak.crypto.keyring import create_master_keyset
+from afspraak.crypto.keysets import clear_key_caches
 from afspraak.crypto.tests.records import make_organization
 from afspraak.tenancy.models import Organization
 

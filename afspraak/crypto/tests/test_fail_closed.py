@@ -14,10 +14,12 @@ from tink import prf, secret_key_access
 
 from afspraak.audit.models import AuditEvent
 from afspraak.crypto import keysets
-from afspraak.crypto.errors import DecryptionError, MasterKeyError, report_failure
-from afspraak.crypto.keyring import clear_key_caches, create_master_keyset
+from afspraak.crypto.errors import DecryptionError, MasterKeyError
+from afspraak.crypto.keyring import create_master_keyset
+from afspraak.crypto.keysets import clear_key_caches
 from afspraak.crypto.middleware import UNAVAILABLE_MESSAGE, CryptoFailureMiddleware
 from afspraak.crypto.models import KeyRotation, OrganizationKeyset
+from afspraak.crypto.reporting import report_failure
 from afspraak.crypto.tests.jobs import read_invitee_name
 from afspraak.crypto.tests.records import make_invitee, make_organization, read
 from afspraak.tenancy.context import organization_context

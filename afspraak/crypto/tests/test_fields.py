@@ -9,7 +9,6 @@ from django.db import transaction
 
 from afspraak.audit.models import AuditEvent
 from afspraak.bookings.models import Booking, Invitee
-from afspraak.crypto import fields as crypto_fields
 from afspraak.crypto.ciphertext import (
     ciphertext_bytes,
     key_id_of,
@@ -17,7 +16,7 @@ from afspraak.crypto.ciphertext import (
     seal,
     unseal,
 )
-from afspraak.crypto.errors import DecryptionError, report_failure
+from afspraak.crypto.errors import DecryptionError
 from afspraak.crypto.fields import (
     EncryptedFieldQueryError,
     PlaintextRefusedError,
@@ -25,7 +24,9 @@ from afspraak.crypto.fields import (
     open_row,
     row_spec,
 )
+from afspraak.crypto.fields import row as sealed_row
 from afspraak.crypto.keysets import keys_for_reading
+from afspraak.crypto.reporting import report_failure
 from afspraak.crypto.tests.records import load_invitee, make_invitee, read
 from afspraak.tenancy.context import organization_context
 
@@ -141,13 +142,13 @@ def test_a_loaded_row_is_decrypted_once_on_first_access(org, monkeypatch):
     loaded = load_invitee(invitee)
     assert is_unread(loaded)
     opened = []
-    real_open = crypto_fields._unseal_row
+    real_open = sealed_row._unseal_row
 
     def counting(instance, text):
         opened.append(instance.pk)
         return real_open(instance, text)
 
-    monkeypatch.setattr(crypto_fields, "_unseal_row", counting)
+    monkeypatch.setattr(sealed_row, "_unseal_row", counting)
 
     assert [getattr(loaded, name) for name in ENCRYPTED_FIELDS * 2][:2] == [
         "Anna de Vries",
@@ -241,7 +242,7 @@ def test_reading_with_cached_keys_decrypts_on_the_fast_path(org, monkeypatch):
     def refuse(instance, spec, text):
         raise AssertionError("the row left the fast path")
 
-    monkeypatch.setattr(crypto_fields, "_open_carefully", refuse)
+    monkeypatch.setattr(sealed_row, "_open_carefully", refuse)
     loaded = load_invitee(invitee)
 
     assert [getattr(loaded, column) for column in ENCRYPTED_FIELDS] == [

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 
 from afspraak.audit.models import AuditEvent
 from afspraak.bookings.models import Invitee, find_invitee_by_email
-from afspraak.crypto import index_rotation, keysets
+from afspraak.crypto import keyset_rotation, keysets
 from afspraak.crypto.fields import blind_index_of
 from afspraak.crypto.models import KeyRotation, KeysetPurpose
 from afspraak.crypto.tests.records import make_invitation, make_invitee
@@ -71,20 +71,20 @@ def invitations_to(organization, email: str) -> list[str]:
 
 def crash_on_batch(monkeypatch, number: int) -> list[int]:
     """Make the invitees' batch ``number`` (1-based) fail once, like a power cut; list calls."""
-    real_batch = index_rotation.reindex_batch
+    real_batch = keyset_rotation.renew_batch
     calls: list[int] = []
     crashed: list[bool] = []
 
-    def batch(organization, model, fields, after_pk, batch_size):
+    def batch(kind, organization, model, fields, after_pk, batch_size):
         # Invitations have their own batches: count the invitees' only.
         if model is Invitee:
             calls.append(after_pk)
             if len(calls) == number and not crashed:
                 crashed.append(True)
                 raise RuntimeError("power cut")
-        return real_batch(organization, model, fields, after_pk, batch_size)
+        return real_batch(kind, organization, model, fields, after_pk, batch_size)
 
-    monkeypatch.setattr(index_rotation, "reindex_batch", batch)
+    monkeypatch.setattr(keyset_rotation, "renew_batch", batch)
     return calls
 
 
@@ -230,7 +230,7 @@ def test_an_old_index_written_back_midway_is_caught_before_the_old_key_is_retire
     def stop(*args):
         raise RuntimeError("stopped before finishing")
 
-    monkeypatch.setattr(index_rotation, "_finish", stop)
+    monkeypatch.setattr(keyset_rotation, "_finish", stop)
     with pytest.raises(RuntimeError):
         keys("rotate-index", org.slug)
     monkeypatch.undo()

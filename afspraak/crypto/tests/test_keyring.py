@@ -13,7 +13,6 @@ from afspraak.crypto.checks import check_master_key
 from afspraak.crypto.errors import MasterKeyError
 from afspraak.crypto.keyring import (
     add_master_key,
-    clear_key_caches,
     create_master_keyset,
     decrypt_with_master,
     encrypt_with_master,
@@ -21,6 +20,7 @@ from afspraak.crypto.keyring import (
     master_keyring,
     remove_master_key,
 )
+from afspraak.crypto.keysets import clear_key_caches
 from afspraak.crypto.models import KeysetPurpose, OrganizationKeyset
 from afspraak.crypto.tests.records import make_invitee, read
 from afspraak.tenancy.context import organization_context

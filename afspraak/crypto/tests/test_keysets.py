@@ -11,10 +11,12 @@ from afspraak.audit.models import AuditEvent
 from afspraak.bookings.models import Invitee
 from afspraak.crypto import keysets
 from afspraak.crypto.ciphertext import key_id_of
-from afspraak.crypto.errors import MasterKeyError, MissingKeysetError, report_failure
+from afspraak.crypto.errors import MasterKeyError, MissingKeysetError
 from afspraak.crypto.fields import is_unread
 from afspraak.crypto.keyring import master_keyring
+from afspraak.crypto.keyset_rotation import rotate_organization_key
 from afspraak.crypto.models import KeysetPurpose, OrganizationKeyset
+from afspraak.crypto.reporting import report_failure
 from afspraak.crypto.tests.records import make_invitee
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Organization
@@ -144,8 +146,6 @@ def test_saving_checks_the_keyset_revision_and_skips_unwrapping_when_unchanged(
 
 
 def test_a_process_with_stale_keys_catches_up_after_a_rotation_elsewhere(org):
-    from afspraak.crypto.rotation import rotate_organization_key
-
     stale = keys_of(org)
     rotate_organization_key(org)
     # Another process still holds the keys from before the rotation.

@@ -12,7 +12,7 @@ from afspraak.accounts.adapter import MFAAdapter
 from afspraak.accounts.tests.factories import UserFactory
 from afspraak.audit.models import AuditEvent
 from afspraak.bookings.models import Invitee
-from afspraak.crypto import keysets, rotation
+from afspraak.crypto import keyset_rotation, keysets, rotation
 from afspraak.crypto.ciphertext import key_id_of
 from afspraak.crypto.fields import blind_index_of, seal_row
 from afspraak.crypto.keyring import add_master_key, master_keyring
@@ -203,18 +203,18 @@ def test_rotate_org_keeps_blind_indexes_working(org):
 def test_rotate_org_resumes_after_a_crash_and_finishes(org, monkeypatch):
     invitees = make_invitees(org, 5)
     old_key = keys_of(org).data_primary_key_id
-    real_batch = rotation.reencrypt_batch
+    real_batch = keyset_rotation.renew_batch
     calls = []
 
-    def crash_on_second_batch(organization, model, fields, after_pk, batch_size):
+    def crash_on_second_batch(kind, organization, model, fields, after_pk, batch_size):
         # Other encrypted models (invitations) have no rows here: count the invitees' batches.
         if model is Invitee:
             calls.append(after_pk)
             if calls == [0, after_pk] and after_pk != 0:
                 raise RuntimeError("power cut")
-        return real_batch(organization, model, fields, after_pk, batch_size)
+        return real_batch(kind, organization, model, fields, after_pk, batch_size)
 
-    monkeypatch.setattr(rotation, "reencrypt_batch", crash_on_second_batch)
+    monkeypatch.setattr(keyset_rotation, "renew_batch", crash_on_second_batch)
     with pytest.raises(RuntimeError, match="power cut"):
         keys("rotate-org", org.slug, "--batch-size", "2")
 
@@ -253,7 +253,7 @@ def test_rows_written_under_the_old_key_during_a_rotation_are_caught_before_reti
     def stop(*args):
         raise RuntimeError("stopped before finishing")
 
-    monkeypatch.setattr(rotation, "_finish", stop)
+    monkeypatch.setattr(keyset_rotation, "_finish", stop)
     with pytest.raises(RuntimeError):
         keys("rotate-org", org.slug)
     monkeypatch.undo()

@@ -8,7 +8,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from django.conf import settings
 
-from afspraak.crypto.keyring import clear_key_caches, create_master_keyset
+from afspraak.crypto.keyring import create_master_keyset
+from afspraak.crypto.keysets import clear_key_caches
 from afspraak.server.certificates import ensure_local_certificates, local_tls_files
 from afspraak.server.startup import (
     StartupError,

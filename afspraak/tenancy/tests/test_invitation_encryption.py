@@ -11,7 +11,7 @@ from django_scopes import scopes_disabled
 from afspraak.crypto import keysets
 from afspraak.crypto.ciphertext import key_id_of
 from afspraak.crypto.fields import EncryptedFieldQueryError, blind_index_of, encrypted_models
-from afspraak.crypto.rotation import rotate_organization_key
+from afspraak.crypto.keyset_rotation import rotate_organization_key
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.invitations import invite_member
 from afspraak.tenancy.models import Invitation, addressed_to

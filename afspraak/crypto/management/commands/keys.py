@@ -6,18 +6,21 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from afspraak.crypto.errors import CryptoError, report_failure
-from afspraak.crypto.index_rotation import rotate_index_key
-from afspraak.crypto.rotation import (
+from afspraak.crypto.errors import CryptoError
+from afspraak.crypto.keyset_rotation import (
     DEFAULT_BATCH_SIZE,
+    rotate_index_key,
+    rotate_organization_key,
+)
+from afspraak.crypto.reporting import report_failure
+from afspraak.crypto.rotation import (
     KeyInUseError,
     initialize_organization_keysets,
     key_status,
     retire_master_key,
     rotate_master_key,
-    rotate_organization_key,
 )
-from afspraak.tenancy.models import Organization
+from afspraak.crypto.tenants import Organization, organization_with_slug
 
 
 def _age(since: datetime | None) -> str:
@@ -93,7 +96,7 @@ class Command(BaseCommand):
             raise CommandError(str(refusal)) from None
 
     def organization(self, slug: str) -> Organization:
-        organization = Organization.objects.filter(slug=slug).first()
+        organization = organization_with_slug(slug)
         if organization is None:
             raise CommandError(f"no organization with slug {slug!r}")
         return organization
@@ -157,7 +160,7 @@ class Command(BaseCommand):
         retired = ", ".join(map(str, result.retired_key_ids)) or "none"
         self.stdout.write(
             f"{organization.slug}: data key {result.new_key_id} is primary; "
-            f"re-encrypted {result.rows_reencrypted} row(s); retired key(s): {retired}"
+            f"re-encrypted {result.rows_changed} row(s); retired key(s): {retired}"
             + (" (resumed an interrupted rotation)" if result.resumed else "")
         )
 
@@ -169,6 +172,6 @@ class Command(BaseCommand):
         retired = ", ".join(map(str, result.retired_key_ids)) or "none"
         self.stdout.write(
             f"{organization.slug}: blind-index key {result.new_key_id} is primary; "
-            f"recomputed the indexes of {result.rows_reindexed} row(s); retired key(s): "
+            f"recomputed the indexes of {result.rows_changed} row(s); retired key(s): "
             f"{retired}" + (" (resumed an interrupted rotation)" if result.resumed else "")
         )
