@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from huey import crontab
@@ -77,12 +77,10 @@ def enqueue(topic: str, payload: dict[str, Any]) -> OutboxMessage:
 
 
 def _dispatch_after_commit() -> None:
-    """Queue one dispatcher run for when the current transaction commits (once per transaction)."""
-    # Django keeps (savepoint ids, callback, robust) for each callback of the transaction.
-    if any(entry[1] is _start_dispatcher for entry in connection.run_on_commit):
-        return
+    """Queue a dispatcher run for when the current transaction commits."""
     # The change is committed by then; a queue that fails must not turn it into an error
-    # page: the periodic run delivers the message instead.
+    # page: the periodic run delivers the message instead. A transaction that enqueues
+    # several messages starts several runs; all but the first find nothing left to do.
     transaction.on_commit(_start_dispatcher, robust=True)
 
 

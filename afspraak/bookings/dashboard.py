@@ -26,7 +26,7 @@ from afspraak.bookings.host_access import (
 )
 from afspraak.bookings.models import Booking, CancelledBy, Status
 from afspraak.scheduling.models import zone_or_none
-from afspraak.tenancy.context import (
+from afspraak.tenancy.pages import (
     OrganizationRequest,
     organization_page_context,
     organization_view,

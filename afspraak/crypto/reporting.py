@@ -13,8 +13,8 @@ from typing import Any
 from django.db import connection
 from django.http import HttpRequest
 
-from afspraak.audit.models import Outcome
 from afspraak.audit.context import context_of
+from afspraak.audit.models import Outcome
 from afspraak.audit.trail import record
 from afspraak.crypto.errors import CryptoError
 from afspraak.crypto.tenants import organization_with_pk

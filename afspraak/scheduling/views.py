@@ -38,7 +38,7 @@ from afspraak.scheduling.schedules import (
     set_date_override,
     update_schedule,
 )
-from afspraak.tenancy.context import (
+from afspraak.tenancy.pages import (
     OrganizationRequest,
     organization_page_context,
     organization_view,

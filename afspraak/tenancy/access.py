@@ -45,6 +45,12 @@ MEMBER_NOT_FOUND = "No such member."
 INVITATION_NOT_FOUND = "No such invitation."
 ROLE_FORBIDS = "Your role in this organization does not allow this."
 REAUTHENTICATE = "Confirm it is you (enter your password again) before this change."
+# What a refusal of a permission says, where the general words would say too little.
+PERMISSION_REFUSALS: dict[str, str] = {
+    "can_manage_owners": "Only an owner can make someone an owner, or change or remove an owner.",
+}
+SESSION_TOO_OLD = "Your session is older than this organization allows: log in again."
+MFA_FIRST = "This organization requires two-factor authentication: turn it on first."
 
 
 class ActorKind(StrEnum):
@@ -158,9 +164,12 @@ class Access:
         messages: dict[str, str] = {
             Refusal.NOT_MEMBER: ORGANIZATION_NOT_FOUND,
             Refusal.REAUTHENTICATION: REAUTHENTICATE,
+            Refusal.SESSION_LIFETIME: SESSION_TOO_OLD,
+            Refusal.MFA_REQUIRED: MFA_FIRST,
         }
+        message = messages.get(reason) or PERMISSION_REFUSALS.get(str(permission), ROLE_FORBIDS)
         return AccessDeniedError(
-            messages.get(reason, ROLE_FORBIDS),
+            message,
             organization=self.organization,
             context=self.context,
             reason=reason,

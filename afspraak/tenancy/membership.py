@@ -37,7 +37,7 @@ def change_member_role(access: Access, membership: Membership, role: str) -> Mem
     """Give a member another role."""
     if role not in Role.values:
         raise TenancyError("Choose one of the roles offered.")
-    access.require(Permission.MANAGE_MEMBERS, reauthenticated=True)
+    access.require(Permission.MANAGE_MEMBERS)
     with access.scope():
         target = _locked_target(membership)
         if target.role == role:
@@ -46,6 +46,8 @@ def change_member_role(access: Access, membership: Membership, role: str) -> Mem
             access.require(Permission.MANAGE_OWNERS)
         if target.role == Role.OWNER and _owner_count() <= 1:
             raise RuleViolationError(LAST_OWNER)
+        # Asked last, so nobody re-enters a password for a change that is refused anyway.
+        access.require(Permission.MANAGE_MEMBERS, reauthenticated=True)
         previous = target.role
         target.role = role
         target.save(update_fields=["role"])
@@ -61,7 +63,7 @@ def change_member_role(access: Access, membership: Membership, role: str) -> Mem
 
 def remove_member(access: Access, membership: Membership) -> None:
     """Remove a member and cut their access at once (sessions and invitations)."""
-    access.require(Permission.MANAGE_MEMBERS, reauthenticated=True)
+    access.require(Permission.MANAGE_MEMBERS)
     with access.scope():
         target = _locked_target(membership)
         if access.membership is not None and target.pk == access.membership.pk:
@@ -72,6 +74,7 @@ def remove_member(access: Access, membership: Membership) -> None:
             access.require(Permission.MANAGE_OWNERS)
             if _owner_count() <= 1:
                 raise RuleViolationError(LAST_OWNER)
+        access.require(Permission.MANAGE_MEMBERS, reauthenticated=True)
         user = target.user
         record(
             "tenancy.member.removed",

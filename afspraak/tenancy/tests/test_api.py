@@ -3,6 +3,7 @@
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
+from afspraak.accounts.tests.signin import reauthenticate
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Membership, Organization
 from afspraak.tenancy.roles import Role
@@ -68,6 +69,7 @@ def test_another_organizations_member_is_missing_in_the_api_too(client, tenants)
 
 def test_admin_removes_a_member_through_the_api(client, tenants):
     client.force_login(tenants.admin.user)
+    reauthenticate(client)
     response = client.delete(f"/api/v1/organizations/alpha/members/{tenants.member.public_id}")
     assert response.status_code == 204
     assert not exists(tenants.member)

@@ -2,10 +2,26 @@
 
 from datetime import UTC, datetime
 
+import pytest
 import time_machine
 
+from afspraak.audit.catalogue import ACTIONS
 from afspraak.audit.trail import record
 from afspraak.tenancy.views import AUDIT_PAGE_SIZE
+
+# Codes made up for these tests, so what a page shows cannot come from a real event.
+MADE_UP_ACTIONS = [
+    "tenancy.test.alpha_event",
+    "tenancy.test.beta_event",
+    "accounts.test.no_organization",
+    *(f"tenancy.test.e{index:03}" for index in range(AUDIT_PAGE_SIZE + 10)),
+]
+
+
+@pytest.fixture(autouse=True)
+def _made_up_actions(monkeypatch):
+    for action in MADE_UP_ACTIONS:
+        monkeypatch.setitem(ACTIONS, action, "made up for a test")
 
 
 def log(action, *, actor, organization, at=None):

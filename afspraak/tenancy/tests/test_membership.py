@@ -2,6 +2,7 @@
 
 import pytest
 
+from afspraak.accounts.tests.signin import reauthenticate
 from afspraak.errors import NotFoundError
 from afspraak.tenancy.access import AccessDeniedError
 from afspraak.tenancy.context import organization_context
@@ -150,6 +151,7 @@ def test_owner_may_leave_when_another_owner_remains(tenants):
 
 def test_members_page_changes_a_role_and_shows_refusals(client, tenants):
     client.force_login(tenants.admin.user)
+    reauthenticate(client)
     url = f"/o/alpha/members/{tenants.member.public_id}/role/"
     assert client.post(url, {"role": "auditor"}).status_code == 302
     assert role_of(tenants.member) == Role.AUDITOR

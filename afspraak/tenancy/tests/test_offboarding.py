@@ -6,6 +6,7 @@ from allauth.usersessions.models import UserSession
 from django.core.management import CommandError, call_command
 
 from afspraak.accounts.models import User
+from afspraak.accounts.tests.signin import reauthenticate
 from afspraak.audit.context import AuditContext
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.invitations import invite_member
@@ -46,6 +47,7 @@ def member_in_both(tenants):
 def test_removed_members_session_is_refused_on_the_next_request(client, tenants, member_in_both):
     laptop, phone = signed_in(member_in_both), signed_in(member_in_both)
     client.force_login(tenants.admin.user)
+    reauthenticate(client)
 
     response = client.post(f"/o/alpha/members/{tenants.member.public_id}/remove/")
     assert response.status_code == 302

@@ -210,7 +210,11 @@ def test_organization_pages_require_mfa_even_without_the_accounts_middleware(
     assert response.status_code == 302
     assert response["Location"] == reverse("mfa_index")
     event = only_event("tenancy.access.denied")
-    assert event.data == {"reason": "mfa_required", "organization": tenants.a.public_id}
+    assert event.data == {
+        "reason": "mfa_required",
+        "organization": tenants.a.public_id,
+        "permission": "can_view_members",
+    }
 
 
 def test_a_shorter_session_lifetime_ends_sessions_already_open(client, tenants):
