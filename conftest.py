@@ -2,8 +2,10 @@
 
 The throw-away PostgreSQL server is the ``afspraak.testing.postgres`` plugin (loaded with
 ``-p`` in ``pyproject.toml``: it must run before Django's settings are read). The plugins
-below let transactional tests flush append-only tables, serve the app over HTTPS and
-drive Chromium.
+below let transactional tests flush append-only tables, serve the app over HTTPS, drive
+Chromium, collect the static files, and give every app the shared kit: the ``tenants``,
+a frozen ``clock``, ``Access`` objects (``afspraak.testing.access``), factories
+(``afspraak.testing.factories``) and audit assertions (``afspraak.testing.audit``).
 """
 
 import pytest
@@ -14,6 +16,10 @@ pytest_plugins = [
     "afspraak.testing.liveserver",
     "afspraak.testing.browser",
     "afspraak.testing.smtp",
+    "afspraak.testing.staticfiles",
+    "afspraak.testing.tenants",
+    "afspraak.testing.clock",
+    "afspraak.testing.access",
 ]
 
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

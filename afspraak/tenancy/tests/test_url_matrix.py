@@ -1,8 +1,18 @@
-"""Every organization URL, every kind of visitor: anonymous, outsider, each role (STYLE.md)."""
+"""Every URL the resolver knows, every kind of visitor: anonymous, outsider, each role (STYLE.md).
+
+Organization pages (``MATRIX``) and organization API endpoints (``API_MATRIX``) run
+through every visitor. Routes that are public by design (``PUBLIC``) or personal to
+the signed-in user (``PERSONAL``) say so and get their own checks below; third-party
+routes we do not write (``EXCLUDED``) are listed with the reason. A route in none of
+these fails ``test_every_url_is_in_the_matrix``.
+"""
 
 import pytest
+from django.core import signing
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from afspraak.bookings.links import invitee_token
+from afspraak.bookings.tests.url_matrix import booking_of, members_booking
 from afspraak.tenancy.roles import Role
 from afspraak.tenancy.tests.contributions import collect
 from afspraak.tenancy.tests.factories import InvitationFactory, MembershipFactory
@@ -43,13 +53,47 @@ MATRIX = {
     "tenancy:delete": ("get", OWNERS, _nothing),
     **collect("url_matrix", "MATRIX"),
 }
+# API endpoints of an organization: (method, roles allowed, build, status when allowed).
+API_MATRIX = {
+    "api:organization_members": ("get", VIEWERS, _nothing, 200),
+    "api:organization_member": ("get", VIEWERS, _a_member, 200),
+}
+# Public by design: what each route is for, and where its check is.
+PUBLIC = {
+    "home": "the landing page (test_public_routes_answer_anonymous_visitors)",
+    "bookings:organization": "an organization's booking page (test_public_routes_…)",
+    "bookings:meeting_type": "a meeting type's booking page (test_public_routes_…)",
+    "bookings:book": "the booking form's target (test_public_routes_…)",
+    "bookings:manage": "the invitee's link: the signed token is the key (test_invitee_link_…)",
+    "bookings:ics": "the invitee's calendar file, same token (test_invitee_link_…)",
+    "bookings:cancel": "the invitee's cancel page, same token (test_invitee_link_…)",
+    "bookings:reschedule": "the invitee's reschedule page, same token (test_invitee_link_…)",
+    "^b/(?P<rest>.*)$": "any other /b/ address: the invitee links' private 404",
+    "tenancy:invitation_accept": "an invitation link: the hashed token is the key "
+    "(tenancy/tests/test_invitations.py)",
+}
+# The signed-in user's own things, in no organization: anonymous visitors are refused.
+PERSONAL = {
+    "tenancy:create": ("get", 200),
+    "account_end_session": ("post", 302),
+    "api:organizations": ("get", 200),
+    "api:account_password_check": ("post", 400),
+    "api:account_password_change": ("post", 400),
+}
+# Routes we do not write, by prefix, and why the matrix leaves them out.
+EXCLUDED = {
+    # allauth's own login, sign-up, password and MFA pages: tested in accounts/tests.
+    "accounts/": "allauth",
+    # Django's admin: staff only, behind allauth's MFA login (accounts/tests/test_admin_mfa.py).
+    "admin/": "django admin",
+}
 VISITORS = ["anonymous", "outsider", *sorted(Role.values)]
 ORGANIZATION_ROUTE = "o/<slug:org_slug>/"
 
 
-def organization_url_names() -> set[str]:
-    """Return the names of every URL under /o/<org_slug>/, from the URL resolver itself."""
-    found: set[str] = set()
+def url_routes() -> dict[str, str]:
+    """Return every URL the resolver knows, by namespaced name (or route, if unnamed)."""
+    found: dict[str, str] = {}
 
     def walk(patterns, route: str, namespace: str) -> None:
         for pattern in patterns:
@@ -58,15 +102,35 @@ def organization_url_names() -> set[str]:
                 walk(pattern.url_patterns, route + str(pattern.pattern), inner)
             elif isinstance(pattern, URLPattern):
                 full = route + str(pattern.pattern)
-                if full.startswith(ORGANIZATION_ROUTE):
-                    found.add(f"{namespace}:{pattern.name}" if namespace else str(pattern.name))
+                if pattern.name is None:
+                    found[full] = full
+                else:
+                    found[f"{namespace}:{pattern.name}" if namespace else pattern.name] = full
 
     walk(get_resolver().url_patterns, "", "")
     return found
 
 
-def test_every_organization_url_is_in_the_matrix():
-    assert organization_url_names() == set(MATRIX)
+def test_every_url_is_in_the_matrix():
+    listed = set(MATRIX) | set(API_MATRIX) | set(PUBLIC) | set(PERSONAL)
+    unlisted = {
+        key
+        for key, route in url_routes().items()
+        if key not in listed and not route.startswith(tuple(EXCLUDED))
+    }
+    assert not unlisted, f"add these URLs to the URL matrix: {sorted(unlisted)}"
+
+
+def test_the_matrix_lists_no_url_that_is_gone():
+    listed = set(MATRIX) | set(API_MATRIX) | set(PUBLIC) | set(PERSONAL)
+    assert not listed - set(url_routes())
+
+
+def test_organization_pages_are_the_matrix():
+    organization_pages = {
+        key for key, route in url_routes().items() if route.startswith(ORGANIZATION_ROUTE)
+    }
+    assert organization_pages == set(MATRIX)
 
 
 def _request(client, tenants, name: str, method: str, build):
@@ -105,3 +169,82 @@ def test_outsider_gets_the_same_404_as_for_a_missing_organization(client, tenant
     missing = client.get(reverse("tenancy:members", args=["no-such-organization"]))
     assert existing.status_code == missing.status_code == 404
     assert existing.content == missing.content
+
+
+def _login(client, tenants, visitor: str) -> None:
+    if visitor != "anonymous":
+        client.force_login(tenants.of_role(visitor).user)
+
+
+@pytest.mark.parametrize("visitor", VISITORS)
+@pytest.mark.parametrize("name", sorted(API_MATRIX))
+def test_api_endpoint_answers_each_visitor_as_the_matrix_says(client, tenants, name, visitor):
+    method, allowed, build, success = API_MATRIX[name]
+    _login(client, tenants, visitor)
+    kwargs, _ = build(tenants)
+
+    response = getattr(client, method)(reverse(name, kwargs={"org_slug": "alpha", **kwargs}))
+
+    if visitor == "anonymous":
+        assert response.status_code == 403
+    elif visitor == "outsider":
+        assert response.status_code == 404
+        assert response.json() == {"detail": "No such organization."}
+    elif Role(visitor) in allowed:
+        assert response.status_code == success, response.content[:300]
+    else:
+        assert response.status_code == 403
+
+
+@pytest.mark.parametrize("name", sorted(PERSONAL))
+def test_personal_routes_refuse_anonymous_visitors_and_serve_the_user(client, tenants, name):
+    method, success = PERSONAL[name]
+    url = reverse(name)
+
+    def send():
+        if method == "post":
+            return client.post(url, {}, content_type="application/json")
+        return client.get(url)
+
+    anonymous = send()
+    client.force_login(tenants.member.user)
+    signed_in = send()
+
+    login = reverse("account_login")
+    assert anonymous.status_code == 403 or anonymous["Location"].startswith(login)
+    assert signed_in.status_code == success, signed_in.content[:300]
+    assert not signed_in.get("Location", "").startswith(login)
+
+
+def test_public_routes_answer_anonymous_visitors(client, tenants, clock):
+    meeting_type = members_booking(tenants).meeting_type
+
+    assert client.get(reverse("home")).status_code == 200
+    assert client.get(reverse("bookings:organization", args=["alpha"])).status_code == 200
+    page = reverse("bookings:meeting_type", args=["alpha", meeting_type.slug])
+    assert client.get(page).status_code == 200
+    assert (
+        client.get(reverse("bookings:meeting_type", args=["beta", meeting_type.slug])).status_code
+        == 404
+    )
+    assert client.get(reverse("bookings:book", args=["beta", meeting_type.slug])).status_code == 404
+
+
+INVITEE_PAGES = ["bookings:manage", "bookings:ics", "bookings:cancel", "bookings:reschedule"]
+
+
+@pytest.mark.parametrize("name", INVITEE_PAGES)
+def test_invitee_link_opens_its_booking_and_nothing_else(client, tenants, clock, name):
+    mine = members_booking(tenants)
+    theirs = booking_of(tenants.b, tenants.outsider.user)
+    token = invitee_token(mine)
+    salt = "afspraak.bookings.invitee-link"
+    # Genuinely signed, but naming organization A with B's booking: a link cannot cross.
+    crossed = signing.dumps(
+        {"o": tenants.a.public_id, "b": theirs.public_id}, salt=salt, compress=False
+    )
+
+    assert client.get(reverse(name, args=[token])).status_code == 200
+    assert client.get(reverse(name, args=[token[:-2] + "xx"])).status_code == 404
+    assert client.get(reverse(name, args=[crossed])).status_code == 404
+    assert client.get(f"/b/{token}/elsewhere/").status_code == 404
