@@ -146,7 +146,7 @@ class Access:
         return self._refusal(permission) is None
 
     def require(self, permission: Permission, *, reauthenticated: bool = False) -> None:
-        """Refuse with ``AccessDeniedError`` unless ``permission`` is allowed (and fresh, if asked)."""
+        """Refuse unless ``permission`` is allowed (and, if asked, recently re-authenticated)."""
         reason = self._refusal(permission)
         if reason is None and reauthenticated and not self.reauthenticated:
             reason = Refusal.REAUTHENTICATION
