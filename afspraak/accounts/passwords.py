@@ -383,11 +383,14 @@ class HistoryValidator:
         return _("It cannot be any of your last %(depth)d passwords.") % {"depth": self.depth}
 
 
+def new_account_validators() -> list[Any]:
+    """Return the password rules that apply to an account without a password yet."""
+    return [v for v in get_default_password_validators() if not isinstance(v, HistoryValidator)]
+
+
 def find_password_problems(password: str, *, user: Any, include_history: bool = True) -> list[str]:
     """Return every reason the password rules give to refuse ``password`` for ``user``."""
-    validators = get_default_password_validators()
-    if not include_history:
-        validators = [v for v in validators if not isinstance(v, HistoryValidator)]
+    validators = get_default_password_validators() if include_history else new_account_validators()
     problems: list[str] = []
     for validator in validators:
         try:
