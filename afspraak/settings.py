@@ -246,6 +246,9 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": env_str("AFSPRAAK_LOGIN_FAILED_IP_RATE", "30/15m/ip"),
     # Bookings one address may submit on the public pages (afspraak.bookings.public_views).
     "booking": env_str("AFSPRAAK_BOOKING_IP_RATE", "30/h/ip"),
+    # Requests for a fresh invitee link: per address, and per e-mail address asked for.
+    "invitee_link": env_str("AFSPRAAK_INVITEE_LINK_IP_RATE", "10/h/ip"),
+    "invitee_link_email": env_str("AFSPRAAK_INVITEE_LINK_EMAIL_RATE", "3/h/key"),
 }
 # allauth must see the same client address as axes behind a proxy.
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("AFSPRAAK_PROXY_COUNT", 0, minimum=0)
