@@ -246,6 +246,9 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": env_str("AFSPRAAK_LOGIN_FAILED_IP_RATE", "30/15m/ip"),
     # Bookings one address may submit on the public pages (afspraak.bookings.public_views).
     "booking": env_str("AFSPRAAK_BOOKING_IP_RATE", "30/h/ip"),
+    # Requests for a fresh invitee link: per address, and per e-mail address asked for.
+    "invitee_link": env_str("AFSPRAAK_INVITEE_LINK_IP_RATE", "10/h/ip"),
+    "invitee_link_email": env_str("AFSPRAAK_INVITEE_LINK_EMAIL_RATE", "3/h/key"),
 }
 # allauth must see the same client address as axes behind a proxy.
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("AFSPRAAK_PROXY_COUNT", 0, minimum=0)
@@ -403,6 +406,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON only, with a ceiling on size and nesting (deep nesting exhausts the stack).
+    "DEFAULT_PARSER_CLASSES": ["afspraak.inputs.parsers.BoundedJSONParser"],
 }
 SPECTACULAR_SETTINGS = {"TITLE": "Afspraak API", "VERSION": "1.0.0"}
 
@@ -425,13 +430,23 @@ LOG_LEVEL = env_choice("AFSPRAAK_LOG_LEVEL", "info", ("debug", "info", "warning"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # Every handler: links and keys in URL paths are secrets (afspraak.audit.logredaction).
+    "filters": {"redact_secrets": {"()": "afspraak.audit.logredaction.RedactSecretsFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "afspraak.audit.logformat.ECSFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-        "audit": {"class": "logging.StreamHandler", "formatter": "json"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        },
+        "audit": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["redact_secrets"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
