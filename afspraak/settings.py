@@ -228,6 +228,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
 ACCOUNT_ADAPTER = "afspraak.accounts.adapter.AccountAdapter"
+# Sign-up shows only the rules a new account meets and hashes a known address's password too.
+ACCOUNT_FORMS = {"signup": "afspraak.accounts.forms.SignupForm"}
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]

@@ -244,16 +244,8 @@ def test_sign_up_with_an_address_already_taken_is_refused_without_500(client):
 
 # --- The sign-up form ------------------------------------------------------------------------
 
-SIGNUP_FORM = "afspraak.accounts.forms.SignupForm"
 
-
-@pytest.fixture
-def afspraak_signup_form(settings):
-    """Sign up through Afspraak's form, as ``ACCOUNT_FORMS`` in settings.py must name it."""
-    settings.ACCOUNT_FORMS = {"signup": SIGNUP_FORM}
-
-
-def test_sign_up_page_shows_only_the_rules_for_a_new_account(client, afspraak_signup_form):
+def test_sign_up_page_shows_only_the_rules_for_a_new_account(client):
     page = client.get(reverse("account_signup")).content.decode()
 
     assert "Use at least 15 characters" in page
@@ -262,7 +254,7 @@ def test_sign_up_page_shows_only_the_rules_for_a_new_account(client, afspraak_si
     assert "last 5 passwords" not in page
 
 
-def test_password_change_page_still_shows_the_reuse_rule(client, afspraak_signup_form):
+def test_password_change_page_still_shows_the_reuse_rule(client):
     client.force_login(UserFactory.create(), backend=ALLAUTH_BACKEND)
 
     page = client.get(reverse("account_change_password")).content.decode()
@@ -271,9 +263,7 @@ def test_password_change_page_still_shows_the_reuse_rule(client, afspraak_signup
 
 
 @pytest.mark.real_password_hasher
-def test_sign_up_hashes_the_password_once_whether_or_not_the_address_is_known(
-    afspraak_signup_form, mailoutbox
-):
+def test_sign_up_hashes_the_password_once_whether_or_not_the_address_is_known(mailoutbox):
     known = UserFactory.create()
     data = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
     real_encode = PBKDF2PasswordHasher.encode
