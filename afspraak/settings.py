@@ -230,6 +230,8 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
 ACCOUNT_ADAPTER = "afspraak.accounts.adapter.AccountAdapter"
+# Sign-up shows only the rules a new account meets and hashes a known address's password too.
+ACCOUNT_FORMS = {"signup": "afspraak.accounts.forms.SignupForm"}
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
@@ -248,6 +250,9 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": env_str("AFSPRAAK_LOGIN_FAILED_IP_RATE", "30/15m/ip"),
     # Bookings one address may submit on the public pages (afspraak.bookings.public_views).
     "booking": env_str("AFSPRAAK_BOOKING_IP_RATE", "30/h/ip"),
+    # Requests for a fresh invitee link: per address, and per e-mail address asked for.
+    "invitee_link": env_str("AFSPRAAK_INVITEE_LINK_IP_RATE", "10/h/ip"),
+    "invitee_link_email": env_str("AFSPRAAK_INVITEE_LINK_EMAIL_RATE", "3/h/key"),
 }
 # allauth must see the same client address as axes behind a proxy.
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("AFSPRAAK_PROXY_COUNT", 0, minimum=0)
@@ -405,6 +410,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON only, with a ceiling on size and nesting (deep nesting exhausts the stack).
+    "DEFAULT_PARSER_CLASSES": ["afspraak.inputs.parsers.BoundedJSONParser"],
+    # Domain refusals answered (and audited) as the pages answer them.
     "EXCEPTION_HANDLER": "afspraak.api.errors.handle_api_exception",
 }
 SPECTACULAR_SETTINGS = {"TITLE": "Afspraak API", "VERSION": "1.0.0"}
@@ -428,13 +436,23 @@ LOG_LEVEL = env_choice("AFSPRAAK_LOG_LEVEL", "info", ("debug", "info", "warning"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # Every handler: links and keys in URL paths are secrets (afspraak.audit.logredaction).
+    "filters": {"redact_secrets": {"()": "afspraak.audit.logredaction.RedactSecretsFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "afspraak.audit.logformat.ECSFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-        "audit": {"class": "logging.StreamHandler", "formatter": "json"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        },
+        "audit": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["redact_secrets"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {

@@ -1,6 +1,5 @@
 """allauth adapters: where Afspraak plugs its own rules into login, MFA and the sessions page."""
 
-import base64
 from collections.abc import Iterable
 from typing import Any
 
@@ -12,14 +11,11 @@ from allauth.usersessions.adapter import DefaultUserSessionsAdapter
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
+from afspraak.accounts.mfa_secrets import UnsealedSecret, open_secret
 from afspraak.accounts.middleware import SECOND_FACTOR_TYPES, must_have_mfa
 from afspraak.audit.context import context_of
 from afspraak.audit.models import Outcome
 from afspraak.audit.trail import record
-from afspraak.crypto.keyring import decrypt_with_master, encrypt_with_master
-
-_MFA_SECRET_AD = b"afspraak.mfa.authenticator.secret"
-_CIPHERTEXT_PREFIX = "tink1:"
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -46,18 +42,16 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
 class MFAAdapter(DefaultMFAAdapter):
-    """Keeps MFA secrets only as AES-256-GCM ciphertext under the master keyset, and keeps
-    the last second factor of everyone who must have MFA."""
+    """Keeps MFA secrets only as AES-256-GCM ciphertext under the master keyset, sealed to
+    their user (``mfa_secrets``), and keeps the last second factor of everyone who must
+    have MFA."""
 
     def encrypt(self, text: str) -> str:
-        ciphertext = encrypt_with_master(text.encode(), _MFA_SECRET_AD)
-        return _CIPHERTEXT_PREFIX + base64.b64encode(ciphertext).decode("ascii")
+        # Sealed when its authenticator is saved: only then is its user known.
+        return UnsealedSecret(text)
 
     def decrypt(self, encrypted_text: str) -> str:
-        if not encrypted_text.startswith(_CIPHERTEXT_PREFIX):
-            raise ValueError("MFA secret is not in the encrypted format")
-        ciphertext = base64.b64decode(encrypted_text.removeprefix(_CIPHERTEXT_PREFIX))
-        return decrypt_with_master(ciphertext, _MFA_SECRET_AD).decode()
+        return open_secret(encrypted_text)
 
     def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
         if authenticator.type not in SECOND_FACTOR_TYPES:

@@ -4,7 +4,6 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
@@ -55,7 +54,6 @@ class PasswordCheckThrottle(UserRateThrottle):
 
 
 class PasswordChangeView(APIView):
-    parser_classes = [JSONParser]
     throttle_classes = [PasswordChangeThrottle]
 
     @extend_schema(
@@ -88,7 +86,6 @@ class PasswordChangeView(APIView):
 
 
 class PasswordCheckView(APIView):
-    parser_classes = [JSONParser]
     throttle_classes = [PasswordCheckThrottle]
 
     @extend_schema(

@@ -6,4 +6,7 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        from afspraak.accounts import receivers  # noqa: F401  (connects the audit receivers)
+        from afspraak.accounts import (
+            mfa_secrets,  # noqa: F401  (connects the sealing receivers)
+            receivers,  # noqa: F401  (connects the audit receivers)
+        )

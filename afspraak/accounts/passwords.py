@@ -8,18 +8,23 @@ in Django's ``password_changed`` hook, which is where the history is kept.
 
 import re
 import unicodedata
+from functools import cache
 from typing import Any
 
 from allauth.account.internal.flows import password_change
 from django.conf import settings
 from django.contrib.auth.hashers import check_password
-from django.contrib.auth.password_validation import get_default_password_validators
+from django.contrib.auth.password_validation import (
+    CommonPasswordValidator,
+    get_default_password_validators,
+)
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from afspraak.accounts.policies import registered_context_words
 from afspraak.audit.context import context_of
@@ -207,8 +212,85 @@ class ContextWordsValidator:
         )
 
 
+@cache
+def _common_words() -> frozenset[str]:
+    """Return Django's ~20,000 leaked passwords and zxcvbn's lists of common passwords,
+    English words, names and surnames (about 110,000 words, lower-case)."""
+    words: set[str] = set(CommonPasswordValidator().passwords)
+    for ranked in FREQUENCY_LISTS.values():
+        words.update(ranked)
+    return frozenset(words)
+
+
+def base_words(password: str) -> list[str]:
+    """Return the words ``password`` is made of, stripped of what people add to meet rules.
+
+    Words are split at spaces and symbols; digits at either end of a word (a year, "123")
+    are dropped; look-alikes inside it are undone ("p4ssw0rd" is "password"); a word
+    repeated within itself counts once ("summersummer" is "summer").
+    """
+    text = unicodedata.normalize("NFKD", password).lower()
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    words: list[str] = []
+    for chunk in re.split(r"[^\w@$]+|_", text):
+        core = chunk.strip("0123456789").translate(_LOOK_ALIKES)
+        repeated = re.fullmatch(r"(.+?)\1+", core)
+        if repeated:
+            core = repeated.group(1)
+        if core:
+            words.append(core)
+    return words
+
+
+def find_common_pattern(
+    password: str, names: list[str], *, max_words: int = 2, typo_min_length: int = 6
+) -> str | None:
+    """Say why ``password`` is a common word or ``names`` dressed up, or return None.
+
+    Such a password is at most ``max_words`` different words, each a leaked password, an
+    English word or a name (or one of ``names``, also with one typo when it is long),
+    plus digits, symbols and repeats: whatever its zxcvbn score, the dressing-up is the
+    first thing guessing tools try.
+    """
+    normalized_names = {normalize_for_matching(name): name for name in names}
+    named: list[str] = []
+    own: list[str] = []
+    for word in base_words(password):
+        name = _matching_name(word, normalized_names, typo_min_length=typo_min_length)
+        if name is not None:
+            named.append(name)
+        elif word not in own:
+            own.append(word)
+    if len(own) > max_words or not all(word in _common_words() for word in own):
+        return None
+    if named:
+        return _(
+            "This is “%(word)s”, which anyone targeting you would try first, with a few "
+            "common words, digits or symbols added. A few unrelated words make a strong "
+            "passphrase."
+        ) % {"word": named[0]}
+    if own:
+        return _(
+            "This is a common password with a few digits and symbols added: guessing tools "
+            "try such variations first. A few unrelated words make a strong passphrase."
+        )
+    return None
+
+
+def _matching_name(word: str, names: dict[str, str], *, typo_min_length: int) -> str | None:
+    """Return the name (as written) that ``word`` spells, allowing one typo in a long one."""
+    if word in names:
+        return names[word]
+    for normalized, name in names.items():
+        if len(normalized) >= typo_min_length and _is_one_edit_apart(word, normalized):
+            return name
+    return None
+
+
 class StrengthValidator:
-    """A zxcvbn score of at least ``min_score`` (0 to 4): hard to guess, whatever its characters."""
+    """Hard to guess, whatever its characters: not a common word or one of the user's
+    names dressed up with digits and symbols, and a zxcvbn score of at least
+    ``min_score`` (0 to 4)."""
 
     def __init__(self, min_score: int = 3) -> None:
         if not 0 <= min_score <= 4:
@@ -216,6 +298,8 @@ class StrengthValidator:
         self.min_score = min_score
 
     def validate(self, password: str, user: Any = None) -> None:
+        if _is_over_length(password):
+            return
         hints = [w for w in [*_personal_words(user), *context_words(user)] if w]
         result = zxcvbn(password[:ZXCVBN_MAX_INPUT], user_inputs=hints)
         if result["score"] < self.min_score:
@@ -226,9 +310,17 @@ class StrengthValidator:
                 _("This password is too easy to guess.") + (f" {detail}" if detail else ""),
                 code="password_too_weak",
             )
+        # zxcvbn prices "Summer2024!Summer" as a word, a year and a repeat, each cheap,
+        # yet rates their sum strong: guessing tools try exactly such variations first.
+        common_pattern = find_common_pattern(password, hints)
+        if common_pattern:
+            raise ValidationError(common_pattern, code="password_common_pattern")
 
     def get_help_text(self) -> str:
-        return _("It must be hard to guess: avoid names, dates, keyboard patterns and phrases.")
+        return _(
+            "It must be hard to guess: avoid names, dates, keyboard patterns and phrases, "
+            "and common passwords or words with digits, symbols or a year added."
+        )
 
 
 class HistoryValidator:
@@ -285,11 +377,14 @@ class HistoryValidator:
         return _("It cannot be any of your last %(depth)d passwords.") % {"depth": self.depth}
 
 
+def new_account_validators() -> list[Any]:
+    """Return the password rules that apply to an account without a password yet."""
+    return [v for v in get_default_password_validators() if not isinstance(v, HistoryValidator)]
+
+
 def find_password_problems(password: str, *, user: Any, include_history: bool = True) -> list[str]:
     """Return every reason the password rules give to refuse ``password`` for ``user``."""
-    validators = get_default_password_validators()
-    if not include_history:
-        validators = [v for v in validators if not isinstance(v, HistoryValidator)]
+    validators = get_default_password_validators() if include_history else new_account_validators()
     problems: list[str] = []
     for validator in validators:
         try:

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 
 from afspraak.bookings.booking import MAX_ANSWER_LENGTH, MAX_PHONE_LENGTH, SLOT_NOT_OFFERED
+from afspraak.inputs.names import validate_name_text
 from afspraak.scheduling.models import MeetingType, QuestionKind, zone_or_none
 
 # Form fields of the extra questions carry this prefix, so a question keyed "name" or
@@ -142,7 +143,10 @@ class BookingForm(forms.Form):
 
     start = forms.CharField(widget=forms.HiddenInput)
     name = forms.CharField(
-        label="Your name", max_length=200, widget=forms.TextInput(attrs={"autocomplete": "name"})
+        label="Your name",
+        max_length=200,
+        validators=[validate_name_text],
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
     email = forms.EmailField(
         label="E-mail address",
@@ -207,4 +211,13 @@ class CancelForm(forms.Form):
         required=False,
         max_length=1000,
         widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class NewLinkForm(forms.Form):
+    email = forms.EmailField(
+        label="Your e-mail address",
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        help_text="The address you booked with.",
     )

@@ -1,9 +1,10 @@
 """The invitee's own pages, reached through the signed link in their e-mails: /b/<token>/….
 
 A token names the organization and the booking; a tampered or unknown one gets the
-same 404 as a missing booking. Every response under /b/ (404s and CSRF refusals too)
-asks not to be indexed, cached or passed on as a referrer, because the URL itself is
-the key to the booking.
+same 404 as a missing booking. A link whose time is up (see afspraak.bookings.links)
+gets a 410 page offering fresh links by e-mail (:func:`new_link`). Every response
+under /b/ (404s and CSRF refusals too) asks not to be indexed, cached or passed on as
+a referrer, because the URL itself is the key to the booking.
 """
 
 from collections.abc import Callable
@@ -13,10 +14,12 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+from allauth.core.ratelimit import consume_or_429
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
@@ -30,13 +33,20 @@ from afspraak.bookings.booking import (
     invitee_change_refusal,
     reschedule_booking,
 )
-from afspraak.bookings.forms import CancelForm, format_slot_start, parse_slot_start
-from afspraak.bookings.links import invitee_url, read_invitee_token
+from afspraak.bookings.forms import CancelForm, NewLinkForm, format_slot_start, parse_slot_start
+from afspraak.bookings.link_renewal import request_fresh_links
+from afspraak.bookings.links import (
+    LINK_LIFETIME_AFTER_MEETING,
+    invitee_url,
+    links_have_expired,
+    read_invitee_token,
+)
 from afspraak.bookings.models import Booking, CancelledBy, Status
 from afspraak.bookings.public_views import (
     SLOT_MALFORMED,
     describe_time,
     host_name,
+    organization_or_404,
     slot_picker,
 )
 from afspraak.scheduling.models import Location, zone_or_none
@@ -44,6 +54,15 @@ from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Organization
 
 LINK_NOT_FOUND = "This link does not lead to a booking. Please use the link in your e-mail."
+LINK_EXPIRED = (
+    f"This link has expired: links to a booking work until "
+    f"{LINK_LIFETIME_AFTER_MEETING.days} days after the meeting."
+)
+FRESH_LINKS_ANSWER = (
+    "If that address booked with {organization} and a meeting is at most "
+    f"{LINK_LIFETIME_AFTER_MEETING.days} days past, we have e-mailed it fresh links. "
+    "Please check your inbox."
+)
 PRIVATE_HEADERS = {
     "X-Robots-Tag": "noindex, nofollow",
     "Referrer-Policy": "no-referrer",
@@ -63,6 +82,16 @@ def _not_found(request: HttpRequest) -> HttpResponse:
     return render(
         request, "bookings/public/link_not_found.html", {"message": LINK_NOT_FOUND}, status=404
     )
+
+
+def _expired(request: HttpRequest, organization: Organization) -> HttpResponse:
+    context = {
+        "message": LINK_EXPIRED,
+        "organization": organization,
+        "form": NewLinkForm(),
+        "form_url": reverse("bookings:new_link", kwargs={"org_slug": organization.slug}),
+    }
+    return render(request, "bookings/public/link_expired.html", context, status=410)
 
 
 def _booking_for(token: str) -> tuple[Organization, str] | None:
@@ -92,6 +121,8 @@ def invitee_page(view: InviteeView) -> InviteeView:
             )
             if booking is None:
                 return _not_found(request)
+            if links_have_expired(booking, timezone.now()):
+                return _expired(request, organization)
             try:
                 return protected(request, booking, **kwargs)
             except Http404:
@@ -112,6 +143,32 @@ def invitee_page(view: InviteeView) -> InviteeView:
 def link_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     """Answer any other address under /b/ with the private 404."""
     return _private(_not_found(request))
+
+
+@require_http_methods(["GET", "POST"])
+def new_link(request: HttpRequest, org_slug: str) -> HttpResponse:
+    """Mail fresh links to the bookings of the address given, answering alike either way."""
+    if request.method == "POST" and (refused := consume_or_429(request, action="invitee_link")):
+        return _private(refused)
+    organization = organization_or_404(org_slug)
+    form = NewLinkForm(request.POST if request.method == "POST" else None)
+    context: dict[str, Any] = {
+        "organization": organization,
+        "form": form,
+        "form_url": request.path,
+    }
+    if request.method == "GET" or not form.is_valid():
+        status = 400 if form.is_bound else 200
+        return _private(render(request, "bookings/public/new_link.html", context, status=status))
+    email = form.cleaned_data["email"]
+    # Before the look-up, so the answer is the same whether the address booked or not.
+    address_key = f"{organization.public_id}:{email.strip().lower()}"
+    if refused := consume_or_429(request, action="invitee_link_email", key=address_key):
+        return _private(refused)
+    with organization_context(organization):
+        request_fresh_links(organization, email, now=timezone.now())
+    context |= {"form": None, "answer": FRESH_LINKS_ANSWER.format(organization=organization.name)}
+    return _private(render(request, "bookings/public/new_link.html", context))
 
 
 def _zone(name: str, fallback: ZoneInfo) -> ZoneInfo:

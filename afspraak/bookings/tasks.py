@@ -1,4 +1,4 @@
-"""Background jobs of the bookings app: booking e-mails and the reminder run.
+"""Background jobs of the bookings app: booking e-mails, fresh links and the reminder run.
 
 Jobs take public ids only (never personal data: the queue is not encrypted) and open
 the organization's context themselves.
@@ -9,7 +9,7 @@ from datetime import datetime
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from afspraak.bookings import notifications
+from afspraak.bookings import link_renewal, notifications
 
 
 @db_task(retries=3, retry_delay=60)
@@ -34,3 +34,11 @@ def send_booking_email(
 def send_due_reminders() -> int:
     """Send the reminders that are due, each once (see afspraak.bookings.notifications)."""
     return notifications.send_due_reminders()
+
+
+@db_task(retries=3, retry_delay=60)
+def send_fresh_links_email(organization_id: str, invitee_id: str) -> bool:
+    """Mail an invitee fresh links to their recent bookings (see afspraak.bookings.link_renewal)."""
+    return link_renewal.send_fresh_links(
+        organization_public_id=organization_id, invitee_public_id=invitee_id
+    )

@@ -52,8 +52,8 @@ from afspraak.crypto.tenants import (
     record_organization_event,
 )
 
-# The format of afspraak.accounts.adapter.MFAAdapter: "tink1:" + base64 of a master ciphertext.
-_MFA_PREFIX = "tink1:"
+# The format of afspraak.accounts.mfa_secrets: "tink2:" + base64 of a master ciphertext.
+_MFA_PREFIX = "tink2:"
 _MFA_TYPES = ("totp", "recovery_codes")
 
 
@@ -155,8 +155,9 @@ def _check_master_can_unwrap_everything() -> None:
             for keyset in OrganizationKeyset.objects.filter(organization_id=organization.pk):
                 keysets.unwrap_keyset(keyset, organization.public_id)
     adapter = get_adapter()
-    for data in _mfa_authenticators().values_list("data", flat=True):
-        for value in _mfa_values(data):
+    # Read through the model: a secret is bound to the user of the row it was read from.
+    for authenticator in _mfa_authenticators().order_by("pk"):
+        for value in _mfa_values(authenticator.data):
             adapter.decrypt(value)
 
 

@@ -8,8 +8,14 @@ from zoneinfo import available_timezones
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.fields import InvalidJSONInput, JSONString
 
 from afspraak.accounts.models import User
+from afspraak.inputs.days import validate_day_in_range
+from afspraak.inputs.errors import InputRefusedError
+from afspraak.inputs.jsontext import load_json
+from afspraak.inputs.names import validate_name_text
+from afspraak.inputs.numbers import parse_whole_number
 from afspraak.scheduling.access import hosts_of_organization, manages_all_hosts, schedules_for
 from afspraak.scheduling.meeting_types import EDITABLE_FIELDS
 from afspraak.scheduling.models import (
@@ -85,7 +91,7 @@ def time_zone_choices() -> list[tuple[str, str]]:
 
 
 class ScheduleForm(forms.Form):
-    name = forms.CharField(max_length=80, initial="Working hours")
+    name = forms.CharField(max_length=80, initial="Working hours", validators=[validate_name_text])
     time_zone = forms.ChoiceField(
         choices=(),
         initial="Europe/Amsterdam",
@@ -136,7 +142,9 @@ class ScheduleForm(forms.Form):
 
 
 class DateOverrideForm(forms.Form):
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    date = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_day_in_range]
+    )
     ranges = forms.CharField(
         label="Hours that day",
         required=False,
@@ -163,7 +171,35 @@ class DateOverrideForm(forms.Form):
         return cleaned
 
 
-class _IndentedJSONField(forms.JSONField):
+# The questions: a list of at most 20 objects holding a list of choices; far below these.
+QUESTIONS_MAX_DEPTH = 4
+QUESTIONS_MAX_BYTES = 64 * 1024
+
+
+class _QuestionsJSONField(forms.JSONField):
+    """JSON text decoded within the questions' size and nesting limits, shown indented."""
+
+    def to_python(self, value: Any) -> Any:
+        if self.disabled or value in self.empty_values or not isinstance(value, str):
+            return super().to_python(value)
+        try:
+            converted = load_json(
+                value, max_depth=QUESTIONS_MAX_DEPTH, max_bytes=QUESTIONS_MAX_BYTES
+            )
+        except InputRefusedError as refusal:
+            raise ValidationError(
+                f"Write the questions as valid JSON: a list of objects. {refusal}", code="invalid"
+            ) from None
+        return JSONString(converted) if isinstance(converted, str) else converted
+
+    def bound_data(self, data: Any, initial: Any) -> Any:
+        if self.disabled or not isinstance(data, str):
+            return super().bound_data(data, initial)
+        try:
+            return load_json(data, max_depth=QUESTIONS_MAX_DEPTH, max_bytes=QUESTIONS_MAX_BYTES)
+        except InputRefusedError:
+            return InvalidJSONInput(data)
+
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, str):
             return value
@@ -182,12 +218,11 @@ class _MinutesListField(forms.CharField):
 class MeetingTypeForm(forms.ModelForm):
     """Every setting of a meeting type; owners and admins also choose its host."""
 
-    questions = _IndentedJSONField(
+    questions = _QuestionsJSONField(
         required=False,
         label="Extra questions",
         help_text=QUESTIONS_HELP,
         widget=forms.Textarea(attrs={"rows": 6}),
-        error_messages={"invalid": "Write the questions as valid JSON: a list of objects."},
     )
     reminder_offsets_minutes = _MinutesListField(
         required=False,
@@ -224,6 +259,7 @@ class MeetingTypeForm(forms.ModelForm):
         )
         if manages_all_hosts(membership):
             self.fields["host"] = _host_field()
+        self.fields["name"].validators.append(validate_name_text)
         self.order_fields(["host", "name", "slug", "description", "schedule"])
         self.fields["slug"].help_text = "Lower-case letters, digits and hyphens: the booking page."
         if self.instance.pk is not None:
@@ -242,7 +278,21 @@ class MeetingTypeForm(forms.ModelForm):
         return cleaned
 
     def clean_questions(self) -> Any:
-        return self.cleaned_data.get("questions") or []
+        questions = self.cleaned_data.get("questions") or []
+        # The shape is the model's to check; here only the texts shown to invitees.
+        for question in questions if isinstance(questions, list) else []:
+            if not isinstance(question, dict):
+                continue
+            texts = [question.get("label"), *_list_or_empty(question.get("choices"))]
+            for text in texts:
+                if isinstance(text, str):
+                    try:
+                        validate_name_text(text)
+                    except ValidationError as error:
+                        raise ValidationError(
+                            f"Question “{question.get('key')}”: {error.messages[0]}"
+                        ) from None
+        return questions
 
     def clean_reminder_offsets_minutes(self) -> list[int]:
         text = self.cleaned_data.get("reminder_offsets_minutes", "")
@@ -250,9 +300,12 @@ class MeetingTypeForm(forms.ModelForm):
         for piece in (part.strip() for part in text.split(",")):
             if not piece:
                 continue
-            if not piece.isdigit():
-                raise ValidationError(f"“{piece}” is not a whole number of minutes.")
-            offsets.append(int(piece))
+            try:
+                offsets.append(parse_whole_number(piece))
+            except InputRefusedError as refusal:
+                raise ValidationError(
+                    f"“{piece[:20]}” is not a whole number of minutes: {refusal}."
+                ) from None
         return offsets
 
     def values(self) -> dict[str, Any]:
@@ -262,6 +315,10 @@ class MeetingTypeForm(forms.ModelForm):
     def chosen_host(self) -> Any:
         """Return the host picked by an owner or admin, else the meeting type's own."""
         return self.cleaned_data.get("host") or self.instance.host
+
+
+def _list_or_empty(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def add_domain_errors(form: forms.BaseForm, error: ValidationError) -> None:

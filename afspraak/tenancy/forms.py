@@ -5,6 +5,8 @@ from typing import Any, cast
 from django import forms
 from django.core.validators import RegexValidator
 
+from afspraak.inputs.days import validate_day_in_range
+from afspraak.inputs.names import validate_name_text
 from afspraak.tenancy.models import SESSION_MAX_AGE_HOURS_LIMIT, Membership
 from afspraak.tenancy.roles import Role, role_has_permission
 
@@ -18,7 +20,7 @@ def assignable_roles(acting_role: str) -> list[tuple[str, str]]:
 
 
 class OrganizationForm(forms.Form):
-    name = forms.CharField(max_length=120)
+    name = forms.CharField(max_length=120, validators=[validate_name_text])
     slug = forms.SlugField(
         max_length=60,
         label="Web address",
@@ -72,8 +74,17 @@ class AuditFilterForm(forms.Form):
         validators=[RegexValidator(r"^[a-z0-9_.]*$", "Use an action code such as tenancy.member.")],
         help_text="An action code or its beginning, e.g. tenancy.member",
     )
-    since = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    # The view reads "until" as the start of the next day: the calendar must have one.
+    since = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_day_in_range],
+    )
+    until = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_day_in_range],
+    )
 
     def __init__(self, *args: Any, members: list[Membership], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

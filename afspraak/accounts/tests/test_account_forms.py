@@ -5,11 +5,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from unittest import mock
 
 import pytest
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.urls import reverse
 
 from afspraak.accounts.models import User
@@ -237,6 +240,50 @@ def test_sign_up_with_an_address_already_taken_is_refused_without_500(client):
     assert response.status_code in (200, 302)
     assert User.objects.filter(email=user.email).count() == 1
     assert EmailAddress.objects.filter(email__iexact=user.email).count() == 1
+
+
+# --- The sign-up form ------------------------------------------------------------------------
+
+
+def test_sign_up_page_shows_only_the_rules_for_a_new_account(client):
+    page = client.get(reverse("account_signup")).content.decode()
+
+    assert "Use at least 15 characters" in page
+    assert "Do not build your password on your name" in page
+    assert "It must be hard to guess" in page
+    assert "last 5 passwords" not in page
+
+
+def test_password_change_page_still_shows_the_reuse_rule(client):
+    client.force_login(UserFactory.create(), backend=ALLAUTH_BACKEND)
+
+    page = client.get(reverse("account_change_password")).content.decode()
+
+    assert "It cannot be any of your last 5 passwords." in page
+
+
+@pytest.mark.real_password_hasher
+def test_sign_up_hashes_the_password_once_whether_or_not_the_address_is_known(mailoutbox):
+    known = UserFactory.create()
+    data = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    real_encode = PBKDF2PasswordHasher.encode
+
+    with mock.patch.object(
+        PBKDF2PasswordHasher, "encode", autospec=True, side_effect=real_encode
+    ) as encode:
+        for_new = Client().post(reverse("account_signup"), {**data, "email": NEWCOMER}, secure=True)
+        hashed_for_new = [call.args[1] for call in encode.call_args_list]
+        encode.reset_mock()
+        for_known = Client().post(
+            reverse("account_signup"), {**data, "email": known.email}, secure=True
+        )
+        hashed_for_known = [call.args[1] for call in encode.call_args_list]
+
+    assert hashed_for_new == hashed_for_known == [NEW_PASSWORD]
+    assert for_new.status_code == for_known.status_code == 302
+    assert for_new["Location"] == for_known["Location"]
+    assert User.objects.filter(email=NEWCOMER).exists()
+    assert User.objects.filter(email=known.email).count() == 1
 
 
 # --- The password API -------------------------------------------------------------------------

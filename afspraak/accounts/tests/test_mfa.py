@@ -8,11 +8,13 @@ import pytest
 import time_machine
 from allauth.mfa.adapter import get_adapter
 from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.urls import reverse
 
+from afspraak.accounts.mfa_secrets import MFASecretRejected, OwnedCiphertext
 from afspraak.accounts.middleware import mfa_required
 from afspraak.accounts.tests.factories import StaffUserFactory, UserFactory
 from afspraak.accounts.tests.signin import (
@@ -22,6 +24,7 @@ from afspraak.accounts.tests.signin import (
     submit_password,
     totp_code,
 )
+from afspraak.audit.models import AuditEvent
 from afspraak.tenancy.tests.factories import MembershipFactory
 
 # Codes this many periods away are outside the accepted clock drift.
@@ -148,19 +151,54 @@ def test_totp_secret_is_stored_only_as_ciphertext(client, enrolled):
         for plain in (secret, secret.lower(), raw_secret.hex(), base64.b64encode(raw_secret)):
             assert (plain if isinstance(plain, str) else plain.decode()) not in stored
     stored_secret = authenticator.data["secret"]
-    assert stored_secret.startswith("tink1:")
+    assert stored_secret.startswith("tink2:")
     assert get_adapter().decrypt(stored_secret) == secret
 
 
-def test_tampered_secret_ciphertext_does_not_decrypt(enrolled):
+def test_tampered_secret_ciphertext_is_refused(enrolled):
     user, _secret = enrolled
     stored = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP).data["secret"]
-    body = bytearray(base64.b64decode(stored.removeprefix("tink1:")))
+    body = bytearray(base64.b64decode(stored.removeprefix("tink2:")))
     body[-1] ^= 1
-    tampered = "tink1:" + base64.b64encode(bytes(body)).decode()
+    tampered = OwnedCiphertext("tink2:" + base64.b64encode(bytes(body)).decode(), user.pk)
 
-    with pytest.raises(Exception, match="did not authenticate"):
+    with pytest.raises(MFASecretRejected):
         get_adapter().decrypt(tampered)
+
+
+@pytest.mark.parametrize(
+    "stored", ["tink2:" + "A" * 40, "tink1:" + "A" * 40, "JBSWY3DPEHPK3PXP"], ids=str
+)
+def test_a_secret_not_loaded_from_its_users_row_is_refused(stored):
+    with pytest.raises(MFASecretRejected):
+        get_adapter().decrypt(stored)
+
+
+def test_a_secret_copied_onto_another_users_authenticator_does_not_log_in(client, enrolled):
+    attacker, attackers_secret = enrolled
+    victim = UserFactory.create()
+    TOTP.activate(victim, generate_totp_secret())
+    # Someone with write access to the table gives the victim the attacker's known secret.
+    copied = Authenticator.objects.get(user=attacker, type=Authenticator.Type.TOTP).data
+    Authenticator.objects.filter(user=victim, type=Authenticator.Type.TOTP).update(data=copied)
+
+    with time_machine.travel(LATER, tick=False):
+        _log_in_up_to_the_mfa_step(client, victim)
+        response = client.post(reverse("mfa_authenticate"), {"code": totp_code(attackers_secret)})
+
+    assert response.status_code == 403
+    assert not _logged_in_user(client).is_authenticated
+    assert AuditEvent.objects.filter(
+        action="accounts.mfa.secret_rejected", outcome="denied", target_id=victim.public_id
+    ).exists()
+
+
+def test_the_owners_own_secret_still_validates_after_a_reload(client, enrolled):
+    user, secret = enrolled
+    authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
+
+    assert isinstance(authenticator.data["secret"], OwnedCiphertext)
+    assert authenticator.wrap().validate_code(totp_code(secret))
 
 
 def test_regular_user_without_mfa_is_not_sent_to_enrolment(client):

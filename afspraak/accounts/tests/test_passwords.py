@@ -1,5 +1,6 @@
 """The password policy (controls D1, O3): hashing, strength, reuse, every path that sets one."""
 
+import random
 import re
 
 import pytest
@@ -9,6 +10,7 @@ from django.contrib.auth.hashers import check_password, identify_hasher
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from afspraak.accounts.models import PasswordHistoryEntry, User
 from afspraak.accounts.passwords import (
@@ -16,6 +18,7 @@ from afspraak.accounts.passwords import (
     HistoryValidator,
     LengthValidator,
     StrengthValidator,
+    base_words,
     find_password_problems,
 )
 from afspraak.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
@@ -159,6 +162,66 @@ def test_passwords_longer_than_zxcvbn_accepts_do_not_crash_it(length):
     StrengthValidator().validate(password)
     found = reasons(password)
     assert (length > 128) == ("This password is too long: use at most 128 characters." in found)
+
+
+COMMON_PATTERN = "This is a common password with a few digits and symbols added"
+
+
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("Password123456789!", COMMON_PATTERN),
+        ("Password123!Pass", COMMON_PATTERN),
+        ("Afspraak-is-great-2026", "This is “afspraak”, which anyone targeting you would try"),
+        ("Amsterdam2026!!!", COMMON_PATTERN),
+        ("Summer2024!Summer", COMMON_PATTERN),
+        ("P4ssw0rd-P4ssw0rd-2024", COMMON_PATTERN),
+        ("Afspraak-2026-12345678", "This is “afspraak”, which anyone targeting you would try"),
+    ],
+)
+def test_sign_up_refuses_a_common_word_dressed_up_with_digits_and_symbols(client, password, why):
+    response = client.post(
+        reverse("account_signup"),
+        {"email": "newcomer@example.test", "password1": password, "password2": password},
+    )
+
+    assert response.status_code == 200
+    assert any(why in error for error in response.context["form"].errors["password1"])
+    assert not User.objects.filter(email="newcomer@example.test").exists()
+
+
+def test_users_own_name_with_a_common_word_and_a_year_is_refused():
+    user = UserFactory.create(email="dirk.jansen@example.test", full_name="Dirk Jansen")
+
+    assert any("This is “Jansen”" in r for r in reasons("Jansen-Welcome-1987!", user))
+
+
+@pytest.mark.parametrize(
+    ("password", "words"),
+    [
+        ("P4ssw0rd2024!!", ["password"]),
+        ("Summer2024!Summer", ["summer", "summer"]),
+        ("SummerSummer99", ["summer"]),
+        ("Ünïcode-Wörd_2026", ["unicode", "word"]),
+        ("vq7#Lm2!xR9@tZ4", ["vq", "lm", "xr9atz"]),
+    ],
+)
+def test_base_words_drop_digits_at_the_ends_look_alikes_and_repeats(password, words):
+    assert base_words(password) == words
+
+
+def random_passphrase(rng: random.Random, count: int = 5) -> str:
+    """Return ``count`` words drawn from the 10,000 most frequent English words."""
+    english = FREQUENCY_LISTS["english_wikipedia"][:10_000]
+    words = [w for w in english if w.isalpha() and 4 <= len(w) <= 8]
+    return "-".join(rng.choice(words) for _ in range(count))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_five_word_random_passphrase_is_accepted(seed):
+    user = UserFactory.build(email="someone@example.test")
+
+    assert reasons(random_passphrase(random.Random(seed)), user) == []
 
 
 # --- Similarity to the user and to context words --------------------------------------------------

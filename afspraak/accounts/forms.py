@@ -1,0 +1,36 @@
+"""The sign-up form: allauth's, told only the rules a new account meets and costing the
+same work whether or not the address already has an account."""
+
+from typing import Any
+
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.password_validation import password_validators_help_text_html
+from django.http import HttpRequest
+
+from afspraak.accounts.passwords import new_account_validators
+
+
+class SignupForm(AllauthSignupForm):
+    """allauth's sign-up form without the reuse rule's help and without a timing tell.
+
+    A new account has no earlier passwords, so "not one of your last 5" means nothing
+    there. For an address that already has an account allauth only sends that person
+    an e-mail, skipping the slow password hash a new account costs; the answer is the
+    same either way, so the time it took would still tell whether the address is known.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "password1" in self.fields:
+            self.fields["password1"].help_text = password_validators_help_text_html(
+                new_account_validators()
+            )
+
+    def try_save(self, request: HttpRequest) -> tuple[Any, Any]:
+        password = self.cleaned_data.get("password1")
+        if self.account_already_exists and password:
+            # The same hash, with the same hasher, that set_password() spends on a new
+            # account; the result is thrown away.
+            make_password(password)
+        return super().try_save(request)

@@ -1,0 +1,107 @@
+"""Fresh invitee links by e-mail, for whoever lost theirs or holds one that expired.
+
+The invitee types an e-mail address on a page of the organization. When it is the
+address of one of its invitees (found through the blind index) with a booking still
+inside its link window (:data:`afspraak.bookings.links.LINK_LIFETIME_AFTER_MEETING`
+after its end), a job mails fresh links to each such booking, to that address only.
+The page answers the same either way, so it tells nobody who booked.
+"""
+
+import logging
+import smtplib
+from datetime import datetime
+from functools import partial
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import QuerySet
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from afspraak.bookings.links import LINK_LIFETIME_AFTER_MEETING, invitee_url
+from afspraak.bookings.models import Booking, Invitee, Status, find_invitee_by_email
+from afspraak.bookings.notifications import NotificationError, format_when
+from afspraak.tenancy.context import organization_context
+from afspraak.tenancy.models import Organization
+
+logger = logging.getLogger(__name__)
+
+# More would be a list nobody reads; the latest meetings come first.
+MAX_LINKS_PER_EMAIL = 20
+
+
+def bookings_with_live_links(invitee: Invitee, now: datetime) -> QuerySet[Booking]:
+    """Return the invitee's bookings whose links still work, latest meeting first."""
+    return Booking.objects.filter(
+        invitee=invitee, end__gt=now - LINK_LIFETIME_AFTER_MEETING
+    ).order_by("-start")
+
+
+def _enqueue_fresh_links(organization_id: str, invitee_id: str) -> None:
+    from afspraak.bookings.tasks import send_fresh_links_email
+
+    send_fresh_links_email(organization_id, invitee_id)
+
+
+def request_fresh_links(organization: Organization, email: str, *, now: datetime) -> None:
+    """Have fresh links mailed to this address, after commit, if it booked within the window."""
+    invitee = find_invitee_by_email(organization, email)
+    if invitee is None or not bookings_with_live_links(invitee, now).exists():
+        return
+    transaction.on_commit(
+        partial(_enqueue_fresh_links, organization.public_id, invitee.public_id), robust=True
+    )
+
+
+def _message(invitee: Invitee, bookings: list[Booking]) -> EmailMessage:
+    organization = bookings[0].organization
+    entries = [
+        {
+            "meeting_type": booking.meeting_type.name,
+            "when": format_when(booking.start, booking.end, booking.invitee_timezone),
+            "status": Status(booking.status).label,
+            "manage_url": f"{settings.SITE_URL}{invitee_url(booking)}",
+        }
+        for booking in bookings
+    ]
+    body = render_to_string(
+        "bookings/email/fresh_links_invitee.txt",
+        {"invitee_name": invitee.name, "organization": organization.name, "entries": entries},
+    )
+    subject = " ".join(
+        f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Your booking links: {organization.name}".split()
+    )
+    return EmailMessage(
+        subject=subject,
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[invitee.email],
+        headers={"Auto-Submitted": "auto-generated"},
+    )
+
+
+def send_fresh_links(*, organization_public_id: str, invitee_public_id: str) -> bool:
+    """Mail the invitee fresh links to their bookings within the window; False if there are none."""
+    organization = Organization.objects.filter(public_id=organization_public_id).first()
+    if organization is None:
+        return False
+    with organization_context(organization):
+        invitee = Invitee.objects.filter(public_id=invitee_public_id).first()
+        if invitee is None:
+            return False
+        bookings = list(
+            bookings_with_live_links(invitee, timezone.now()).select_related(
+                "organization", "meeting_type"
+            )[:MAX_LINKS_PER_EMAIL]
+        )
+        if not bookings:
+            return False
+        message = _message(invitee, bookings)
+    try:
+        message.send()
+    except (smtplib.SMTPException, OSError) as error:
+        # The SMTP error's text may quote the recipient's address: keep only its kind.
+        raise NotificationError(f"sending failed: {type(error).__name__}") from None
+    logger.info("fresh links sent to invitee %s", invitee_public_id)
+    return True

@@ -1,0 +1,94 @@
+"""Malformed schedule and meeting-type input is a form error (400), never a crash."""
+
+import json
+
+import pytest
+
+from afspraak.inputs.names import NAME_HAS_BIDI_CONTROLS
+from afspraak.scheduling.models import MeetingType, Schedule
+from afspraak.scheduling.tests.factories import ScheduleFactory
+from afspraak.scheduling.tests.test_views import _meeting_type_form, _schedule_form
+from afspraak.tenancy.context import organization_context
+from afspraak.tenancy.roles import Role
+from afspraak.tenancy.tests.factories import MembershipFactory, OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+RLO = "\u202e"
+
+
+@pytest.fixture
+def org():
+    return OrganizationFactory.create(slug="alpha")
+
+
+@pytest.fixture
+def member(org, client):
+    user = MembershipFactory.create(organization=org, role=Role.MEMBER).user
+    client.force_login(user)
+    return user
+
+
+def _post_meeting_type(client, org, member, **overrides):
+    schedule = ScheduleFactory.create(organization=org, host=member)
+    return client.post("/o/alpha/meeting-types/new/", _meeting_type_form(schedule, **overrides))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"questions": "[" * 50_000}, "nests deeper than 4 levels"),
+        ({"questions": "[" + "9" * 5_000 + "]"}, "at most 20 digits"),
+        ({"questions": '[{"key": "a", "x": 1e999}]'}, "too large"),
+        ({"reminder_offsets_minutes": "²"}, "“²” is not a whole number of minutes"),
+        ({"reminder_offsets_minutes": "9" * 11}, "must be at most 2147483647"),
+        ({"name": f"Intake{RLO}gnp.exe"}, NAME_HAS_BIDI_CONTROLS),
+        (
+            {"questions": json.dumps([{"key": "a", "label": f"A{RLO}", "kind": "long_text"}])},
+            f"Question “a”: {NAME_HAS_BIDI_CONTROLS}",
+        ),
+        (
+            {
+                "questions": json.dumps(
+                    [{"key": "a", "label": "A", "kind": "single_choice", "choices": [f"x{RLO}"]}]
+                )
+            },
+            f"Question “a”: {NAME_HAS_BIDI_CONTROLS}",
+        ),
+    ],
+)
+def test_malformed_meeting_type_input_is_a_clear_form_error(
+    client, org, member, overrides, message
+):
+    response = _post_meeting_type(client, org, member, **overrides)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    with organization_context(org):
+        assert not MeetingType.objects.exists()
+
+
+def test_a_meeting_type_name_with_joiners_is_accepted(client, org, member):
+    response = _post_meeting_type(
+        client, org, member, name="گفت\u200cوگو \U0001f469\u200d\U0001f4bb"
+    )
+    assert response.status_code == 302
+    with organization_context(org):
+        assert MeetingType.objects.get().name == "گفت\u200cوگو \U0001f469\u200d\U0001f4bb"
+
+
+def test_a_schedule_name_with_a_direction_override_is_a_form_error(client, org, member):
+    response = client.post("/o/alpha/schedules/new/", _schedule_form(name=f"Clinic{RLO}"))
+    assert response.status_code == 400
+    assert NAME_HAS_BIDI_CONTROLS in response.content.decode()
+    with organization_context(org):
+        assert not Schedule.objects.exists()
+
+
+def test_a_date_override_at_the_end_of_the_calendar_is_a_form_error(client, org, member):
+    schedule = ScheduleFactory.create(organization=org, host=member)
+    response = client.post(
+        f"/o/alpha/schedules/{schedule.public_id}/overrides/",
+        {"date": "9999-12-31", "unavailable": "on"},
+    )
+    assert response.status_code == 400
+    assert "before the year 9999" in response.content.decode()
