@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models.signals import post_init, pre_save
 from django.dispatch import receiver
 
+from afspraak.audit.context import context_of
 from afspraak.audit.models import Outcome
 from afspraak.audit.trail import record
 from afspraak.crypto.errors import MasterKeyError
@@ -90,7 +91,7 @@ def open_secret(stored: str) -> str:
             actor=None,
             outcome=Outcome.DENIED,
             target=owner,
-            request=context.request,
+            context=context_of(context.request),
             data={"reason": "not_sealed_to_this_user"},
         )
         raise MFASecretRejected("This second factor cannot be used.") from None

@@ -24,6 +24,7 @@ ACTIONS: dict[str, str] = {
     "accounts.mfa.recovery_code_used": "A recovery code was used to log in.",
     "accounts.mfa.used": "A second factor was used to log in.",
     "accounts.mfa.failed": "A second-factor code was wrong.",
+    "accounts.mfa.secret_rejected": "A stored second-factor secret did not belong to its user.",
     "accounts.mfa.enrolment_required": "A user was sent to enrol a second factor first.",
     "accounts.session.expired": "A session passed its lifetime and was ended.",
     "accounts.session.ended": "A user ended one of their sessions.",
