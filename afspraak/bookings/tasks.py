@@ -1,33 +1,12 @@
-"""Background jobs of the bookings app: booking e-mails and the reminder run.
+"""Background jobs of the bookings app: the reminder run.
 
-Jobs take public ids only (never personal data: the queue is not encrypted) and open
-the organization's context themselves.
+Booking e-mails go through the outbox (``notifications.send_booking_email``).
 """
 
-from datetime import datetime
-
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task
 
 from afspraak.bookings import notifications
-
-
-@db_task(retries=3, retry_delay=60)
-def send_booking_email(
-    organization_id: str,
-    booking_id: str,
-    notice: str,
-    recipient: str,
-    previous_start: str | None = None,
-) -> bool:
-    """Send one booking e-mail (retried a few times when the mail server fails)."""
-    return notifications.send_booking_notice(
-        organization_public_id=organization_id,
-        booking_public_id=booking_id,
-        notice=notice,
-        recipient=recipient,
-        previous_start=datetime.fromisoformat(previous_start) if previous_start else None,
-    )
 
 
 @db_periodic_task(crontab(minute="*"))
