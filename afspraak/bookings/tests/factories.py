@@ -49,13 +49,14 @@ def invitee_of(booking: Booking) -> Access:
     return access_for_invitee(booking.organization, booking.public_id, AuditContext.system())
 
 
+def member_of(organization: Any, user: Any) -> Access:
+    """Return ``user``'s access as a member of ``organization``, outside a request."""
+    return access_for_member(user, organization, AuditContext.system(user))
+
+
 def host_of(booking_or_type: Any) -> Access:
     """Return the access of the host of a booking or meeting type, as a member."""
-    return access_for_member(
-        booking_or_type.host,
-        booking_or_type.organization,
-        AuditContext.system(booking_or_type.host),
-    )
+    return member_of(booking_or_type.organization, booking_or_type.host)
 
 
 def system_of(organization: Any) -> Access:

@@ -22,7 +22,7 @@ from afspraak.bookings.booking import (
     free_slots,
     reschedule_booking,
 )
-from afspraak.bookings.models import Booking, Status
+from afspraak.bookings.models import Booking, CancelledBy, Status
 from afspraak.bookings.tests.factories import book, host_of, invitee_details, invitee_of, visitor_of
 from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.context import organization_context
@@ -120,6 +120,8 @@ def test_a_pending_booking_holds_its_slot_and_declining_frees_it(approval_type):
         book(meeting_type, MONDAY_0900, now=NOW, n=1)
     with organization_context(meeting_type.organization):
         decline_booking(host_of(pending), pending, now=NOW)
+    declined = AuditEvent.objects.get(action="bookings.booking.declined")
+    assert (declined.actor, declined.target_id) == (meeting_type.host, pending.public_id)
     assert book(meeting_type, MONDAY_0900, now=NOW, n=1).status == Status.PENDING
 
 
@@ -130,6 +132,8 @@ def test_approving_confirms_a_pending_booking_once(approval_type):
         assert approve_booking(host_of(pending), pending, now=NOW).status == Status.CONFIRMED
         with pytest.raises(ChangeRefusedError):
             approve_booking(host_of(pending), pending, now=NOW)
+    approved = AuditEvent.objects.get(action="bookings.booking.approved")
+    assert (approved.actor, approved.data["status"]) == (meeting_type.host, Status.CONFIRMED)
 
 
 def test_rescheduling_moves_the_booking_raises_its_sequence_and_frees_the_old_time(meeting_type):
@@ -138,6 +142,8 @@ def test_rescheduling_moves_the_booking_raises_its_sequence_and_frees_the_old_ti
     with organization_context(meeting_type.organization):
         moved = reschedule_booking(invitee_of(booking), booking, start=later, now=NOW)
         assert (moved.start, moved.sequence, moved.public_id) == (later, 1, booking.public_id)
+    moved_event = AuditEvent.objects.get(action="bookings.booking.rescheduled")
+    assert moved_event.data["by"] == CancelledBy.INVITEE
     assert book(meeting_type, MONDAY_0900, now=NOW, n=1).start == MONDAY_0900
 
 
@@ -149,6 +155,9 @@ def test_the_invitee_cannot_cancel_after_the_cut_off_but_the_host_can(meeting_ty
             cancel_booking(invitee_of(booking), booking, now=just_before)
         cancelled = cancel_booking(host_of(booking), booking, reason="Ill", now=just_before)
         assert (cancelled.status, cancelled.cancel_reason) == (Status.CANCELLED, "Ill")
+        assert cancelled.cancelled_by == CancelledBy.HOST
+    event = AuditEvent.objects.get(action="bookings.booking.cancelled")
+    assert (event.actor, event.data["by"]) == (meeting_type.host, CancelledBy.HOST)
 
 
 @time_machine.travel(NOW, tick=False)
