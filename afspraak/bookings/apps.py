@@ -6,10 +6,4 @@ class BookingsConfig(AppConfig):
     label = "bookings"
 
     def ready(self) -> None:
-        from afspraak.bookings.booking import booking_changed
-        from afspraak.bookings.models import Booking
-        from afspraak.bookings.receivers import on_booking_changed
-
-        booking_changed.connect(
-            on_booking_changed, sender=Booking, dispatch_uid="afspraak.bookings.receivers"
-        )
+        from afspraak.bookings import link_renewal, notifications  # noqa: F401  (outbox handlers)

@@ -1,15 +1,21 @@
 """The booking flow: free slots, booking, rescheduling, cancelling, approving and declining.
 
-Every function here runs inside the organization's tenant context (``organization_context``)
-and changes a booking in one transaction. Double bookings are impossible by two guards:
-the slot is re-checked with the slot engine inside the transaction, and the database
-refuses overlapping held times of one host (an exclusion constraint on PostgreSQL; on
-SQLite every transaction takes the write lock at ``BEGIN IMMEDIATE``, so the check and
-the insert cannot interleave with another writer's).
+Every function here takes the ``Access`` it acts with first and checks through it:
+visitors book (``Permission.BOOK_MEETING``), the invitee's link changes its own booking
+(``Access.require_booking``), hosts act on theirs and owners and admins on everyone's
+(``Permission.HOST``, ``Permission.VIEW_ALL_BOOKINGS``). Each runs in the organization's
+tenant context (``access.scope()``) and changes a booking in one transaction.
 
-Each change sends :data:`booking_changed` inside the transaction (receivers that reach
-the outside world, like e-mail, must wait for ``transaction.on_commit``) and writes one
-audit event ``bookings.booking.<change>`` holding ids only.
+Double bookings are impossible by two guards: the slot is re-checked with the slot
+engine inside the transaction, and the database refuses overlapping held times of one
+host (an exclusion constraint on PostgreSQL; on SQLite every transaction takes the write
+lock at ``BEGIN IMMEDIATE``, so the check and the insert cannot interleave with another
+writer's).
+
+Each change writes one audit event ``bookings.booking.<change>`` holding ids only, arms
+or drops the booking's reminders, and leaves its e-mails in the outbox
+(``notifications.enqueue_booking_emails``), all in the change's own transaction: a change
+that rolls back sends nothing, one that commits is e-mailed once it has.
 """
 
 import secrets
@@ -22,11 +28,11 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, OperationalError, transaction
-from django.dispatch import Signal
-from django.http import HttpRequest
 from django.utils import timezone
 
 from afspraak.audit.trail import record
+from afspraak.bookings import notifications
+from afspraak.bookings.host_access import BOOKING_NOT_FOUND, require_booking_host_rights
 from afspraak.bookings.models import (
     HOLDING_STATUSES,
     Booking,
@@ -35,15 +41,14 @@ from afspraak.bookings.models import (
     Status,
     find_invitee_by_email,
 )
+from afspraak.errors import ConflictError, DomainError, NotFoundError
+from afspraak.scheduling.access import MEETING_TYPE_NOT_FOUND
 from afspraak.scheduling.models import Location, MeetingType, QuestionKind, zone_or_none
 from afspraak.scheduling.slots import Booking as EngineBooking
 from afspraak.scheduling.slots import compute_free_slots, is_slot_offered
+from afspraak.tenancy.access import Access, ActorKind
 from afspraak.tenancy.models import Membership
-
-# Sent inside the transaction of every change, with ``booking`` and ``change`` (one of
-# CHANGES) and, for a reschedule, ``previous_start``.
-booking_changed = Signal()
-CHANGES = ("created", "rescheduled", "cancelled", "approved", "declined")
+from afspraak.tenancy.roles import Permission
 
 EXCLUSION_CONSTRAINT = "bookings_no_double_booking"
 DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
@@ -58,16 +63,14 @@ _BUFFER_CONTEXT = timedelta(days=2)
 _WEEK_CONTEXT = timedelta(days=9)
 
 
-class BookingError(Exception):
+class BookingError(DomainError):
     """A booking change that cannot be made, with a message fit for the person asking."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 class SlotTakenError(BookingError):
     """Someone else got the time first."""
+
+    status = ConflictError.status
 
     def __init__(self) -> None:
         super().__init__(SLOT_TAKEN)
@@ -82,6 +85,8 @@ class SlotNotOfferedError(BookingError):
 
 class ChangeRefusedError(BookingError):
     """The booking is in no state for this change (cancelled, past, after the cut-off)."""
+
+    status = ConflictError.status
 
 
 @dataclass(frozen=True)
@@ -212,7 +217,18 @@ def takes_bookings(meeting_type: MeetingType) -> bool:
     )
 
 
+def _require_meeting_type_of(access: Access, meeting_type: MeetingType) -> None:
+    if meeting_type.organization_id != access.organization.pk:
+        raise NotFoundError(MEETING_TYPE_NOT_FOUND)
+
+
+def _require_booking_of(access: Access, booking: Booking) -> None:
+    if booking.organization_id != access.organization.pk:
+        raise NotFoundError(BOOKING_NOT_FOUND)
+
+
 def free_slots(
+    access: Access,
     meeting_type: MeetingType,
     *,
     window_start: datetime,
@@ -224,16 +240,19 @@ def free_slots(
 
     ``moving``: a booking being rescheduled, whose own time counts as free.
     """
-    if not takes_bookings(meeting_type):
-        return []
-    return compute_free_slots(
-        meeting_type.schedule.engine_schedule(),
-        meeting_type.slot_rules(),
-        window_start=window_start,
-        window_end=window_end,
-        now=now,
-        bookings=_held_bookings(meeting_type, window_start, window_end, exclude=moving),
-    )
+    access.require(Permission.BOOK_MEETING)
+    _require_meeting_type_of(access, meeting_type)
+    with access.scope():
+        if not takes_bookings(meeting_type):
+            return []
+        return compute_free_slots(
+            meeting_type.schedule.engine_schedule(),
+            meeting_type.slot_rules(),
+            window_start=window_start,
+            window_end=window_end,
+            now=now,
+            bookings=_held_bookings(meeting_type, window_start, window_end, exclude=moving),
+        )
 
 
 def _check_offered(
@@ -317,41 +336,47 @@ def _blocked(meeting_type: MeetingType, start: datetime) -> tuple[datetime, date
 
 
 def _announce(
+    access: Access,
     booking: Booking,
     change: str,
     *,
-    actor: Any,
-    request: HttpRequest | None,
     data: dict[str, Any] | None = None,
-    **extra: Any,
+    previous_start: datetime | None = None,
 ) -> None:
+    """Record the change, (re)arm or drop its reminders and leave its e-mails in the outbox."""
     record(
         f"bookings.booking.{change}",
-        actor=actor,
-        organization=booking.organization,
+        context=access.context,
+        organization=access.organization,
         target=booking,
-        request=request,
         data={"meeting_type": booking.meeting_type.public_id, "status": booking.status}
         | (data or {}),
     )
-    booking_changed.send(sender=Booking, booking=booking, change=change, **extra)
+    if booking.holds_time:
+        # The change's own time, which its function was given.
+        notifications.arrange_reminders(booking, now=booking.updated_at)
+    else:
+        notifications.drop_unsent_reminders(booking)
+    notifications.enqueue_booking_emails(booking, change, previous_start=previous_start)
 
 
 def book_meeting(
+    access: Access,
     meeting_type: MeetingType,
     *,
     start: datetime,
     details: InviteeDetails,
     now: datetime | None = None,
-    request: HttpRequest | None = None,
 ) -> Booking:
     """Book the slot at ``start`` for the invitee, or raise SlotTakenError / SlotNotOfferedError.
 
     Raises ValidationError (per field) for bad details; nothing is written then.
     """
+    access.require(Permission.BOOK_MEETING)
+    _require_meeting_type_of(access, meeting_type)
     now = now or timezone.now()
     details = clean_details(meeting_type, details)
-    with transaction.atomic():
+    with access.scope():
         _check_offered(meeting_type, start, now)
         blocked_start, blocked_end = _blocked(meeting_type, start)
         booking = Booking(
@@ -373,7 +398,7 @@ def book_meeting(
             updated_at=now,
         )
         _insert(booking)
-        _announce(booking, "created", actor=None, request=request)
+        _announce(access, booking, "created")
     return booking
 
 
@@ -401,15 +426,13 @@ def _refuse_unless_invitee_may_change(booking: Booking, now: datetime) -> None:
 
 
 def reschedule_booking(
-    booking: Booking,
-    *,
-    start: datetime,
-    now: datetime | None = None,
-    request: HttpRequest | None = None,
+    access: Access, booking: Booking, *, start: datetime, now: datetime | None = None
 ) -> Booking:
     """Move the invitee's booking to another free slot (same UID, next SEQUENCE)."""
+    _require_booking_of(access, booking)
+    access.require_booking(booking.public_id)
     now = now or timezone.now()
-    with transaction.atomic():
+    with access.scope():
         current = _locked(booking)
         _refuse_unless_invitee_may_change(current, now)
         _check_offered(current.meeting_type, start, now, exclude=current)
@@ -420,31 +443,35 @@ def reschedule_booking(
         current.updated_at = now
         _insert(current)
         _announce(
+            access,
             current,
             "rescheduled",
-            actor=None,
-            request=request,
             data={"by": CancelledBy.INVITEE},
             previous_start=previous_start,
         )
     return current
 
 
+def _canceller(access: Access, booking: Booking) -> CancelledBy:
+    """Return who cancels through ``access`` (its invitee, else a host), or refuse."""
+    if access.kind == ActorKind.INVITEE:
+        access.require_booking(booking.public_id)
+        return CancelledBy.INVITEE
+    require_booking_host_rights(access, booking)
+    return CancelledBy.HOST
+
+
 def cancel_booking(
-    booking: Booking,
-    *,
-    by: CancelledBy,
-    reason: str = "",
-    actor: Any = None,
-    now: datetime | None = None,
-    request: HttpRequest | None = None,
+    access: Access, booking: Booking, *, reason: str = "", now: datetime | None = None
 ) -> Booking:
     """Cancel a pending or confirmed booking, freeing its time; invitees only before the cut-off."""
+    _require_booking_of(access, booking)
+    by = _canceller(access, booking)
     now = now or timezone.now()
     reason = reason.strip()
     if len(reason) > 1000:
         raise ValidationError({"reason": "Keep the message under 1,000 characters."})
-    with transaction.atomic():
+    with access.scope():
         current = _locked(booking)
         if by == CancelledBy.INVITEE:
             _refuse_unless_invitee_may_change(current, now)
@@ -456,21 +483,17 @@ def cancel_booking(
         current.sequence += 1
         current.updated_at = now
         current.save()
-        _announce(current, "cancelled", actor=actor, request=request, data={"by": by})
+        _announce(access, current, "cancelled", data={"by": by})
     return current
 
 
 def _decide(
-    booking: Booking,
-    status: Status,
-    *,
-    actor: Any,
-    reason: str,
-    now: datetime | None,
-    request: HttpRequest | None,
+    access: Access, booking: Booking, status: Status, *, reason: str, now: datetime | None
 ) -> Booking:
+    _require_booking_of(access, booking)
+    require_booking_host_rights(access, booking)
     now = now or timezone.now()
-    with transaction.atomic():
+    with access.scope():
         current = _locked(booking)
         if current.status != Status.PENDING:
             raise ChangeRefusedError("This booking is not waiting for approval.")
@@ -482,24 +505,17 @@ def _decide(
         current.updated_at = now
         current.save()
         change = "approved" if status == Status.CONFIRMED else "declined"
-        _announce(current, change, actor=actor, request=request)
+        _announce(access, current, change)
     return current
 
 
-def approve_booking(
-    booking: Booking, *, actor: Any, now: datetime | None = None, request: HttpRequest | None = None
-) -> Booking:
+def approve_booking(access: Access, booking: Booking, *, now: datetime | None = None) -> Booking:
     """Confirm a pending booking (it already holds its time)."""
-    return _decide(booking, Status.CONFIRMED, actor=actor, reason="", now=now, request=request)
+    return _decide(access, booking, Status.CONFIRMED, reason="", now=now)
 
 
 def decline_booking(
-    booking: Booking,
-    *,
-    actor: Any,
-    reason: str = "",
-    now: datetime | None = None,
-    request: HttpRequest | None = None,
+    access: Access, booking: Booking, *, reason: str = "", now: datetime | None = None
 ) -> Booking:
     """Decline a pending booking, freeing its time."""
-    return _decide(booking, Status.DECLINED, actor=actor, reason=reason, now=now, request=request)
+    return _decide(access, booking, Status.DECLINED, reason=reason, now=now)

@@ -24,15 +24,15 @@ from afspraak.bookings.host_access import (
     get_booking_for,
     sees_all_bookings,
 )
-from afspraak.bookings.models import Booking, CancelledBy, Status
+from afspraak.bookings.models import Booking, Status
 from afspraak.scheduling.models import zone_or_none
 from afspraak.tenancy.pages import (
     OrganizationRequest,
     organization_page_context,
     organization_view,
 )
+from afspraak.tenancy.roles import Permission
 
-HOST = "can_host"
 LIST_LIMIT = 200
 
 
@@ -47,7 +47,7 @@ def _local(booking: Booking) -> dict[str, Any]:
     }
 
 
-@organization_view(HOST)
+@organization_view(Permission.HOST)
 def booking_list(request: OrganizationRequest) -> HttpResponse:
     form = BookingFilterForm(request.GET or None)
     status, tab, email = 200, "upcoming", ""
@@ -59,7 +59,7 @@ def booking_list(request: OrganizationRequest) -> HttpResponse:
             tab = form.cleaned_data["tab"] or "upcoming"
             email = form.cleaned_data["email"]
         bookings = filter_bookings(
-            bookings_for(request.membership),
+            bookings_for(request.access),
             organization=request.organization,
             tab=tab,
             email=email,
@@ -77,7 +77,7 @@ def booking_list(request: OrganizationRequest) -> HttpResponse:
             tabs=TABS,
             email=email,
             limit=LIST_LIMIT,
-            sees_all=sees_all_bookings(request.membership),
+            sees_all=sees_all_bookings(request.access),
         ),
         status=status,
     )
@@ -111,14 +111,14 @@ def _detail(
     )
 
 
-@organization_view(HOST)
+@organization_view(Permission.HOST)
 def booking_detail(request: OrganizationRequest, booking_id: str) -> HttpResponse:
-    return _detail(request, get_booking_for(request.membership, booking_id))
+    return _detail(request, get_booking_for(request.access, booking_id))
 
 
 def _refused(request: OrganizationRequest, booking_id: str, message: str) -> HttpResponse:
     messages.error(request, message)
-    booking = get_booking_for(request.membership, booking_id)
+    booking = get_booking_for(request.access, booking_id)
     return _detail(request, booking, status=409)
 
 
@@ -128,21 +128,15 @@ def _back(request: OrganizationRequest, booking: Booking) -> HttpResponse:
     )
 
 
-@organization_view(HOST)
+@organization_view(Permission.HOST)
 @require_POST
 def booking_cancel(request: OrganizationRequest, booking_id: str) -> HttpResponse:
-    booking = get_booking_for(request.membership, booking_id)
+    booking = get_booking_for(request.access, booking_id)
     form = CancelForm(request.POST)
     if not form.is_valid():
         return _detail(request, booking, cancel_form=form, status=400)
     try:
-        cancel_booking(
-            booking,
-            by=CancelledBy.HOST,
-            reason=form.cleaned_data["reason"],
-            actor=request.user,
-            request=request,
-        )
+        cancel_booking(request.access, booking, reason=form.cleaned_data["reason"])
     except ValidationError as error:
         form.add_error("reason", error.messages)
         return _detail(request, booking, cancel_form=form, status=400)
@@ -152,29 +146,27 @@ def booking_cancel(request: OrganizationRequest, booking_id: str) -> HttpRespons
     return _back(request, booking)
 
 
-@organization_view(HOST)
+@organization_view(Permission.HOST)
 @require_POST
 def booking_approve(request: OrganizationRequest, booking_id: str) -> HttpResponse:
-    booking = get_booking_for(request.membership, booking_id)
+    booking = get_booking_for(request.access, booking_id)
     try:
-        approve_booking(booking, actor=request.user, request=request)
+        approve_booking(request.access, booking)
     except BookingError as error:
         return _refused(request, booking_id, error.message)
     messages.success(request, "Booking approved; the invitee is told.")
     return _back(request, booking)
 
 
-@organization_view(HOST)
+@organization_view(Permission.HOST)
 @require_POST
 def booking_decline(request: OrganizationRequest, booking_id: str) -> HttpResponse:
-    booking = get_booking_for(request.membership, booking_id)
+    booking = get_booking_for(request.access, booking_id)
     form = DeclineForm(request.POST)
     if not form.is_valid():
         return _detail(request, booking, decline_form=form, status=400)
     try:
-        decline_booking(
-            booking, actor=request.user, reason=form.cleaned_data["reason"], request=request
-        )
+        decline_booking(request.access, booking, reason=form.cleaned_data["reason"])
     except BookingError as error:
         return _refused(request, booking_id, error.message)
     messages.success(request, "Booking declined; the invitee is told and the time is free again.")

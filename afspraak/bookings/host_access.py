@@ -1,34 +1,45 @@
-"""What a host sees of bookings: their own, or everyone's with ``can_view_all_bookings``.
+"""What a host sees of bookings: their own, or everyone's with ``Permission.VIEW_ALL_BOOKINGS``.
 
 Another host's booking (for a member) and another organization's booking are the same
-404 as a booking that does not exist. Call these inside the organization's context.
+``NotFoundError`` as a booking that does not exist. Call these inside ``access.scope()``.
 """
 
 from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import Http404
 
 from afspraak.bookings.models import Booking, Status, find_invitee_by_email
-from afspraak.tenancy.models import Membership, Organization
-from afspraak.tenancy.roles import role_has_permission
+from afspraak.errors import NotFoundError
+from afspraak.tenancy.access import Access
+from afspraak.tenancy.models import Organization
+from afspraak.tenancy.roles import Permission
 
 BOOKING_NOT_FOUND = "No such booking."
 TABS = ("upcoming", "pending", "past", "cancelled", "all")
 
 
-def sees_all_bookings(membership: Membership) -> bool:
-    """Tell whether the member may see and act on every host's bookings."""
-    return role_has_permission(membership.role, "can_view_all_bookings")
+def sees_all_bookings(access: Access) -> bool:
+    """Tell whether ``access`` may see and act on every host's bookings."""
+    return access.has(Permission.VIEW_ALL_BOOKINGS)
 
 
-def bookings_for(membership: Membership) -> QuerySet[Booking]:
-    """Return the bookings ``membership`` may see and act on."""
+def require_booking_host_rights(access: Access, booking: Booking) -> None:
+    """Refuse unless ``access`` hosts ``booking`` or may act on every host's bookings."""
+    actor = access.actor
+    if actor is not None and actor.pk == booking.host_id:
+        access.require(Permission.HOST)
+    else:
+        access.require(Permission.VIEW_ALL_BOOKINGS)
+
+
+def bookings_for(access: Access) -> QuerySet[Booking]:
+    """Return the bookings ``access`` may see and act on."""
     bookings = Booking.objects.select_related("meeting_type__schedule", "host", "invitee")
-    if sees_all_bookings(membership):
+    if sees_all_bookings(access):
         return bookings
-    return bookings.filter(host_id=membership.user_id)
+    access.require(Permission.HOST)
+    return bookings.filter(host_id=access.actor.pk)
 
 
 def filter_bookings(
@@ -58,9 +69,9 @@ def filter_bookings(
     return bookings.order_by("-start", "-id")
 
 
-def get_booking_for(membership: Membership, public_id: Any) -> Booking:
-    """Return the booking ``public_id`` if ``membership`` may see it, else 404."""
-    booking = bookings_for(membership).filter(public_id=str(public_id)).first()
+def get_booking_for(access: Access, public_id: Any) -> Booking:
+    """Return the booking ``public_id`` if ``access`` may see it, else NotFoundError."""
+    booking = bookings_for(access).filter(public_id=str(public_id)).first()
     if booking is None:
-        raise Http404(BOOKING_NOT_FOUND)
+        raise NotFoundError(BOOKING_NOT_FOUND)
     return booking

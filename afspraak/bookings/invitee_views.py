@@ -1,10 +1,12 @@
 """The invitee's own pages, reached through the signed link in their e-mails: /b/<token>/….
 
 A token names the organization and the booking; a tampered or unknown one gets the
-same 404 as a missing booking. A link whose time is up (see afspraak.bookings.links)
-gets a 410 page offering fresh links by e-mail (:func:`new_link`). Every response
-under /b/ (404s and CSRF refusals too) asks not to be indexed, cached or passed on as
-a referrer, because the URL itself is the key to the booking.
+same 404 as a missing booking. A genuine one gives the invitee's ``Access``
+(``access_for_invitee``), good for that booking alone, which the views hand to the
+booking flow. A link whose time is up (see afspraak.bookings.links) gets a 410 page
+offering fresh links by e-mail (:func:`new_link`). Every response under /b/ (404s and
+CSRF refusals too) asks not to be indexed, cached or passed on as a referrer, because
+the URL itself is the key to the booking.
 """
 
 from collections.abc import Callable
@@ -17,13 +19,14 @@ from zoneinfo import ZoneInfo
 from allauth.core.ratelimit import consume_or_429
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from afspraak.audit.context import AuditContext
 from afspraak.bookings import ics
 from afspraak.bookings.booking import (
     BookingError,
@@ -41,7 +44,7 @@ from afspraak.bookings.links import (
     links_have_expired,
     read_invitee_token,
 )
-from afspraak.bookings.models import Booking, CancelledBy, Status
+from afspraak.bookings.models import Booking, Status
 from afspraak.bookings.public_views import (
     SLOT_MALFORMED,
     describe_time,
@@ -49,8 +52,9 @@ from afspraak.bookings.public_views import (
     organization_or_404,
     slot_picker,
 )
+from afspraak.errors import NotFoundError
 from afspraak.scheduling.models import Location, zone_or_none
-from afspraak.tenancy.context import organization_context
+from afspraak.tenancy.access import Access, access_for_invitee, access_for_visitor
 from afspraak.tenancy.models import Organization
 
 LINK_NOT_FOUND = "This link does not lead to a booking. Please use the link in your e-mail."
@@ -103,7 +107,7 @@ def _booking_for(token: str) -> tuple[Organization, str] | None:
 
 
 def invitee_page(view: InviteeView) -> InviteeView:
-    """Make a view act on the booking its token names, inside its organization's context."""
+    """Make a view act on the booking its token names, with the invitee's ``Access`` to it."""
     protected = csrf_protect(view)
 
     def run(request: HttpRequest, token: str, **kwargs: Any) -> HttpResponse:
@@ -111,7 +115,8 @@ def invitee_page(view: InviteeView) -> InviteeView:
         if found is None:
             return _not_found(request)
         organization, booking_id = found
-        with organization_context(organization):
+        access = access_for_invitee(organization, booking_id, AuditContext.from_request(request))
+        with access.scope():
             booking = (
                 Booking.objects.select_related(
                     "organization", "meeting_type", "meeting_type__schedule", "host"
@@ -124,8 +129,8 @@ def invitee_page(view: InviteeView) -> InviteeView:
             if links_have_expired(booking, timezone.now()):
                 return _expired(request, organization)
             try:
-                return protected(request, booking, **kwargs)
-            except Http404:
+                return protected(request, access, booking, **kwargs)
+            except NotFoundError:
                 return _not_found(request)
 
     # CSRF is checked by csrf_protect inside, not by the middleware before the view, so
@@ -165,8 +170,8 @@ def new_link(request: HttpRequest, org_slug: str) -> HttpResponse:
     address_key = f"{organization.public_id}:{email.strip().lower()}"
     if refused := consume_or_429(request, action="invitee_link_email", key=address_key):
         return _private(refused)
-    with organization_context(organization):
-        request_fresh_links(organization, email, now=timezone.now())
+    visitor = access_for_visitor(organization, AuditContext.from_request(request))
+    request_fresh_links(visitor, email, now=timezone.now())
     context |= {"form": None, "answer": FRESH_LINKS_ANSWER.format(organization=organization.name)}
     return _private(render(request, "bookings/public/new_link.html", context))
 
@@ -201,14 +206,14 @@ def _summary(booking: Booking, now: datetime) -> dict[str, Any]:
 
 @invitee_page
 @require_http_methods(["GET"])
-def manage(request: HttpRequest, booking: Booking) -> HttpResponse:
+def manage(request: HttpRequest, access: Access, booking: Booking) -> HttpResponse:
     """Show the invitee their booking, with what they may still do."""
     return render(request, "bookings/public/manage.html", _summary(booking, timezone.now()))
 
 
 @invitee_page
 @require_http_methods(["GET"])
-def invite_ics(request: HttpRequest, booking: Booking) -> HttpResponse:
+def invite_ics(request: HttpRequest, access: Access, booking: Booking) -> HttpResponse:
     """Download the booking as an iCalendar file (a cancellation once it is cancelled)."""
     method = "REQUEST" if booking.holds_time else "CANCEL"
     response = HttpResponse(
@@ -220,7 +225,7 @@ def invite_ics(request: HttpRequest, booking: Booking) -> HttpResponse:
 
 @invitee_page
 @require_http_methods(["GET", "POST"])
-def cancel(request: HttpRequest, booking: Booking) -> HttpResponse:
+def cancel(request: HttpRequest, access: Access, booking: Booking) -> HttpResponse:
     """Let the invitee cancel, with an optional message, until the cut-off."""
     now = timezone.now()
     summary = _summary(booking, now)
@@ -229,13 +234,7 @@ def cancel(request: HttpRequest, booking: Booking) -> HttpResponse:
         return render(request, "bookings/public/cancel.html", summary | {"form": None}, status=409)
     if request.method == "POST" and form.is_valid():
         try:
-            cancel_booking(
-                booking,
-                by=CancelledBy.INVITEE,
-                reason=form.cleaned_data["reason"],
-                now=now,
-                request=request,
-            )
+            cancel_booking(access, booking, reason=form.cleaned_data["reason"], now=now)
         except ValidationError as error:
             form.add_error(None, error)
         except ChangeRefusedError as error:
@@ -252,6 +251,7 @@ def cancel(request: HttpRequest, booking: Booking) -> HttpResponse:
 
 def _reschedule_page(
     request: HttpRequest,
+    access: Access,
     booking: Booking,
     summary: dict[str, Any],
     now: datetime,
@@ -262,6 +262,7 @@ def _reschedule_page(
 ) -> HttpResponse:
     base = summary["reschedule_url"]
     picker = slot_picker(
+        access,
         booking.meeting_type,
         request.GET if query is None else query,
         now=now,
@@ -278,21 +279,23 @@ def _reschedule_page(
 
 @invitee_page
 @require_http_methods(["GET", "POST"])
-def reschedule(request: HttpRequest, booking: Booking) -> HttpResponse:
+def reschedule(request: HttpRequest, access: Access, booking: Booking) -> HttpResponse:
     """Let the invitee move the booking to another free slot until the cut-off."""
     now = timezone.now()
     summary = _summary(booking, now)
     if summary["refusal"]:
         return render(request, "bookings/public/reschedule.html", summary, status=409)
     if request.method == "GET" and "start" not in request.GET:
-        return _reschedule_page(request, booking, summary, now)
+        return _reschedule_page(request, access, booking, summary, now)
     source = request.POST if request.method == "POST" else request.GET
     start = parse_slot_start(source.get("start", ""))
     zone = _zone(
         source.get("tz", ""), _zone(booking.invitee_timezone, booking.meeting_type.schedule.zone)
     )
     if start is None:
-        return _reschedule_page(request, booking, summary, now, problem=SLOT_MALFORMED, status=400)
+        return _reschedule_page(
+            request, access, booking, summary, now, problem=SLOT_MALFORMED, status=400
+        )
     if request.method == "GET":
         confirm = summary | {
             "new_time": describe_time(start, start + booking.meeting_type.duration, zone),
@@ -301,7 +304,7 @@ def reschedule(request: HttpRequest, booking: Booking) -> HttpResponse:
         }
         return render(request, "bookings/public/reschedule_confirm.html", confirm)
     try:
-        reschedule_booking(booking, start=start, now=now, request=request)
+        reschedule_booking(access, booking, start=start, now=now)
     except ChangeRefusedError as error:
         summary["refusal"] = error.message
         return render(request, "bookings/public/reschedule.html", summary, status=409)
@@ -309,6 +312,7 @@ def reschedule(request: HttpRequest, booking: Booking) -> HttpResponse:
         day = {"tz": zone.key, "date": start.astimezone(zone).date().isoformat()}
         return _reschedule_page(
             request,
+            access,
             booking,
             summary,
             now,

@@ -3,32 +3,35 @@
 The invitee types an e-mail address on a page of the organization. When it is the
 address of one of its invitees (found through the blind index) with a booking still
 inside its link window (:data:`afspraak.bookings.links.LINK_LIFETIME_AFTER_MEETING`
-after its end), a job mails fresh links to each such booking, to that address only.
+after its end), the outbox mails fresh links to each such booking, to that address only.
 The page answers the same either way, so it tells nobody who booked.
 """
 
 import logging
 import smtplib
 from datetime import datetime
-from functools import partial
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from afspraak.audit.models import OutboxMessage
+from afspraak.audit.outbox import enqueue, handles
 from afspraak.bookings.links import LINK_LIFETIME_AFTER_MEETING, invitee_url
 from afspraak.bookings.models import Booking, Invitee, Status, find_invitee_by_email
 from afspraak.bookings.notifications import NotificationError, format_when
+from afspraak.tenancy.access import Access
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Organization
+from afspraak.tenancy.roles import Permission
 
 logger = logging.getLogger(__name__)
 
 # More would be a list nobody reads; the latest meetings come first.
 MAX_LINKS_PER_EMAIL = 20
+FRESH_LINKS_TOPIC = "bookings.fresh_links_email"
 
 
 def bookings_with_live_links(invitee: Invitee, now: datetime) -> QuerySet[Booking]:
@@ -38,19 +41,26 @@ def bookings_with_live_links(invitee: Invitee, now: datetime) -> QuerySet[Bookin
     ).order_by("-start")
 
 
-def _enqueue_fresh_links(organization_id: str, invitee_id: str) -> None:
-    from afspraak.bookings.tasks import send_fresh_links_email
-
-    send_fresh_links_email(organization_id, invitee_id)
-
-
-def request_fresh_links(organization: Organization, email: str, *, now: datetime) -> None:
+def request_fresh_links(access: Access, email: str, *, now: datetime) -> None:
     """Have fresh links mailed to this address, after commit, if it booked within the window."""
-    invitee = find_invitee_by_email(organization, email)
-    if invitee is None or not bookings_with_live_links(invitee, now).exists():
-        return
-    transaction.on_commit(
-        partial(_enqueue_fresh_links, organization.public_id, invitee.public_id), robust=True
+    access.require(Permission.BOOK_MEETING)
+    organization = access.organization
+    with access.scope():
+        invitee = find_invitee_by_email(organization, email)
+        if invitee is None or not bookings_with_live_links(invitee, now).exists():
+            return
+        enqueue(
+            FRESH_LINKS_TOPIC,
+            {"organization": organization.public_id, "invitee": invitee.public_id},
+        )
+
+
+@handles(FRESH_LINKS_TOPIC)
+def send_fresh_links_email(message: OutboxMessage) -> None:
+    """Deliver one request for fresh links (nothing is sent when no booking is left in time)."""
+    send_fresh_links(
+        organization_public_id=message.payload["organization"],
+        invitee_public_id=message.payload["invitee"],
     )
 
 

@@ -1,10 +1,14 @@
 """E-mail about bookings: notices with calendar invitations, and reminders sent exactly once.
 
-**Notices.** Each booking change sends one e-mail to the invitee and one to the host,
-from a background job that runs after the change commits and is given ids only. The
-notice is chosen when the change happens (a booking made pending says "waiting for
-approval"); a job that finds its booking since cancelled sends nothing, as the
-cancellation notice follows. Times are shown in each recipient's zone, named.
+**Notices.** Each booking change sends one e-mail to the invitee and one to the host:
+the change leaves one outbox message per e-mail in its own transaction
+(:func:`enqueue_booking_emails`, ids and codes only), and :func:`send_booking_email`
+delivers it after commit (``afspraak.audit.outbox``: retried when the mail server fails;
+its Message-ID is derived from the outbox message, so a rare repeat after a crash is
+recognisable as the same e-mail). The notice is chosen when the change happens (a
+booking made pending says "waiting for approval"); a message that finds its booking
+since cancelled sends nothing, as the cancellation notice follows. Times are shown in
+each recipient's zone, named.
 
 **Reminders.** A booking's ``Reminder`` rows are (re)armed inside the change's own
 transaction (:func:`arrange_reminders`); the periodic job :func:`send_due_reminders`
@@ -29,6 +33,7 @@ import logging
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -39,6 +44,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone
 
+from afspraak.audit.models import OutboxMessage
+from afspraak.audit.outbox import enqueue, handles
 from afspraak.bookings import ics
 from afspraak.bookings.links import invitee_url
 from afspraak.bookings.models import Booking, Reminder, ReminderStatus, Status
@@ -47,6 +54,7 @@ from afspraak.tenancy.models import Organization
 
 logger = logging.getLogger(__name__)
 
+BOOKING_EMAIL_TOPIC = "bookings.booking_email"
 INVITEE = "invitee"
 HOST = "host"
 RECIPIENTS = (INVITEE, HOST)
@@ -200,6 +208,7 @@ def send_booking_notice(
     notice: str,
     recipient: str,
     previous_start: datetime | None = None,
+    message_id: str | None = None,
 ) -> bool:
     """Send one booking e-mail; return False when there is nothing (any more) to send."""
     kind = NOTICES[(notice, recipient)]
@@ -212,9 +221,63 @@ def send_booking_notice(
             logger.info("booking notice %s to %s skipped: booking changed since", notice, recipient)
             return False
         message = build_message(booking, notice, recipient, previous_start=previous_start)
+    if message_id is not None:
+        message.extra_headers["Message-ID"] = message_id
     _send(message)
     logger.info("booking notice %s sent to %s of %s", notice, recipient, booking_public_id)
     return True
+
+
+def enqueue_booking_emails(
+    booking: Booking, change: str, *, previous_start: datetime | None = None
+) -> None:
+    """Leave the e-mails ``change`` of ``booking`` sends in the outbox (inside its transaction)."""
+    notice = notice_for_change(change, booking.status)
+    for recipient in RECIPIENTS:
+        if (notice, recipient) in NOTICES:
+            enqueue(
+                BOOKING_EMAIL_TOPIC,
+                {
+                    "organization": booking.organization.public_id,
+                    "booking": booking.public_id,
+                    "notice": notice,
+                    "recipient": recipient,
+                    "previous_start": (
+                        previous_start.isoformat() if previous_start is not None else None
+                    ),
+                },
+            )
+
+
+def outbox_message_id(message: OutboxMessage) -> str:
+    """Return the Message-ID of the e-mail an outbox message sends: the same on every attempt."""
+    domain = urlsplit(settings.SITE_URL).hostname or "afspraak.invalid"
+    return f"<booking-email-{message.pk}@{domain}>"
+
+
+@handles(BOOKING_EMAIL_TOPIC)
+def send_booking_email(message: OutboxMessage) -> None:
+    """Send the booking e-mail an outbox message asks for (raise to have it retried)."""
+    payload = message.payload
+    previous_start = payload.get("previous_start")
+    try:
+        send_booking_notice(
+            organization_public_id=payload["organization"],
+            booking_public_id=payload["booking"],
+            notice=payload["notice"],
+            recipient=payload["recipient"],
+            previous_start=datetime.fromisoformat(previous_start) if previous_start else None,
+            message_id=outbox_message_id(message),
+        )
+    except NotificationError as error:
+        logger.warning(
+            "booking notice %s to %s of %s not sent (%s); will retry",
+            payload["notice"],
+            payload["recipient"],
+            payload["booking"],
+            error,
+        )
+        raise
 
 
 # --- Reminders -----------------------------------------------------------------------------------

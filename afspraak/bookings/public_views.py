@@ -1,7 +1,8 @@
 """The public booking pages: an organization's meeting types, the slot picker and the form.
 
-Anyone may open them. Each view finds the organization by its slug and does all its
-data access inside that organization's context, rendering eagerly. Times travel as
+Anyone may open them. Each view finds the organization by its slug, builds the
+visitor's ``Access`` (``access_for_visitor``) and does all its data access inside
+``access.scope()``, rendering eagerly. Times travel as
 ISO UTC text (``start=2026-12-07T08:00:00Z``) and are shown in the invitee's zone.
 """
 
@@ -13,12 +14,13 @@ from zoneinfo import ZoneInfo
 
 from allauth.core.ratelimit import consume_or_429
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from afspraak.audit.context import AuditContext
 from afspraak.bookings.booking import (
     BookingError,
     InviteeDetails,
@@ -38,10 +40,11 @@ from afspraak.bookings.forms import (
 )
 from afspraak.bookings.links import invitee_url
 from afspraak.bookings.models import Booking
+from afspraak.errors import NotFoundError
 from afspraak.scheduling.availability import start_of_local_day
 from afspraak.scheduling.models import MeetingType, Visibility, zone_or_none
 from afspraak.scheduling.slots import slots_by_local_date
-from afspraak.tenancy.context import organization_context
+from afspraak.tenancy.access import Access, access_for_visitor
 from afspraak.tenancy.models import Organization
 
 PAGE_NOT_FOUND = "There is no such booking page."
@@ -53,8 +56,13 @@ def organization_or_404(org_slug: str) -> Organization:
     """Return the organization with this public slug, or raise the booking pages' 404."""
     organization = Organization.objects.filter(slug=org_slug).first()
     if organization is None:
-        raise Http404(PAGE_NOT_FOUND)
+        raise NotFoundError(PAGE_NOT_FOUND)
     return organization
+
+
+def visitor_access(request: HttpRequest, org_slug: str) -> Access:
+    """Return the access of whoever opened the public booking pages of ``org_slug``."""
+    return access_for_visitor(organization_or_404(org_slug), AuditContext.from_request(request))
 
 
 def bookable_meeting_type_or_404(type_slug: str) -> MeetingType:
@@ -66,7 +74,7 @@ def bookable_meeting_type_or_404(type_slug: str) -> MeetingType:
         .first()
     )
     if meeting_type is None or not takes_bookings(meeting_type):
-        raise Http404(PAGE_NOT_FOUND)
+        raise NotFoundError(PAGE_NOT_FOUND)
     return meeting_type
 
 
@@ -101,14 +109,16 @@ def _shift_month(year: int, month: int, by: int) -> tuple[int, int]:
 
 
 def day_slots(
-    meeting_type: MeetingType, day: date, zone: ZoneInfo, now: datetime
+    access: Access, meeting_type: MeetingType, day: date, zone: ZoneInfo, now: datetime
 ) -> list[datetime]:
     """Return the free slots of one date in the invitee's zone (UTC instants)."""
     window_start = start_of_local_day(day, zone)
     window_end = start_of_local_day(day + timedelta(days=1), zone)
     if window_end <= now:
         return []
-    return free_slots(meeting_type, window_start=window_start, window_end=window_end, now=now)
+    return free_slots(
+        access, meeting_type, window_start=window_start, window_end=window_end, now=now
+    )
 
 
 def slot_choices(slots: list[datetime], zone: ZoneInfo) -> list[dict[str, str]]:
@@ -120,6 +130,7 @@ def slot_choices(slots: list[datetime], zone: ZoneInfo) -> list[dict[str, str]]:
 
 
 def slot_picker(
+    access: Access,
     meeting_type: MeetingType,
     query: Mapping[str, Any],
     *,
@@ -156,6 +167,7 @@ def slot_picker(
     window_start, window_end = _month_bounds(year, month, zone)
     slots = (
         free_slots(
+            access,
             meeting_type,
             window_start=window_start,
             window_end=window_end,
@@ -219,8 +231,8 @@ def slot_picker(
 
 def organization_page(request: HttpRequest, org_slug: str) -> HttpResponse:
     """List the organization's public meeting types."""
-    organization = organization_or_404(org_slug)
-    with organization_context(organization):
+    access = visitor_access(request, org_slug)
+    with access.scope() as organization:
         meeting_types = list(
             MeetingType.objects.filter(
                 visibility=Visibility.PUBLIC,
@@ -255,14 +267,15 @@ def _summary(meeting_type: MeetingType) -> dict[str, Any]:
 
 def meeting_type_page(request: HttpRequest, org_slug: str, type_slug: str) -> HttpResponse:
     """Show a meeting type with its month of free days and the chosen day's slots."""
-    organization = organization_or_404(org_slug)
-    with organization_context(organization):
+    access = visitor_access(request, org_slug)
+    with access.scope() as organization:
         meeting_type = bookable_meeting_type_or_404(type_slug)
         summary = _summary(meeting_type)
         book_url = reverse(
             "bookings:book", kwargs={"org_slug": organization.slug, "type_slug": meeting_type.slug}
         )
         picker = slot_picker(
+            access,
             meeting_type,
             request.GET,
             now=timezone.now(),
@@ -313,12 +326,12 @@ def book(request: HttpRequest, org_slug: str, type_slug: str) -> HttpResponse:
     """Take the invitee's details for one slot and book it."""
     if request.method == "POST" and (refused := consume_or_429(request, action="booking")):
         return refused
-    organization = organization_or_404(org_slug)
-    with organization_context(organization):
+    access = visitor_access(request, org_slug)
+    with access.scope():
         meeting_type = bookable_meeting_type_or_404(type_slug)
         now = timezone.now()
         if request.method == "POST":
-            return _book_post(request, meeting_type, now)
+            return _book_post(request, access, meeting_type, now)
         zone = zone_or_none(request.GET.get("tz", "")) or meeting_type.schedule.zone
         raw_start = request.GET.get("start", "")
         start = parse_slot_start(raw_start)
@@ -335,7 +348,7 @@ def book(request: HttpRequest, org_slug: str, type_slug: str) -> HttpResponse:
                 problem=SLOT_MALFORMED,
                 status=400,
             )
-        fresh = day_slots(meeting_type, start.astimezone(zone).date(), zone, now)
+        fresh = day_slots(access, meeting_type, start.astimezone(zone).date(), zone, now)
         if start not in fresh:
             return _book_page(
                 request,
@@ -350,7 +363,9 @@ def book(request: HttpRequest, org_slug: str, type_slug: str) -> HttpResponse:
         return _book_page(request, meeting_type, form, start=start, zone=zone)
 
 
-def _book_post(request: HttpRequest, meeting_type: MeetingType, now: datetime) -> HttpResponse:
+def _book_post(
+    request: HttpRequest, access: Access, meeting_type: MeetingType, now: datetime
+) -> HttpResponse:
     form = BookingForm(request.POST, meeting_type=meeting_type)
     form.is_valid()
     zone = zone_or_none(request.POST.get("timezone", "")) or meeting_type.schedule.zone
@@ -374,7 +389,7 @@ def _book_post(request: HttpRequest, meeting_type: MeetingType, now: datetime) -
             form.add_booking_errors(error, skip=set(form.errors))
         return _book_page(request, meeting_type, form, start=start, zone=zone, status=400)
     try:
-        booking = book_meeting(meeting_type, start=start, details=details, now=now, request=request)
+        booking = book_meeting(access, meeting_type, start=start, details=details, now=now)
     except ValidationError as error:
         form.add_booking_errors(error)
         return _book_page(request, meeting_type, form, start=start, zone=zone, status=400)
@@ -386,7 +401,7 @@ def _book_post(request: HttpRequest, meeting_type: MeetingType, now: datetime) -
             start=start,
             zone=zone,
             problem=error.message,
-            alternatives=day_slots(meeting_type, start.astimezone(zone).date(), zone, now),
+            alternatives=day_slots(access, meeting_type, start.astimezone(zone).date(), zone, now),
             status=409 if isinstance(error, SlotTakenError) else 400,
         )
     return redirect(invitee_url(booking, "manage"))

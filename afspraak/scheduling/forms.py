@@ -25,7 +25,7 @@ from afspraak.scheduling.models import (
     Schedule,
     parse_ranges,
 )
-from afspraak.tenancy.models import Membership
+from afspraak.tenancy.access import Access
 
 # A hyphen or an en dash (\u2013) between the times.
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*[-\u2013]\s*(\d{1,2}):(\d{2})$")
@@ -100,12 +100,12 @@ class ScheduleForm(forms.Form):
         },
     )
 
-    def __init__(self, *args: Any, membership: Membership, with_host: bool, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, access: Access, with_host: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["time_zone"]).choices = time_zone_choices()
-        if with_host and manages_all_hosts(membership):
+        if with_host and manages_all_hosts(access):
             self.fields["host"] = _host_field()
-            self.fields["host"].initial = membership.user.public_id
+            self.fields["host"].initial = access.actor.public_id
         for day, name in enumerate(WEEKDAY_NAMES):
             self.fields[f"day_{day}"] = forms.CharField(
                 label=name, required=False, max_length=300, help_text=RANGES_HELP
@@ -248,16 +248,16 @@ class MeetingTypeForm(forms.ModelForm):
             "change_cutoff_minutes": "Cancel/reschedule cut-off (minutes before)",
         }
 
-    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, access: Access, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["schedule"] = _ScheduleChoiceField(
-            queryset=schedules_for(membership),
+            queryset=schedules_for(access),
             to_field_name="public_id",
             empty_label=None,
             help_text="The host's availability this meeting type offers.",
             error_messages={"invalid_choice": "Choose one of the host's schedules."},
         )
-        if manages_all_hosts(membership):
+        if manages_all_hosts(access):
             self.fields["host"] = _host_field()
         self.fields["name"].validators.append(validate_name_text)
         self.order_fields(["host", "name", "slug", "description", "schedule"])
@@ -266,7 +266,7 @@ class MeetingTypeForm(forms.ModelForm):
             self.initial["schedule"] = self.instance.schedule.public_id
             self.initial["host"] = self.instance.host.public_id
         else:
-            self.initial.setdefault("host", membership.user.public_id)
+            self.initial.setdefault("host", access.actor.public_id)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

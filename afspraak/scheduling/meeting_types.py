@@ -1,14 +1,20 @@
-"""Writing meeting types: each change atomic and audited (ids only)."""
+"""Writing meeting types: each change atomic and audited (ids only).
+
+Hosts change their own meeting types (``Permission.HOST``); owners and admins anyone's,
+and only they give a meeting type to another host (``Permission.MANAGE_MEETING_TYPES``).
+"""
 
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.http import HttpRequest
 
 from afspraak.audit.trail import record
+from afspraak.errors import NotFoundError
+from afspraak.scheduling.access import MEETING_TYPE_NOT_FOUND, require_host_rights
 from afspraak.scheduling.models import MeetingType, Visibility
-from afspraak.tenancy.models import Organization
+from afspraak.scheduling.schedules import require_hosting_member
+from afspraak.tenancy.access import Access
 
 # The fields a host sets; organization, host and public id are fixed by the caller.
 EDITABLE_FIELDS = (
@@ -35,21 +41,25 @@ EDITABLE_FIELDS = (
 SLUG_TAKEN = "Another meeting type of this organization already uses this web address."
 
 
-def _record(
-    action: str, *, actor: Any, meeting_type: MeetingType, request: HttpRequest | None
-) -> None:
+def _record(action: str, access: Access, meeting_type: MeetingType) -> None:
     record(
         f"scheduling.meeting_type.{action}",
-        actor=actor,
-        organization=meeting_type.organization,
+        context=access.context,
+        organization=access.organization,
         target=meeting_type,
-        request=request,
         data={
             "meeting_type": meeting_type.public_id,
             "host": meeting_type.host.public_id,
             "visibility": meeting_type.visibility,
         },
     )
+
+
+def _require_meeting_type_of(access: Access, meeting_type: MeetingType) -> None:
+    """Refuse another organization's meeting type as missing, and one ``access`` may not manage."""
+    if meeting_type.organization_id != access.organization.pk:
+        raise NotFoundError(MEETING_TYPE_NOT_FOUND)
+    require_host_rights(access, meeting_type.host_id)
 
 
 def _save_checked(meeting_type: MeetingType) -> None:
@@ -70,59 +80,51 @@ def _save_checked(meeting_type: MeetingType) -> None:
         raise ValidationError({"slug": SLUG_TAKEN}) from None
 
 
-def create_meeting_type(
-    *,
-    actor: Any,
-    organization: Organization,
-    host: Any,
-    values: dict[str, Any],
-    request: HttpRequest | None = None,
-) -> MeetingType:
+def create_meeting_type(access: Access, *, host: Any, values: dict[str, Any]) -> MeetingType:
     """Create a meeting type hosted by ``host``, or raise ValidationError per field."""
+    require_host_rights(access, getattr(host, "pk", None))
     fields = {name: values[name] for name in EDITABLE_FIELDS if name in values}
-    meeting_type = MeetingType(organization=organization, host=host, **fields)
-    with transaction.atomic():
+    with access.scope() as organization:
+        require_hosting_member(host)
+        meeting_type = MeetingType(organization=organization, host=host, **fields)
         _save_checked(meeting_type)
-        _record("created", actor=actor, meeting_type=meeting_type, request=request)
+        _record("created", access, meeting_type)
     return meeting_type
 
 
 def update_meeting_type(
-    *,
-    actor: Any,
-    meeting_type: MeetingType,
-    host: Any,
-    values: dict[str, Any],
-    request: HttpRequest | None = None,
+    access: Access, meeting_type: MeetingType, *, host: Any, values: dict[str, Any]
 ) -> MeetingType:
     """Change a meeting type's host and settings, or raise ValidationError per field.
 
     Bookings made before keep the times, buffers and questions they were made with.
     """
-    meeting_type.host = host
-    for name in EDITABLE_FIELDS:
-        if name in values:
-            setattr(meeting_type, name, values[name])
-    with transaction.atomic():
+    _require_meeting_type_of(access, meeting_type)
+    require_host_rights(access, getattr(host, "pk", None))
+    with access.scope():
+        require_hosting_member(host)
+        meeting_type.host = host
+        for name in EDITABLE_FIELDS:
+            if name in values:
+                setattr(meeting_type, name, values[name])
         _save_checked(meeting_type)
-        _record("updated", actor=actor, meeting_type=meeting_type, request=request)
+        _record("updated", access, meeting_type)
     return meeting_type
 
 
-def retire_meeting_type(
-    *, actor: Any, meeting_type: MeetingType, request: HttpRequest | None = None
-) -> bool:
+def retire_meeting_type(access: Access, meeting_type: MeetingType) -> bool:
     """Delete a meeting type without bookings, else disable it; return whether it was deleted.
 
     Bookings keep pointing at their meeting type (its rules, its cut-off), so one that
     has bookings is only disabled: nobody can book it any more.
     """
-    with transaction.atomic():
+    _require_meeting_type_of(access, meeting_type)
+    with access.scope():
         if meeting_type.bookings.exists():
             meeting_type.visibility = Visibility.DISABLED
             meeting_type.save(update_fields=["visibility"])
-            _record("disabled", actor=actor, meeting_type=meeting_type, request=request)
+            _record("disabled", access, meeting_type)
             return False
-        _record("deleted", actor=actor, meeting_type=meeting_type, request=request)
+        _record("deleted", access, meeting_type)
         meeting_type.delete()
     return True

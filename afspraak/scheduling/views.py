@@ -43,8 +43,7 @@ from afspraak.tenancy.pages import (
     organization_page_context,
     organization_view,
 )
-
-HOST = "can_host"
+from afspraak.tenancy.roles import Permission
 
 
 def _weekly_summary(schedule: Schedule) -> list[tuple[str, str]]:
@@ -63,30 +62,28 @@ def _booking_url(request: OrganizationRequest, meeting_type: MeetingType) -> str
     )
 
 
-@organization_view(HOST)
+@organization_view(Permission.HOST)
 def schedule_list(request: OrganizationRequest) -> HttpResponse:
-    schedules = list(schedules_for(request.membership).prefetch_related("meeting_types"))
+    schedules = list(schedules_for(request.access).prefetch_related("meeting_types"))
     rows = [(schedule, _weekly_summary(schedule)) for schedule in schedules]
     return render(
         request, "scheduling/schedule_list.html", organization_page_context(request, rows=rows)
     )
 
 
-@organization_view(HOST)
+@organization_view(Permission.HOST)
 def schedule_create(request: OrganizationRequest) -> HttpResponse:
-    form = ScheduleForm(request.POST or None, membership=request.membership, with_host=True)
+    form = ScheduleForm(request.POST or None, access=request.access, with_host=True)
     status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             schedule = create_schedule(
-                actor=request.user,
-                organization=request.organization,
+                request.access,
                 host=data.get("host") or request.user,
                 name=data["name"],
                 time_zone=data["time_zone"],
                 weekly_hours=data["weekly_hours"],
-                request=request,
             )
         except ValidationError as error:
             add_domain_errors(form, error)
@@ -114,7 +111,7 @@ def _schedule_page(
     status: int = 200,
 ) -> HttpResponse:
     form = form or ScheduleForm(
-        initial=ScheduleForm.initial_for(schedule), membership=request.membership, with_host=False
+        initial=ScheduleForm.initial_for(schedule), access=request.access, with_host=False
     )
     overrides = [
         (override, format_ranges_text(override.ranges))
@@ -135,22 +132,21 @@ def _schedule_page(
     )
 
 
-@organization_view(HOST)
+@organization_view(Permission.HOST)
 def schedule_edit(request: OrganizationRequest, schedule_id: str) -> HttpResponse:
-    schedule = get_schedule_for(request.membership, schedule_id)
+    schedule = get_schedule_for(request.access, schedule_id)
     if request.method != "POST":
         return _schedule_page(request, schedule)
-    form = ScheduleForm(request.POST, membership=request.membership, with_host=False)
+    form = ScheduleForm(request.POST, access=request.access, with_host=False)
     if form.is_valid():
         data = form.cleaned_data
         try:
             update_schedule(
-                actor=request.user,
-                schedule=schedule,
+                request.access,
+                schedule,
                 name=data["name"],
                 time_zone=data["time_zone"],
                 weekly_hours=data["weekly_hours"],
-                request=request,
             )
         except ValidationError as error:
             add_domain_errors(form, error)
@@ -165,12 +161,12 @@ def schedule_edit(request: OrganizationRequest, schedule_id: str) -> HttpRespons
     return _schedule_page(request, schedule, form=form, status=400)
 
 
-@organization_view(HOST)
+@organization_view(Permission.HOST)
 @require_POST
 def schedule_delete(request: OrganizationRequest, schedule_id: str) -> HttpResponse:
-    schedule = get_schedule_for(request.membership, schedule_id)
+    schedule = get_schedule_for(request.access, schedule_id)
     try:
-        delete_schedule(actor=request.user, schedule=schedule, request=request)
+        delete_schedule(request.access, schedule)
     except ScheduleInUseError as refusal:
         messages.error(request, refusal.message)
         return _schedule_page(request, schedule, status=409)
@@ -178,19 +174,18 @@ def schedule_delete(request: OrganizationRequest, schedule_id: str) -> HttpRespo
     return redirect("scheduling:schedules", org_slug=request.organization.slug)
 
 
-@organization_view(HOST)
+@organization_view(Permission.HOST)
 @require_POST
 def override_set(request: OrganizationRequest, schedule_id: str) -> HttpResponse:
-    schedule = get_schedule_for(request.membership, schedule_id)
+    schedule = get_schedule_for(request.access, schedule_id)
     form = DateOverrideForm(request.POST)
     if form.is_valid():
         try:
             set_date_override(
-                actor=request.user,
-                schedule=schedule,
+                request.access,
+                schedule,
                 day=form.cleaned_data["date"],
                 ranges=form.cleaned_data["range_list"],
-                request=request,
             )
         except ValidationError as error:
             add_domain_errors(form, error)
@@ -204,14 +199,14 @@ def override_set(request: OrganizationRequest, schedule_id: str) -> HttpResponse
     return _schedule_page(request, schedule, override_form=form, status=400)
 
 
-@organization_view(HOST)
+@organization_view(Permission.HOST)
 @require_POST
 def override_remove(
     request: OrganizationRequest, schedule_id: str, override_id: str
 ) -> HttpResponse:
-    schedule = get_schedule_for(request.membership, schedule_id)
+    schedule = get_schedule_for(request.access, schedule_id)
     override = get_override_for(schedule, override_id)
-    remove_date_override(actor=request.user, override=override, request=request)
+    remove_date_override(request.access, override)
     messages.success(request, "Date override removed.")
     return redirect(
         "scheduling:schedule_edit",
@@ -220,30 +215,26 @@ def override_remove(
     )
 
 
-@organization_view(HOST)
+@organization_view(Permission.HOST)
 def meeting_type_list(request: OrganizationRequest) -> HttpResponse:
     rows = [
         (meeting_type, _booking_url(request, meeting_type))
-        for meeting_type in meeting_types_for(request.membership)
+        for meeting_type in meeting_types_for(request.access)
     ]
     return render(
         request, "scheduling/meeting_type_list.html", organization_page_context(request, rows=rows)
     )
 
 
-@organization_view(HOST)
+@organization_view(Permission.HOST)
 def meeting_type_create(request: OrganizationRequest) -> HttpResponse:
     draft = MeetingType(organization=request.organization, host=cast(User, request.user))
-    form = MeetingTypeForm(request.POST or None, instance=draft, membership=request.membership)
+    form = MeetingTypeForm(request.POST or None, instance=draft, access=request.access)
     status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
             meeting_type = create_meeting_type(
-                actor=request.user,
-                organization=request.organization,
-                host=form.chosen_host(),
-                values=form.values(),
-                request=request,
+                request.access, host=form.chosen_host(), values=form.values()
             )
         except ValidationError as error:
             add_domain_errors(form, error)
@@ -258,27 +249,21 @@ def meeting_type_create(request: OrganizationRequest) -> HttpResponse:
         request,
         "scheduling/meeting_type_form.html",
         organization_page_context(
-            request, form=form, has_schedule=schedules_for(request.membership).exists()
+            request, form=form, has_schedule=schedules_for(request.access).exists()
         ),
         status=status,
     )
 
 
-@organization_view(HOST)
+@organization_view(Permission.HOST)
 def meeting_type_edit(request: OrganizationRequest, meeting_type_id: str) -> HttpResponse:
-    meeting_type = get_meeting_type_for(request.membership, meeting_type_id)
-    form = MeetingTypeForm(
-        request.POST or None, instance=meeting_type, membership=request.membership
-    )
+    meeting_type = get_meeting_type_for(request.access, meeting_type_id)
+    form = MeetingTypeForm(request.POST or None, instance=meeting_type, access=request.access)
     status = 400 if request.method == "POST" else 200
     if request.method == "POST" and form.is_valid():
         try:
             update_meeting_type(
-                actor=request.user,
-                meeting_type=meeting_type,
-                host=form.chosen_host(),
-                values=form.values(),
-                request=request,
+                request.access, meeting_type, host=form.chosen_host(), values=form.values()
             )
         except ValidationError as error:
             add_domain_errors(form, error)
@@ -304,11 +289,11 @@ def meeting_type_edit(request: OrganizationRequest, meeting_type_id: str) -> Htt
     )
 
 
-@organization_view(HOST)
+@organization_view(Permission.HOST)
 @require_POST
 def meeting_type_delete(request: OrganizationRequest, meeting_type_id: str) -> HttpResponse:
-    meeting_type = get_meeting_type_for(request.membership, meeting_type_id)
-    if retire_meeting_type(actor=request.user, meeting_type=meeting_type, request=request):
+    meeting_type = get_meeting_type_for(request.access, meeting_type_id)
+    if retire_meeting_type(request.access, meeting_type):
         messages.success(request, "Meeting type deleted.")
     else:
         messages.info(

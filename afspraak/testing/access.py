@@ -7,6 +7,7 @@ holder of one booking's link. The fixtures give the people of ``tenants`` theirs
 """
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
@@ -44,6 +45,16 @@ def visitor_access(organization: Organization) -> Access:
 def invitee_access(booking: Booking) -> Access:
     """Return the access the signed link of ``booking`` gives its invitee."""
     return access_for_invitee(booking.organization, booking.public_id, AuditContext())
+
+
+def member_of(organization: Organization, user: Any) -> Access:
+    """Return ``user``'s access as a member of ``organization``, outside a request."""
+    return access_for_member(user, organization, AuditContext.system(user))
+
+
+def host_of(booking_or_type: Any) -> Access:
+    """Return the access of the host of a booking or meeting type, as a member."""
+    return member_of(booking_or_type.organization, booking_or_type.host)
 
 
 @pytest.fixture

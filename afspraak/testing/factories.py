@@ -13,10 +13,12 @@ from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from afspraak.accounts.models import User
+from afspraak.audit.context import AuditContext
 from afspraak.bookings.booking import InviteeDetails, book_meeting
 from afspraak.bookings.models import Booking
 from afspraak.crypto.keysets import create_organization_keysets
 from afspraak.scheduling.models import DateOverride, Location, MeetingType, Schedule
+from afspraak.tenancy.access import access_for_visitor
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.invitations import INVITATION_LIFETIME, hash_token
 from afspraak.tenancy.models import Invitation, Membership, Organization
@@ -187,11 +189,11 @@ def invitee_details(n: int = 0, **overrides: Any) -> InviteeDetails:
 def book(
     meeting_type: MeetingType, start: datetime, *, now: datetime | None = None, **details: Any
 ) -> Booking:
-    """Book ``start`` through the booking flow, inside the organization's context."""
-    with organization_context(meeting_type.organization):
-        return book_meeting(
-            meeting_type,
-            start=start,
-            details=invitee_details(**details),
-            now=now,
-        )
+    """Book ``start`` through the booking flow, as a visitor of the public pages."""
+    return book_meeting(
+        access_for_visitor(meeting_type.organization, AuditContext()),
+        meeting_type,
+        start=start,
+        details=invitee_details(**details),
+        now=now,
+    )

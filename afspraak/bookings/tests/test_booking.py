@@ -23,7 +23,13 @@ from afspraak.bookings.booking import (
     reschedule_booking,
 )
 from afspraak.bookings.models import Booking, CancelledBy, Status
-from afspraak.bookings.tests.factories import book, invitee_details
+from afspraak.bookings.tests.factories import (
+    book,
+    host_of,
+    invitee_access,
+    invitee_details,
+    visitor_access,
+)
 from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.context import organization_context
 
@@ -60,6 +66,7 @@ def test_a_booked_slot_is_no_longer_free_and_a_second_booking_is_told_it_was_tak
     book(meeting_type, MONDAY_0900, now=NOW)
     with organization_context(meeting_type.organization):
         slots = free_slots(
+            visitor_access(meeting_type.organization),
             meeting_type,
             window_start=MONDAY_0900,
             window_end=MONDAY_0900 + timedelta(hours=2),
@@ -101,7 +108,13 @@ def test_a_time_not_offered_is_refused_and_nothing_is_written(meeting_type, star
 )
 def test_bad_invitee_details_are_refused_per_field(meeting_type, details, field):
     with organization_context(meeting_type.organization), pytest.raises(ValidationError) as error:
-        book_meeting(meeting_type, start=MONDAY_0900, details=invitee_details(**details), now=NOW)
+        book_meeting(
+            visitor_access(meeting_type.organization),
+            meeting_type,
+            start=MONDAY_0900,
+            details=invitee_details(**details),
+            now=NOW,
+        )
     assert field in error.value.message_dict
 
 
@@ -112,7 +125,9 @@ def test_a_pending_booking_holds_its_slot_and_declining_frees_it(approval_type):
     with pytest.raises(SlotTakenError):
         book(meeting_type, MONDAY_0900, now=NOW, n=1)
     with organization_context(meeting_type.organization):
-        decline_booking(pending, actor=meeting_type.host, now=NOW)
+        decline_booking(host_of(pending), pending, now=NOW)
+    declined = AuditEvent.objects.get(action="bookings.booking.declined")
+    assert (declined.actor, declined.target_id) == (meeting_type.host, pending.public_id)
     assert book(meeting_type, MONDAY_0900, now=NOW, n=1).status == Status.PENDING
 
 
@@ -120,17 +135,21 @@ def test_approving_confirms_a_pending_booking_once(approval_type):
     meeting_type = approval_type
     pending = book(meeting_type, MONDAY_0900, now=NOW)
     with organization_context(meeting_type.organization):
-        assert approve_booking(pending, actor=meeting_type.host, now=NOW).status == Status.CONFIRMED
+        assert approve_booking(host_of(pending), pending, now=NOW).status == Status.CONFIRMED
         with pytest.raises(ChangeRefusedError):
-            approve_booking(pending, actor=meeting_type.host, now=NOW)
+            approve_booking(host_of(pending), pending, now=NOW)
+    approved = AuditEvent.objects.get(action="bookings.booking.approved")
+    assert (approved.actor, approved.data["status"]) == (meeting_type.host, Status.CONFIRMED)
 
 
 def test_rescheduling_moves_the_booking_raises_its_sequence_and_frees_the_old_time(meeting_type):
     booking = book(meeting_type, MONDAY_0900, now=NOW)
     later = MONDAY_0900 + timedelta(hours=2)
     with organization_context(meeting_type.organization):
-        moved = reschedule_booking(booking, start=later, now=NOW)
+        moved = reschedule_booking(invitee_access(booking), booking, start=later, now=NOW)
         assert (moved.start, moved.sequence, moved.public_id) == (later, 1, booking.public_id)
+    moved_event = AuditEvent.objects.get(action="bookings.booking.rescheduled")
+    assert moved_event.data["by"] == CancelledBy.INVITEE
     assert book(meeting_type, MONDAY_0900, now=NOW, n=1).start == MONDAY_0900
 
 
@@ -139,18 +158,19 @@ def test_the_invitee_cannot_cancel_after_the_cut_off_but_the_host_can(meeting_ty
     just_before = MONDAY_0900 - timedelta(minutes=30)
     with organization_context(meeting_type.organization):
         with pytest.raises(ChangeRefusedError):
-            cancel_booking(booking, by=CancelledBy.INVITEE, now=just_before)
-        cancelled = cancel_booking(
-            booking, by=CancelledBy.HOST, reason="Ill", actor=meeting_type.host, now=just_before
-        )
+            cancel_booking(invitee_access(booking), booking, now=just_before)
+        cancelled = cancel_booking(host_of(booking), booking, reason="Ill", now=just_before)
         assert (cancelled.status, cancelled.cancel_reason) == (Status.CANCELLED, "Ill")
+        assert cancelled.cancelled_by == CancelledBy.HOST
+    event = AuditEvent.objects.get(action="bookings.booking.cancelled")
+    assert (event.actor, event.data["by"]) == (meeting_type.host, CancelledBy.HOST)
 
 
 @time_machine.travel(NOW, tick=False)
 def test_a_cancelled_booking_frees_its_slot(meeting_type):
     booking = book(meeting_type, MONDAY_0900)
     with organization_context(meeting_type.organization):
-        cancel_booking(booking, by=CancelledBy.INVITEE)
+        cancel_booking(invitee_access(booking), booking)
     assert book(meeting_type, MONDAY_0900, n=1).status == Status.CONFIRMED
 
 

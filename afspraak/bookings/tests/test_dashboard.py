@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from afspraak.audit.models import AuditEvent
 from afspraak.bookings.booking import cancel_booking
 from afspraak.bookings.models import Booking, CancelledBy, Status
-from afspraak.bookings.tests.factories import book
+from afspraak.bookings.tests.factories import book, invitee_access
 from afspraak.scheduling.tests.factories import MeetingTypeFactory, ScheduleFactory
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.roles import Role
@@ -90,7 +90,7 @@ def test_the_tabs_show_upcoming_pending_past_and_cancelled_bookings(
     pending = book(approval_type, MONDAY_0900 + 26 * HOUR, now=NOW, n=3)
     cancelled = book(meeting_type, MONDAY_0900 + 27 * HOUR, now=NOW, n=4)
     with organization_context(org):
-        cancel_booking(cancelled, by=CancelledBy.INVITEE, now=NOW)
+        cancel_booking(invitee_access(cancelled), cancelled, now=NOW)
     # Monday noon: the 09:00 meeting has passed, Tuesday's is still to come.
     clock.move_to(MONDAY_0900 + 3 * HOUR)
     client.force_login(host)

@@ -10,8 +10,7 @@ from icalendar import Calendar
 from afspraak.bookings.booking import cancel_booking, reschedule_booking
 from afspraak.bookings.ics import CANCEL, REQUEST, invitation
 from afspraak.bookings.links import invitee_url
-from afspraak.bookings.models import CancelledBy
-from afspraak.bookings.tests.factories import book
+from afspraak.bookings.tests.factories import book, invitee_access
 from afspraak.scheduling.models import Location
 from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.context import organization_context
@@ -88,7 +87,7 @@ def test_host_copy_leaves_out_the_invitees_private_link(booking):
 
 def test_rescheduled_invitation_keeps_the_uid_and_raises_the_sequence(booking):
     with organization_context(booking.organization):
-        moved = reschedule_booking(booking, start=THURSDAY_0900_AMSTERDAM)
+        moved = reschedule_booking(invitee_access(booking), booking, start=THURSDAY_0900_AMSTERDAM)
         _, event = _event(invitation(moved, method=REQUEST))
     assert event["UID"] == booking.uid
     assert event["SEQUENCE"] == 1
@@ -97,7 +96,7 @@ def test_rescheduled_invitation_keeps_the_uid_and_raises_the_sequence(booking):
 
 def test_cancelled_booking_gives_a_cancel_with_cancelled_status(booking):
     with organization_context(booking.organization):
-        cancelled = cancel_booking(booking, by=CancelledBy.INVITEE)
+        cancelled = cancel_booking(invitee_access(booking), booking)
         calendar, event = _event(invitation(cancelled, method=CANCEL))
     assert calendar["METHOD"] == "CANCEL"
     assert event["STATUS"] == "CANCELLED"

@@ -11,7 +11,7 @@ from django.test import Client
 from afspraak.bookings.booking import SLOT_TAKEN, free_slots
 from afspraak.bookings.links import invitee_token, invitee_url
 from afspraak.bookings.models import Booking, CancelledBy, Status
-from afspraak.bookings.tests.factories import book
+from afspraak.bookings.tests.factories import book, visitor_access
 from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.context import organization_context
 
@@ -47,6 +47,7 @@ def reload(booking: Booking) -> Booking:
 def is_free(booking: Booking, start: datetime) -> bool:
     with organization_context(booking.organization):
         slots = free_slots(
+            visitor_access(booking.organization),
             booking.meeting_type,
             window_start=start,
             window_end=start + timedelta(minutes=1),

@@ -8,16 +8,17 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from afspraak.audit.context import AuditContext
 from afspraak.bookings.booking import SlotNotOfferedError, free_slots
-from afspraak.bookings.tests.factories import book
+from afspraak.bookings.tests.factories import book, visitor_access
 from afspraak.scheduling.models import Visibility
 from afspraak.scheduling.slots import slots_by_local_date
 from afspraak.scheduling.tests.factories import DateOverrideFactory, MeetingTypeFactory
+from afspraak.tenancy.access import access_for_system
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.membership import remove_member
 from afspraak.tenancy.models import Membership
 from afspraak.tenancy.roles import Role
-from afspraak.tenancy.tests.acting import access_of
 from afspraak.tenancy.tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +89,7 @@ def test_the_month_view_links_exactly_the_days_the_engine_finds_free(client, mee
     zone = ZoneInfo("Pacific/Kiritimati")  # UTC+14: Amsterdam's Friday is Saturday there
     with organization_context(meeting_type.organization):
         slots = free_slots(
+            visitor_access(meeting_type.organization),
             meeting_type,
             window_start=datetime(2026, 11, 20, tzinfo=UTC),
             window_end=datetime(2027, 1, 10, tzinfo=UTC),
@@ -177,7 +179,8 @@ def test_a_removed_hosts_meeting_types_are_no_longer_offered(client, meeting_typ
     with organization_context(organization):
         membership = Membership.objects.get(user=host)
     owner = MembershipFactory.create(organization=organization, role=Role.OWNER).user
-    remove_member(access_of(owner, organization), membership)
+    owner_access = access_for_system(organization, AuditContext.system(owner))
+    remove_member(owner_access, membership)
 
     assert client.get(page_url(meeting_type)).status_code == 404
     listing = client.get(reverse("bookings:organization", kwargs={"org_slug": organization.slug}))

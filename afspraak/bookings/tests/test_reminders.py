@@ -22,8 +22,8 @@ from afspraak.bookings.booking import (
     decline_booking,
     reschedule_booking,
 )
-from afspraak.bookings.models import Booking, CancelledBy, Reminder, ReminderStatus, Status
-from afspraak.bookings.tests.factories import book
+from afspraak.bookings.models import Booking, Reminder, ReminderStatus, Status
+from afspraak.bookings.tests.factories import book, host_of, invitee_access
 from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.context import organization_context
 
@@ -240,7 +240,7 @@ def test_a_crash_between_send_and_mark_sends_again_only_after_the_timeout(
 
 def test_a_cancelled_bookings_reminders_are_dropped_and_never_sent(clock, booking, smtp_server):
     with organization_context(booking.organization):
-        cancel_booking(booking, by=CancelledBy.INVITEE)
+        cancel_booking(invitee_access(booking), booking)
     assert _reminders(booking) == {}
     clock.move_to(HOUR_BEFORE)
     assert _run() == 0
@@ -261,7 +261,7 @@ def test_a_reschedule_moves_unsent_reminders_and_rearms_sent_ones(clock, booking
     clock.move_to(DAY_BEFORE)
     assert _run() == 1
     with organization_context(booking.organization):
-        reschedule_booking(booking, start=MOVED)
+        reschedule_booking(invitee_access(booking), booking, start=MOVED)
     reminders = _reminders(booking)
     assert {offset: (r.due_at, r.status) for offset, r in reminders.items()} == {
         1440: (MOVED - timedelta(days=1), ReminderStatus.SCHEDULED),
@@ -283,12 +283,12 @@ def test_pending_bookings_are_reminded_and_declining_drops_the_reminders(clock, 
     pending = book(approval_type, MEETING, email=INVITEE_EMAIL)
     assert set(_reminders(pending)) == {1440, 60}
     with organization_context(approval_type.organization):
-        approve_booking(pending, actor=approval_type.host)
+        approve_booking(host_of(pending), pending)
     assert {r.status for r in _reminders(pending).values()} == {ReminderStatus.SCHEDULED}
 
     other = book(approval_type, MOVED, email="grace@example.test")
     with organization_context(approval_type.organization):
-        decline_booking(other, actor=approval_type.host)
+        decline_booking(host_of(other), other)
     assert _reminders(other) == {}
 
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from afspraak.bookings.booking import free_slots
-from afspraak.bookings.tests.factories import book
+from afspraak.bookings.tests.factories import book, visitor_access
 from afspraak.scheduling.tests.factories import MeetingTypeFactory, ScheduleFactory
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.roles import Role
@@ -29,7 +29,11 @@ def booking_of(organization, host, *, requires_approval: bool = False, **details
     now = timezone.now()
     with organization_context(organization):
         start = free_slots(
-            meeting_type, window_start=now, window_end=now + timedelta(days=14), now=now
+            visitor_access(meeting_type.organization),
+            meeting_type,
+            window_start=now,
+            window_end=now + timedelta(days=14),
+            now=now,
         )[0]
     return book(meeting_type, start, now=now, **details)
 

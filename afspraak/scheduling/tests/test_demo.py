@@ -6,6 +6,7 @@ import pytest
 import time_machine
 
 from afspraak.bookings.booking import free_slots
+from afspraak.bookings.tests.factories import visitor_access
 from afspraak.scheduling.demo import create_demo_meeting_type
 from afspraak.scheduling.models import MeetingType
 from afspraak.tenancy.context import organization_context
@@ -21,6 +22,7 @@ def test_the_demo_intro_call_offers_weekday_slots_in_amsterdam_office_hours(tmp_
 
     with organization_context(meeting_type.organization):
         slots = free_slots(
+            visitor_access(meeting_type.organization),
             meeting_type,
             window_start=datetime(2026, 12, 2, tzinfo=UTC),
             window_end=datetime(2026, 12, 3, tzinfo=UTC),
