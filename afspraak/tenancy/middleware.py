@@ -5,7 +5,6 @@ from collections.abc import Callable
 from allauth.account.internal.flows.reauthentication import suspend_request
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,7 +14,7 @@ from afspraak.tenancy.access import AccessDeniedError, Refusal, record_refusal
 
 
 class DomainErrorMiddleware:
-    """Turn a domain error that left a view into its answer: 404, 403, a redirect or a 4xx page.
+    """Turn a domain error that left a view into its answer: a 404, a redirect or a 4xx page.
 
     An ``AccessDeniedError`` is recorded here, after the view's transaction rolled back, so the
     refusal stays in the audit trail. A session past the organization's lifetime ends and
@@ -43,8 +42,6 @@ class DomainErrorMiddleware:
                 return suspend_request(request, reverse("account_reauthenticate"))
         if exception.status == 404:
             raise Http404(exception.message) from exception
-        if exception.status == 403:
-            raise PermissionDenied(exception.message) from exception
         return render(
             request, "tenancy/refused.html", {"message": exception.message}, status=exception.status
         )

@@ -23,7 +23,7 @@ def _nothing(tenants):
 
 
 def booking_of(organization, host, *, requires_approval: bool = False, **details):
-    """Book the first free slot of a new meeting type of ``host`` in ``organization``."""
+    """Book the first free slot from tomorrow on (past any cut-off) of a new meeting type."""
     schedule = ScheduleFactory.create(organization=organization, host=host)
     meeting_type = MeetingTypeFactory.create(schedule=schedule, requires_approval=requires_approval)
     now = timezone.now()
@@ -31,7 +31,7 @@ def booking_of(organization, host, *, requires_approval: bool = False, **details
         start = free_slots(
             visitor_access(meeting_type.organization),
             meeting_type,
-            window_start=now,
+            window_start=now + timedelta(days=1),
             window_end=now + timedelta(days=14),
             now=now,
         )[0]

@@ -20,4 +20,8 @@ def test_api_refuses_a_session_older_than_the_organization_allows(client, tenant
     assert response.status_code == 403
     assert "log in again" in response.json()["detail"]
     event = only_event("tenancy.access.denied")
-    assert event.data == {"reason": "session_lifetime", "organization": tenants.a.public_id}
+    assert event.data == {
+        "reason": "session_lifetime",
+        "organization": tenants.a.public_id,
+        "permission": "can_view_members",
+    }

@@ -68,6 +68,8 @@ PUBLIC = {
     "bookings:ics": "the invitee's calendar file, same token (test_invitee_link_…)",
     "bookings:cancel": "the invitee's cancel page, same token (test_invitee_link_…)",
     "bookings:reschedule": "the invitee's reschedule page, same token (test_invitee_link_…)",
+    "bookings:new_link": "asking for fresh invitee links: anyone, the same answer for every "
+    "address (test_public_routes_…, bookings/tests/test_invitee_link_expiry.py)",
     "^b/(?P<rest>.*)$": "any other /b/ address: the invitee links' private 404",
     "tenancy:invitation_accept": "an invitation link: the hashed token is the key "
     "(tenancy/tests/test_invitations.py)",
@@ -228,6 +230,8 @@ def test_public_routes_answer_anonymous_visitors(client, tenants, clock):
         == 404
     )
     assert client.get(reverse("bookings:book", args=["beta", meeting_type.slug])).status_code == 404
+    assert client.get(reverse("bookings:new_link", args=["alpha"])).status_code == 200
+    assert client.get(reverse("bookings:new_link", args=["no-such-org"])).status_code == 404
 
 
 INVITEE_PAGES = ["bookings:manage", "bookings:ics", "bookings:cancel", "bookings:reschedule"]
