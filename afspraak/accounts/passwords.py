@@ -20,14 +20,13 @@ from django.contrib.auth.password_validation import (
 )
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from afspraak.accounts.policies import registered_context_words
-from afspraak.audit.context import context_of
+from afspraak.audit.context import AuditContext
 from afspraak.audit.models import Outcome
 from afspraak.audit.trail import record
 
@@ -402,25 +401,24 @@ class PasswordChangeError(Exception):
         self.errors = errors
 
 
-def change_password(
-    *, actor: Any, request: HttpRequest, current_password: str, new_password: str
-) -> None:
-    """Replace ``actor``'s password after checking the current one and every rule."""
+def change_password(context: AuditContext, *, current_password: str, new_password: str) -> None:
+    """Replace the context's user's password after checking the current one and every rule.
+
+    The caller then finishes the session side as allauth does (``finalize_password_change``:
+    the notice e-mail and the audited ``password_changed`` signal).
+    """
+    actor = context.actor
     if not actor.check_password(current_password):
         record(
             "accounts.password.change_failed",
-            actor=actor,
+            context=context,
             outcome=Outcome.FAILURE,
             target=actor,
-            context=context_of(request),
             data={"reason": "wrong_current_password"},
         )
         raise PasswordChangeError({"current_password": [_("The current password is not correct.")]})
     problems = find_password_problems(new_password, user=actor)
     if problems:
         raise PasswordChangeError({"new_password": problems})
-    with transaction.atomic():
-        # allauth's own path: the history hook, the password_changed signal (audited)
-        # and keeping this session signed in all happen as on the web form.
-        password_change.change_password(actor, new_password)
-        password_change.finalize_password_change(request, actor)
+    # allauth's own path, as on the web form: the history hook runs with the change.
+    password_change.change_password(actor, new_password)

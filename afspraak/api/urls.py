@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from afspraak.accounts import api as account_api
-from afspraak.tenancy import api as tenancy_api
+from afspraak.api import account as account_api
+from afspraak.api import organizations as tenancy_api
 
 app_name = "api"
 

@@ -19,7 +19,6 @@ that rolls back sends nothing, one that commits is e-mailed once it has.
 """
 
 import secrets
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,6 +41,7 @@ from afspraak.bookings.models import (
     find_invitee_by_email,
 )
 from afspraak.errors import ConflictError, DomainError, NotFoundError
+from afspraak.inputs.names import validate_name_text
 from afspraak.scheduling.access import MEETING_TYPE_NOT_FOUND
 from afspraak.scheduling.models import Location, MeetingType, QuestionKind, zone_or_none
 from afspraak.scheduling.slots import Booking as EngineBooking
@@ -153,10 +153,13 @@ def clean_details(meeting_type: MeetingType, details: InviteeDetails) -> Invitee
     name, email, phone = details.name.strip(), details.email.strip(), details.phone.strip()
     if not name or len(name) > 200:
         errors["name"] = "Enter your name (at most 200 characters)."
-    elif any(unicodedata.category(character) == "Cc" for character in name):
-        # Line breaks and other control characters have no place in a name (and would
-        # break the e-mail subjects it appears in).
-        errors["name"] = "Enter your name on one line, without control characters."
+    else:
+        # The same rule as the form's, for every caller: the name reaches e-mail subjects,
+        # calendar files and the host's pages.
+        try:
+            validate_name_text(name)
+        except ValidationError as error:
+            errors["name"] = error.messages
     try:
         validate_email(email)
     except ValidationError:

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from allauth.account.internal.flows.password_change import finalize_password_change
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 
 from afspraak.accounts.passwords import PasswordChangeError, change_password, find_password_problems
 from afspraak.api.schemas import DetailSerializer
+from afspraak.audit.context import AuditContext
 
 
 class PasswordField(serializers.CharField):
@@ -74,14 +76,15 @@ class PasswordChangeView(APIView):
         serializer.is_valid(raise_exception=True)
         try:
             change_password(
-                actor=request.user,
-                # allauth's flow and the audit receivers work on Django's own request.
-                request=request._request,
+                AuditContext.from_request(request._request),
                 current_password=serializer.validated_data["current_password"],
                 new_password=serializer.validated_data["new_password"],
             )
         except PasswordChangeError as error:
             return Response(error.errors, status=status.HTTP_400_BAD_REQUEST)
+        # allauth's session side, as on the web form: this session stays signed in, the
+        # notice e-mail goes out, and the password_changed signal is audited.
+        finalize_password_change(request._request, request.user)
         return Response({"detail": "Your password has been changed."})
 
 

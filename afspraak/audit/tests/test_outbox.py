@@ -1,0 +1,184 @@
+"""The transactional outbox: nothing leaves before commit, everything committed leaves once."""
+
+import io
+import json
+import logging
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from afspraak.audit import outbox
+from afspraak.audit.logformat import ECSFormatter
+from afspraak.audit.models import OutboxMessage
+from afspraak.audit.outbox import (
+    CLAIM_LEASE,
+    MAX_ATTEMPTS,
+    UnknownTopicError,
+    deliver_due,
+    enqueue,
+    handles,
+)
+from afspraak.audit.trail import record
+
+pytestmark = pytest.mark.django_db
+
+TOPIC = "tests.outbox.delivery"
+
+
+@pytest.fixture
+def delivered(monkeypatch):
+    """Register a handler for ``TOPIC`` that notes each payload it delivers."""
+    seen: list[dict] = []
+    monkeypatch.setattr(outbox, "_handlers", dict(outbox._handlers))
+    handles(TOPIC)(lambda message: seen.append(message.payload))
+    return seen
+
+
+@pytest.fixture
+def failing(monkeypatch):
+    """Register a handler for ``TOPIC`` whose downstream system is down."""
+    monkeypatch.setattr(outbox, "_handlers", dict(outbox._handlers))
+
+    def refuse(message):
+        raise ConnectionRefusedError("mail server down")
+
+    handles(TOPIC)(refuse)
+
+
+def _siem_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if '"event.action"' in line]
+
+
+@pytest.fixture
+def siem_stream():
+    """Point the configured SIEM handler (settings.LOGGING's "audit") at a buffer we can read."""
+    [handler] = [
+        handler
+        for handler in logging.getLogger("afspraak.audit.events").handlers
+        if isinstance(handler, logging.StreamHandler)
+        and isinstance(handler.formatter, ECSFormatter)
+    ]
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(previous)
+
+
+def test_a_committed_event_reaches_the_real_log_stream_once_and_a_rolled_back_one_never(
+    siem_stream, django_capture_on_commit_callbacks
+):
+    class Abandoned(Exception):  # noqa: N818 - not an error: the test abandons on purpose
+        pass
+
+    with django_capture_on_commit_callbacks(execute=True):
+        try:
+            with transaction.atomic():
+                record("accounts.mfa.removed", data={"marker": "rolled-back"})
+                raise Abandoned
+        except Abandoned:
+            pass
+    with django_capture_on_commit_callbacks(execute=True):
+        committed = record("accounts.mfa.added", data={"marker": "committed"})
+    deliver_due()
+
+    # Read from the handler and formatter the settings configure, not from a logging hook.
+    lines = _siem_lines(siem_stream.getvalue())
+    assert [(line["event.action"], line["afspraak.data"]["marker"]) for line in lines] == [
+        ("accounts.mfa.added", "committed")
+    ]
+    assert lines[0]["event.id"] == str(committed.pk)
+    assert not OutboxMessage.objects.filter(payload__event=committed.pk + 1).exists()
+
+
+def test_the_dispatcher_starts_when_the_transaction_commits(
+    delivered, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as at_commit:
+        enqueue(TOPIC, {"n": 1})
+    assert delivered == []
+
+    for callback in at_commit:
+        callback()
+    assert delivered == [{"n": 1}]
+
+
+def test_a_message_is_delivered_once_however_often_the_dispatcher_runs(delivered):
+    message = enqueue(TOPIC, {"n": 1})
+
+    assert deliver_due() == 1
+    assert deliver_due() == 0
+
+    assert delivered == [{"n": 1}]
+    message.refresh_from_db()
+    assert message.delivered_at is not None
+    assert message.attempts == 1
+
+
+def test_messages_go_out_oldest_first_across_batches(delivered):
+    for n in range(5):
+        enqueue(TOPIC, {"n": n})
+
+    assert deliver_due(batch_size=2) == 5
+    assert [payload["n"] for payload in delivered] == [0, 1, 2, 3, 4]
+
+
+def test_an_unknown_topic_is_refused_when_enqueued():
+    with pytest.raises(UnknownTopicError):
+        enqueue("tests.outbox.nobody_listens", {})
+    assert not OutboxMessage.objects.exists()
+
+
+def test_a_failed_delivery_is_retried_later_with_a_growing_delay(failing, clock):
+    message = enqueue(TOPIC, {"n": 1})
+
+    assert deliver_due() == 0
+    message.refresh_from_db()
+    assert (message.attempts, message.delivered_at, message.failed_at) == (1, None, None)
+    assert message.last_error == "ConnectionRefusedError: mail server down"
+    first_delay = message.available_at - timezone.now()
+    assert deliver_due() == 0  # not due yet
+    message.refresh_from_db()
+    assert message.attempts == 1
+
+    clock.shift(first_delay)
+    deliver_due()
+    message.refresh_from_db()
+    assert message.attempts == 2
+    assert message.available_at - timezone.now() > first_delay
+
+
+def test_a_message_that_keeps_failing_is_given_up_and_reported(failing, clock, caplog):
+    message = enqueue(TOPIC, {"n": 1})
+
+    for _ in range(MAX_ATTEMPTS + 2):
+        deliver_due()
+        clock.shift(timedelta(hours=2))
+
+    message.refresh_from_db()
+    assert message.attempts == MAX_ATTEMPTS
+    assert message.failed_at is not None
+    assert any("giving up" in r.getMessage() for r in caplog.records if r.levelname == "ERROR")
+
+
+def test_a_message_claimed_by_another_dispatcher_is_left_to_it(delivered):
+    message = enqueue(TOPIC, {"n": 1})
+    OutboxMessage.objects.filter(pk=message.pk).update(claimed_at=timezone.now())
+
+    assert deliver_due() == 0
+    assert delivered == []
+
+
+def test_a_claim_older_than_the_lease_is_taken_over(delivered):
+    message = enqueue(TOPIC, {"n": 1})
+    abandoned = timezone.now() - CLAIM_LEASE - timedelta(seconds=1)
+    OutboxMessage.objects.filter(pk=message.pk).update(claimed_at=abandoned)
+
+    assert deliver_due() == 1
+    assert delivered == [{"n": 1}]
+
+
+def test_a_topic_has_one_handler(delivered):
+    with pytest.raises(ValueError, match="already has a handler"):
+        handles(TOPIC)(lambda message: None)
