@@ -159,6 +159,13 @@ def deliver_due(*, batch_size: int = BATCH_SIZE) -> int:
         after = due[-1]
 
 
+def retry_failed() -> int:
+    """Make every message that ran out of attempts due again, with fresh attempts."""
+    return OutboxMessage.objects.filter(delivered_at__isnull=True, failed_at__isnull=False).update(
+        failed_at=None, attempts=0, claimed_at=None, available_at=timezone.now()
+    )
+
+
 @db_task()
 def deliver_outbox() -> int:
     """Deliver what a transaction that just committed left in the outbox."""

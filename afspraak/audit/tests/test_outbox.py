@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import transaction
 from django.utils import timezone
 
@@ -182,3 +183,24 @@ def test_a_claim_older_than_the_lease_is_taken_over(delivered):
 def test_a_topic_has_one_handler(delivered):
     with pytest.raises(ValueError, match="already has a handler"):
         handles(TOPIC)(lambda message: None)
+
+
+def test_the_operator_sees_failed_messages_and_retries_them(failing, clock, monkeypatch):
+    message = enqueue(TOPIC, {"n": 1})
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        attempts=MAX_ATTEMPTS, failed_at=timezone.now(), last_error="OSError: no route"
+    )
+
+    shown = io.StringIO()
+    call_command("outbox", "status", stdout=shown)
+    assert (
+        f"failed #{message.pk} {TOPIC} after {MAX_ATTEMPTS} attempts: OSError" in shown.getvalue()
+    )
+
+    seen = []
+    monkeypatch.setitem(outbox._handlers, TOPIC, lambda message: seen.append(message.payload))
+    retried = io.StringIO()
+    call_command("outbox", "retry", stdout=retried)
+    assert "1 failed message(s) made due again." in retried.getvalue()
+    assert seen == [{"n": 1}]
+    assert "Nothing waits in the outbox." in retried.getvalue()
