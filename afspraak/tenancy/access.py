@@ -119,8 +119,9 @@ class Access:
     membership: Membership | None = None
     # The one booking an invitee's link grants (its public id).
     booking_public_id: str | None = None
-    # Whether the person confirmed their identity again lately (before a sensitive change).
-    reauthenticated: bool = False
+    # Whether the person confirmed their identity again lately (before a sensitive change):
+    # a flag, or a check asked only when a sensitive change needs it (it costs queries).
+    reauthenticated: bool | Callable[[], bool] = False
     # Extra facts gates may read (a staff grant, an API token's scopes …).
     facts: dict[str, Any] = field(default_factory=dict)
 
@@ -148,10 +149,14 @@ class Access:
     def require(self, permission: Permission, *, reauthenticated: bool = False) -> None:
         """Refuse unless ``permission`` is allowed (and, if asked, recently re-authenticated)."""
         reason = self._refusal(permission)
-        if reason is None and reauthenticated and not self.reauthenticated:
+        if reason is None and reauthenticated and not self._is_reauthenticated():
             reason = Refusal.REAUTHENTICATION
         if reason is not None:
             raise self.denied(reason, permission)
+
+    def _is_reauthenticated(self) -> bool:
+        check = self.reauthenticated
+        return check() if callable(check) else check
 
     def require_booking(self, booking_public_id: str) -> None:
         """Refuse unless an invitee's access is for this very booking."""
@@ -206,7 +211,14 @@ def _member_access(
 ) -> Access:
     """Return ``user``'s access as a member of ``organization``; refuse an outsider (404)."""
     with organization_context(organization, user=user):
-        membership = Membership.objects.select_related("user").filter(user=user).first()
+        return _member_access_in_context(organization, user, context, **extra)
+
+
+def _member_access_in_context(
+    organization: Organization, user: Any, context: AuditContext, **extra: Any
+) -> Access:
+    """Return ``user``'s access, reading the membership in the organization's active context."""
+    membership = Membership.objects.select_related("user").filter(user=user).first()
     if membership is None:
         raise AccessDeniedError(
             ORGANIZATION_NOT_FOUND,
@@ -231,6 +243,39 @@ def _organization_by_slug(slug: str) -> Organization:
     return organization
 
 
+def organization_for_request(request: HttpRequest, org_slug: str) -> Organization:
+    """Return the organization a signed-in request names; anything else is the same 404."""
+    user = request.user
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise NotFoundError(ORGANIZATION_NOT_FOUND)
+    organization = Organization.objects.filter(slug=org_slug).first()
+    if organization is None:
+        raise NotFoundError(ORGANIZATION_NOT_FOUND)
+    return organization
+
+
+def request_access_in_context(
+    request: HttpRequest, organization: Organization, permission: Permission | None = None
+) -> Access:
+    """Return the request's access, inside the organization's active context (see below)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotFoundError(ORGANIZATION_NOT_FOUND)
+    access = _member_access_in_context(
+        organization,
+        user,
+        AuditContext.from_request(request),
+        reauthenticated=lambda: did_recently_reauthenticate(request),
+    )
+    if session_too_old(request, organization):
+        raise access.denied(Refusal.SESSION_LIFETIME, permission)
+    if organization.require_mfa and not user.has_mfa():
+        raise access.denied(Refusal.MFA_REQUIRED, permission)
+    if permission is not None:
+        access.require(permission)
+    return access
+
+
 def access_for_request(
     request: HttpRequest, org_slug: str, permission: Permission | None = None
 ) -> Access:
@@ -240,23 +285,9 @@ def access_for_request(
     session older than the organization allows, or a user without the MFA it requires,
     is refused before any permission is looked at.
     """
-    user = request.user
-    if not isinstance(user, User) or not user.is_authenticated:
-        raise NotFoundError(ORGANIZATION_NOT_FOUND)
-    organization = _organization_by_slug(org_slug)
-    access = _member_access(
-        organization,
-        user,
-        AuditContext.from_request(request),
-        reauthenticated=did_recently_reauthenticate(request),
-    )
-    if session_too_old(request, organization):
-        raise access.denied(Refusal.SESSION_LIFETIME, permission)
-    if organization.require_mfa and not user.has_mfa():
-        raise access.denied(Refusal.MFA_REQUIRED, permission)
-    if permission is not None:
-        access.require(permission)
-    return access
+    organization = organization_for_request(request, org_slug)
+    with organization_context(organization, user=request.user):
+        return request_access_in_context(request, organization, permission)
 
 
 def access_for_member(user: Any, organization: Organization, context: AuditContext) -> Access:

@@ -25,14 +25,14 @@ def _set_local(using: str, values: dict[str, str]) -> dict[str, str]:
     connection = connections[using]
     if connection.vendor != "postgresql" or not values:
         return {}
-    previous = {}
+    names = list(values)
+    # One round trip for all of them: each old value is read before it is replaced.
+    columns = ", ".join("current_setting(%s, true), set_config(%s, %s, true)" for _ in names)
+    params = [part for name in names for part in (name, name, values[name])]
     with connection.cursor() as cursor:
-        for name, value in values.items():
-            cursor.execute(
-                "SELECT current_setting(%s, true), set_config(%s, %s, true)", [name, name, value]
-            )
-            previous[name] = cursor.fetchone()[0] or ""
-    return previous
+        cursor.execute(f"SELECT {columns}", params)
+        row = cursor.fetchone()
+    return {name: row[2 * index] or "" for index, name in enumerate(names)}
 
 
 @contextmanager

@@ -12,7 +12,12 @@ from typing import Any, cast
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 
-from afspraak.tenancy.access import Access, access_for_request
+from afspraak.tenancy.access import (
+    Access,
+    organization_for_request,
+    request_access_in_context,
+)
+from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Membership, Organization
 from afspraak.tenancy.roles import Permission
 
@@ -53,12 +58,14 @@ def organization_view(
         def wrapper(request: HttpRequest, org_slug: str, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            access = access_for_request(request, org_slug, permission)
-            tenant_request = cast(OrganizationRequest, request)
-            tenant_request.access = access
-            tenant_request.organization = access.organization
-            tenant_request.membership = cast(Membership, access.membership)
-            with access.scope():
+            organization = organization_for_request(request, org_slug)
+            # One tenant context for deciding and for the view, so a page pays for one.
+            with organization_context(organization, user=request.user):
+                access = request_access_in_context(request, organization, permission)
+                tenant_request = cast(OrganizationRequest, request)
+                tenant_request.access = access
+                tenant_request.organization = access.organization
+                tenant_request.membership = cast(Membership, access.membership)
                 return view(tenant_request, *args, **kwargs)
 
         return wrapper
