@@ -17,10 +17,10 @@ from django.core import mail
 from django.db import connection
 from django.urls import reverse
 
-from afspraak.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from afspraak.accounts.tests.login_worker import WRONG_PASSWORD
 from afspraak.accounts.tests.signin import submit_password
 from afspraak.audit.models import AuditEvent
+from afspraak.testing.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
