@@ -6,11 +6,11 @@ import pytest
 import time_machine
 
 from afspraak.bookings.booking import free_slots
-from afspraak.bookings.tests.factories import visitor_access
 from afspraak.scheduling.demo import create_demo_meeting_type
 from afspraak.scheduling.models import MeetingType
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.demo import create_demo_organization
+from afspraak.testing.access import visitor_access
 
 pytestmark = pytest.mark.django_db
 

@@ -6,11 +6,10 @@ import pytest
 
 from afspraak.inputs.names import NAME_HAS_BIDI_CONTROLS
 from afspraak.scheduling.models import MeetingType, Schedule
-from afspraak.scheduling.tests.factories import ScheduleFactory
 from afspraak.scheduling.tests.test_views import _meeting_type_form, _schedule_form
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.roles import Role
-from afspraak.tenancy.tests.factories import MembershipFactory, OrganizationFactory
+from afspraak.testing.factories import MembershipFactory, OrganizationFactory, ScheduleFactory
 
 pytestmark = pytest.mark.django_db
 

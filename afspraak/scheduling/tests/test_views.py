@@ -10,10 +10,14 @@ from django.test.utils import CaptureQueriesContext
 
 from afspraak.audit.models import AuditEvent
 from afspraak.scheduling.models import DateOverride, MeetingType, Schedule, Visibility
-from afspraak.scheduling.tests.factories import MeetingTypeFactory, ScheduleFactory
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.roles import Role
-from afspraak.tenancy.tests.factories import MembershipFactory, OrganizationFactory
+from afspraak.testing.factories import (
+    MeetingTypeFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    ScheduleFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
