@@ -11,18 +11,11 @@ from afspraak.audit.outbox import deliver_due
 from afspraak.bookings.booking import approve_booking, cancel_booking
 from afspraak.bookings.models import Booking, CancelledBy, Status
 from afspraak.bookings.notifications import BOOKING_EMAIL_TOPIC, outbox_message_id
-from afspraak.bookings.tests.factories import (
-    book,
-    host_of,
-    invitee_access,
-    member_of,
-    visitor_access,
-)
-from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.access import AccessDeniedError
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.roles import Permission, Role
-from afspraak.tenancy.tests.factories import MembershipFactory
+from afspraak.testing.access import host_of, invitee_access, member_of, visitor_access
+from afspraak.testing.factories import MeetingTypeFactory, MembershipFactory, book
 
 pytestmark = pytest.mark.django_db
 

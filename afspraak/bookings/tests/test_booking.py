@@ -23,15 +23,9 @@ from afspraak.bookings.booking import (
     reschedule_booking,
 )
 from afspraak.bookings.models import Booking, CancelledBy, Status
-from afspraak.bookings.tests.factories import (
-    book,
-    host_of,
-    invitee_access,
-    invitee_details,
-    visitor_access,
-)
-from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.context import organization_context
+from afspraak.testing.access import host_of, invitee_access, visitor_access
+from afspraak.testing.factories import MeetingTypeFactory, book, invitee_details
 
 pytestmark = pytest.mark.django_db
 

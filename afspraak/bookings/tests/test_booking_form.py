@@ -12,9 +12,8 @@ from django.urls import reverse
 from afspraak.bookings.booking import SLOT_NOT_OFFERED, SLOT_TAKEN
 from afspraak.bookings.links import invitee_url
 from afspraak.bookings.models import Booking
-from afspraak.bookings.tests.factories import book
-from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.context import organization_context
+from afspraak.testing.factories import MeetingTypeFactory, book
 
 pytestmark = pytest.mark.django_db
 

@@ -10,11 +10,16 @@ from django.test.utils import CaptureQueriesContext
 from afspraak.audit.models import AuditEvent
 from afspraak.bookings.booking import cancel_booking
 from afspraak.bookings.models import Booking, CancelledBy, Status
-from afspraak.bookings.tests.factories import book, invitee_access
-from afspraak.scheduling.tests.factories import MeetingTypeFactory, ScheduleFactory
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.roles import Role
-from afspraak.tenancy.tests.factories import MembershipFactory, OrganizationFactory
+from afspraak.testing.access import invitee_access
+from afspraak.testing.factories import (
+    MeetingTypeFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    ScheduleFactory,
+    book,
+)
 
 pytestmark = pytest.mark.django_db
 

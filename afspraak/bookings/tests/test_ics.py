@@ -10,10 +10,10 @@ from icalendar import Calendar
 from afspraak.bookings.booking import cancel_booking, reschedule_booking
 from afspraak.bookings.ics import CANCEL, REQUEST, invitation
 from afspraak.bookings.links import invitee_url
-from afspraak.bookings.tests.factories import book, invitee_access
 from afspraak.scheduling.models import Location
-from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.context import organization_context
+from afspraak.testing.access import invitee_access
+from afspraak.testing.factories import MeetingTypeFactory, book
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,7 @@ from django.urls import reverse
 from afspraak.audit.outbox import deliver_due
 from afspraak.bookings.invitee_views import LINK_EXPIRED
 from afspraak.bookings.links import LINK_LIFETIME_AFTER_MEETING, invitee_url
-from afspraak.bookings.tests.factories import book
-from afspraak.scheduling.tests.factories import MeetingTypeFactory
-from afspraak.tenancy.tests.factories import OrganizationFactory
+from afspraak.testing.factories import MeetingTypeFactory, OrganizationFactory, book
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,7 @@ from django.test import Client
 
 from afspraak.audit.logredaction import RedactSecretsFilter
 from afspraak.bookings.links import LINK_LIFETIME_AFTER_MEETING, invitee_token, invitee_url
-from afspraak.bookings.tests.factories import book
-from afspraak.scheduling.tests.factories import MeetingTypeFactory
+from afspraak.testing.factories import MeetingTypeFactory, book
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,9 @@ from django.test import Client
 from afspraak.bookings.booking import SLOT_TAKEN, free_slots
 from afspraak.bookings.links import invitee_token, invitee_url
 from afspraak.bookings.models import Booking, CancelledBy, Status
-from afspraak.bookings.tests.factories import book, visitor_access
-from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.context import organization_context
+from afspraak.testing.access import visitor_access
+from afspraak.testing.factories import MeetingTypeFactory, book
 
 pytestmark = pytest.mark.django_db
 

@@ -21,9 +21,9 @@ from afspraak.bookings.booking import (
     reschedule_booking,
 )
 from afspraak.bookings.notifications import send_booking_notice
-from afspraak.bookings.tests.factories import book, host_of, invitee_access
-from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.context import organization_context
+from afspraak.testing.access import host_of, invitee_access
+from afspraak.testing.factories import MeetingTypeFactory, book
 
 pytestmark = pytest.mark.django_db
 

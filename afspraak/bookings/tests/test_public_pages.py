@@ -10,16 +10,20 @@ from django.urls import reverse
 
 from afspraak.audit.context import AuditContext
 from afspraak.bookings.booking import SlotNotOfferedError, free_slots
-from afspraak.bookings.tests.factories import book, visitor_access
 from afspraak.scheduling.models import Visibility
 from afspraak.scheduling.slots import slots_by_local_date
-from afspraak.scheduling.tests.factories import DateOverrideFactory, MeetingTypeFactory
 from afspraak.tenancy.access import access_for_system
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.membership import remove_member
 from afspraak.tenancy.models import Membership
 from afspraak.tenancy.roles import Role
-from afspraak.tenancy.tests.factories import MembershipFactory
+from afspraak.testing.access import visitor_access
+from afspraak.testing.factories import (
+    DateOverrideFactory,
+    MeetingTypeFactory,
+    MembershipFactory,
+    book,
+)
 
 pytestmark = pytest.mark.django_db
 
