@@ -3,7 +3,6 @@
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 from django.db import transaction
 
 from afspraak.audit.models import AuditEvent, OutboxMessage
@@ -17,17 +16,10 @@ from afspraak.tenancy.roles import Permission, Role
 from afspraak.testing.access import host_of, invitee_access, member_of, visitor_access
 from afspraak.testing.factories import MeetingTypeFactory, MembershipFactory, book
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 MONDAY_0900 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 TUESDAY_0900 = datetime(2026, 12, 8, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _december():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def _stored(booking):

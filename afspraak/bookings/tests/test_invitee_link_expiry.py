@@ -13,18 +13,11 @@ from afspraak.testing.factories import MeetingTypeFactory, OrganizationFactory, 
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 MONDAY_0900 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 MEETING_END = MONDAY_0900 + timedelta(minutes=30)
 EXPIRY = MEETING_END + LINK_LIFETIME_AFTER_MEETING
 PAGES = ["manage", "cancel", "reschedule", "ics"]
 EMAIL = "ada@example.test"
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

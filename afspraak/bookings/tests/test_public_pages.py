@@ -5,7 +5,6 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from afspraak.audit.context import AuditContext
@@ -18,6 +17,7 @@ from afspraak.tenancy.membership import remove_member
 from afspraak.tenancy.models import Membership
 from afspraak.tenancy.roles import Role
 from afspraak.testing.access import visitor_access
+from afspraak.testing.clock import CLOCK_START
 from afspraak.testing.factories import (
     DateOverrideFactory,
     MeetingTypeFactory,
@@ -25,17 +25,11 @@ from afspraak.testing.factories import (
     book,
 )
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 # Tuesday 2026-12-01, 13:00 in Amsterdam. Monday 2026-12-07 09:00 Amsterdam is 08:00 UTC.
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+NOW = CLOCK_START
 MONDAY_0900 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

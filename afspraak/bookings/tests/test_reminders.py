@@ -40,9 +40,8 @@ INVITEE_EMAIL = "ada@example.test"
 
 
 @pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(NOW, tick=False)
-    return time_machine
+def clock_start():
+    return NOW
 
 
 @pytest.fixture
