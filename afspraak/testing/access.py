@@ -1,7 +1,8 @@
 """``Access`` objects for tests that call domain functions directly, as an edge would build them.
 
-``member_access(membership)`` acts as that member (``reauthenticated=True`` for the
-sensitive changes that need a fresh login), ``system_access(organization)`` as a command
+``member_access(membership)`` acts as that member and ``member_of(organization, user)``
+as any user in any organization (both take ``reauthenticated=True`` for the sensitive
+changes that need a fresh login), ``system_access(organization)`` as a command
 or job, ``visitor_access`` as anyone on the public pages and ``invitee_access`` as the
 holder of one booking's link. The fixtures give the people of ``tenants`` theirs.
 """
@@ -26,10 +27,7 @@ from afspraak.testing.tenants import Tenants
 
 def member_access(membership: Membership, *, reauthenticated: bool = False) -> Access:
     """Return ``membership``'s access to its organization, as a page would build it."""
-    access = access_for_member(
-        membership.user, membership.organization, AuditContext.system(membership.user)
-    )
-    return replace(access, reauthenticated=reauthenticated)
+    return member_of(membership.organization, membership.user, reauthenticated=reauthenticated)
 
 
 def system_access(organization: Organization) -> Access:
@@ -47,9 +45,10 @@ def invitee_access(booking: Booking) -> Access:
     return access_for_invitee(booking.organization, booking.public_id, AuditContext())
 
 
-def member_of(organization: Organization, user: Any) -> Access:
+def member_of(organization: Organization, user: Any, *, reauthenticated: bool = False) -> Access:
     """Return ``user``'s access as a member of ``organization``, outside a request."""
-    return access_for_member(user, organization, AuditContext.system(user))
+    access = access_for_member(user, organization, AuditContext.system(user))
+    return replace(access, reauthenticated=reauthenticated)
 
 
 def host_of(booking_or_type: Any) -> Access:

@@ -33,7 +33,7 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import override_settings, setup_test_environment
 
-    from afspraak.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+    from afspraak.testing.factories import DEFAULT_PASSWORD, UserFactory
 
     setup_test_environment()
     # The same fast hasher as the test run that copied the database.

@@ -8,7 +8,7 @@ from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
 from django.test import Client
 from django.urls import reverse
 
-from afspraak.accounts.tests.factories import DEFAULT_PASSWORD
+from afspraak.testing.factories import DEFAULT_PASSWORD
 
 TOTP_PERIOD = 30
 

@@ -16,7 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from afspraak.accounts.models import User
-from afspraak.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from afspraak.testing.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,9 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from afspraak.accounts.tests.factories import DEFAULT_PASSWORD, StaffUserFactory, UserFactory
 from afspraak.accounts.tests.signin import enrol_totp, submit_password, totp_code
 from afspraak.audit.models import AuditEvent
+from afspraak.testing.factories import DEFAULT_PASSWORD, StaffUserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

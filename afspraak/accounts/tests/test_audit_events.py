@@ -10,7 +10,6 @@ from allauth.mfa.models import Authenticator
 from django.core import mail
 from django.urls import reverse
 
-from afspraak.accounts.tests.factories import DEFAULT_PASSWORD, StaffUserFactory, UserFactory
 from afspraak.accounts.tests.signin import (
     enrol_totp,
     reauthenticate,
@@ -19,6 +18,7 @@ from afspraak.accounts.tests.signin import (
     totp_code,
 )
 from afspraak.audit.models import AuditEvent
+from afspraak.testing.factories import DEFAULT_PASSWORD, StaffUserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 import pytest
 
-from afspraak.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from afspraak.testing.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 

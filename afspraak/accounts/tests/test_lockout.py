@@ -17,10 +17,11 @@ from django.core import mail
 from django.db import connection
 from django.urls import reverse
 
-from afspraak.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from afspraak.accounts.tests.login_worker import WRONG_PASSWORD
 from afspraak.accounts.tests.signin import submit_password
 from afspraak.audit.models import AuditEvent
+from afspraak.testing.audit import events
+from afspraak.testing.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -43,10 +44,6 @@ def _logged_in(client):
     return client.get(reverse("home")).context["user"].is_authenticated
 
 
-def _events(action):
-    return list(AuditEvent.objects.filter(action=action).order_by("id"))
-
-
 SMALL_LIMIT = 3
 
 
@@ -67,11 +64,11 @@ def test_ten_failures_lock_the_account_even_against_the_right_password(client):
     assert response.status_code == 429
     assert "locked for 30 minutes" in response.content.decode()
     assert not _logged_in(client)
-    failures = _events("accounts.login.failed")
+    failures = events("accounts.login.failed")
     assert [e.outcome for e in failures] == ["failure"] * 10 + ["denied"]
     assert failures[-1].data == {"known_account": True, "reason": "locked_out"}
     assert {e.target_id for e in failures} == {user.public_id}
-    [lockout] = _events("accounts.login.locked_out")
+    [lockout] = events("accounts.login.locked_out")
     assert (lockout.outcome, lockout.target_id) == ("denied", user.public_id)
     assert lockout.data == {"known_account": True, "failures": 10}
 
@@ -116,7 +113,7 @@ def test_unknown_address_locks_like_a_real_account(client, small_limit):
     assert statuses == [200] * (small_limit - 1) + [429, 429]
     stored = [(e.data, e.target_id) for e in AuditEvent.objects.all()]
     assert "nobody@example.test" not in json.dumps(stored)
-    [lockout] = _events("accounts.login.locked_out")
+    [lockout] = events("accounts.login.locked_out")
     assert lockout.data == {"known_account": False, "failures": small_limit}
 
 
@@ -149,7 +146,7 @@ def test_password_reset_by_email_lifts_the_lock(client, small_limit):
     assert response.status_code == 302
 
     assert submit_password(client, user.email, new_password).status_code == 302
-    [reset] = _events("accounts.password.reset")
+    [reset] = events("accounts.password.reset")
     assert reset.data == {"lock_lifted": True}
 
 
@@ -180,7 +177,7 @@ def test_one_address_guessing_across_accounts_is_throttled(client):
         assert not _logged_in(client)
         # The throttled guess never reached the password check or the account's counters.
         assert not AccessAttempt.objects.filter(username=users[allowed].email).exists()
-        [throttled] = _events("accounts.login.throttled")
+        [throttled] = events("accounts.login.throttled")
         assert throttled.outcome == "denied"
         assert throttled.ip_address == GUESSER
         # Another address is not affected, and this one may try again after the window.

@@ -16,7 +16,6 @@ from django.urls import reverse
 
 from afspraak.accounts.mfa_secrets import MFASecretRejected, OwnedCiphertext
 from afspraak.accounts.middleware import mfa_required
-from afspraak.accounts.tests.factories import StaffUserFactory, UserFactory
 from afspraak.accounts.tests.signin import (
     enrol_totp,
     reauthenticate,
@@ -25,7 +24,7 @@ from afspraak.accounts.tests.signin import (
     totp_code,
 )
 from afspraak.audit.models import AuditEvent
-from afspraak.tenancy.tests.factories import MembershipFactory
+from afspraak.testing.factories import MembershipFactory, StaffUserFactory, UserFactory
 
 # Codes this many periods away are outside the accepted clock drift.
 BEYOND_TOLERANCE = settings.MFA_TOTP_TOLERANCE + 1

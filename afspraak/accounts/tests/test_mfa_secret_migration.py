@@ -10,8 +10,8 @@ from allauth.mfa.totp.internal.auth import generate_totp_secret
 from django.apps import apps
 
 from afspraak.accounts.mfa_secrets import MFASecretRejected
-from afspraak.accounts.tests.factories import UserFactory
 from afspraak.crypto.keyring import decrypt_with_master, encrypt_with_master
+from afspraak.testing.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

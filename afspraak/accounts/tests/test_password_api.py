@@ -6,9 +6,13 @@ from django.contrib.auth.hashers import check_password
 from django.urls import reverse
 
 from afspraak.accounts.models import PasswordHistoryEntry
-from afspraak.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from afspraak.audit.models import AuditEvent
-from afspraak.tenancy.tests.factories import MembershipFactory, OrganizationFactory
+from afspraak.testing.factories import (
+    DEFAULT_PASSWORD,
+    MembershipFactory,
+    OrganizationFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

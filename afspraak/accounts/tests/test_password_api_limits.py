@@ -2,7 +2,7 @@
 
 import pytest
 
-from afspraak.accounts.tests.factories import UserFactory
+from afspraak.testing.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -21,9 +21,13 @@ from afspraak.accounts.passwords import (
     base_words,
     find_password_problems,
 )
-from afspraak.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from afspraak.audit.models import AuditEvent
-from afspraak.tenancy.tests.factories import MembershipFactory, OrganizationFactory
+from afspraak.testing.factories import (
+    DEFAULT_PASSWORD,
+    MembershipFactory,
+    OrganizationFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from afspraak.accounts.middleware import SESSION_END_GRACE_SECONDS, set_session_end_date
 from afspraak.accounts.sessions import session_token
-from afspraak.accounts.tests.factories import StaffUserFactory, UserFactory
 from afspraak.accounts.tests.signin import submit_password, totp_code
 from afspraak.audit.models import AuditEvent
+from afspraak.testing.factories import StaffUserFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -4,12 +4,11 @@ import logging
 import pytest
 from django.db import connection, transaction
 
-from afspraak.accounts.tests.factories import UserFactory
 from afspraak.audit.context import AuditContext
 from afspraak.audit.logformat import ECSFormatter
 from afspraak.audit.models import AppendOnlyError, AuditEvent
 from afspraak.audit.trail import record
-from afspraak.tenancy.tests.factories import OrganizationFactory
+from afspraak.testing.factories import OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,6 @@
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 from django.db import transaction
 
 from afspraak.audit.models import AuditEvent, OutboxMessage
@@ -11,30 +10,16 @@ from afspraak.audit.outbox import deliver_due
 from afspraak.bookings.booking import approve_booking, cancel_booking
 from afspraak.bookings.models import Booking, CancelledBy, Status
 from afspraak.bookings.notifications import BOOKING_EMAIL_TOPIC, outbox_message_id
-from afspraak.bookings.tests.factories import (
-    book,
-    host_of,
-    invitee_access,
-    member_of,
-    visitor_access,
-)
-from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.access import AccessDeniedError
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.roles import Permission, Role
-from afspraak.tenancy.tests.factories import MembershipFactory
+from afspraak.testing.access import host_of, invitee_access, member_of, visitor_access
+from afspraak.testing.factories import MeetingTypeFactory, MembershipFactory, book
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 MONDAY_0900 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 TUESDAY_0900 = datetime(2026, 12, 8, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _december():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 def _stored(booking):

@@ -4,7 +4,6 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
-import time_machine
 from django.core.exceptions import ValidationError
 from django.db import OperationalError
 
@@ -23,20 +22,15 @@ from afspraak.bookings.booking import (
     reschedule_booking,
 )
 from afspraak.bookings.models import Booking, CancelledBy, Status
-from afspraak.bookings.tests.factories import (
-    book,
-    host_of,
-    invitee_access,
-    invitee_details,
-    visitor_access,
-)
-from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.context import organization_context
+from afspraak.testing.access import host_of, invitee_access, visitor_access
+from afspraak.testing.clock import CLOCK_START
+from afspraak.testing.factories import MeetingTypeFactory, book, invitee_details
 
 pytestmark = pytest.mark.django_db
 
 # Monday 2026-12-07, 09:00 in Amsterdam (CET, UTC+1) is 08:00 UTC.
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+NOW = CLOCK_START
 MONDAY_0900 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 
 
@@ -166,8 +160,7 @@ def test_the_invitee_cannot_cancel_after_the_cut_off_but_the_host_can(meeting_ty
     assert (event.actor, event.data["by"]) == (meeting_type.host, CancelledBy.HOST)
 
 
-@time_machine.travel(NOW, tick=False)
-def test_a_cancelled_booking_frees_its_slot(meeting_type):
+def test_a_cancelled_booking_frees_its_slot(meeting_type, clock):
     booking = book(meeting_type, MONDAY_0900)
     with organization_context(meeting_type.organization):
         cancel_booking(invitee_access(booking), booking)

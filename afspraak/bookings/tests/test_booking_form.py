@@ -4,7 +4,6 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
@@ -12,13 +11,11 @@ from django.urls import reverse
 from afspraak.bookings.booking import SLOT_NOT_OFFERED, SLOT_TAKEN
 from afspraak.bookings.links import invitee_url
 from afspraak.bookings.models import Booking
-from afspraak.bookings.tests.factories import book
-from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.context import organization_context
+from afspraak.testing.factories import MeetingTypeFactory, book
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 MONDAY_0900 = "2026-12-07T08:00:00Z"  # 09:00 in Amsterdam, 03:00 in New York
 QUESTIONS = [
     {"key": "topic", "label": "What is it about?", "kind": "short_text", "required": True},
@@ -41,12 +38,6 @@ QUESTIONS = [
     {"key": "consent", "label": "I agree to the terms", "kind": "checkbox", "required": True},
 ]
 REQUIRED_ANSWERS = {"topic": "Taxes", "consent": True}
-
-
-@pytest.fixture(autouse=True)
-def _frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

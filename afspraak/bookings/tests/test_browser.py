@@ -15,10 +15,14 @@ from django.utils import timezone
 from icalendar import Calendar, Component
 from playwright.sync_api import BrowserContext, Page, expect
 
-from afspraak.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.roles import Role
-from afspraak.tenancy.tests.factories import MembershipFactory, OrganizationFactory
+from afspraak.testing.factories import (
+    DEFAULT_PASSWORD,
+    MeetingTypeFactory,
+    MembershipFactory,
+    OrganizationFactory,
+    UserFactory,
+)
 from afspraak.testing.smtp import ReceivedMail
 
 pytestmark = pytest.mark.browser

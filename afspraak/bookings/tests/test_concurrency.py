@@ -21,9 +21,8 @@ from django.db.backends.sqlite3.base import DatabaseWrapper as SQLiteDatabaseWra
 
 from afspraak.bookings.booking import BookingError, SlotTakenError
 from afspraak.bookings.models import Booking, Status
-from afspraak.bookings.tests.factories import book
-from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.context import organization_context
+from afspraak.testing.factories import MeetingTypeFactory, book
 
 THREADS = 50
 CLIENTS = 12

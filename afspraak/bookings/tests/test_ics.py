@@ -3,19 +3,18 @@
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 from django.conf import settings
 from icalendar import Calendar
 
 from afspraak.bookings.booking import cancel_booking, reschedule_booking
 from afspraak.bookings.ics import CANCEL, REQUEST, invitation
 from afspraak.bookings.links import invitee_url
-from afspraak.bookings.tests.factories import book, invitee_access
 from afspraak.scheduling.models import Location
-from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.context import organization_context
+from afspraak.testing.access import invitee_access
+from afspraak.testing.factories import MeetingTypeFactory, book
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 # Between the American (8 March) and the European (29 March) change to summer time,
 # Amsterdam is UTC+1 and New York UTC-4: five hours apart instead of six.
@@ -25,10 +24,9 @@ TUESDAY_1500_AMSTERDAM = datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
 THURSDAY_0900_AMSTERDAM = datetime(2026, 3, 12, 8, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def _march_2026():
-    with time_machine.travel(NOW, tick=False):
-        yield
+@pytest.fixture
+def clock_start():
+    return NOW
 
 
 @pytest.fixture

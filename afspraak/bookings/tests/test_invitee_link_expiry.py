@@ -9,24 +9,15 @@ from django.urls import reverse
 from afspraak.audit.outbox import deliver_due
 from afspraak.bookings.invitee_views import LINK_EXPIRED
 from afspraak.bookings.links import LINK_LIFETIME_AFTER_MEETING, invitee_url
-from afspraak.bookings.tests.factories import book
-from afspraak.scheduling.tests.factories import MeetingTypeFactory
-from afspraak.tenancy.tests.factories import OrganizationFactory
+from afspraak.testing.factories import MeetingTypeFactory, OrganizationFactory, book
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 MONDAY_0900 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 MEETING_END = MONDAY_0900 + timedelta(minutes=30)
 EXPIRY = MEETING_END + LINK_LIFETIME_AFTER_MEETING
 PAGES = ["manage", "cancel", "reschedule", "ics"]
 EMAIL = "ada@example.test"
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

@@ -5,25 +5,16 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 from django.test import Client
 
 from afspraak.audit.logredaction import RedactSecretsFilter
 from afspraak.bookings.links import LINK_LIFETIME_AFTER_MEETING, invitee_token, invitee_url
-from afspraak.bookings.tests.factories import book
-from afspraak.scheduling.tests.factories import MeetingTypeFactory
+from afspraak.testing.factories import MeetingTypeFactory, book
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 MONDAY_0900 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
 TUESDAY_1000 = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

@@ -4,20 +4,18 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import time_machine
 from django.core import signing
 from django.test import Client
 
 from afspraak.bookings.booking import SLOT_TAKEN, free_slots
 from afspraak.bookings.links import invitee_token, invitee_url
 from afspraak.bookings.models import Booking, CancelledBy, Status
-from afspraak.bookings.tests.factories import book, visitor_access
-from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.context import organization_context
+from afspraak.testing.access import visitor_access
+from afspraak.testing.factories import MeetingTypeFactory, book
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 MONDAY_0900 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # 09:00 Amsterdam, 03:00 New York
 TUESDAY_1000 = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
 PRIVATE = {
@@ -25,12 +23,6 @@ PRIVATE = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "private, no-store",
 }
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(NOW, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

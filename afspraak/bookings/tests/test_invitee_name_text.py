@@ -3,7 +3,6 @@
 import pytest
 
 from afspraak.bookings.tests.test_booking_form import (
-    _frozen_clock,  # noqa: F401 (an autouse fixture, imported to apply here)
     book_url,
     bookings_of,
     form_data,
@@ -12,7 +11,7 @@ from afspraak.bookings.tests.test_booking_form import (
 from afspraak.inputs.names import NAME_HAS_BIDI_CONTROLS
 from afspraak.tenancy.context import organization_context
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 PERSIAN = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
 

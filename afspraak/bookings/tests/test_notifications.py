@@ -9,7 +9,6 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 from django.db import connection
 from icalendar import Calendar
 
@@ -21,11 +20,11 @@ from afspraak.bookings.booking import (
     reschedule_booking,
 )
 from afspraak.bookings.notifications import send_booking_notice
-from afspraak.bookings.tests.factories import book, host_of, invitee_access
-from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.context import organization_context
+from afspraak.testing.access import host_of, invitee_access
+from afspraak.testing.factories import MeetingTypeFactory, book
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 # Tuesday 10 March 2026: 15:00 in Amsterdam (UTC+1) = 14:00 UTC = 10:00 in New York (UTC-4).
@@ -36,10 +35,9 @@ INVITEE_EMAIL = "ada@example.test"
 INVITEE_NAME = "Ada Lovelace"
 
 
-@pytest.fixture(autouse=True)
-def _march_2026():
-    with time_machine.travel(NOW, tick=False):
-        yield
+@pytest.fixture
+def clock_start():
+    return NOW
 
 
 @pytest.fixture

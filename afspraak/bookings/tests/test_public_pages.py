@@ -5,33 +5,31 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from afspraak.audit.context import AuditContext
 from afspraak.bookings.booking import SlotNotOfferedError, free_slots
-from afspraak.bookings.tests.factories import book, visitor_access
 from afspraak.scheduling.models import Visibility
 from afspraak.scheduling.slots import slots_by_local_date
-from afspraak.scheduling.tests.factories import DateOverrideFactory, MeetingTypeFactory
 from afspraak.tenancy.access import access_for_system
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.membership import remove_member
 from afspraak.tenancy.models import Membership
 from afspraak.tenancy.roles import Role
-from afspraak.tenancy.tests.factories import MembershipFactory
+from afspraak.testing.access import visitor_access
+from afspraak.testing.clock import CLOCK_START
+from afspraak.testing.factories import (
+    DateOverrideFactory,
+    MeetingTypeFactory,
+    MembershipFactory,
+    book,
+)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
 
 # Tuesday 2026-12-01, 13:00 in Amsterdam. Monday 2026-12-07 09:00 Amsterdam is 08:00 UTC.
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+NOW = CLOCK_START
 MONDAY_0900 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _frozen_clock():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

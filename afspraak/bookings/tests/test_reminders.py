@@ -23,9 +23,9 @@ from afspraak.bookings.booking import (
     reschedule_booking,
 )
 from afspraak.bookings.models import Booking, Reminder, ReminderStatus, Status
-from afspraak.bookings.tests.factories import book, host_of, invitee_access
-from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.context import organization_context
+from afspraak.testing.access import host_of, invitee_access
+from afspraak.testing.factories import MeetingTypeFactory, book
 
 pytestmark = pytest.mark.django_db
 
@@ -40,9 +40,8 @@ INVITEE_EMAIL = "ada@example.test"
 
 
 @pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(NOW, tick=False)
-    return time_machine
+def clock_start():
+    return NOW
 
 
 @pytest.fixture

@@ -9,9 +9,8 @@ from django.db.migrations.executor import MigrationExecutor
 from afspraak.bookings.models import Booking, Invitee
 from afspraak.crypto import keysets, legacy
 from afspraak.crypto.keysets import create_organization_keysets
-from afspraak.scheduling.tests.factories import MeetingTypeFactory
 from afspraak.tenancy.context import organization_context
-from afspraak.tenancy.tests.factories import OrganizationFactory
+from afspraak.testing.factories import MeetingTypeFactory, OrganizationFactory
 
 BEFORE = ("bookings", "0006_unique_rules_name_the_organization")
 SEALED = ("bookings", "0007_sealed_rows")

@@ -10,10 +10,10 @@ from datetime import timedelta
 from django.utils import timezone
 
 from afspraak.bookings.booking import free_slots
-from afspraak.bookings.tests.factories import book, visitor_access
-from afspraak.scheduling.tests.factories import MeetingTypeFactory, ScheduleFactory
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.roles import Role
+from afspraak.testing.access import visitor_access
+from afspraak.testing.factories import MeetingTypeFactory, ScheduleFactory, book
 
 HOSTS = frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER})
 

@@ -5,10 +5,14 @@ from typing import cast
 
 from afspraak.bookings.models import Booking, Invitee
 from afspraak.crypto.keysets import create_organization_keysets
-from afspraak.scheduling.tests.factories import MeetingTypeFactory, ScheduleFactory
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Invitation, Organization
-from afspraak.tenancy.tests.factories import InvitationFactory, OrganizationFactory
+from afspraak.testing.factories import (
+    InvitationFactory,
+    MeetingTypeFactory,
+    OrganizationFactory,
+    ScheduleFactory,
+)
 
 
 def make_organization(**kwargs) -> Organization:

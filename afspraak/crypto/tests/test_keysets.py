@@ -20,7 +20,7 @@ from afspraak.crypto.reporting import report_failure
 from afspraak.crypto.tests.records import make_invitee
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Organization
-from afspraak.tenancy.tests.factories import OrganizationFactory
+from afspraak.testing.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,6 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from afspraak.accounts.adapter import MFAAdapter
-from afspraak.accounts.tests.factories import UserFactory
 from afspraak.audit.models import AuditEvent
 from afspraak.bookings.models import Invitee
 from afspraak.crypto import keyset_rotation, keysets, rotation
@@ -19,6 +18,7 @@ from afspraak.crypto.keyring import add_master_key, master_keyring
 from afspraak.crypto.models import KeyRotation, OrganizationKeyset
 from afspraak.crypto.tests.records import make_invitee, read
 from afspraak.tenancy.context import organization_context
+from afspraak.testing.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

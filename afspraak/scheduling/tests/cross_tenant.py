@@ -8,12 +8,12 @@ they were.
 from datetime import date
 
 from afspraak.scheduling.models import DateOverride, MeetingType, Schedule
-from afspraak.scheduling.tests.factories import (
+from afspraak.tenancy.context import organization_context
+from afspraak.testing.factories import (
     DateOverrideFactory,
     MeetingTypeFactory,
     ScheduleFactory,
 )
-from afspraak.tenancy.context import organization_context
 
 SCHEDULE_FORM = {
     "name": "Taken over",

@@ -2,24 +2,19 @@
 
 import pytest
 
-from afspraak.audit.context import AuditContext
 from afspraak.audit.models import AuditEvent, Outcome
 from afspraak.scheduling.meeting_types import update_meeting_type
 from afspraak.scheduling.models import Schedule
 from afspraak.scheduling.schedules import create_schedule, update_schedule
-from afspraak.scheduling.tests.factories import MeetingTypeFactory, ScheduleFactory
-from afspraak.tenancy.access import AccessDeniedError, access_for_member
+from afspraak.tenancy.access import AccessDeniedError
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.roles import Permission, Role
-from afspraak.tenancy.tests.factories import MembershipFactory
+from afspraak.testing.access import member_of
+from afspraak.testing.factories import MeetingTypeFactory, MembershipFactory, ScheduleFactory
 
 pytestmark = pytest.mark.django_db
 
 OFFICE_HOURS = {"0": [["09:00", "17:00"]]}
-
-
-def _access_of(user, organization):
-    return access_for_member(user, organization, AuditContext.system(user))
 
 
 def test_an_auditor_cannot_create_a_schedule_and_nothing_is_written():
@@ -29,7 +24,7 @@ def test_an_auditor_cannot_create_a_schedule_and_nothing_is_written():
 
     with pytest.raises(AccessDeniedError) as refused:
         create_schedule(
-            _access_of(auditor, organization),
+            member_of(organization, auditor),
             host=auditor,
             name="Mine",
             time_zone="Europe/Amsterdam",
@@ -46,7 +41,7 @@ def test_a_member_cannot_change_another_hosts_schedule_or_meeting_type():
     meeting_type = MeetingTypeFactory.create()
     organization = meeting_type.organization
     member = MembershipFactory.create(organization=organization, role=Role.MEMBER).user
-    access = _access_of(member, organization)
+    access = member_of(organization, member)
 
     with pytest.raises(AccessDeniedError) as refused:
         update_schedule(
@@ -73,7 +68,7 @@ def test_an_owner_changes_a_members_schedule_and_it_is_audited():
     owner = MembershipFactory.create(organization=organization, role=Role.OWNER).user
 
     update_schedule(
-        _access_of(owner, organization),
+        member_of(organization, owner),
         schedule,
         name="Mornings",
         time_zone="Europe/Amsterdam",

@@ -3,20 +3,25 @@
 from datetime import UTC, datetime
 
 import pytest
-import time_machine
 
 from afspraak.bookings.booking import free_slots
-from afspraak.bookings.tests.factories import visitor_access
 from afspraak.scheduling.demo import create_demo_meeting_type
 from afspraak.scheduling.models import MeetingType
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.demo import create_demo_organization
+from afspraak.testing.access import visitor_access
 
 pytestmark = pytest.mark.django_db
 
+MORNING = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
-@time_machine.travel(datetime(2026, 12, 1, 8, 0, tzinfo=UTC), tick=False)
-def test_the_demo_intro_call_offers_weekday_slots_in_amsterdam_office_hours(tmp_path):
+
+@pytest.fixture
+def clock_start():
+    return MORNING
+
+
+def test_the_demo_intro_call_offers_weekday_slots_in_amsterdam_office_hours(clock, tmp_path):
     create_demo_organization(tmp_path / "demo-login.txt")
     meeting_type = create_demo_meeting_type()
 
@@ -26,7 +31,7 @@ def test_the_demo_intro_call_offers_weekday_slots_in_amsterdam_office_hours(tmp_
             meeting_type,
             window_start=datetime(2026, 12, 2, tzinfo=UTC),
             window_end=datetime(2026, 12, 3, tzinfo=UTC),
-            now=datetime(2026, 12, 1, 8, 0, tzinfo=UTC),
+            now=MORNING,
         )
         # Wednesday 09:00-12:00 and 13:00-17:00 CET: 08:00-11:00 and 12:00-16:00 UTC.
         assert slots[0] == datetime(2026, 12, 2, 8, 0, tzinfo=UTC)

@@ -6,11 +6,9 @@ import pytest
 
 from afspraak.inputs.names import NAME_HAS_BIDI_CONTROLS
 from afspraak.scheduling.models import MeetingType, Schedule
-from afspraak.scheduling.tests.factories import ScheduleFactory
 from afspraak.scheduling.tests.test_views import _meeting_type_form, _schedule_form
 from afspraak.tenancy.context import organization_context
-from afspraak.tenancy.roles import Role
-from afspraak.tenancy.tests.factories import MembershipFactory, OrganizationFactory
+from afspraak.testing.factories import ScheduleFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -18,15 +16,10 @@ RLO = "\u202e"
 
 
 @pytest.fixture
-def org():
-    return OrganizationFactory.create(slug="alpha")
-
-
-@pytest.fixture
-def member(org, client):
-    user = MembershipFactory.create(organization=org, role=Role.MEMBER).user
-    client.force_login(user)
-    return user
+def member(tenants, client):
+    """Organization A's member, signed in."""
+    client.force_login(tenants.member.user)
+    return tenants.member.user
 
 
 def _post_meeting_type(client, org, member, **overrides):
@@ -58,34 +51,34 @@ def _post_meeting_type(client, org, member, **overrides):
     ],
 )
 def test_malformed_meeting_type_input_is_a_clear_form_error(
-    client, org, member, overrides, message
+    client, tenants, member, overrides, message
 ):
-    response = _post_meeting_type(client, org, member, **overrides)
+    response = _post_meeting_type(client, tenants.a, member, **overrides)
     assert response.status_code == 400
     assert message in response.content.decode()
-    with organization_context(org):
+    with organization_context(tenants.a):
         assert not MeetingType.objects.exists()
 
 
-def test_a_meeting_type_name_with_joiners_is_accepted(client, org, member):
+def test_a_meeting_type_name_with_joiners_is_accepted(client, tenants, member):
     response = _post_meeting_type(
-        client, org, member, name="گفت\u200cوگو \U0001f469\u200d\U0001f4bb"
+        client, tenants.a, member, name="گفت\u200cوگو \U0001f469\u200d\U0001f4bb"
     )
     assert response.status_code == 302
-    with organization_context(org):
+    with organization_context(tenants.a):
         assert MeetingType.objects.get().name == "گفت\u200cوگو \U0001f469\u200d\U0001f4bb"
 
 
-def test_a_schedule_name_with_a_direction_override_is_a_form_error(client, org, member):
+def test_a_schedule_name_with_a_direction_override_is_a_form_error(client, tenants, member):
     response = client.post("/o/alpha/schedules/new/", _schedule_form(name=f"Clinic{RLO}"))
     assert response.status_code == 400
     assert NAME_HAS_BIDI_CONTROLS in response.content.decode()
-    with organization_context(org):
+    with organization_context(tenants.a):
         assert not Schedule.objects.exists()
 
 
-def test_a_date_override_at_the_end_of_the_calendar_is_a_form_error(client, org, member):
-    schedule = ScheduleFactory.create(organization=org, host=member)
+def test_a_date_override_at_the_end_of_the_calendar_is_a_form_error(client, tenants, member):
+    schedule = ScheduleFactory.create(organization=tenants.a, host=member)
     response = client.post(
         f"/o/alpha/schedules/{schedule.public_id}/overrides/",
         {"date": "9999-12-31", "unavailable": "on"},

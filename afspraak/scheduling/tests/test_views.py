@@ -8,12 +8,15 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from afspraak.audit.models import AuditEvent
 from afspraak.scheduling.models import DateOverride, MeetingType, Schedule, Visibility
-from afspraak.scheduling.tests.factories import MeetingTypeFactory, ScheduleFactory
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.roles import Role
-from afspraak.tenancy.tests.factories import MembershipFactory, OrganizationFactory
+from afspraak.testing.audit import events
+from afspraak.testing.factories import (
+    MeetingTypeFactory,
+    MembershipFactory,
+    ScheduleFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -30,23 +33,8 @@ QUESTIONS = [
 
 
 @pytest.fixture
-def org():
-    return OrganizationFactory.create(slug="alpha")
-
-
-@pytest.fixture
-def owner(org):
-    return MembershipFactory.create(organization=org, role=Role.OWNER).user
-
-
-@pytest.fixture
-def member(org):
-    return MembershipFactory.create(organization=org, role=Role.MEMBER).user
-
-
-@pytest.fixture
-def other_member(org):
-    return MembershipFactory.create(organization=org, role=Role.MEMBER).user
+def other_member(tenants):
+    return MembershipFactory.create(organization=tenants.a, role=Role.MEMBER).user
 
 
 def _schedule_form(**overrides):
@@ -79,33 +67,29 @@ def _meeting_type_form(schedule, **overrides):
     } | overrides
 
 
-def _audited(org, action):
-    return AuditEvent.objects.filter(organization=org, action=action).count()
-
-
-def test_host_creates_a_schedule_with_several_ranges_a_day_and_date_overrides(client, org, member):
-    client.force_login(member)
+def test_host_creates_a_schedule_with_several_ranges_a_day_and_date_overrides(client, tenants):
+    client.force_login(tenants.member.user)
     response = client.post(
         "/o/alpha/schedules/new/",
         _schedule_form(day_0="09:00-12:00, 13:00-17:00", day_2=" 8:30 - 10:00 ", day_6=""),
     )
     assert response.status_code == 302
-    with organization_context(org):
+    with organization_context(tenants.a):
         schedule = Schedule.objects.get()
-        assert schedule.host == member
+        assert schedule.host == tenants.member.user
         assert schedule.weekly_hours == {
             "0": [["09:00", "12:00"], ["13:00", "17:00"]],
             "2": [["08:30", "10:00"]],
         }
     assert response["Location"] == f"/o/alpha/schedules/{schedule.public_id}/"
-    assert _audited(org, "scheduling.schedule.created") == 1
+    assert len(events("scheduling.schedule.created", organization=tenants.a)) == 1
 
     overrides = f"/o/alpha/schedules/{schedule.public_id}/overrides/"
     assert (
         client.post(overrides, {"date": "2030-01-07", "ranges": "10:00-11:00"}).status_code == 302
     )
     assert client.post(overrides, {"date": "2030-01-08", "unavailable": "on"}).status_code == 302
-    with organization_context(org):
+    with organization_context(tenants.a):
         stored = {o.date: o.ranges for o in DateOverride.objects.filter(schedule=schedule)}
         assert stored == {date(2030, 1, 7): [["10:00", "11:00"]], date(2030, 1, 8): []}
         engine = Schedule.objects.get(pk=schedule.pk).engine_schedule()
@@ -113,38 +97,38 @@ def test_host_creates_a_schedule_with_several_ranges_a_day_and_date_overrides(cl
     page = client.get(f"/o/alpha/schedules/{schedule.public_id}/").content.decode()
     assert 'value="09:00-12:00, 13:00-17:00"' in page
     assert "Unavailable" in page
-    assert _audited(org, "scheduling.schedule.override_set") == 2
+    assert len(events("scheduling.schedule.override_set", organization=tenants.a)) == 2
 
 
-def test_setting_an_override_again_replaces_it_and_removing_it_is_audited(client, org, member):
-    schedule = ScheduleFactory.create(organization=org, host=member)
-    client.force_login(member)
+def test_setting_an_override_again_replaces_it_and_removing_it_is_audited(client, tenants):
+    schedule = ScheduleFactory.create(organization=tenants.a, host=tenants.member.user)
+    client.force_login(tenants.member.user)
     url = f"/o/alpha/schedules/{schedule.public_id}/overrides/"
     client.post(url, {"date": "2030-01-07", "unavailable": "on"})
     client.post(url, {"date": "2030-01-07", "ranges": "12:00-13:00"})
-    with organization_context(org):
+    with organization_context(tenants.a):
         override = DateOverride.objects.get()
         assert override.ranges == [["12:00", "13:00"]]
     remove = f"/o/alpha/schedules/{schedule.public_id}/overrides/{override.public_id}/remove/"
     assert client.post(remove).status_code == 302
-    with organization_context(org):
+    with organization_context(tenants.a):
         assert not DateOverride.objects.exists()
-    assert _audited(org, "scheduling.schedule.override_removed") == 1
+    assert len(events("scheduling.schedule.override_removed", organization=tenants.a)) == 1
 
 
-def test_editing_a_schedule_replaces_its_name_zone_and_hours(client, org, member):
-    schedule = ScheduleFactory.create(organization=org, host=member)
-    client.force_login(member)
+def test_editing_a_schedule_replaces_its_name_zone_and_hours(client, tenants):
+    schedule = ScheduleFactory.create(organization=tenants.a, host=tenants.member.user)
+    client.force_login(tenants.member.user)
     response = client.post(
         f"/o/alpha/schedules/{schedule.public_id}/",
         {"name": "Evenings", "time_zone": "America/New_York", "day_4": "18:00-24:00"},
     )
     assert response.status_code == 302
-    with organization_context(org):
+    with organization_context(tenants.a):
         stored = Schedule.objects.get(pk=schedule.pk)
         assert (stored.name, stored.time_zone) == ("Evenings", "America/New_York")
         assert stored.weekly_hours == {"4": [["18:00", "24:00"]]}
-    assert _audited(org, "scheduling.schedule.updated") == 1
+    assert len(events("scheduling.schedule.updated", organization=tenants.a)) == 1
 
 
 @pytest.mark.parametrize(
@@ -156,24 +140,24 @@ def test_editing_a_schedule_replaces_its_name_zone_and_hours(client, org, member
         ("25:00-26:00", "is not a time of day"),
     ],
 )
-def test_a_bad_time_range_is_a_form_error_and_nothing_is_saved(client, org, member, hours, message):
-    client.force_login(member)
+def test_a_bad_time_range_is_a_form_error_and_nothing_is_saved(client, tenants, hours, message):
+    client.force_login(tenants.member.user)
     response = client.post("/o/alpha/schedules/new/", _schedule_form(day_1=hours))
     assert response.status_code == 400
     assert message in response.content.decode()
-    with organization_context(org):
+    with organization_context(tenants.a):
         assert not Schedule.objects.exists()
 
 
-def test_an_unknown_time_zone_is_a_form_error(client, org, member):
-    schedule = ScheduleFactory.create(organization=org, host=member)
-    client.force_login(member)
+def test_an_unknown_time_zone_is_a_form_error(client, tenants):
+    schedule = ScheduleFactory.create(organization=tenants.a, host=tenants.member.user)
+    client.force_login(tenants.member.user)
     response = client.post(
         f"/o/alpha/schedules/{schedule.public_id}/", _schedule_form(time_zone="Mars/Olympus")
     )
     assert response.status_code == 400
     assert "is not a known time zone" in response.content.decode()
-    with organization_context(org):
+    with organization_context(tenants.a):
         assert Schedule.objects.get(pk=schedule.pk).time_zone == "Europe/Amsterdam"
 
 
@@ -186,37 +170,39 @@ def test_an_unknown_time_zone_is_a_form_error(client, org, member):
         ({"date": "2030-01-07", "ranges": "11:00-10:00"}, "the end must come after the start"),
     ],
 )
-def test_a_bad_override_is_a_form_error(client, org, member, data, message):
-    schedule = ScheduleFactory.create(organization=org, host=member)
-    client.force_login(member)
+def test_a_bad_override_is_a_form_error(client, tenants, data, message):
+    schedule = ScheduleFactory.create(organization=tenants.a, host=tenants.member.user)
+    client.force_login(tenants.member.user)
     response = client.post(f"/o/alpha/schedules/{schedule.public_id}/overrides/", data)
     assert response.status_code == 400
     assert message in response.content.decode()
-    with organization_context(org):
+    with organization_context(tenants.a):
         assert not DateOverride.objects.exists()
 
 
-def test_a_schedule_in_use_is_not_deleted_and_an_unused_one_is(client, org, member):
-    used = MeetingTypeFactory.create(schedule=ScheduleFactory.create(organization=org, host=member))
-    unused = ScheduleFactory.create(organization=org, host=member)
-    client.force_login(member)
+def test_a_schedule_in_use_is_not_deleted_and_an_unused_one_is(client, tenants):
+    used = MeetingTypeFactory.create(
+        schedule=ScheduleFactory.create(organization=tenants.a, host=tenants.member.user)
+    )
+    unused = ScheduleFactory.create(organization=tenants.a, host=tenants.member.user)
+    client.force_login(tenants.member.user)
     refused = client.post(f"/o/alpha/schedules/{used.schedule.public_id}/delete/")
     assert refused.status_code == 409
     assert "Meeting types use this schedule" in refused.content.decode()
     assert client.post(f"/o/alpha/schedules/{unused.public_id}/delete/").status_code == 302
-    with organization_context(org):
+    with organization_context(tenants.a):
         assert list(Schedule.objects.all()) == [used.schedule]
-    assert _audited(org, "scheduling.schedule.deleted") == 1
+    assert len(events("scheduling.schedule.deleted", organization=tenants.a)) == 1
 
 
-def test_host_creates_a_meeting_type_with_every_setting_and_questions(client, org, member):
-    schedule = ScheduleFactory.create(organization=org, host=member)
-    client.force_login(member)
+def test_host_creates_a_meeting_type_with_every_setting_and_questions(client, tenants):
+    schedule = ScheduleFactory.create(organization=tenants.a, host=tenants.member.user)
+    client.force_login(tenants.member.user)
     response = client.post("/o/alpha/meeting-types/new/", _meeting_type_form(schedule))
     assert response.status_code == 302
-    with organization_context(org):
+    with organization_context(tenants.a):
         meeting_type = MeetingType.objects.get()
-    assert (meeting_type.host_id, meeting_type.schedule_id) == (member.pk, schedule.pk)
+    assert (meeting_type.host_id, meeting_type.schedule_id) == (tenants.member.user.pk, schedule.pk)
     assert meeting_type.questions == QUESTIONS
     assert meeting_type.reminder_offsets_minutes == [2880, 30]
     assert (meeting_type.duration_minutes, meeting_type.slot_interval_minutes) == (45, 15)
@@ -224,15 +210,15 @@ def test_host_creates_a_meeting_type_with_every_setting_and_questions(client, or
     assert (meeting_type.limit_per_day, meeting_type.limit_per_week) == (4, 10)
     assert meeting_type.requires_approval
     assert meeting_type.visibility == Visibility.HIDDEN
-    assert _audited(org, "scheduling.meeting_type.created") == 1
+    assert len(events("scheduling.meeting_type.created", organization=tenants.a)) == 1
     page = client.get(response["Location"]).content.decode()
     assert "https://testserver/alpha/first-consultation/" in page
     assert "What shall we discuss?" in page
 
 
-def test_the_new_meeting_type_form_offers_the_default_reminders_as_typed_text(client, org, member):
-    ScheduleFactory.create(organization=org, host=member)
-    client.force_login(member)
+def test_the_new_meeting_type_form_offers_the_default_reminders_as_typed_text(client, tenants):
+    ScheduleFactory.create(organization=tenants.a, host=tenants.member.user)
+    client.force_login(tenants.member.user)
     page = client.get("/o/alpha/meeting-types/new/").content.decode()
     assert re.search(r'name="reminder_offsets_minutes"[^>]*value="1440, 60"', page)
 
@@ -256,73 +242,69 @@ def test_the_new_meeting_type_form_offers_the_default_reminders_as_typed_text(cl
         ({"slug": "Not A Slug!"}, "Enter a valid"),
     ],
 )
-def test_bad_meeting_type_input_is_a_form_error(client, org, member, overrides, message):
-    schedule = ScheduleFactory.create(organization=org, host=member)
-    client.force_login(member)
+def test_bad_meeting_type_input_is_a_form_error(client, tenants, overrides, message):
+    schedule = ScheduleFactory.create(organization=tenants.a, host=tenants.member.user)
+    client.force_login(tenants.member.user)
     response = client.post("/o/alpha/meeting-types/new/", _meeting_type_form(schedule, **overrides))
     assert response.status_code == 400
     assert message in response.content.decode()
-    with organization_context(org):
+    with organization_context(tenants.a):
         assert not MeetingType.objects.exists()
 
 
 def test_a_slug_used_by_another_meeting_type_of_the_organization_is_a_form_error(
-    client, org, member, other_member
+    client, tenants, other_member
 ):
     MeetingTypeFactory.create(
-        schedule=ScheduleFactory.create(organization=org, host=other_member),
+        schedule=ScheduleFactory.create(organization=tenants.a, host=other_member),
         slug="first-consultation",
     )
-    schedule = ScheduleFactory.create(organization=org, host=member)
-    client.force_login(member)
+    schedule = ScheduleFactory.create(organization=tenants.a, host=tenants.member.user)
+    client.force_login(tenants.member.user)
     response = client.post("/o/alpha/meeting-types/new/", _meeting_type_form(schedule))
     assert response.status_code == 400
     assert "already uses this web address" in response.content.decode()
-    with organization_context(org):
+    with organization_context(tenants.a):
         assert MeetingType.objects.count() == 1
 
 
-def test_a_slug_used_in_another_organization_is_free(client, org, member):
+def test_a_slug_used_in_another_organization_is_free(client, tenants):
     MeetingTypeFactory.create(slug="first-consultation")
-    client.force_login(member)
-    schedule = ScheduleFactory.create(organization=org, host=member)
+    client.force_login(tenants.member.user)
+    schedule = ScheduleFactory.create(organization=tenants.a, host=tenants.member.user)
     response = client.post("/o/alpha/meeting-types/new/", _meeting_type_form(schedule))
     assert response.status_code == 302
 
 
-def test_a_member_cannot_use_another_hosts_schedule(client, org, member, other_member):
-    theirs = ScheduleFactory.create(organization=org, host=other_member)
-    client.force_login(member)
+def test_a_member_cannot_use_another_hosts_schedule(client, tenants, other_member):
+    theirs = ScheduleFactory.create(organization=tenants.a, host=other_member)
+    client.force_login(tenants.member.user)
     response = client.post("/o/alpha/meeting-types/new/", _meeting_type_form(theirs))
     assert response.status_code == 400
     assert "Choose one of the host" in response.content.decode()
-    with organization_context(org):
+    with organization_context(tenants.a):
         assert not MeetingType.objects.exists()
 
 
-def test_an_owner_may_host_for_a_member_but_only_on_that_members_schedule(
-    client, org, owner, member
-):
-    owners_schedule = ScheduleFactory.create(organization=org, host=owner)
-    members_schedule = ScheduleFactory.create(organization=org, host=member)
-    client.force_login(owner)
-    form = _meeting_type_form(owners_schedule, host=member.public_id)
+def test_an_owner_may_host_for_a_member_but_only_on_that_members_schedule(client, tenants):
+    owners_schedule = ScheduleFactory.create(organization=tenants.a, host=tenants.owner.user)
+    members_schedule = ScheduleFactory.create(organization=tenants.a, host=tenants.member.user)
+    client.force_login(tenants.owner.user)
+    form = _meeting_type_form(owners_schedule, host=tenants.member.user.public_id)
     refused = client.post("/o/alpha/meeting-types/new/", form)
     assert refused.status_code == 400
     assert "The schedule must be the host" in refused.content.decode()
-    form = _meeting_type_form(members_schedule, host=member.public_id)
+    form = _meeting_type_form(members_schedule, host=tenants.member.user.public_id)
     assert client.post("/o/alpha/meeting-types/new/", form).status_code == 302
-    with organization_context(org):
-        assert MeetingType.objects.get().host == member
+    with organization_context(tenants.a):
+        assert MeetingType.objects.get().host == tenants.member.user
 
 
-def test_a_member_cannot_see_or_edit_another_hosts_meeting_type(
-    client, org, owner, member, other_member
-):
+def test_a_member_cannot_see_or_edit_another_hosts_meeting_type(client, tenants, other_member):
     theirs = MeetingTypeFactory.create(
-        schedule=ScheduleFactory.create(organization=org, host=other_member), name="Theirs"
+        schedule=ScheduleFactory.create(organization=tenants.a, host=other_member), name="Theirs"
     )
-    client.force_login(member)
+    client.force_login(tenants.member.user)
     for method, suffix in (("get", ""), ("post", ""), ("post", "delete/")):
         probed = getattr(client, method)(f"/o/alpha/meeting-types/{theirs.public_id}/{suffix}")
         missing = getattr(client, method)(f"/o/alpha/meeting-types/mtt_000000000000/{suffix}")
@@ -331,40 +313,40 @@ def test_a_member_cannot_see_or_edit_another_hosts_meeting_type(
     assert theirs.public_id not in client.get("/o/alpha/meeting-types/").content.decode()
     schedule_page = client.get(f"/o/alpha/schedules/{theirs.schedule.public_id}/")
     assert schedule_page.status_code == 404
-    with organization_context(org):
+    with organization_context(tenants.a):
         assert MeetingType.objects.get(pk=theirs.pk).name == "Theirs"
-    client.force_login(owner)
+    client.force_login(tenants.owner.user)
     edit = f"/o/alpha/meeting-types/{theirs.public_id}/"
     assert client.get(edit).status_code == 200
     form = _meeting_type_form(theirs.schedule, host=other_member.public_id, name="Renamed")
     assert client.post(edit, form).status_code == 302
-    with organization_context(org):
+    with organization_context(tenants.a):
         assert MeetingType.objects.get(pk=theirs.pk).name == "Renamed"
-    assert _audited(org, "scheduling.meeting_type.updated") == 1
+    assert len(events("scheduling.meeting_type.updated", organization=tenants.a)) == 1
 
 
-def test_a_meeting_type_with_bookings_is_disabled_instead_of_deleted(client, org, member):
+def test_a_meeting_type_with_bookings_is_disabled_instead_of_deleted(client, tenants):
     from afspraak.bookings.tests.url_matrix import booking_of
 
-    booked = booking_of(org, member).meeting_type
+    booked = booking_of(tenants.a, tenants.member.user).meeting_type
     unbooked = MeetingTypeFactory.create(schedule=booked.schedule)
-    client.force_login(member)
+    client.force_login(tenants.member.user)
     for meeting_type in (booked, unbooked):
         url = f"/o/alpha/meeting-types/{meeting_type.public_id}/delete/"
         assert client.post(url).status_code == 302
-    with organization_context(org):
+    with organization_context(tenants.a):
         assert list(MeetingType.objects.all()) == [booked]
         assert MeetingType.objects.get().visibility == Visibility.DISABLED
-    assert _audited(org, "scheduling.meeting_type.disabled") == 1
-    assert _audited(org, "scheduling.meeting_type.deleted") == 1
+    assert len(events("scheduling.meeting_type.disabled", organization=tenants.a)) == 1
+    assert len(events("scheduling.meeting_type.deleted", organization=tenants.a)) == 1
 
 
 def test_the_meeting_type_list_takes_the_same_queries_for_more_types(
-    client, org, member, django_assert_num_queries
+    client, tenants, django_assert_num_queries
 ):
-    schedule = ScheduleFactory.create(organization=org, host=member)
+    schedule = ScheduleFactory.create(organization=tenants.a, host=tenants.member.user)
     MeetingTypeFactory.create(schedule=schedule)
-    client.force_login(member)
+    client.force_login(tenants.member.user)
     client.get("/o/alpha/meeting-types/")
     with CaptureQueriesContext(connection) as one:
         client.get("/o/alpha/meeting-types/")
@@ -375,15 +357,15 @@ def test_the_meeting_type_list_takes_the_same_queries_for_more_types(
 
 
 def test_an_owner_may_create_a_schedule_for_a_member_but_a_member_only_for_themselves(
-    client, org, owner, member, other_member
+    client, tenants, other_member
 ):
-    client.force_login(owner)
-    form = _schedule_form(host=member.public_id)
+    client.force_login(tenants.owner.user)
+    form = _schedule_form(host=tenants.member.user.public_id)
     assert client.post("/o/alpha/schedules/new/", form).status_code == 302
     client.force_login(other_member)
     assert 'name="host"' not in client.get("/o/alpha/schedules/new/").content.decode()
     assert client.post("/o/alpha/schedules/new/", form).status_code == 302
-    with organization_context(org):
+    with organization_context(tenants.a):
         assert sorted(s.host_id for s in Schedule.objects.all()) == sorted(
-            [member.pk, other_member.pk]
+            [tenants.member.user.pk, other_member.pk]
         )

@@ -7,12 +7,12 @@ The objects belong to the member, so every host role reaches them.
 
 from datetime import date
 
-from afspraak.scheduling.tests.factories import (
+from afspraak.tenancy.roles import Role
+from afspraak.testing.factories import (
     DateOverrideFactory,
     MeetingTypeFactory,
     ScheduleFactory,
 )
-from afspraak.tenancy.roles import Role
 
 HOSTS = frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER})
 

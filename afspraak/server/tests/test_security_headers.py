@@ -10,8 +10,8 @@ from django.test import Client
 from django.urls import reverse
 
 import afspraak.settings
-from afspraak.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from afspraak.server.tests.serving import run_afspraak, serve_environment
+from afspraak.testing.factories import DEFAULT_PASSWORD, UserFactory
 
 PAGES = [
     pytest.param("/", 200, id="home"),

@@ -7,8 +7,8 @@ from afspraak.accounts.tests.signin import reauthenticate
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Membership, Organization
 from afspraak.tenancy.roles import Role
-from afspraak.tenancy.tests.audit import only_event
-from afspraak.tenancy.tests.factories import MembershipFactory
+from afspraak.testing.audit import only_event
+from afspraak.testing.factories import MembershipFactory
 
 MISSING = "mem_00000000000000000000"
 

@@ -6,7 +6,7 @@ import time_machine
 from django.utils import timezone
 
 from afspraak.tenancy.models import Organization
-from afspraak.tenancy.tests.audit import only_event
+from afspraak.testing.audit import only_event
 
 
 def test_api_refuses_a_session_older_than_the_organization_allows(client, tenants):

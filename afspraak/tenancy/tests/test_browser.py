@@ -7,11 +7,15 @@ import pytest
 from django.core import mail
 from playwright.sync_api import Page, expect
 
-from afspraak.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Membership
 from afspraak.tenancy.roles import Role
-from afspraak.tenancy.tests.factories import MembershipFactory, OrganizationFactory
+from afspraak.testing.factories import (
+    DEFAULT_PASSWORD,
+    MembershipFactory,
+    OrganizationFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -11,7 +11,7 @@ from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Invitation, Membership
 from afspraak.tenancy.rls import RLS_EXEMPT_TABLES, tenant_models
 from afspraak.tenancy.tests.contributions import collect
-from afspraak.tenancy.tests.factories import InvitationFactory
+from afspraak.testing.factories import InvitationFactory
 
 
 def probe_membership(client, tenants):

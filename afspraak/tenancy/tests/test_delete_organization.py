@@ -5,7 +5,6 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django_scopes import scopes_disabled
 
-from afspraak.accounts.tests.factories import DEFAULT_PASSWORD
 from afspraak.bookings.models import Invitee
 from afspraak.crypto.errors import MissingKeysetError
 from afspraak.crypto.keysets import cached_keys, clear_cache, keys_for_reading
@@ -18,9 +17,9 @@ from afspraak.tenancy.models import Invitation, Membership, Organization
 from afspraak.tenancy.organizations import delete_organization
 from afspraak.tenancy.pages import CURRENT_ORGANIZATION_SESSION_KEY
 from afspraak.tenancy.roles import Role
-from afspraak.tenancy.tests.acting import access_of
-from afspraak.tenancy.tests.audit import events, only_event
-from afspraak.tenancy.tests.factories import InvitationFactory, MembershipFactory
+from afspraak.testing.access import member_access, member_of
+from afspraak.testing.audit import events, only_event
+from afspraak.testing.factories import DEFAULT_PASSWORD, InvitationFactory, MembershipFactory
 
 
 def _rows_of(organization: Organization) -> dict[str, int]:
@@ -50,7 +49,7 @@ def test_owner_deletes_the_organization_with_all_its_rows_and_keysets(tenants, p
     assert _rows_of(tenants.a) == {"memberships": 4, "invitations": 1, "invitees": 1, "keysets": 2}
 
     deleted = delete_organization(
-        access_of(tenants.owner.user, tenants.a), confirmation_slug="alpha"
+        member_access(tenants.owner, reauthenticated=True), confirmation_slug="alpha"
     )
 
     assert not Organization.objects.filter(pk=tenants.a.pk).exists()
@@ -78,7 +77,9 @@ def test_owner_deletes_the_organization_with_all_its_rows_and_keysets(tenants, p
 
 
 def test_deleting_one_organization_leaves_another_whole_and_readable(tenants, populated):
-    delete_organization(access_of(tenants.owner.user, tenants.a), confirmation_slug="alpha")
+    delete_organization(
+        member_access(tenants.owner, reauthenticated=True), confirmation_slug="alpha"
+    )
 
     assert Organization.objects.filter(pk=tenants.b.pk).exists()
     assert _rows_of(tenants.b) == {"memberships": 1, "invitations": 1, "invitees": 1, "keysets": 2}
@@ -90,7 +91,9 @@ def test_deleting_one_organization_leaves_another_whole_and_readable(tenants, po
 def test_a_wrong_confirmation_deletes_nothing(tenants, populated):
     for typed in ("", "beta", "Alpha", "alph"):
         with pytest.raises(TenancyError, match="Type the organization's web address, alpha"):
-            delete_organization(access_of(tenants.owner.user, tenants.a), confirmation_slug=typed)
+            delete_organization(
+                member_access(tenants.owner, reauthenticated=True), confirmation_slug=typed
+            )
     assert _rows_of(tenants.a) == {"memberships": 4, "invitations": 1, "invitees": 1, "keysets": 2}
     assert not events("tenancy.organization.deleted")
 
@@ -99,10 +102,14 @@ def test_a_wrong_confirmation_deletes_nothing(tenants, populated):
 def test_only_an_owner_may_delete_the_organization(tenants, role):
     with pytest.raises(AccessDeniedError):
         delete_organization(
-            access_of(tenants.of_role(role).user, tenants.a), confirmation_slug="alpha"
+            member_of(tenants.a, tenants.of_role(role).user, reauthenticated=True),
+            confirmation_slug="alpha",
         )
     with pytest.raises(AccessDeniedError):
-        delete_organization(access_of(tenants.outsider.user, tenants.a), confirmation_slug="alpha")
+        delete_organization(
+            member_of(tenants.a, tenants.outsider.user, reauthenticated=True),
+            confirmation_slug="alpha",
+        )
     assert Organization.objects.filter(pk=tenants.a.pk).exists()
     assert not events("tenancy.organization.deleted")
 
@@ -155,7 +162,9 @@ def test_owner_deletes_the_organization_on_its_page(client, tenants, populated):
 def test_other_members_find_the_deleted_organization_gone(client, tenants):
     client.force_login(tenants.admin.user)
     client.post(reverse("tenancy:switch", args=["alpha"]))
-    delete_organization(access_of(tenants.owner.user, tenants.a), confirmation_slug="alpha")
+    delete_organization(
+        member_access(tenants.owner, reauthenticated=True), confirmation_slug="alpha"
+    )
 
     assert client.get("/o/alpha/").status_code == 404
     home = client.get(reverse("home"))

@@ -15,8 +15,8 @@ from afspraak.crypto.keyset_rotation import rotate_organization_key
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.invitations import invite_member
 from afspraak.tenancy.models import Invitation, addressed_to
-from afspraak.tenancy.tests.acting import access_of
-from afspraak.tenancy.tests.factories import InvitationFactory, OrganizationFactory
+from afspraak.testing.access import member_access
+from afspraak.testing.factories import InvitationFactory, OrganizationFactory
 
 INVITEE = "new.person@example.test"
 BEFORE = ("tenancy", "0003_row_level_security")
@@ -39,7 +39,9 @@ def index_of(organization, address: str) -> str | None:
 
 def test_invited_address_is_stored_only_as_ciphertext_with_its_blind_index(tenants):
     invitation, _ = invite_member(
-        access_of(tenants.admin.user, tenants.a), email="New.Person@Example.test", role="member"
+        member_access(tenants.admin, reauthenticated=True),
+        email="New.Person@Example.test",
+        role="member",
     )
 
     sealed, email_index = stored_columns(invitation)
@@ -57,9 +59,11 @@ def test_filtering_invitations_on_a_plain_address_is_refused(tenants):
 
 
 def test_pending_invitation_in_one_organization_does_not_block_another(tenants):
-    in_a, _ = invite_member(access_of(tenants.admin.user, tenants.a), email=INVITEE, role="member")
+    in_a, _ = invite_member(
+        member_access(tenants.admin, reauthenticated=True), email=INVITEE, role="member"
+    )
     in_b, _ = invite_member(
-        access_of(tenants.outsider.user, tenants.b), email=INVITEE, role="member"
+        member_access(tenants.outsider, reauthenticated=True), email=INVITEE, role="member"
     )
     # The same address has a different index in each organization.
     assert stored_columns(in_a)[1] != stored_columns(in_b)[1]

@@ -10,7 +10,6 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from afspraak.accounts.tests.factories import UserFactory
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import OutboxMessage
 from afspraak.audit.outbox import deliver_due
@@ -29,8 +28,9 @@ from afspraak.tenancy.invitations import (
     revoke_invitation,
 )
 from afspraak.tenancy.models import Invitation, Membership
-from afspraak.tenancy.tests.acting import access_of
-from afspraak.tenancy.tests.audit import events, only_event
+from afspraak.testing.access import member_access, member_of
+from afspraak.testing.audit import events, only_event
+from afspraak.testing.factories import UserFactory
 
 INVITEE = "new.person@example.test"
 
@@ -39,7 +39,9 @@ INVITEE = "new.person@example.test"
 def invited(tenants, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         invitation, token = invite_member(
-            access_of(tenants.admin.user, tenants.a), email="New.Person@Example.test", role="member"
+            member_access(tenants.admin, reauthenticated=True),
+            email="New.Person@Example.test",
+            role="member",
         )
     return invitation, token
 
@@ -85,7 +87,7 @@ def test_no_mail_leaves_when_the_invitation_is_rolled_back(
         try:
             with transaction.atomic():
                 invite_member(
-                    access_of(tenants.admin.user, tenants.a), email=INVITEE, role="member"
+                    member_access(tenants.admin, reauthenticated=True), email=INVITEE, role="member"
                 )
                 raise RuntimeError("abandon the invitation")
         except RuntimeError:
@@ -98,9 +100,11 @@ def test_no_mail_leaves_when_the_invitation_is_rolled_back(
 
 def test_admin_cannot_invite_an_owner_but_an_owner_can(tenants):
     with pytest.raises(AccessDeniedError):
-        invite_member(access_of(tenants.admin.user, tenants.a), email=INVITEE, role="owner")
+        invite_member(
+            member_access(tenants.admin, reauthenticated=True), email=INVITEE, role="owner"
+        )
     invitation, _ = invite_member(
-        access_of(tenants.owner.user, tenants.a), email=INVITEE, role="owner"
+        member_access(tenants.owner, reauthenticated=True), email=INVITEE, role="owner"
     )
     assert invitation.role == "owner"
     assert only_event("tenancy.invitation.created").data == {"role": "owner"}
@@ -110,25 +114,33 @@ def test_admin_cannot_invite_an_owner_but_an_owner_can(tenants):
 def test_roles_without_member_management_cannot_invite(tenants, role):
     with pytest.raises(AccessDeniedError):
         invite_member(
-            access_of(tenants.of_role(role).user, tenants.a), email=INVITEE, role="member"
+            member_of(tenants.a, tenants.of_role(role).user, reauthenticated=True),
+            email=INVITEE,
+            role="member",
         )
     assert not events("tenancy.invitation.created")
 
 
 def test_invalid_address_and_role_are_refused(tenants):
     with pytest.raises(TenancyError, match="valid e-mail"):
-        invite_member(access_of(tenants.admin.user, tenants.a), email="nope", role="member")
+        invite_member(
+            member_access(tenants.admin, reauthenticated=True), email="nope", role="member"
+        )
     with pytest.raises(TenancyError, match="roles offered"):
-        invite_member(access_of(tenants.admin.user, tenants.a), email=INVITEE, role="boss")
+        invite_member(
+            member_access(tenants.admin, reauthenticated=True), email=INVITEE, role="boss"
+        )
 
 
 def test_members_and_pending_invitees_are_not_invited_twice(tenants, invited):
     with pytest.raises(RuleViolationError, match="already a member"):
         invite_member(
-            access_of(tenants.admin.user, tenants.a), email="member@a.test", role="member"
+            member_access(tenants.admin, reauthenticated=True), email="member@a.test", role="member"
         )
     with pytest.raises(RuleViolationError, match="already pending"):
-        invite_member(access_of(tenants.admin.user, tenants.a), email=INVITEE, role="admin")
+        invite_member(
+            member_access(tenants.admin, reauthenticated=True), email=INVITEE, role="admin"
+        )
 
 
 def test_invited_user_accepts_and_gets_the_role(tenants, invited, invitee):
@@ -211,12 +223,12 @@ def test_tampered_link_is_refused(tenants, invited, invitee, tamper):
 
 def test_revoked_link_is_refused_and_revocation_is_audited(tenants, invited, invitee):
     invitation, token = invited
-    revoke_invitation(access_of(tenants.admin.user, tenants.a), invitation)
+    revoke_invitation(member_access(tenants.admin, reauthenticated=True), invitation)
     assert only_event("tenancy.invitation.revoked").data == {"trigger": "manual"}
     with pytest.raises(InvitationRefusedError, match="withdrawn"):
         accept_invitation(AuditContext.system(invitee), token)
     with pytest.raises(RuleViolationError, match="no longer pending"):
-        revoke_invitation(access_of(tenants.admin.user, tenants.a), invitation)
+        revoke_invitation(member_access(tenants.admin, reauthenticated=True), invitation)
 
 
 def test_member_already_in_the_organization_cannot_accept_again(tenants, invited):

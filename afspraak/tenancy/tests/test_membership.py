@@ -10,9 +10,9 @@ from afspraak.tenancy.errors import RuleViolationError, TenancyError
 from afspraak.tenancy.membership import change_member_role, leave_organization, remove_member
 from afspraak.tenancy.models import Membership
 from afspraak.tenancy.roles import Role
-from afspraak.tenancy.tests.acting import access_of
-from afspraak.tenancy.tests.audit import events, only_event
-from afspraak.tenancy.tests.factories import MembershipFactory
+from afspraak.testing.access import member_access, member_of
+from afspraak.testing.audit import events, only_event
+from afspraak.testing.factories import MembershipFactory
 
 
 def role_of(membership: Membership) -> str | None:
@@ -22,7 +22,9 @@ def role_of(membership: Membership) -> str | None:
 
 
 def test_admin_changes_a_members_role_and_it_is_audited(tenants):
-    change_member_role(access_of(tenants.admin.user, tenants.a), tenants.member, "auditor")
+    change_member_role(
+        member_access(tenants.admin, reauthenticated=True), tenants.member, "auditor"
+    )
     assert role_of(tenants.member) == Role.AUDITOR
     event = only_event("tenancy.member.role_changed")
     assert event.actor == tenants.admin.user
@@ -33,7 +35,9 @@ def test_admin_changes_a_members_role_and_it_is_audited(tenants):
 
 def test_admin_cannot_make_anyone_owner(tenants):
     with pytest.raises(AccessDeniedError):
-        change_member_role(access_of(tenants.admin.user, tenants.a), tenants.member, "owner")
+        change_member_role(
+            member_access(tenants.admin, reauthenticated=True), tenants.member, "owner"
+        )
     assert role_of(tenants.member) == Role.MEMBER
     assert not events("tenancy.member.role_changed")
 
@@ -41,57 +45,71 @@ def test_admin_cannot_make_anyone_owner(tenants):
 def test_admin_cannot_demote_an_owner(tenants):
     MembershipFactory.create(organization=tenants.a, role=Role.OWNER)
     with pytest.raises(AccessDeniedError):
-        change_member_role(access_of(tenants.admin.user, tenants.a), tenants.owner, "admin")
+        change_member_role(
+            member_access(tenants.admin, reauthenticated=True), tenants.owner, "admin"
+        )
     assert role_of(tenants.owner) == Role.OWNER
 
 
 def test_owner_makes_someone_owner(tenants):
-    change_member_role(access_of(tenants.owner.user, tenants.a), tenants.admin, "owner")
+    change_member_role(member_access(tenants.owner, reauthenticated=True), tenants.admin, "owner")
     assert role_of(tenants.admin) == Role.OWNER
     assert only_event("tenancy.member.role_changed").data["to"] == "owner"
 
 
 def test_last_owner_cannot_be_demoted_even_by_themselves(tenants):
     with pytest.raises(RuleViolationError, match="at least one owner"):
-        change_member_role(access_of(tenants.owner.user, tenants.a), tenants.owner, "admin")
+        change_member_role(
+            member_access(tenants.owner, reauthenticated=True), tenants.owner, "admin"
+        )
     assert role_of(tenants.owner) == Role.OWNER
 
 
 def test_an_owner_may_step_down_when_another_owner_remains(tenants):
     MembershipFactory.create(organization=tenants.a, role=Role.OWNER)
-    change_member_role(access_of(tenants.owner.user, tenants.a), tenants.owner, "admin")
+    change_member_role(member_access(tenants.owner, reauthenticated=True), tenants.owner, "admin")
     assert role_of(tenants.owner) == Role.ADMIN
     assert only_event("tenancy.member.role_changed").actor == tenants.owner.user
 
 
 def test_unknown_role_is_refused(tenants):
     with pytest.raises(TenancyError, match="roles offered"):
-        change_member_role(access_of(tenants.owner.user, tenants.a), tenants.member, "god")
+        change_member_role(
+            member_access(tenants.owner, reauthenticated=True), tenants.member, "god"
+        )
 
 
 @pytest.mark.parametrize("role", ["member", "auditor"])
 def test_roles_without_member_management_cannot_change_roles(tenants, role):
     with pytest.raises(AccessDeniedError):
         change_member_role(
-            access_of(tenants.of_role(role).user, tenants.a), tenants.admin, "member"
+            member_of(tenants.a, tenants.of_role(role).user, reauthenticated=True),
+            tenants.admin,
+            "member",
         )
     assert role_of(tenants.admin) == Role.ADMIN
 
 
 def test_outsider_cannot_change_roles_in_another_organization(tenants):
     with pytest.raises(AccessDeniedError):
-        change_member_role(access_of(tenants.outsider.user, tenants.a), tenants.member, "admin")
+        change_member_role(
+            member_of(tenants.a, tenants.outsider.user, reauthenticated=True),
+            tenants.member,
+            "admin",
+        )
     assert role_of(tenants.member) == Role.MEMBER
 
 
 def test_membership_of_another_organization_is_not_found(tenants):
     with pytest.raises(NotFoundError):
-        change_member_role(access_of(tenants.owner.user, tenants.a), tenants.outsider, "member")
+        change_member_role(
+            member_access(tenants.owner, reauthenticated=True), tenants.outsider, "member"
+        )
     assert role_of(tenants.outsider) == Role.OWNER
 
 
 def test_admin_removes_a_member_and_it_is_audited(tenants):
-    remove_member(access_of(tenants.admin.user, tenants.a), tenants.member)
+    remove_member(member_access(tenants.admin, reauthenticated=True), tenants.member)
     assert role_of(tenants.member) is None
     event = only_event("tenancy.member.removed")
     assert event.actor == tenants.admin.user
@@ -106,14 +124,14 @@ def test_admin_removes_a_member_and_it_is_audited(tenants):
 def test_admin_cannot_remove_an_owner(tenants):
     MembershipFactory.create(organization=tenants.a, role=Role.OWNER)
     with pytest.raises(AccessDeniedError):
-        remove_member(access_of(tenants.admin.user, tenants.a), tenants.owner)
+        remove_member(member_access(tenants.admin, reauthenticated=True), tenants.owner)
     assert role_of(tenants.owner) == Role.OWNER
     assert not events("tenancy.member.removed")
 
 
 def test_owner_removes_another_owner(tenants):
     second = MembershipFactory.create(organization=tenants.a, role=Role.OWNER)
-    remove_member(access_of(tenants.owner.user, tenants.a), second)
+    remove_member(member_access(tenants.owner, reauthenticated=True), second)
     assert role_of(second) is None
     assert only_event("tenancy.member.removed").data == {
         "user": second.user.public_id,
@@ -123,12 +141,12 @@ def test_owner_removes_another_owner(tenants):
 
 def test_nobody_removes_themselves_through_removal(tenants):
     with pytest.raises(RuleViolationError, match="Leave"):
-        remove_member(access_of(tenants.admin.user, tenants.a), tenants.admin)
+        remove_member(member_access(tenants.admin, reauthenticated=True), tenants.admin)
     assert role_of(tenants.admin) == Role.ADMIN
 
 
 def test_member_leaves_and_it_is_audited(tenants):
-    leave_organization(access_of(tenants.member.user, tenants.a))
+    leave_organization(member_access(tenants.member, reauthenticated=True))
     assert role_of(tenants.member) is None
     event = only_event("tenancy.member.left")
     assert event.actor == tenants.member.user
@@ -137,14 +155,14 @@ def test_member_leaves_and_it_is_audited(tenants):
 
 def test_last_owner_cannot_leave(tenants):
     with pytest.raises(RuleViolationError, match="last owner"):
-        leave_organization(access_of(tenants.owner.user, tenants.a))
+        leave_organization(member_access(tenants.owner, reauthenticated=True))
     assert role_of(tenants.owner) == Role.OWNER
     assert not events("tenancy.member.left")
 
 
 def test_owner_may_leave_when_another_owner_remains(tenants):
     MembershipFactory.create(organization=tenants.a, role=Role.OWNER)
-    leave_organization(access_of(tenants.owner.user, tenants.a))
+    leave_organization(member_access(tenants.owner, reauthenticated=True))
     assert role_of(tenants.owner) is None
     assert only_event("tenancy.member.left").data["role"] == "owner"
 

@@ -16,9 +16,9 @@ from afspraak.tenancy.offboarding import (
     deactivate_user,
 )
 from afspraak.tenancy.roles import Role
-from afspraak.tenancy.tests.acting import access_of
-from afspraak.tenancy.tests.audit import events, only_event
-from afspraak.tenancy.tests.factories import InvitationFactory, MembershipFactory
+from afspraak.testing.access import member_access, member_of
+from afspraak.testing.audit import events, only_event
+from afspraak.testing.factories import InvitationFactory, MembershipFactory
 from conftest import HTTPSClient
 
 
@@ -68,12 +68,16 @@ def test_removed_members_session_is_refused_on_the_next_request(client, tenants,
 
 def test_removal_revokes_the_pending_invitations_the_member_sent(tenants):
     sent, _ = invite_member(
-        access_of(tenants.admin.user, tenants.a), email="friend@example.test", role="member"
+        member_access(tenants.admin, reauthenticated=True),
+        email="friend@example.test",
+        role="member",
     )
     owner_sent, _ = invite_member(
-        access_of(tenants.owner.user, tenants.a), email="other@example.test", role="member"
+        member_access(tenants.owner, reauthenticated=True),
+        email="other@example.test",
+        role="member",
     )
-    remove_member(access_of(tenants.owner.user, tenants.a), tenants.admin)
+    remove_member(member_access(tenants.owner, reauthenticated=True), tenants.admin)
     assert not is_pending(sent)
     assert is_pending(owner_sent)
     event = only_event("tenancy.invitation.revoked")
@@ -87,7 +91,7 @@ def test_removal_revokes_the_pending_invitations_addressed_to_the_member(tenants
     to_second = InvitationFactory.create(organization=tenants.a, email="second@example.test")
     to_someone_else = InvitationFactory.create(organization=tenants.a, email="else@example.test")
 
-    remove_member(access_of(tenants.admin.user, tenants.a), tenants.member)
+    remove_member(member_access(tenants.admin, reauthenticated=True), tenants.member)
 
     assert not is_pending(to_login)
     assert not is_pending(to_second)
@@ -99,7 +103,9 @@ def test_removal_revokes_the_pending_invitations_addressed_to_the_member(tenants
 def test_deactivation_cuts_every_access_and_audits_each_step(tenants, member_in_both):
     browser = signed_in(member_in_both)
     invitation, _ = invite_member(
-        access_of(member_in_both, tenants.b), email="friend@example.test", role="member"
+        member_of(tenants.b, member_in_both, reauthenticated=True),
+        email="friend@example.test",
+        role="member",
     )
 
     summary = deactivate_user(AuditContext.system(), member_in_both, reason="left the company")

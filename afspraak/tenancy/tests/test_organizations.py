@@ -8,7 +8,6 @@ from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.urls import reverse
 from django.utils import timezone
 
-from afspraak.accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from afspraak.audit.context import AuditContext
 from afspraak.crypto.models import OrganizationKeyset
 from afspraak.tenancy.access import (
@@ -21,9 +20,9 @@ from afspraak.tenancy.errors import RuleViolationError, TenancyError
 from afspraak.tenancy.models import Membership, Organization
 from afspraak.tenancy.organizations import create_organization, update_security_settings
 from afspraak.tenancy.roles import Role
-from afspraak.tenancy.tests.acting import access_of
-from afspraak.tenancy.tests.audit import events, only_event
-from afspraak.tenancy.tests.factories import MembershipFactory
+from afspraak.testing.access import member_access
+from afspraak.testing.audit import events, only_event
+from afspraak.testing.factories import DEFAULT_PASSWORD, MembershipFactory, UserFactory
 
 
 def test_create_organization_makes_the_creator_its_owner(db):
@@ -109,7 +108,9 @@ def test_last_owner_leaving_through_the_page_gets_a_clear_refusal(client, tenant
 
 def test_security_settings_change_is_audited(tenants):
     update_security_settings(
-        access_of(tenants.admin.user, tenants.a), require_mfa=False, session_max_age_hours=8
+        member_access(tenants.admin, reauthenticated=True),
+        require_mfa=False,
+        session_max_age_hours=8,
     )
     tenants.a.refresh_from_db()
     assert tenants.a.session_max_age_hours == 8
@@ -126,11 +127,15 @@ def test_security_settings_change_is_audited(tenants):
 def test_security_settings_refuse_auditors_and_bad_lifetimes(tenants):
     with pytest.raises(AccessDeniedError):
         update_security_settings(
-            access_of(tenants.auditor.user, tenants.a), require_mfa=False, session_max_age_hours=8
+            member_access(tenants.auditor, reauthenticated=True),
+            require_mfa=False,
+            session_max_age_hours=8,
         )
     with pytest.raises(TenancyError, match="between 1 and"):
         update_security_settings(
-            access_of(tenants.admin.user, tenants.a), require_mfa=False, session_max_age_hours=0
+            member_access(tenants.admin, reauthenticated=True),
+            require_mfa=False,
+            session_max_age_hours=0,
         )
     assert not events("tenancy.security.updated")
 
@@ -138,11 +143,15 @@ def test_security_settings_refuse_auditors_and_bad_lifetimes(tenants):
 def test_requiring_mfa_needs_mfa_of_whoever_turns_it_on(tenants):
     with pytest.raises(RuleViolationError, match="lock you out"):
         update_security_settings(
-            access_of(tenants.admin.user, tenants.a), require_mfa=True, session_max_age_hours=None
+            member_access(tenants.admin, reauthenticated=True),
+            require_mfa=True,
+            session_max_age_hours=None,
         )
     TOTP.activate(tenants.admin.user, generate_totp_secret())
     update_security_settings(
-        access_of(tenants.admin.user, tenants.a), require_mfa=True, session_max_age_hours=None
+        member_access(tenants.admin, reauthenticated=True),
+        require_mfa=True,
+        session_max_age_hours=None,
     )
     tenants.a.refresh_from_db()
     assert tenants.a.require_mfa is True

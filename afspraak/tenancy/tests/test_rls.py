@@ -22,7 +22,7 @@ from afspraak.tenancy.rls import (
     tables_missing_rls,
 )
 from afspraak.tenancy.roles import Role
-from afspraak.tenancy.tests.factories import (
+from afspraak.testing.factories import (
     InvitationFactory,
     MembershipFactory,
     OrganizationFactory,

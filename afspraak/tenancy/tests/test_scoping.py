@@ -16,7 +16,7 @@ from afspraak.tenancy.rls import (
     unique_rules_without_organization,
     unscoped_tenant_models,
 )
-from afspraak.tenancy.tests.factories import InvitationFactory
+from afspraak.testing.factories import InvitationFactory
 
 
 @pytest.mark.parametrize("model", [Membership, Invitation])

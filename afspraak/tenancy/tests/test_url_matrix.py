@@ -15,7 +15,7 @@ from afspraak.bookings.links import invitee_token
 from afspraak.bookings.tests.url_matrix import booking_of, members_booking
 from afspraak.tenancy.roles import Role
 from afspraak.tenancy.tests.contributions import collect
-from afspraak.tenancy.tests.factories import InvitationFactory, MembershipFactory
+from afspraak.testing.factories import InvitationFactory, MembershipFactory
 
 ALL_ROLES = frozenset(Role)
 VIEWERS = frozenset({Role.OWNER, Role.ADMIN, Role.AUDITOR})
