@@ -81,6 +81,10 @@ def test_owner_invites_member_accepts_sees_only_their_part_and_is_cut_off_on_rem
             joined = Membership.objects.get(user__email=MEMBER)
         owner.reload()
         owner.locator(f"tr#{joined.public_id}").get_by_role("button", name="Remove").click()
+        # A removal is a sensitive change: the owner confirms their password, then it is done.
+        expect(owner).to_have_url(re.compile(r"/accounts/reauthenticate/"))
+        owner.get_by_label("Password").fill(DEFAULT_PASSWORD)
+        owner.get_by_role("button", name="Confirm").click()
         expect(owner.get_by_text("Member removed")).to_be_visible()
 
         # The member's open session is gone: the next request lands on the login page.
