@@ -8,6 +8,7 @@ in Django's ``password_changed`` hook, which is where the history is kept.
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -401,11 +402,18 @@ class PasswordChangeError(Exception):
         self.errors = errors
 
 
-def change_password(context: AuditContext, *, current_password: str, new_password: str) -> None:
+def change_password(
+    context: AuditContext,
+    *,
+    current_password: str,
+    new_password: str,
+    finish: Callable[[], object],
+) -> None:
     """Replace the context's user's password after checking the current one and every rule.
 
-    The caller then finishes the session side as allauth does (``finalize_password_change``:
-    the notice e-mail and the audited ``password_changed`` signal).
+    ``finish`` runs in the same transaction as the change: the caller's session side, as
+    allauth's ``finalize_password_change`` (which sends the audited ``password_changed``).
+    A refused attempt is audited on its own, outside any transaction.
     """
     actor = context.actor
     if not actor.check_password(current_password):
@@ -420,5 +428,7 @@ def change_password(context: AuditContext, *, current_password: str, new_passwor
     problems = find_password_problems(new_password, user=actor)
     if problems:
         raise PasswordChangeError({"new_password": problems})
-    # allauth's own path, as on the web form: the history hook runs with the change.
-    password_change.change_password(actor, new_password)
+    with transaction.atomic():
+        # allauth's own path, as on the web form: the history hook runs with the change.
+        password_change.change_password(actor, new_password)
+        finish()

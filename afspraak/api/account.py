@@ -79,12 +79,12 @@ class PasswordChangeView(APIView):
                 AuditContext.from_request(request._request),
                 current_password=serializer.validated_data["current_password"],
                 new_password=serializer.validated_data["new_password"],
+                # allauth's session side, as on the web form: this session stays signed
+                # in, and the password_changed signal is audited.
+                finish=lambda: finalize_password_change(request._request, request.user),
             )
         except PasswordChangeError as error:
             return Response(error.errors, status=status.HTTP_400_BAD_REQUEST)
-        # allauth's session side, as on the web form: this session stays signed in, the
-        # notice e-mail goes out, and the password_changed signal is audited.
-        finalize_password_change(request._request, request.user)
         return Response({"detail": "Your password has been changed."})
 
 

@@ -11,16 +11,19 @@ deliver one message at once; a claim older than ``CLAIM_LEASE`` is taken over), 
 the handler registered for its topic, and marks it delivered. A handler that raises is
 retried later with a growing delay, up to ``MAX_ATTEMPTS``, then the message is marked
 failed and logged for the operator. Delivery is at least once: handlers are written to
-be idempotent (an e-mail carries the message id as its Message-ID, an ECS line its event
-id), so the rare repeat after a crash is recognisable downstream.
+be idempotent where the receiver can tell (a booking e-mail's Message-ID is made from the
+message, an ECS line carries its event id), so the rare repeat after a crash is
+recognisable downstream.
 
 Handlers register with ``@handles("topic")`` in their app's module, imported by the
-app's ``ready()``; ``enqueue`` refuses a topic without a handler.
+app's ``ready()``; ``enqueue`` refuses a topic without a handler. Payloads hold ids and
+codes; a secret a handler needs travels sealed under a ``sealed_`` key, which is dropped
+once the message is delivered. Every message is deleted after ``RETENTION``.
 """
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -36,6 +39,13 @@ logger = logging.getLogger("afspraak.outbox")
 Handler = Callable[[OutboxMessage], None]
 
 MAX_ATTEMPTS = 10
+# A message is deleted this long after it was written, delivered or not: what it would
+# still announce is stale by then (an invitation link lasts as long), and deleted data
+# must not linger here either (control D2).
+RETENTION = timedelta(days=7)
+# Payload keys with this prefix hold a secret sealed for the handler (an invitation link's):
+# they are dropped from the row as soon as the message is delivered.
+SEALED_PREFIX = "sealed_"
 CLAIM_LEASE = timedelta(minutes=5)
 BATCH_SIZE = 100
 _RETRY_BASE = timedelta(seconds=30)
@@ -59,11 +69,6 @@ def handles(topic: str) -> Callable[[Handler], Handler]:
         return handler
 
     return register
-
-
-def registered_topics() -> frozenset[str]:
-    """Return the topics that have a handler."""
-    return frozenset(_handlers)
 
 
 def enqueue(topic: str, payload: dict[str, Any]) -> OutboxMessage:
@@ -92,8 +97,11 @@ def _retry_delay(attempts: int) -> timedelta:
     return min(_RETRY_BASE * (2 ** (attempts - 1)), _RETRY_CEILING)
 
 
-def _claim(message_id: int, now: Any) -> bool:
+def _claim(message_id: int) -> bool:
     """Claim one message for delivery; False when another dispatcher has it or it is done."""
+    # The time of this claim, not of the run's start: a long run must not stamp its late
+    # claims with an old time that another dispatcher would take for an abandoned claim.
+    now = timezone.now()
     claimed = (
         OutboxMessage.objects.filter(
             pk=message_id, delivered_at__isnull=True, failed_at__isnull=True
@@ -131,7 +139,10 @@ def _deliver(message: OutboxMessage) -> bool:
         )
         return False
     OutboxMessage.objects.filter(pk=message.pk).update(
-        claimed_at=None, delivered_at=timezone.now(), last_error=""
+        claimed_at=None,
+        delivered_at=timezone.now(),
+        last_error="",
+        payload={k: v for k, v in message.payload.items() if not k.startswith(SEALED_PREFIX)},
     )
     return True
 
@@ -152,11 +163,18 @@ def deliver_due(*, batch_size: int = BATCH_SIZE) -> int:
             .values_list("id", flat=True)[:batch_size]
         )
         for message_id in due:
-            if _claim(message_id, now):
+            if _claim(message_id):
                 delivered += _deliver(OutboxMessage.objects.get(pk=message_id))
         if len(due) < batch_size:
             return delivered
         after = due[-1]
+
+
+def purge_old(*, now: datetime | None = None) -> int:
+    """Delete messages older than ``RETENTION``, delivered or not; return how many."""
+    cutoff = (now or timezone.now()) - RETENTION
+    deleted, _ = OutboxMessage.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
 
 
 def retry_failed() -> int:
@@ -176,3 +194,9 @@ def deliver_outbox() -> int:
 def deliver_outbox_periodically() -> int:
     """Deliver messages whose own run was lost or that wait for a retry."""
     return deliver_due()
+
+
+@db_periodic_task(crontab(minute="17"))
+def purge_outbox_periodically() -> int:
+    """Delete the messages past their retention, every hour."""
+    return purge_old()

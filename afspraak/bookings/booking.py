@@ -220,12 +220,12 @@ def takes_bookings(meeting_type: MeetingType) -> bool:
     )
 
 
-def _require_meeting_type_of(access: Access, meeting_type: MeetingType) -> None:
+def _require_same_organization_type(access: Access, meeting_type: MeetingType) -> None:
     if meeting_type.organization_id != access.organization.pk:
         raise NotFoundError(MEETING_TYPE_NOT_FOUND)
 
 
-def _require_booking_of(access: Access, booking: Booking) -> None:
+def _require_same_organization_booking(access: Access, booking: Booking) -> None:
     if booking.organization_id != access.organization.pk:
         raise NotFoundError(BOOKING_NOT_FOUND)
 
@@ -244,7 +244,7 @@ def free_slots(
     ``moving``: a booking being rescheduled, whose own time counts as free.
     """
     access.require(Permission.BOOK_MEETING)
-    _require_meeting_type_of(access, meeting_type)
+    _require_same_organization_type(access, meeting_type)
     with access.scope():
         if not takes_bookings(meeting_type):
             return []
@@ -376,7 +376,7 @@ def book_meeting(
     Raises ValidationError (per field) for bad details; nothing is written then.
     """
     access.require(Permission.BOOK_MEETING)
-    _require_meeting_type_of(access, meeting_type)
+    _require_same_organization_type(access, meeting_type)
     now = now or timezone.now()
     details = clean_details(meeting_type, details)
     with access.scope():
@@ -432,7 +432,7 @@ def reschedule_booking(
     access: Access, booking: Booking, *, start: datetime, now: datetime | None = None
 ) -> Booking:
     """Move the invitee's booking to another free slot (same UID, next SEQUENCE)."""
-    _require_booking_of(access, booking)
+    _require_same_organization_booking(access, booking)
     access.require_booking(booking.public_id)
     now = now or timezone.now()
     with access.scope():
@@ -468,7 +468,7 @@ def cancel_booking(
     access: Access, booking: Booking, *, reason: str = "", now: datetime | None = None
 ) -> Booking:
     """Cancel a pending or confirmed booking, freeing its time; invitees only before the cut-off."""
-    _require_booking_of(access, booking)
+    _require_same_organization_booking(access, booking)
     by = _canceller(access, booking)
     now = now or timezone.now()
     reason = reason.strip()
@@ -493,7 +493,7 @@ def cancel_booking(
 def _decide(
     access: Access, booking: Booking, status: Status, *, reason: str, now: datetime | None
 ) -> Booking:
-    _require_booking_of(access, booking)
+    _require_same_organization_booking(access, booking)
     require_booking_host_rights(access, booking)
     now = now or timezone.now()
     with access.scope():

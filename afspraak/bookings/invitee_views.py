@@ -54,7 +54,13 @@ from afspraak.bookings.public_views import (
 )
 from afspraak.errors import NotFoundError
 from afspraak.scheduling.models import Location, zone_or_none
-from afspraak.tenancy.access import Access, access_for_invitee, access_for_visitor
+from afspraak.tenancy.access import (
+    Access,
+    AccessDeniedError,
+    access_for_invitee,
+    access_for_visitor,
+    record_refusal,
+)
 from afspraak.tenancy.models import Organization
 
 LINK_NOT_FOUND = "This link does not lead to a booking. Please use the link in your e-mail."
@@ -88,6 +94,12 @@ def _not_found(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _refused(request: HttpRequest, refused: AccessDeniedError) -> HttpResponse:
+    return render(
+        request, "tenancy/refused.html", {"message": refused.message}, status=refused.status
+    )
+
+
 def _expired(request: HttpRequest, organization: Organization) -> HttpResponse:
     context = {
         "message": LINK_EXPIRED,
@@ -116,6 +128,12 @@ def invitee_page(view: InviteeView) -> InviteeView:
             return _not_found(request)
         organization, booking_id = found
         access = access_for_invitee(organization, booking_id, AuditContext.from_request(request))
+        try:
+            # Every invitee page passes the access decision (and its gates) first.
+            access.require_booking(booking_id)
+        except AccessDeniedError as refused:
+            record_refusal(refused)
+            return _refused(request, refused)
         with access.scope():
             booking = (
                 Booking.objects.select_related(
@@ -132,6 +150,9 @@ def invitee_page(view: InviteeView) -> InviteeView:
                 return protected(request, access, booking, **kwargs)
             except NotFoundError:
                 return _not_found(request)
+            except AccessDeniedError as refused:
+                record_refusal(refused)
+                return _refused(request, refused)
 
     # CSRF is checked by csrf_protect inside, not by the middleware before the view, so
     # that a refused POST still leaves with the private headers below.

@@ -46,6 +46,7 @@ from afspraak.scheduling.models import MeetingType, Visibility, zone_or_none
 from afspraak.scheduling.slots import slots_by_local_date
 from afspraak.tenancy.access import Access, access_for_visitor
 from afspraak.tenancy.models import Organization
+from afspraak.tenancy.roles import Permission
 
 PAGE_NOT_FOUND = "There is no such booking page."
 SLOT_UNAVAILABLE = "That time is not available (any more). Please choose one of the times shown."
@@ -61,8 +62,13 @@ def organization_or_404(org_slug: str) -> Organization:
 
 
 def visitor_access(request: HttpRequest, org_slug: str) -> Access:
-    """Return the access of whoever opened the public booking pages of ``org_slug``."""
-    return access_for_visitor(organization_or_404(org_slug), AuditContext.from_request(request))
+    """Return the access of whoever opened the public booking pages of ``org_slug``.
+
+    Every public page passes the access decision (and its gates) before it shows anything.
+    """
+    access = access_for_visitor(organization_or_404(org_slug), AuditContext.from_request(request))
+    access.require(Permission.BOOK_MEETING)
+    return access
 
 
 def bookable_meeting_type_or_404(type_slug: str) -> MeetingType:

@@ -19,7 +19,7 @@ organization's object and a missing one give the same ``NotFoundError``.
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -99,7 +99,7 @@ _gates: dict[str, Gate] = {}
 
 
 def register_gate(name: str, gate: Gate) -> None:
-    """Add a check every ``Access.require`` runs after the permission table (fail closed)."""
+    """Add a check every person's ``Access.require`` runs after the permission table."""
     _gates[name] = gate
 
 
@@ -122,8 +122,6 @@ class Access:
     # Whether the person confirmed their identity again lately (before a sensitive change):
     # a flag, or a check asked only when a sensitive change needs it (it costs queries).
     reauthenticated: bool | Callable[[], bool] = False
-    # Extra facts gates may read (a staff grant, an API token's scopes …).
-    facts: dict[str, Any] = field(default_factory=dict)
 
     @property
     def actor(self) -> Any:
@@ -136,6 +134,10 @@ class Access:
     def _refusal(self, permission: Permission) -> str | None:
         if permission not in self.permissions:
             return Refusal.PERMISSION
+        if self.kind == ActorKind.SYSTEM:
+            # Gates are about people (their training, grants, tokens); an operator's command
+            # on the server is already past every one of them.
+            return None
         for gate in list(_gates.values()):
             reason = gate(self, permission)
             if reason:
@@ -236,13 +238,6 @@ def _member_access_in_context(
     )
 
 
-def _organization_by_slug(slug: str) -> Organization:
-    organization = Organization.objects.filter(slug=slug).first()
-    if organization is None:
-        raise NotFoundError(ORGANIZATION_NOT_FOUND)
-    return organization
-
-
 def organization_for_request(request: HttpRequest, org_slug: str) -> Organization:
     """Return the organization a signed-in request names; anything else is the same 404."""
     user = request.user
@@ -291,7 +286,7 @@ def access_for_request(
 
 
 def access_for_member(user: Any, organization: Organization, context: AuditContext) -> Access:
-    """Return a member's access outside a request (a command acting as that person)."""
+    """Return a member's access outside a request (a test, or a command acting as them)."""
     return _member_access(organization, user, context)
 
 

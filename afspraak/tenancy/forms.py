@@ -8,12 +8,11 @@ from django.core.validators import RegexValidator
 from afspraak.inputs.days import validate_day_in_range
 from afspraak.inputs.names import validate_name_text
 from afspraak.tenancy.models import SESSION_MAX_AGE_HOURS_LIMIT, Membership
-from afspraak.tenancy.roles import Role, role_has_permission
+from afspraak.tenancy.roles import Role
 
 
-def assignable_roles(acting_role: str) -> list[tuple[str, str]]:
-    """Return the roles a member with ``acting_role`` may hand out (owners only by owners)."""
-    may_make_owners = role_has_permission(acting_role, "can_manage_owners")
+def assignable_roles(may_make_owners: bool) -> list[tuple[str, str]]:
+    """Return the roles one may hand out (owner only by those who manage owners)."""
     return [
         (value, label) for value, label in Role.choices if value != Role.OWNER or may_make_owners
     ]
@@ -32,10 +31,10 @@ class InviteForm(forms.Form):
     email = forms.EmailField(label="E-mail address")
     role = forms.ChoiceField(choices=())
 
-    def __init__(self, *args: Any, acting_role: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, may_make_owners: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         role = cast(forms.ChoiceField, self.fields["role"])
-        role.choices = assignable_roles(acting_role)
+        role.choices = assignable_roles(may_make_owners)
         role.initial = Role.MEMBER
 
 

@@ -20,6 +20,7 @@ from afspraak.audit.context import AuditContext
 from afspraak.audit.trail import record
 from afspraak.tenancy.access import Access, access_for_system, memberships_of
 from afspraak.tenancy.models import Invitation, addressed_to
+from afspraak.tenancy.roles import Permission
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ def end_user_sessions(context: AuditContext, user: Any, *, trigger: str) -> int:
 
 def revoke_pending_invitations_of(access: Access, user: Any, *, trigger: str) -> int:
     """Revoke the organization's pending invitations sent by or addressed to ``user``."""
+    if access.actor != user:
+        # Someone leaving may withdraw their own; anyone else's need member management.
+        access.require(Permission.MANAGE_MEMBERS)
     organization = access.organization
     addresses = {user.email.lower()} | {
         address.lower()

@@ -77,7 +77,9 @@ def update_security_settings(
     organization = access.organization
     with access.scope():
         locked = Organization.objects.select_for_update().get(pk=organization.pk)
-        if require_mfa and not locked.require_mfa and not access.actor.has_mfa():
+        # An operator's command has no account here to lock out; a person does.
+        lockout = access.actor is not None and not access.actor.has_mfa()
+        if require_mfa and not locked.require_mfa and lockout:
             raise RuleViolationError(
                 "Turn on two-factor authentication for your own account first: "
                 "requiring it would otherwise lock you out."

@@ -136,14 +136,16 @@ def members(request: OrganizationRequest) -> HttpResponse:
             invitations=invitations,
             can_manage=can_manage,
             can_manage_owners=request.access.has(Permission.MANAGE_OWNERS),
-            roles=assignable_roles(request.membership.role),
+            roles=assignable_roles(request.access.has(Permission.MANAGE_OWNERS)),
         ),
     )
 
 
 @organization_view(Permission.MANAGE_MEMBERS)
 def invite(request: OrganizationRequest) -> HttpResponse:
-    form = InviteForm(request.POST or None, acting_role=request.membership.role)
+    form = InviteForm(
+        request.POST or None, may_make_owners=request.access.has(Permission.MANAGE_OWNERS)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             invite_member(

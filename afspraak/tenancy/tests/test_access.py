@@ -7,15 +7,18 @@ from django.urls import reverse
 
 from afspraak.accounts.tests.signin import reauthenticate
 from afspraak.audit.models import AuditEvent
+from afspraak.bookings.links import invitee_url
+from afspraak.bookings.tests.url_matrix import members_booking
 from afspraak.tenancy.access import (
     AccessDeniedError,
+    ActorKind,
     Refusal,
     register_gate,
     unregister_gate,
 )
 from afspraak.tenancy.membership import change_member_role
 from afspraak.tenancy.roles import Permission, Role
-from afspraak.testing.access import member_access
+from afspraak.testing.access import member_access, system_access
 from afspraak.testing.audit import assert_audited, events
 from afspraak.testing.factories import DEFAULT_PASSWORD
 
@@ -153,3 +156,43 @@ def test_a_role_the_actor_may_not_give_is_refused_before_any_password_is_asked(c
     assert refused.status_code == 403
     assert "Only an owner" in refused.content.decode()
     assert_audited("tenancy.access.denied", data={"permission": "can_manage_owners"})
+
+
+@pytest.fixture
+def closed_to_outsiders():
+    """A gate that refuses every visitor's and invitee's access (as an outage switch would)."""
+
+    def gate(access, permission):
+        return "closed" if access.kind in (ActorKind.VISITOR, ActorKind.INVITEE) else None
+
+    register_gate("tests.closed", gate)
+    yield
+    unregister_gate("tests.closed")
+
+
+@pytest.fixture
+def booking(tenants, clock):
+    return members_booking(tenants)
+
+
+# The booking is made first: the gate closes afterwards.
+def test_gates_hold_on_the_public_pages_and_invitee_links_too(client, booking, closed_to_outsiders):
+    invitee_page = client.get(invitee_url(booking))
+    public_page = client.get(reverse("bookings:organization", args=["alpha"]))
+
+    assert invitee_page.status_code == 403
+    # The link is the key to the booking: a refusal keeps it out of caches and referrers.
+    assert invitee_page["Cache-Control"] == "private, no-store"
+    assert invitee_page["Referrer-Policy"] == "no-referrer"
+    assert public_page.status_code == 403
+    refusals = events("tenancy.access.denied")
+    assert [(e.data["reason"], e.data["permission"]) for e in refusals] == [
+        ("closed", "can_change_own_booking"),
+        ("closed", "can_book_meeting"),
+    ]
+
+
+def test_gates_do_not_stop_an_operators_command(tenants, closed_to_outsiders, training_gate):
+    access = system_access(tenants.a)
+    access.require(Permission.VIEW_AUDIT_LOG)
+    access.require(Permission.BOOK_MEETING)
