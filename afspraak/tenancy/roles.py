@@ -32,35 +32,23 @@ class Permission(StrEnum):
     CHANGE_OWN_BOOKING = "can_change_own_booking"
 
 
+# Admins run the organization day to day; owners also manage owners and may delete it.
+_ADMIN_PERMISSIONS = frozenset(
+    {
+        Permission.MANAGE_MEMBERS,
+        Permission.VIEW_MEMBERS,
+        Permission.HOST,
+        Permission.MANAGE_MEETING_TYPES,
+        Permission.VIEW_ALL_BOOKINGS,
+        Permission.MANAGE_INTEGRATIONS,
+        Permission.MANAGE_SECURITY,
+        Permission.VIEW_SECURITY,
+        Permission.VIEW_AUDIT_LOG,
+    }
+)
 PERMISSIONS: dict[str, frozenset[Permission]] = {
-    Role.OWNER: frozenset(
-        {
-            Permission.MANAGE_OWNERS,
-            Permission.DELETE_ORGANIZATION,
-            Permission.MANAGE_MEMBERS,
-            Permission.VIEW_MEMBERS,
-            Permission.HOST,
-            Permission.MANAGE_MEETING_TYPES,
-            Permission.VIEW_ALL_BOOKINGS,
-            Permission.MANAGE_INTEGRATIONS,
-            Permission.MANAGE_SECURITY,
-            Permission.VIEW_SECURITY,
-            Permission.VIEW_AUDIT_LOG,
-        }
-    ),
-    Role.ADMIN: frozenset(
-        {
-            Permission.MANAGE_MEMBERS,
-            Permission.VIEW_MEMBERS,
-            Permission.HOST,
-            Permission.MANAGE_MEETING_TYPES,
-            Permission.VIEW_ALL_BOOKINGS,
-            Permission.MANAGE_INTEGRATIONS,
-            Permission.MANAGE_SECURITY,
-            Permission.VIEW_SECURITY,
-            Permission.VIEW_AUDIT_LOG,
-        }
-    ),
+    Role.OWNER: _ADMIN_PERMISSIONS | {Permission.MANAGE_OWNERS, Permission.DELETE_ORGANIZATION},
+    Role.ADMIN: _ADMIN_PERMISSIONS,
     Role.MEMBER: frozenset({Permission.HOST}),
     Role.AUDITOR: frozenset(
         {Permission.VIEW_MEMBERS, Permission.VIEW_SECURITY, Permission.VIEW_AUDIT_LOG}

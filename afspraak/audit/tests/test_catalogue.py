@@ -30,7 +30,7 @@ def _recorded_codes() -> dict[str, str]:
                 code = first.value
             elif isinstance(first, ast.JoinedStr) and isinstance(first.values[0], ast.Constant):
                 # f"bookings.booking.{change}": its fixed part, marked by a trailing "*".
-                code = f"{first.values[0].value}*"
+                code = str(first.values[0].value) + "*"
             if name == "record" and isinstance(code, str):
                 found[code] = f"{path.relative_to(SOURCE)}:{node.lineno}"
     return found
