@@ -432,6 +432,8 @@ USE_I18N = True
 USE_TZ = True
 
 # --- Logging: audit events go out as one JSON object a line for the SIEM ------------------------
+# The audit chain's head goes to the SIEM stream every this many events (and every hour).
+AFSPRAAK_AUDIT_HEAD_EVERY = env_int("AFSPRAAK_AUDIT_HEAD_EVERY", 100, minimum=1)
 LOG_LEVEL = env_choice("AFSPRAAK_LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
 LOGGING = {
     "version": 1,

@@ -6,5 +6,5 @@ class AuditConfig(AppConfig):
     label = "audit"
 
     def ready(self) -> None:
-        # Registers the SIEM handler of the outbox (and, through outbox, its jobs).
-        from afspraak.audit import trail  # noqa: F401
+        # Registers the outbox handlers of the SIEM line and the chain, and their jobs.
+        from afspraak.audit import chain, trail  # noqa: F401

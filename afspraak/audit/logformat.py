@@ -16,6 +16,15 @@ class ECSFormatter(logging.Formatter):
             "message": record.getMessage(),
             "ecs.version": "8.11.0",
         }
+        head = getattr(record, "audit_chain_head", None)
+        if head is not None:
+            document.update(
+                {
+                    "event.kind": "state",
+                    "event.action": "audit.chain.head",
+                    "afspraak.chain": head,
+                }
+            )
         event = getattr(record, "audit_event", None)
         if event is not None:
             document.update(
@@ -28,6 +37,7 @@ class ECSFormatter(logging.Formatter):
                     "user.id": event.actor_public_id or None,
                     "organization.id": getattr(record, "organization_public_id", None),
                     "source.ip": event.ip_address,
+                    "afspraak.source_pseudonym": event.source_pseudonym or None,
                     "user_agent.original": event.user_agent or None,
                     "http.request.id": event.request_id or None,
                     "afspraak.target": {"type": event.target_type, "id": event.target_id}

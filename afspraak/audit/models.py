@@ -1,6 +1,6 @@
 """The audit trail: an append-only table of security-relevant events (controls O5, N2)."""
 
-from typing import Any, ClassVar, NoReturn
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -11,12 +11,17 @@ class AppendOnlyError(Exception):
     """Raised when code tries to change or remove an audit event."""
 
 
-class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+_Row = TypeVar("_Row", bound=models.Model)
+
+
+class AppendOnlyQuerySet(models.QuerySet[_Row]):
+    """Refuse bulk updates and deletes: audit rows are written once and kept."""
+
     def update(self, **kwargs: Any) -> NoReturn:
-        raise AppendOnlyError("audit events cannot be updated")
+        raise AppendOnlyError("audit rows cannot be updated")
 
     def delete(self) -> NoReturn:
-        raise AppendOnlyError("audit events cannot be deleted")
+        raise AppendOnlyError("audit rows cannot be deleted")
 
 
 class Outcome(models.TextChoices):
@@ -57,11 +62,16 @@ class AuditEvent(models.Model):
     target_id = models.CharField(max_length=64, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
+    # An anonymous visitor's or invitee's address and browser, as a keyed hash under their
+    # organization's key (``afspraak.audit.pseudonyms``): events of one source can be told
+    # together, the person cannot be read back, and the organization's deletion (its keys
+    # destroyed) leaves the hash unlinkable.
+    source_pseudonym = models.CharField(max_length=64, blank=True)
     # Ties together the events of one request or job (the response's X-Request-ID).
     request_id = models.CharField(max_length=32, blank=True)
     data = models.JSONField(default=dict, blank=True)
 
-    objects = AuditEventQuerySet.as_manager()
+    objects = AppendOnlyQuerySet["AuditEvent"].as_manager()
 
     class Meta:
         ordering: ClassVar[list[str]] = ["-occurred_at", "-id"]
@@ -115,3 +125,47 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} #{self.pk}"
+
+
+class AuditChainLink(models.Model):
+    """An audit event's place in the tamper-evident chain (``afspraak.audit.chain``).
+
+    ``mac`` is an HMAC-SHA256, under a key sealed by the master key, over the event's
+    canonical JSON, its sequence number and the previous link's ``mac``. Links are
+    assigned after commit by one sequencer, in the order events are delivered, and are
+    append-only like the events.
+    """
+
+    event = models.OneToOneField(
+        AuditEvent, on_delete=models.DO_NOTHING, db_constraint=False, related_name="link"
+    )
+    sequence = models.BigIntegerField(unique=True)
+    previous_mac = models.CharField(max_length=64)
+    mac = models.CharField(max_length=64)
+    linked_at = models.DateTimeField(default=timezone.now)
+
+    objects = AppendOnlyQuerySet["AuditChainLink"].as_manager()
+
+    def __str__(self) -> str:
+        return f"link {self.sequence} (event {self.event_id})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None:
+            raise AppendOnlyError("audit chain links cannot be updated")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise AppendOnlyError("audit chain links cannot be deleted")
+
+
+class AuditChainHead(models.Model):
+    """The newest link of the chain (one row): where the sequencer appends the next one."""
+
+    sequence = models.BigIntegerField(default=0)
+    mac = models.CharField(max_length=64, default="")
+    # When the head was last written to the log stream, and at which sequence.
+    exported_sequence = models.BigIntegerField(default=0)
+    exported_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"chain head {self.sequence}"

@@ -1,8 +1,9 @@
 """``record``: the one way to write an audit event, and its delivery to the SIEM stream.
 
-The event and an outbox message are written in one transaction; the ECS JSON line for
-the SIEM goes out only after that transaction commits (``afspraak.audit.outbox``), so
-an event that was rolled back never reaches the log stream.
+The event and its outbox messages are written in one transaction; after it commits the
+event is linked into the tamper-evident chain (``afspraak.audit.chain``) and its ECS
+JSON line goes to the SIEM stream (``afspraak.audit.outbox``), so an event that was
+rolled back is neither chained nor logged.
 """
 
 import logging
@@ -11,9 +12,11 @@ from typing import Any
 from django.db import models, transaction
 
 from afspraak.audit.catalogue import require_catalogued
+from afspraak.audit.chain import CHAIN_TOPIC
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import AuditEvent, OutboxMessage, Outcome
 from afspraak.audit.outbox import enqueue, handles
+from afspraak.audit.pseudonyms import source_pseudonym
 
 logger = logging.getLogger("afspraak.audit.events")
 
@@ -51,6 +54,11 @@ def record(
     if actor is None:
         actor = context.actor
     user = actor if getattr(actor, "is_authenticated", False) else None
+    ip_address, user_agent, pseudonym = context.ip_address, context.user_agent, ""
+    if user is None and organization is not None and (ip_address or user_agent):
+        # An invitee or visitor of the organization: their source, not their data.
+        pseudonym = source_pseudonym(organization, ip_address, user_agent)
+        ip_address, user_agent = None, ""
     event = AuditEvent(
         action=action,
         outcome=outcome,
@@ -61,13 +69,15 @@ def record(
         target_id=str(getattr(target, "public_id", "") or getattr(target, "pk", ""))
         if target
         else "",
-        ip_address=context.ip_address,
-        user_agent=context.user_agent,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        source_pseudonym=pseudonym,
         request_id=context.request_id,
         data=payload,
     )
     with transaction.atomic():
         event.save()
+        enqueue(CHAIN_TOPIC, {"event": event.pk})
         enqueue(
             SIEM_TOPIC,
             {"event": event.pk, "organization": getattr(organization, "public_id", None)},

@@ -39,6 +39,7 @@ from afspraak.crypto.ciphertext import (
 from afspraak.crypto.errors import MasterKeyError, MissingKeysetError
 from afspraak.crypto.keyring import forget_master_keyring, keyset_proto, master_keyring
 from afspraak.crypto.models import KeysetPurpose, MasterKeyRecord, OrganizationKeyset
+from afspraak.crypto.system_secrets import forget_system_secrets
 from afspraak.crypto.tenants import Organization, organization_context, organization_setting
 
 aead.register()
@@ -109,9 +110,10 @@ def clear_cache() -> None:
 
 
 def clear_key_caches() -> None:
-    """Forget the master keyring and every unwrapped organization keyset of this process."""
+    """Forget the master keyring, every unwrapped keyset and system secret of this process."""
     forget_master_keyring()
     clear_cache()
+    forget_system_secrets()
 
 
 def forget(organization_id: int) -> None:

@@ -102,3 +102,19 @@ class MasterKeyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"master key {self.key_id}"
+
+
+class SystemSecret(models.Model):
+    """A secret of the whole installation (the audit chain's key …), sealed by the master key.
+
+    The plaintext never touches the database; the row is resealed when the master key
+    rotates, and a master key is not retired while a secret is still sealed under it.
+    """
+
+    purpose = models.CharField(max_length=60, unique=True)
+    sealed = models.BinaryField()
+    master_key_id = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"system secret {self.purpose}"

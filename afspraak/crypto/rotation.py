@@ -45,6 +45,11 @@ from afspraak.crypto.models import (
     MasterKeyRecord,
     OrganizationKeyset,
 )
+from afspraak.crypto.system_secrets import (
+    check_system_secrets,
+    reseal_system_secrets,
+    system_secret_key_usage,
+)
 from afspraak.crypto.tenants import (
     Organization,
     organization_context,
@@ -154,6 +159,7 @@ def _check_master_can_unwrap_everything() -> None:
         with organization_context(organization):
             for keyset in OrganizationKeyset.objects.filter(organization_id=organization.pk):
                 keysets.unwrap_keyset(keyset, organization.public_id)
+    check_system_secrets()
     adapter = get_adapter()
     # Read through the model: a secret is bound to the user of the row it was read from.
     for authenticator in _mfa_authenticators().order_by("pk"):
@@ -210,6 +216,8 @@ def rotate_master_key() -> MasterRotation:
         new_primary = old_primary
     rewrapped = rewrap_organization_keysets(only_stale=keyring.can_rotate)
     mfa = reencrypt_mfa_secrets()
+    with transaction.atomic():
+        resealed = reseal_system_secrets()
     record(
         "crypto.master_key.rotated",
         actor=None,
@@ -218,6 +226,7 @@ def rotate_master_key() -> MasterRotation:
             "new_primary_key_id": new_primary,
             "keysets_rewrapped": rewrapped,
             "mfa_authenticators_reencrypted": mfa,
+            "installation_keys_resealed": resealed,
         },
     )
     return MasterRotation(old_primary, new_primary, rewrapped, mfa)
@@ -241,10 +250,12 @@ def retire_master_key(key_id: str) -> None:
         raise KeyInUseError(f"master key {key_id} is the primary key: rotate it out first")
     wrapped = _master_key_usage()[key_id]
     mfa = mfa_master_key_usage()[key_id]
-    if wrapped or mfa:
+    system = system_secret_key_usage()[key_id]
+    if wrapped or mfa or system:
         raise KeyInUseError(
-            f"master key {key_id} still encrypts {wrapped} organization keyset(s) and {mfa} "
-            "MFA secret(s): run `afspraak keys rotate-master` to completion first"
+            f"master key {key_id} still encrypts {wrapped} organization keyset(s), {mfa} "
+            f"MFA secret(s) and {system} system secret(s): run `afspraak keys rotate-master` "
+            "to completion first"
         )
     remove_master_key(Path(settings.AFSPRAAK_MASTER_KEYSET_FILE), int(key_id))
     MasterKeyRecord.objects.update_or_create(key_id=key_id, defaults={"retired_at": timezone.now()})

@@ -9,12 +9,15 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from afspraak.accounts.adapter import MFAAdapter
+from afspraak.audit.chain import verify_chain
 from afspraak.audit.models import AuditEvent
+from afspraak.audit.trail import record
 from afspraak.bookings.models import Invitee
 from afspraak.crypto import keyset_rotation, keysets, rotation
 from afspraak.crypto.ciphertext import key_id_of
 from afspraak.crypto.fields import blind_index_of, seal_row
 from afspraak.crypto.keyring import add_master_key, master_keyring
+from afspraak.crypto.keysets import clear_key_caches
 from afspraak.crypto.models import KeyRotation, OrganizationKeyset
 from afspraak.crypto.tests.records import make_invitee, read
 from afspraak.tenancy.context import organization_context
@@ -103,6 +106,7 @@ def test_rotate_master_rewraps_keysets_without_touching_data(org, other_org):
         "new_primary_key_id": new_primary,
         "keysets_rewrapped": 4,
         "mfa_authenticators_reencrypted": 0,
+        "installation_keys_resealed": 0,
     }
 
 
@@ -143,7 +147,10 @@ def test_retire_master_refuses_a_key_still_in_use(org, master_keyset):
     # A new primary key without the rewrap: the old key still wraps everything.
     add_master_key(master_keyset)
 
-    with pytest.raises(CommandError, match=r"still encrypts 2 organization keyset\(s\) and 1 MFA"):
+    with pytest.raises(
+        CommandError,
+        match=r"still encrypts 2 organization keyset\(s\), 1 MFA secret\(s\) and 0 system",
+    ):
         keys("retire-master", old_primary)
 
     assert old_primary in master_keyring().key_ids
@@ -311,3 +318,21 @@ def test_init_org_creates_missing_keysets_and_is_audited(org):
     with organization_context(org):
         assert OrganizationKeyset.objects.filter(organization=org).count() == 2
     assert AuditEvent.objects.filter(action="crypto.org_keysets.created").count() == 1
+
+
+def test_the_audit_chain_key_is_resealed_and_outlives_the_old_master_key(
+    db, master_keyset, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        record("accounts.logout")
+    old_primary = master_keyring().primary_key_id
+    # A new primary key without the reseal: only the chain key still needs the old one.
+    add_master_key(master_keyset)
+
+    with pytest.raises(CommandError, match=r"0 MFA secret\(s\) and 1 system secret\(s\)"):
+        keys("retire-master", old_primary)
+
+    keys("rotate-master")
+    keys("retire-master", old_primary)
+    clear_key_caches()
+    assert verify_chain().intact

@@ -1,0 +1,217 @@
+"""The tamper-evident audit chain: every committed event linked to the one before it.
+
+``record`` leaves a ``CHAIN_TOPIC`` outbox message beside each event; after commit the
+dispatcher hands it to ``link_event``, the one sequencer: under a lock on the chain's
+head row it gives the event the next sequence number and a MAC — HMAC-SHA256, under the
+installation's chain key (sealed by the master key; the crypto app provides it at
+start-up), over the event's canonical JSON, its sequence number and the previous MAC.
+Requests never wait for that lock: linking runs off their path, in commit order as the
+outbox delivers.
+
+``verify_chain`` walks the links and names the first break: an edited event (its MAC
+no longer matches), a deleted link or event, an event inserted outside the chain, links
+reordered. The head (sequence and MAC) also goes to the SIEM stream every
+``AFSPRAAK_AUDIT_HEAD_EVERY`` links and every hour; ``verify_chain(head=…)`` checks the
+table still holds that head, so a truncated or rewritten table is caught against the
+SIEM's copy.
+"""
+
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from afspraak.audit.models import AuditChainHead, AuditChainLink, AuditEvent, OutboxMessage
+from afspraak.audit.outbox import handles
+
+logger = logging.getLogger("afspraak.audit.events")
+
+CHAIN_TOPIC = "audit.chain"
+GENESIS_MAC = "0" * 64
+
+_key_provider: list[Callable[[], bytes]] = []
+
+
+class ChainKeyMissingError(RuntimeError):
+    """No chain key was provided (the crypto app provides it when it starts)."""
+
+
+def provide_chain_key(provider: Callable[[], bytes]) -> None:
+    """Have the chain keyed by ``provider()`` (the crypto app's sealed system secret)."""
+    _key_provider[:] = [provider]
+
+
+def _chain_key() -> bytes:
+    if not _key_provider:
+        raise ChainKeyMissingError("no audit chain key has been provided")
+    return _key_provider[0]()
+
+
+def canonical_event(event: AuditEvent) -> bytes:
+    """Return the event's fields as canonical JSON (sorted keys, no spaces, UTC times)."""
+    document = {
+        "id": event.pk,
+        "occurred_at": event.occurred_at.astimezone(UTC).isoformat(),
+        "action": event.action,
+        "outcome": event.outcome,
+        "actor": event.actor_id,
+        "actor_public_id": event.actor_public_id,
+        "organization": event.organization_id,
+        "target_type": event.target_type,
+        "target_id": event.target_id,
+        "ip_address": event.ip_address,
+        "user_agent": event.user_agent,
+        "source_pseudonym": event.source_pseudonym,
+        "request_id": event.request_id,
+        "data": event.data,
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def link_mac(key: bytes, sequence: int, previous_mac: str, event: AuditEvent) -> str:
+    """Return the MAC of ``event`` as link ``sequence`` after ``previous_mac``."""
+    message = f"{sequence}:{previous_mac}:".encode() + canonical_event(event)
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _head() -> AuditChainHead:
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    return head or AuditChainHead.objects.create(pk=1, mac=GENESIS_MAC)
+
+
+@handles(CHAIN_TOPIC)
+def link_event(message: OutboxMessage) -> None:
+    """Append the message's event to the chain (once: a repeated delivery changes nothing)."""
+    key = _chain_key()
+    with transaction.atomic():
+        head = _head()
+        event_id = message.payload["event"]
+        if AuditChainLink.objects.filter(event_id=event_id).exists():
+            return
+        event = AuditEvent.objects.filter(pk=event_id).first()
+        if event is None:
+            raise LookupError(f"audit event {event_id} is gone before it was chained")
+        sequence = head.sequence + 1
+        mac = link_mac(key, sequence, head.mac, event)
+        AuditChainLink.objects.create(
+            event=event, sequence=sequence, previous_mac=head.mac, mac=mac
+        )
+        AuditChainHead.objects.filter(pk=1).update(sequence=sequence, mac=mac)
+        if sequence - head.exported_sequence >= settings.AFSPRAAK_AUDIT_HEAD_EVERY:
+            _export_head(sequence, mac)
+
+
+def _export_head(sequence: int, mac: str) -> None:
+    """Write the chain head to the SIEM stream (the copy a rewritten table cannot change)."""
+    AuditChainHead.objects.filter(pk=1).update(
+        exported_sequence=sequence, exported_at=timezone.now()
+    )
+    logger.info("audit.chain.head", extra={"audit_chain_head": {"sequence": sequence, "mac": mac}})
+
+
+def export_head() -> tuple[int, str] | None:
+    """Write the current head to the SIEM stream now; return it (None for an empty chain)."""
+    with transaction.atomic():
+        head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+        if head is None or head.sequence == 0:
+            return None
+        _export_head(head.sequence, head.mac)
+        return head.sequence, head.mac
+
+
+@db_periodic_task(crontab(minute="0"))
+def export_head_hourly() -> None:
+    """Write the chain head to the SIEM stream every hour, however few events came."""
+    export_head()
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What ``verify_chain`` found: how many links it checked and the first break, if any."""
+
+    links_checked: int
+    first_break: str | None
+
+    @property
+    def intact(self) -> bool:
+        return self.first_break is None
+
+
+def verify_chain(*, head: tuple[int, str] | None = None, batch_size: int = 5000) -> ChainReport:
+    """Walk the chain from its start and return the first break (or none)."""
+    key = _chain_key()
+    previous_mac = GENESIS_MAC
+    expected = 1
+    checked = 0
+    last_event_id = 0
+    links = AuditChainLink.objects.order_by("sequence")
+    while True:
+        batch = list(links.filter(sequence__gte=expected)[:batch_size])
+        if not batch:
+            break
+        events = AuditEvent.objects.in_bulk([link.event_id for link in batch])
+        for link in batch:
+            if link.sequence != expected:
+                return ChainReport(checked, f"link {expected} is missing (deleted)")
+            if link.previous_mac != previous_mac:
+                return ChainReport(
+                    checked,
+                    f"link {link.sequence} does not follow link {expected - 1} "
+                    "(links reordered or inserted)",
+                )
+            event = events.get(link.event_id)
+            if event is None:
+                return ChainReport(
+                    checked, f"event {link.event_id} of link {link.sequence} is missing (deleted)"
+                )
+            if not hmac.compare_digest(link.mac, link_mac(key, link.sequence, previous_mac, event)):
+                return ChainReport(
+                    checked, f"event {event.pk} of link {link.sequence} was changed (edited)"
+                )
+            previous_mac = link.mac
+            last_event_id = max(last_event_id, event.pk)
+            expected += 1
+            checked += 1
+    unlinked = _inserted_event(before=last_event_id)
+    if unlinked is not None:
+        return ChainReport(checked, f"event {unlinked} is not in the chain (inserted)")
+    if head is not None:
+        sequence, mac = head
+        if sequence > checked:
+            return ChainReport(
+                checked,
+                f"the chain ends at link {checked}, before the exported head "
+                f"{sequence} (truncated)",
+            )
+        exported = AuditChainLink.objects.filter(sequence=sequence).values_list("mac", flat=True)
+        if list(exported) != [mac]:
+            return ChainReport(
+                checked, f"link {sequence} differs from the exported head (rewritten)"
+            )
+    return ChainReport(checked, None)
+
+
+def _inserted_event(*, before: int) -> int | None:
+    """Return an event older than the newest chained one that has no link and none coming."""
+    coming = {
+        int(payload["event"])
+        for payload in OutboxMessage.objects.filter(
+            topic=CHAIN_TOPIC, delivered_at__isnull=True
+        ).values_list("payload", flat=True)
+    }
+    return (
+        AuditEvent.objects.filter(pk__lt=before, link__isnull=True)
+        .exclude(pk__in=coming)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
