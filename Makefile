@@ -62,7 +62,9 @@ test-postgres: $(VENV)/.dev
 	AFSPRAAK_TEST_DATABASE=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) -q -m "not browser" \
 		--ignore=afspraak/server/tests
 
-bench: setup
+# The benchmarks start the same throw-away servers as the tests (PostgreSQL …).
+bench: setup $(VENV)/.dev
+	scripts/ensure-system-packages.sh test
 	for script in bench/*.py; do echo "== $$script"; $(BIN)/python "$$script"; done
 
 clean:
