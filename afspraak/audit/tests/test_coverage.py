@@ -1,0 +1,115 @@
+"""Every write path that acts for an organization records an audit event a test checks.
+
+A domain function takes an ``Access`` first. Each one is either a write, listed in
+``WRITES`` with the codes it records, or a read or check, listed in ``READS``; a new
+one in neither list fails here, and so does a write whose codes are not recorded in
+its module or not asserted by any test.
+"""
+
+import importlib
+import inspect
+import pkgutil
+from pathlib import Path
+
+import afspraak
+from afspraak.audit.catalogue import ACTIONS
+from afspraak.tenancy.access import Access
+
+WRITES: dict[str, set[str]] = {
+    "afspraak.bookings.booking.book_meeting": {"bookings.booking.created"},
+    "afspraak.bookings.booking.reschedule_booking": {"bookings.booking.rescheduled"},
+    "afspraak.bookings.booking.cancel_booking": {"bookings.booking.cancelled"},
+    "afspraak.bookings.booking.approve_booking": {"bookings.booking.approved"},
+    "afspraak.bookings.booking.decline_booking": {"bookings.booking.declined"},
+    "afspraak.scheduling.meeting_types.create_meeting_type": {"scheduling.meeting_type.created"},
+    "afspraak.scheduling.meeting_types.update_meeting_type": {"scheduling.meeting_type.updated"},
+    "afspraak.scheduling.meeting_types.retire_meeting_type": {
+        "scheduling.meeting_type.disabled",
+        "scheduling.meeting_type.deleted",
+    },
+    "afspraak.scheduling.schedules.create_schedule": {"scheduling.schedule.created"},
+    "afspraak.scheduling.schedules.update_schedule": {"scheduling.schedule.updated"},
+    "afspraak.scheduling.schedules.delete_schedule": {"scheduling.schedule.deleted"},
+    "afspraak.scheduling.schedules.set_date_override": {"scheduling.schedule.override_set"},
+    "afspraak.scheduling.schedules.remove_date_override": {"scheduling.schedule.override_removed"},
+    "afspraak.tenancy.invitations.invite_member": {"tenancy.invitation.created"},
+    "afspraak.tenancy.invitations.revoke_invitation": {"tenancy.invitation.revoked"},
+    "afspraak.tenancy.membership.change_member_role": {"tenancy.member.role_changed"},
+    "afspraak.tenancy.membership.leave_organization": {"tenancy.member.left"},
+    "afspraak.tenancy.membership.remove_member": {"tenancy.member.removed"},
+    "afspraak.tenancy.offboarding.offboard_member": {"tenancy.offboarding.sessions_ended"},
+    "afspraak.tenancy.offboarding.revoke_pending_invitations_of": {"tenancy.invitation.revoked"},
+    "afspraak.tenancy.organizations.delete_organization": {"tenancy.organization.deleted"},
+    "afspraak.tenancy.organizations.update_security_settings": {"tenancy.security.updated"},
+}
+# Reads and checks: they change nothing (their refusals are audited by the edges).
+READS = {
+    "afspraak.bookings.booking.free_slots",
+    "afspraak.bookings.host_access.bookings_for",
+    "afspraak.bookings.host_access.get_booking_for",
+    "afspraak.bookings.host_access.require_booking_host_rights",
+    "afspraak.bookings.host_access.sees_all_bookings",
+    # Sends fresh links to the invitee's own address (through the outbox); stores nothing.
+    "afspraak.bookings.link_renewal.request_fresh_links",
+    "afspraak.bookings.public_views.day_slots",
+    "afspraak.bookings.public_views.slot_picker",
+    "afspraak.scheduling.access.get_meeting_type_for",
+    "afspraak.scheduling.access.get_schedule_for",
+    "afspraak.scheduling.access.manages_all_hosts",
+    "afspraak.scheduling.access.meeting_types_for",
+    "afspraak.scheduling.access.require_host_rights",
+    "afspraak.scheduling.access.schedules_for",
+    "afspraak.tenancy.access.get_invitation_for",
+    "afspraak.tenancy.access.get_membership_for",
+    "afspraak.tenancy.access.members_of",
+}
+SOURCE = Path(afspraak.__file__).parent
+
+
+def _domain_functions() -> set[str]:
+    """Return the names of the project's public functions whose first parameter is an Access."""
+    found = set()
+    for module_info in pkgutil.walk_packages(afspraak.__path__, "afspraak."):
+        name = module_info.name
+        if ".tests" in name or ".migrations" in name or name.startswith("afspraak.testing"):
+            continue
+        module = importlib.import_module(name)
+        for attribute, function in inspect.getmembers(module, inspect.isfunction):
+            if function.__module__ != name or attribute.startswith("_"):
+                continue
+            parameters = list(inspect.signature(function).parameters.values())
+            if parameters and parameters[0].annotation in (Access, "Access"):
+                found.add(f"{name}.{attribute}")
+    return found
+
+
+def _test_sources() -> str:
+    return "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in SOURCE.rglob("test_*.py")
+        if path.name != Path(__file__).name
+    )
+
+
+def test_every_domain_function_is_listed_as_a_write_or_a_read():
+    found = _domain_functions()
+    unlisted = found - set(WRITES) - READS
+    assert not unlisted, f"say in WRITES (with its audit codes) or READS what these do: {unlisted}"
+    assert not (set(WRITES) | READS) - found, "these listed functions no longer exist"
+
+
+def test_every_write_records_catalogued_codes_that_a_test_asserts():
+    tests = _test_sources()
+    for qualified_name, codes in WRITES.items():
+        module = importlib.import_module(qualified_name.rsplit(".", 1)[0])
+        text = inspect.getsource(module)
+        for code in codes:
+            assert code in ACTIONS, f"{qualified_name}: {code} is not catalogued"
+            parts = code.split(".")
+            # A code is written out whole, or built from its tail ("schedule.created",
+            # "created") by a module's small recording helper.
+            tails = {f'"{".".join(parts[index:])}"' for index in range(1, len(parts))}
+            assert code in text or any(tail in text for tail in tails), (
+                f"{qualified_name} does not record {code}"
+            )
+            assert code in tests, f"no test asserts {code} (recorded by {qualified_name})"
