@@ -86,11 +86,17 @@ def _dispatch_after_commit() -> None:
     # The change is committed by then; a queue that fails must not turn it into an error
     # page: the periodic run delivers the message instead. A transaction that enqueues
     # several messages starts several runs; all but the first find nothing left to do.
-    transaction.on_commit(_start_dispatcher, robust=True)
+    transaction.on_commit(_start_dispatcher)
 
 
 def _start_dispatcher() -> None:
-    deliver_outbox()
+    try:
+        deliver_outbox()
+    except Exception as error:  # the queue is busy or down: the periodic run delivers
+        logger.warning(
+            "could not queue the outbox dispatcher (%s); the periodic run delivers",
+            type(error).__name__,
+        )
 
 
 def _retry_delay(attempts: int) -> timedelta:

@@ -250,3 +250,18 @@ def test_messages_are_deleted_after_their_retention(delivered, clock):
     assert purge_old() == 1
     assert list(OutboxMessage.objects.values_list("pk", flat=True)) == [young.pk]
     assert not OutboxMessage.objects.filter(pk=old.pk).exists()
+
+
+def test_a_busy_queue_at_commit_leaves_the_message_to_the_periodic_run(
+    delivered, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    def busy():
+        raise OSError("database is locked")
+
+    monkeypatch.setattr(outbox, "deliver_outbox", busy)
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue(TOPIC, {"n": 1})
+
+    assert delivered == []
+    assert "the periodic run delivers" in caplog.text
+    assert deliver_due() == 1
