@@ -7,8 +7,9 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from afspraak.bookings.booking import (
     BookingError,
@@ -30,6 +31,7 @@ from afspraak.tenancy.pages import (
     OrganizationRequest,
     organization_page_context,
     organization_view,
+    render_confirmation,
 )
 from afspraak.tenancy.roles import Permission
 
@@ -87,8 +89,6 @@ def _detail(
     request: OrganizationRequest,
     booking: Booking,
     *,
-    cancel_form: CancelForm | None = None,
-    decline_form: DeclineForm | None = None,
     status: int = 200,
 ) -> HttpResponse:
     now = timezone.now()
@@ -104,8 +104,6 @@ def _detail(
             answers=booking.labelled_answers(),
             may_cancel=booking.holds_time and not booking.has_passed(now),
             is_pending=booking.status == Status.PENDING,
-            cancel_form=cancel_form or CancelForm(),
-            decline_form=decline_form or DeclineForm(),
         ),
         status=status,
     )
@@ -122,6 +120,57 @@ def _refused(request: OrganizationRequest, booking_id: str, message: str) -> Htt
     return _detail(request, booking, status=409)
 
 
+def _describe(booking: Booking) -> str:
+    start = _local(booking)["start"]
+    return (
+        f"{booking.meeting_type.name} with {booking.invitee_name} on "
+        f"{start:%A %-d %B %Y at %H:%M} ({booking.meeting_type.schedule.zone.key})"
+    )
+
+
+def _confirm_cancel(
+    request: OrganizationRequest, booking: Booking, form: CancelForm, *, status: int = 200
+) -> HttpResponse:
+    return render_confirmation(
+        request,
+        title="Cancel this booking?",
+        consequences=[
+            _describe(booking) + ".",
+            "The invitee is e-mailed that it is cancelled, with your message, and the time is "
+            "free again. This cannot be undone.",
+        ],
+        button="Cancel booking",
+        back_url=_detail_url(request, booking),
+        form=form,
+        status=status,
+    )
+
+
+def _confirm_decline(
+    request: OrganizationRequest, booking: Booking, form: DeclineForm, *, status: int = 200
+) -> HttpResponse:
+    return render_confirmation(
+        request,
+        title="Decline this booking request?",
+        consequences=[
+            _describe(booking) + ".",
+            "The invitee is e-mailed that you declined, with your message, and the time is "
+            "free again. This cannot be undone.",
+        ],
+        button="Decline request",
+        back_url=_detail_url(request, booking),
+        form=form,
+        status=status,
+    )
+
+
+def _detail_url(request: OrganizationRequest, booking: Booking) -> str:
+    return reverse(
+        "dashboard:booking",
+        kwargs={"org_slug": request.organization.slug, "booking_id": booking.public_id},
+    )
+
+
 def _back(request: OrganizationRequest, booking: Booking) -> HttpResponse:
     return redirect(
         "dashboard:booking", org_slug=request.organization.slug, booking_id=booking.public_id
@@ -129,17 +178,19 @@ def _back(request: OrganizationRequest, booking: Booking) -> HttpResponse:
 
 
 @organization_view(Permission.HOST)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def booking_cancel(request: OrganizationRequest, booking_id: str) -> HttpResponse:
     booking = get_booking_for(request.access, booking_id)
+    if request.method == "GET":
+        return _confirm_cancel(request, booking, CancelForm())
     form = CancelForm(request.POST)
     if not form.is_valid():
-        return _detail(request, booking, cancel_form=form, status=400)
+        return _confirm_cancel(request, booking, form, status=400)
     try:
         cancel_booking(request.access, booking, reason=form.cleaned_data["reason"])
     except ValidationError as error:
         form.add_error("reason", error.messages)
-        return _detail(request, booking, cancel_form=form, status=400)
+        return _confirm_cancel(request, booking, form, status=400)
     except BookingError as error:
         return _refused(request, booking_id, error.message)
     messages.success(request, "Booking cancelled; the invitee is told.")
@@ -159,12 +210,14 @@ def booking_approve(request: OrganizationRequest, booking_id: str) -> HttpRespon
 
 
 @organization_view(Permission.HOST)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def booking_decline(request: OrganizationRequest, booking_id: str) -> HttpResponse:
     booking = get_booking_for(request.access, booking_id)
+    if request.method == "GET":
+        return _confirm_decline(request, booking, DeclineForm())
     form = DeclineForm(request.POST)
     if not form.is_valid():
-        return _detail(request, booking, decline_form=form, status=400)
+        return _confirm_decline(request, booking, form, status=400)
     try:
         decline_booking(request.access, booking, reason=form.cleaned_data["reason"])
     except BookingError as error:

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from afspraak.accounts.models import User
 from afspraak.scheduling.access import (
@@ -42,6 +42,7 @@ from afspraak.tenancy.pages import (
     OrganizationRequest,
     organization_page_context,
     organization_view,
+    render_confirmation,
 )
 from afspraak.tenancy.roles import Permission
 
@@ -59,6 +60,13 @@ def _booking_url(request: OrganizationRequest, meeting_type: MeetingType) -> str
             "bookings:meeting_type",
             kwargs={"org_slug": request.organization.slug, "type_slug": meeting_type.slug},
         )
+    )
+
+
+def _schedule_url(request: OrganizationRequest, schedule: Schedule) -> str:
+    return reverse(
+        "scheduling:schedule_edit",
+        kwargs={"org_slug": request.organization.slug, "schedule_id": schedule.public_id},
     )
 
 
@@ -162,9 +170,26 @@ def schedule_edit(request: OrganizationRequest, schedule_id: str) -> HttpRespons
 
 
 @organization_view(Permission.HOST)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def schedule_delete(request: OrganizationRequest, schedule_id: str) -> HttpResponse:
     schedule = get_schedule_for(request.access, schedule_id)
+    if request.method == "GET":
+        users = [meeting_type.name for meeting_type in schedule.meeting_types.order_by("name")]
+        return render_confirmation(
+            request,
+            title=f"Delete the schedule {schedule.name}?",
+            consequences=[
+                "Its weekly hours and date overrides are deleted. This cannot be undone.",
+            ],
+            button="Delete schedule",
+            back_url=_schedule_url(request, schedule),
+            refusal=(
+                f"Used by {', '.join(users)}: give "
+                f"{'it' if len(users) == 1 else 'them'} another schedule before deleting this one."
+                if users
+                else ""
+            ),
+        )
     try:
         delete_schedule(request.access, schedule)
     except ScheduleInUseError as refusal:
@@ -200,12 +225,20 @@ def override_set(request: OrganizationRequest, schedule_id: str) -> HttpResponse
 
 
 @organization_view(Permission.HOST)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def override_remove(
     request: OrganizationRequest, schedule_id: str, override_id: str
 ) -> HttpResponse:
     schedule = get_schedule_for(request.access, schedule_id)
     override = get_override_for(schedule, override_id)
+    if request.method == "GET":
+        return render_confirmation(
+            request,
+            title=f"Remove the override for {override.date:%A %-d %B %Y}?",
+            consequences=[f"The weekly hours of {schedule.name} apply again on that day."],
+            button="Remove override",
+            back_url=_schedule_url(request, schedule),
+        )
     remove_date_override(request.access, override)
     messages.success(request, "Date override removed.")
     return redirect(
@@ -290,9 +323,35 @@ def meeting_type_edit(request: OrganizationRequest, meeting_type_id: str) -> Htt
 
 
 @organization_view(Permission.HOST)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def meeting_type_delete(request: OrganizationRequest, meeting_type_id: str) -> HttpResponse:
     meeting_type = get_meeting_type_for(request.access, meeting_type_id)
+    if request.method == "GET":
+        back_url = reverse(
+            "scheduling:meeting_type_edit",
+            kwargs={"org_slug": request.organization.slug, "meeting_type_id": meeting_type_id},
+        )
+        # The same rule retire_meeting_type applies: bookings keep their meeting type.
+        if meeting_type.bookings.exists():
+            return render_confirmation(
+                request,
+                title=f"Disable {meeting_type.name}?",
+                consequences=[
+                    "It has bookings, so it is disabled rather than deleted: its booking page "
+                    "stops taking bookings at once, and the bookings keep their rules.",
+                ],
+                button="Disable meeting type",
+                back_url=back_url,
+            )
+        return render_confirmation(
+            request,
+            title=f"Delete {meeting_type.name}?",
+            consequences=[
+                "Its booking page stops working at once. This cannot be undone.",
+            ],
+            button="Delete meeting type",
+            back_url=back_url,
+        )
     if retire_meeting_type(request.access, meeting_type):
         messages.success(request, "Meeting type deleted.")
     else:

@@ -23,7 +23,11 @@ class OrganizationForm(forms.Form):
     slug = forms.SlugField(
         max_length=60,
         label="Web address",
-        help_text="Lower-case letters, digits and hyphens: your pages live at /o/<address>/.",
+        # Django's form templates mark help text safe, so it holds no angle brackets.
+        help_text=(
+            "Lower-case letters, digits and hyphens, for example hanna-studio: invitees then "
+            "book at /hanna-studio/ and your organization's pages live at /o/hanna-studio/."
+        ),
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from afspraak.tenancy.access import (
     Access,
@@ -42,6 +43,37 @@ def organization_page_context(request: OrganizationRequest, **extra: Any) -> dic
         "permissions": frozenset(p for p in access.permissions if access.has(p)),
         **extra,
     }
+
+
+def render_confirmation(
+    request: OrganizationRequest,
+    *,
+    title: str,
+    consequences: list[str],
+    button: str,
+    back_url: str,
+    form: Any = None,
+    refusal: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """Render the page that asks before a destructive action; its button POSTs to this URL.
+
+    With a ``refusal`` the page says why the action cannot be done and offers no button.
+    """
+    return render(
+        request,
+        "confirm.html",
+        organization_page_context(
+            request,
+            confirm_title=title,
+            consequences=consequences,
+            confirm_button=button,
+            back_url=back_url,
+            form=form,
+            refusal=refusal,
+        ),
+        status=status,
+    )
 
 
 def organization_view(

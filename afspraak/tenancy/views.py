@@ -8,8 +8,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import AuditEvent
@@ -36,7 +37,7 @@ from afspraak.tenancy.invitations import (
     revoke_invitation,
 )
 from afspraak.tenancy.membership import change_member_role, leave_organization, remove_member
-from afspraak.tenancy.models import Invitation
+from afspraak.tenancy.models import Invitation, Membership
 from afspraak.tenancy.organizations import (
     create_organization,
     delete_organization,
@@ -48,8 +49,9 @@ from afspraak.tenancy.pages import (
     OrganizationRequest,
     organization_page_context,
     organization_view,
+    render_confirmation,
 )
-from afspraak.tenancy.roles import Permission
+from afspraak.tenancy.roles import Permission, Role
 
 AUDIT_PAGE_SIZE = 50
 
@@ -89,9 +91,31 @@ def create(request: HttpRequest) -> HttpResponse:
     return render(request, "tenancy/create.html", {"form": form}, status=status)
 
 
+def _is_last_owner(request: OrganizationRequest) -> bool:
+    # The organization's tenant context is active, so this counts its owners only.
+    return (
+        request.membership.role == Role.OWNER
+        and not Membership.objects.filter(role=Role.OWNER)
+        .exclude(pk=request.membership.pk)
+        .exists()
+    )
+
+
+def _last_owner_reason(request: OrganizationRequest) -> str:
+    return (
+        f"You are the last owner of {request.organization.name}: make someone else owner "
+        "on the Members page before you leave."
+    )
+
+
 @organization_view()
 def home(request: OrganizationRequest) -> HttpResponse:
-    return render(request, "tenancy/home.html", organization_page_context(request))
+    last_owner_reason = _last_owner_reason(request) if _is_last_owner(request) else ""
+    return render(
+        request,
+        "tenancy/home.html",
+        organization_page_context(request, last_owner_reason=last_owner_reason),
+    )
 
 
 @organization_view()
@@ -102,8 +126,21 @@ def switch(request: OrganizationRequest) -> HttpResponse:
 
 
 @organization_view()
-@require_POST
+@require_http_methods(["GET", "POST"])
 def leave(request: OrganizationRequest) -> HttpResponse:
+    if request.method == "GET":
+        name = request.organization.name
+        return render_confirmation(
+            request,
+            title=f"Leave {name}?",
+            consequences=[
+                f"You lose access to {name} at once: its pages, bookings and schedules.",
+                "To come back you need a new invitation from an owner or admin.",
+            ],
+            button="Leave organization",
+            back_url=reverse("tenancy:home", args=[request.organization.slug]),
+            refusal=_last_owner_reason(request) if _is_last_owner(request) else "",
+        )
     try:
         leave_organization(request.access)
     except TenancyError as error:
@@ -183,9 +220,22 @@ def member_role(request: OrganizationRequest, member_id: str) -> HttpResponse:
 
 
 @organization_view(Permission.MANAGE_MEMBERS)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def member_remove(request: OrganizationRequest, member_id: str) -> HttpResponse:
     membership = get_membership_for(request.access, member_id, write=True)
+    if request.method == "GET":
+        person = membership.user.full_name or membership.user.email
+        return render_confirmation(
+            request,
+            title=f"Remove {person} from {request.organization.name}?",
+            consequences=[
+                f"{person} ({membership.user.email}) loses access at once and is logged out "
+                "everywhere.",
+                "You will be asked to confirm your password. You can invite them again later.",
+            ],
+            button="Remove member",
+            back_url=reverse("tenancy:members", args=[request.organization.slug]),
+        )
     try:
         remove_member(request.access, membership)
     except TenancyError as error:
@@ -195,9 +245,19 @@ def member_remove(request: OrganizationRequest, member_id: str) -> HttpResponse:
 
 
 @organization_view(Permission.MANAGE_MEMBERS)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def invitation_revoke(request: OrganizationRequest, invitation_id: str) -> HttpResponse:
     invitation = get_invitation_for(request.access, invitation_id)
+    if request.method == "GET":
+        return render_confirmation(
+            request,
+            title=f"Withdraw the invitation to {invitation.email}?",
+            consequences=[
+                "The link we e-mailed stops working at once. You can invite them again later.",
+            ],
+            button="Withdraw invitation",
+            back_url=reverse("tenancy:members", args=[request.organization.slug]),
+        )
     try:
         revoke_invitation(request.access, invitation)
     except TenancyError as error:

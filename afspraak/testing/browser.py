@@ -7,6 +7,10 @@ context with a valid certificate and ``Secure``/``__Host-`` cookies work, while 
 other certificate problem still fails. ``browser_console`` collects the page's console
 messages and uncaught errors (CSP violations show up there).
 
+``assert_page_is_sound`` checks a page the way issue 12 asks: it fits the viewport (no
+horizontal scrolling), axe-core (vendored, never served) finds no serious or critical
+violation, and a screenshot lands in ``var/screenshots/`` for a reviewer.
+
 Browser tests carry the ``browser`` marker; they run on the SQLite run only.
 """
 
@@ -22,6 +26,11 @@ if TYPE_CHECKING:
     from playwright.sync_api import Page
 
 CHROMIUM = Path("/usr/bin/chromium")
+AXE_SOURCE = Path(__file__).parent / "vendor" / "axe.min.js"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+BLOCKING_IMPACTS = frozenset({"serious", "critical"})
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -76,3 +85,33 @@ def browser_page(
         finally:
             context.close()
             browser.close()
+
+
+def accessibility_violations(page: "Page") -> list[str]:
+    """Run axe-core in ``page``; return its serious and critical violations, one line each."""
+    # evaluate() runs through the DevTools protocol, outside the page's CSP, so the
+    # checker needs no inline script and the page's policy stays as strict as served.
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.evaluate(AXE_SOURCE.read_text(encoding="utf-8"))
+    violations = page.evaluate(
+        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+    )
+    return [
+        f"{violation['impact']} {violation['id']}: {violation['help']} at "
+        + ", ".join(str(node["target"]) for node in violation["nodes"][:3])
+        for violation in violations
+        if violation["impact"] in BLOCKING_IMPACTS
+    ]
+
+
+def assert_page_is_sound(page: "Page", name: str) -> None:
+    """Assert ``page`` fits its viewport and is axe clean; save its screenshot as ``name``."""
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    if scroll_width > width:
+        pytest.fail(f"{name} is {scroll_width} px wide at {width} px")
+    violations = accessibility_violations(page)
+    if violations:
+        pytest.fail(f"{name} at {width} px: " + "; ".join(violations))

@@ -80,7 +80,13 @@ def test_owner_invites_member_accepts_sees_only_their_part_and_is_cut_off_on_rem
         with organization_context(alpha):
             joined = Membership.objects.get(user__email=MEMBER)
         owner.reload()
-        owner.locator(f"tr#{joined.public_id}").get_by_role("button", name="Remove").click()
+        owner.locator(f"tr#{joined.public_id}").get_by_role("link", name="Remove").click()
+        # First the page that says what removing does; nothing has happened yet.
+        heading = re.compile(r"^Remove .+ from Alpha Clinic\?$")
+        expect(owner.get_by_role("heading", name=heading)).to_be_visible()
+        with organization_context(alpha):
+            assert Membership.objects.filter(user__email=MEMBER).exists()
+        owner.get_by_role("button", name="Remove member").click()
         # A removal is a sensitive change: the owner confirms their password, then it is done.
         expect(owner).to_have_url(re.compile(r"/accounts/reauthenticate/"))
         owner.get_by_label("Password").fill(DEFAULT_PASSWORD)
