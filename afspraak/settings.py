@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "afspraak.scheduling",
     "afspraak.bookings",
     "afspraak.server",
+    "afspraak.backups",
 ]
 
 MIDDLEWARE = [
@@ -389,6 +390,34 @@ AFSPRAAK_MASTER_KEYSET_FILE = Path(
 # the tink[awskms] extra); credentials come from the AWS default chain unless a file is named.
 AFSPRAAK_MASTER_KEY_URI = env_str("AFSPRAAK_MASTER_KEY_URI")
 AFSPRAAK_MASTER_KEY_CREDENTIALS_FILE = env_str("AFSPRAAK_MASTER_KEY_CREDENTIALS_FILE")
+
+# --- Backups (docs/runbooks/backups.md) ---------------------------------------------------------
+AFSPRAAK_BACKUP_DIR = Path(env_str("AFSPRAAK_BACKUP_DIR", str(VAR_DIR / "backups")))
+# The second location (D6): another directory (a different disk or mount), or
+# s3://bucket/prefix on any S3-compatible store at AFSPRAAK_BACKUP_S3_ENDPOINT_URL.
+AFSPRAAK_BACKUP_SECOND_LOCATION = env_str("AFSPRAAK_BACKUP_SECOND_LOCATION")
+AFSPRAAK_BACKUP_S3_ENDPOINT_URL = env_str("AFSPRAAK_BACKUP_S3_ENDPOINT_URL")
+AFSPRAAK_BACKUP_S3_REGION = env_str("AFSPRAAK_BACKUP_S3_REGION", "us-east-1")
+AFSPRAAK_BACKUP_S3_ACCESS_KEY_ID = env_secret("AFSPRAAK_BACKUP_S3_ACCESS_KEY_ID")
+AFSPRAAK_BACKUP_S3_SECRET_ACCESS_KEY = env_secret("AFSPRAAK_BACKUP_S3_SECRET_ACCESS_KEY")
+# The backup keyset, wrapped by the master key (each backup's manifest carries a copy).
+AFSPRAAK_BACKUP_KEYSET_FILE = Path(
+    env_str("AFSPRAAK_BACKUP_KEYSET_FILE", str(VAR_DIR / "keys" / "backup-keyset.json"))
+)
+# Control D5 keeps backups 7 days; longer needs the override, which the runbook flags.
+AFSPRAAK_BACKUP_RETENTION_DAYS = env_int("AFSPRAAK_BACKUP_RETENTION_DAYS", 7, minimum=1)
+AFSPRAAK_BACKUP_RETENTION_OVERRIDE = env_bool("AFSPRAAK_BACKUP_RETENTION_OVERRIDE", False)
+if AFSPRAAK_BACKUP_RETENTION_DAYS > 7 and not AFSPRAAK_BACKUP_RETENTION_OVERRIDE:
+    raise ImproperlyConfigured(
+        "AFSPRAAK_BACKUP_RETENTION_DAYS above 7 breaks control D5: "
+        "set AFSPRAAK_BACKUP_RETENTION_OVERRIDE=true to keep backups longer anyway"
+    )
+AFSPRAAK_BACKUP_INTERVAL_MINUTES = env_int("AFSPRAAK_BACKUP_INTERVAL_MINUTES", 60, minimum=5)
+if 60 % AFSPRAAK_BACKUP_INTERVAL_MINUTES and AFSPRAAK_BACKUP_INTERVAL_MINUTES % 60:
+    raise ImproperlyConfigured(
+        "AFSPRAAK_BACKUP_INTERVAL_MINUTES must divide an hour or be whole hours, "
+        f"not {AFSPRAAK_BACKUP_INTERVAL_MINUTES}"
+    )
 
 # --- Server -------------------------------------------------------------------------------------
 AFSPRAAK_TLS_DIR = VAR_DIR / "tls"

@@ -1,0 +1,44 @@
+"""The scheduled backup: backup and prune, hourly by default, on SQLite installations."""
+
+import logging
+
+from django.conf import settings
+from django.db import connection
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from afspraak.audit.context import AuditContext
+from afspraak.backups.backup import prune_backups, run_backup
+from afspraak.backups.errors import BackupError
+
+logger = logging.getLogger(__name__)
+
+
+def backup_schedule() -> crontab:
+    """Return the crontab of AFSPRAAK_BACKUP_INTERVAL_MINUTES (a divisor of an hour, or hours)."""
+    minutes = settings.AFSPRAAK_BACKUP_INTERVAL_MINUTES
+    if minutes < 60:
+        return crontab(minute=f"*/{minutes}")
+    return crontab(minute="0", hour=f"*/{minutes // 60}")
+
+
+def run_scheduled_backup() -> str | None:
+    """Back up and prune once; return the new backup's id, or None when it failed."""
+    if connection.vendor != "sqlite":
+        # pgBackRest runs PostgreSQL's backups on its own schedule.
+        return None
+    context = AuditContext.system()
+    try:
+        manifest = run_backup(context)
+        prune_backups(context)
+    except BackupError as error:
+        # Already audited by run_backup or prune_backups; the error log is the alert.
+        logger.error("scheduled backup failed: %s", error)
+        return None
+    return str(manifest["id"])
+
+
+@db_periodic_task(backup_schedule())
+def scheduled_backup() -> str | None:
+    """Run the scheduled backup and prune (see run_scheduled_backup)."""
+    return run_scheduled_backup()

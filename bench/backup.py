@@ -1,0 +1,120 @@
+"""Benchmark the encrypted SQLite backup against SQLite's plain online backup of the same file.
+
+Run: ``.venv/bin/python bench/backup.py [MEGABYTES]`` (default 300). It generates a
+database of that size in a temporary directory: bookings whose sealed invitee data is
+random base64 (incompressible, as ciphertext is), with an index, then times, best of 3:
+
+- plain: ``sqlite3.Connection.backup`` into a new file (SQLite's defaults);
+- encrypted: what ``afspraak backup run`` does per database: the same online backup into
+  a temporary file, then Tink Streaming AEAD (AES256_GCM_HKDF_1MB) into the ciphertext
+  file with its SHA-256 computed on the way, synced to disk.
+
+It prints both times, the throughput and the ratio (target: at most 1.15).
+"""
+
+import base64
+import os
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "afspraak.settings")
+
+import django
+
+django.setup()
+
+import tink  # noqa: E402
+from tink import streaming_aead  # noqa: E402
+
+from afspraak.backups import snapshot  # noqa: E402
+
+streaming_aead.register()
+
+ROW_BYTES = 1024
+
+
+def generate(path: Path, megabytes: int) -> None:
+    database = sqlite3.connect(path)
+    database.execute(
+        "CREATE TABLE booking (id INTEGER PRIMARY KEY, public_id TEXT, starts_at TEXT, sealed TEXT)"
+    )
+    rows = megabytes * 1_000_000 // (ROW_BYTES + 80)
+    batch = 10_000
+    for first in range(0, rows, batch):
+        database.executemany(
+            "INSERT INTO booking (public_id, starts_at, sealed) VALUES (?, ?, ?)",
+            (
+                (
+                    os.urandom(12).hex(),
+                    f"2026-12-{1 + n % 28:02d}T{n % 24:02d}:00:00Z",
+                    base64.b64encode(os.urandom(ROW_BYTES * 3 // 4)).decode(),
+                )
+                for n in range(first, min(first + batch, rows))
+            ),
+        )
+    database.execute("CREATE INDEX booking_public_id ON booking (public_id)")
+    database.commit()
+    database.close()
+
+
+def plain_backup(source: Path, target: Path) -> None:
+    live = sqlite3.connect(source)
+    copy = sqlite3.connect(target)
+    live.backup(copy)
+    copy.close()
+    live.close()
+
+
+def encrypted_backup(
+    primitive: streaming_aead.StreamingAead, source: Path, work: Path, target: Path
+) -> None:
+    copy = work / "copy.sqlite3"
+    snapshot.copy_sqlite_file(source, copy)
+    snapshot.encrypt_file(primitive, copy, target, b"afspraak backup bench database")
+    copy.unlink()
+
+
+def best_of(runs: int, action, cleanup) -> float:
+    times = []
+    for _ in range(runs):
+        cleanup()
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    cleanup()
+    return min(times)
+
+
+def main() -> None:
+    megabytes = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    handle = tink.new_keyset_handle(streaming_aead.streaming_aead_key_templates.AES256_GCM_HKDF_1MB)
+    primitive = handle.primitive(streaming_aead.StreamingAead)
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        source = root / "live.sqlite3"
+        started = time.perf_counter()
+        generate(source, megabytes)
+        size = source.stat().st_size
+        print(f"database: {size / 1e6:.0f} MB generated in {time.perf_counter() - started:.1f} s")
+        plain_target = root / "plain.sqlite3"
+        encrypted_target = root / "backup.sqlite3.enc"
+
+        def clear() -> None:
+            for path in (plain_target, encrypted_target, root / "copy.sqlite3"):
+                path.unlink(missing_ok=True)
+
+        plain = best_of(3, lambda: plain_backup(source, plain_target), clear)
+        encrypted = best_of(
+            3, lambda: encrypted_backup(primitive, source, root, encrypted_target), clear
+        )
+    print(f"plain online backup:  {plain:.2f} s ({size / 1e6 / plain:.0f} MB/s)")
+    print(f"encrypted backup:     {encrypted:.2f} s ({size / 1e6 / encrypted:.0f} MB/s)")
+    print(f"ratio encrypted/plain: {encrypted / plain:.2f} (target <= 1.15)")
+
+
+if __name__ == "__main__":
+    main()
