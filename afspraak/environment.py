@@ -7,12 +7,15 @@ An empty value counts as unset, as in a copied ``.env.example``.
 """
 
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+_SYSLOG_URL = re.compile(r"syslog\+tls://(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(?P<port>\d+)")
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -72,3 +75,41 @@ def env_secret(name: str, default: str = "") -> str:
         except OSError as error:
             raise ImproperlyConfigured(f"{name}_FILE: cannot read {file_name}: {error}") from None
     return os.environ.get(name) or default
+
+
+@dataclass(frozen=True)
+class LogSink:
+    """Where a log stream goes: stderr, stdout, a file or a syslog receiver over TLS."""
+
+    kind: str
+    path: Path | None = None
+    host: str = ""
+    port: int = 0
+
+
+def parse_log_sink(value: str, *, name: str) -> LogSink:
+    """Parse a log sink, naming the variable ``name`` in the error when it is not one we know."""
+    value = value.strip()
+    if value in ("stderr", "stdout"):
+        return LogSink(kind=value)
+    if value.startswith("file:"):
+        path = value.removeprefix("file:")
+        if not path:
+            raise ImproperlyConfigured(f"{name}: file: needs a path, as in file:/var/log/x.json")
+        return LogSink(kind="file", path=Path(path))
+    match = _SYSLOG_URL.fullmatch(value)
+    if match:
+        port = int(match["port"])
+        if not 0 < port < 65536:
+            raise ImproperlyConfigured(f"{name}: port {port} is not between 1 and 65535")
+        return LogSink(kind="syslog+tls", host=match["host"].strip("[]"), port=port)
+    raise ImproperlyConfigured(
+        f"{name} must be stderr, stdout, file:PATH or syslog+tls://HOST:PORT, not {value!r}"
+    )
+
+
+def env_log_sink(name: str, default: str) -> str:
+    """Return the variable when it names a log sink ``parse_log_sink`` accepts."""
+    value = env_str(name, default).strip()
+    parse_log_sink(value, name=name)
+    return value

@@ -18,6 +18,7 @@ from afspraak.environment import (
     env_choice,
     env_int,
     env_list,
+    env_log_sink,
     env_secret,
     env_str,
 )
@@ -464,6 +465,16 @@ USE_TZ = True
 # The audit chain's head goes to the SIEM stream every this many events (and every hour).
 AFSPRAAK_AUDIT_HEAD_EVERY = env_int("AFSPRAAK_AUDIT_HEAD_EVERY", 100, minimum=1)
 LOG_LEVEL = env_choice("AFSPRAAK_LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
+# Where the audit stream goes: stderr, stdout, file:PATH (rotated) or syslog+tls://HOST:PORT
+# (RFC 5425).
+AFSPRAAK_SIEM_SINK = env_log_sink("AFSPRAAK_SIEM_SINK", "stderr")
+AFSPRAAK_SIEM_CA_FILE = env_str("AFSPRAAK_SIEM_CA_FILE")
+AFSPRAAK_SIEM_CERT_FILE = env_str("AFSPRAAK_SIEM_CERT_FILE")
+AFSPRAAK_SIEM_KEY_FILE = env_str("AFSPRAAK_SIEM_KEY_FILE")
+AFSPRAAK_SIEM_FILE_MAX_BYTES = env_int(
+    "AFSPRAAK_SIEM_FILE_MAX_BYTES", 50 * 1024 * 1024, minimum=1024
+)
+AFSPRAAK_SIEM_FILE_BACKUPS = env_int("AFSPRAAK_SIEM_FILE_BACKUPS", 5, minimum=1)
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -479,8 +490,15 @@ LOGGING = {
             "formatter": "plain",
             "filters": ["redact_secrets"],
         },
+        # Raises when a line cannot be written, so the outbox delivers it again later.
         "audit": {
-            "class": "logging.StreamHandler",
+            "()": "afspraak.audit.siem.build_siem_handler",
+            "sink": AFSPRAAK_SIEM_SINK,
+            "ca_file": AFSPRAAK_SIEM_CA_FILE,
+            "cert_file": AFSPRAAK_SIEM_CERT_FILE,
+            "key_file": AFSPRAAK_SIEM_KEY_FILE,
+            "file_max_bytes": AFSPRAAK_SIEM_FILE_MAX_BYTES,
+            "file_backups": AFSPRAAK_SIEM_FILE_BACKUPS,
             "formatter": "json",
             "filters": ["redact_secrets"],
         },

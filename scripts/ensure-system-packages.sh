@@ -12,6 +12,9 @@ if [ "${1:-run}" = test ]; then
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)
     [ -x /usr/bin/chromium ] || want+=(chromium)
     command -v runuser >/dev/null 2>&1 || want+=(util-linux)
+    # The SIEM sink's tests deliver over RFC 5425 (syslog over TLS) to a real rsyslog.
+    [ -x /usr/sbin/rsyslogd ] || want+=(rsyslog)
+    ls /usr/lib/*/rsyslog/lmnsd_ossl.so >/dev/null 2>&1 || want+=(rsyslog-openssl)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 

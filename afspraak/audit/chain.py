@@ -31,11 +31,12 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
 from afspraak.audit.models import AuditChainHead, AuditChainLink, AuditEvent, OutboxMessage
-from afspraak.audit.outbox import handles
+from afspraak.audit.outbox import enqueue, handles
 
 logger = logging.getLogger("afspraak.audit.events")
 
 CHAIN_TOPIC = "audit.chain"
+HEAD_TOPIC = "audit.chain.head"
 GENESIS_MAC = "0" * 64
 
 _key_provider: list[Callable[[], bytes]] = []
@@ -115,7 +116,16 @@ def _export_head(sequence: int, mac: str) -> None:
     AuditChainHead.objects.filter(pk=1).update(
         exported_sequence=sequence, exported_at=timezone.now()
     )
-    logger.info("audit.chain.head", extra={"audit_chain_head": {"sequence": sequence, "mac": mac}})
+    # Through the outbox, like the events: a SIEM that is down delays the head, never the
+    # chain, and the head is written once the SIEM takes lines again.
+    enqueue(HEAD_TOPIC, {"sequence": sequence, "mac": mac})
+
+
+@handles(HEAD_TOPIC)
+def write_head_line(message: OutboxMessage) -> None:
+    """Write an exported chain head as one ECS JSON line to the SIEM stream."""
+    head = {"sequence": message.payload["sequence"], "mac": message.payload["mac"]}
+    logger.info("audit.chain.head", extra={"audit_chain_head": head})
 
 
 def export_head() -> tuple[int, str] | None:

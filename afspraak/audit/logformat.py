@@ -1,8 +1,65 @@
-"""Formats audit events as Elastic Common Schema (ECS) JSON, one object a line."""
+"""Formats audit events as Elastic Common Schema (ECS) JSON, one object a line.
+
+``json.dumps`` escapes every control character (and, with ``ensure_ascii``, everything
+outside ASCII), so a newline or a forged JSON object in a user agent or in event data
+stays inside its string: one event is always exactly one line.
+"""
 
 import json
 import logging
 from datetime import UTC, datetime
+
+# ECS categorisation of each action, by its longest matching dotted prefix.
+_CATEGORIES: dict[str, str] = {
+    "accounts": "iam",
+    "accounts.login": "authentication",
+    "accounts.logout": "authentication",
+    "accounts.reauthenticated": "authentication",
+    "accounts.mfa.used": "authentication",
+    "accounts.mfa.failed": "authentication",
+    "accounts.mfa.recovery_code_used": "authentication",
+    "accounts.session": "session",
+    "crypto": "configuration",
+    "tenancy": "iam",
+    "tenancy.security": "configuration",
+    "tenancy.offboarding.sessions_ended": "session",
+    "scheduling": "configuration",
+    "bookings": "database",
+}
+_TYPES_BY_LAST_WORD: dict[str, list[str]] = {
+    "signed_up": ["user", "creation"],
+    "created": ["creation"],
+    "added": ["creation"],
+    "deleted": ["deletion"],
+    "removed": ["deletion"],
+    "revoked": ["deletion"],
+    "left": ["deletion"],
+    "denied": ["denied"],
+    "refused": ["denied"],
+}
+_AUTHENTICATION_TYPES: dict[str, list[str]] = {
+    "accounts.logout": ["end"],
+    "accounts.login.succeeded": ["start"],
+    "accounts.login.failed": ["start"],
+}
+
+
+def event_category(action: str) -> list[str]:
+    """Return the ECS ``event.category`` of an audit action code."""
+    parts = action.split(".")
+    for length in range(len(parts), 0, -1):
+        category = _CATEGORIES.get(".".join(parts[:length]))
+        if category is not None:
+            return [category]
+    return ["host"]
+
+
+def event_type(action: str) -> list[str]:
+    """Return the ECS ``event.type`` of an audit action code."""
+    category = event_category(action)[0]
+    if category in ("authentication", "session"):
+        return _AUTHENTICATION_TYPES.get(action, ["end"] if category == "session" else ["info"])
+    return _TYPES_BY_LAST_WORD.get(action.rsplit(".", 1)[-1], ["change"])
 
 
 class ECSFormatter(logging.Formatter):
@@ -21,6 +78,8 @@ class ECSFormatter(logging.Formatter):
             document.update(
                 {
                     "event.kind": "state",
+                    "event.category": ["database"],
+                    "event.type": ["info"],
                     "event.action": "audit.chain.head",
                     "afspraak.chain": head,
                 }
@@ -29,8 +88,10 @@ class ECSFormatter(logging.Formatter):
         if event is not None:
             document.update(
                 {
-                    "@timestamp": event.occurred_at.isoformat(),
+                    "@timestamp": event.occurred_at.astimezone(UTC).isoformat(),
                     "event.kind": "event",
+                    "event.category": event_category(event.action),
+                    "event.type": event_type(event.action),
                     "event.action": event.action,
                     "event.outcome": event.outcome,
                     "event.id": str(event.pk),
@@ -46,4 +107,6 @@ class ECSFormatter(logging.Formatter):
                     "afspraak.data": event.data or None,
                 }
             )
-        return json.dumps({k: v for k, v in document.items() if v is not None}, default=str)
+        return json.dumps(
+            {k: v for k, v in document.items() if v is not None}, default=str, ensure_ascii=True
+        )
