@@ -22,3 +22,20 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
         return response
+
+
+class StripNulBytesMiddleware:
+    """Remove NUL bytes from the request's headers before anything stores them.
+
+    No header needs one, and PostgreSQL refuses them in text columns: a User-Agent with a
+    NUL would otherwise turn the login's bookkeeping (audit, lockout counters) into a 500.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        for name, value in list(request.META.items()):
+            if name.startswith("HTTP_") and isinstance(value, str) and "\x00" in value:
+                request.META[name] = value.replace("\x00", "")
+        return self.get_response(request)

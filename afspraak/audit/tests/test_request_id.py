@@ -28,3 +28,16 @@ def test_the_audit_events_of_a_request_carry_its_id_not_one_the_client_sent(clie
     event = only_event("accounts.login.failed")
     assert event.request_id == response["X-Request-ID"]
     assert event.request_id != "f" * 32
+
+
+def test_a_user_agent_with_a_nul_byte_is_recorded_without_it(client):
+    user = UserFactory.create()
+
+    response = client.post(
+        "/accounts/login/",
+        {"login": user.email, "password": "not the password"},
+        HTTP_USER_AGENT="Mozilla\x00/5.0",
+    )
+
+    assert response.status_code == 200
+    assert only_event("accounts.login.failed").user_agent == "Mozilla/5.0"
