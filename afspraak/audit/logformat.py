@@ -25,6 +25,7 @@ _CATEGORIES: dict[str, str] = {
     "tenancy.offboarding.sessions_ended": "session",
     "scheduling": "configuration",
     "bookings": "database",
+    "backups": "database",
 }
 _TYPES_BY_LAST_WORD: dict[str, list[str]] = {
     "signed_up": ["user", "creation"],
