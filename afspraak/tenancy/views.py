@@ -231,7 +231,8 @@ def member_remove(request: OrganizationRequest, member_id: str) -> HttpResponse:
             consequences=[
                 f"{person} ({membership.user.email}) loses access at once and is logged out "
                 "everywhere.",
-                "You will be asked to confirm your password. You can invite them again later.",
+                "Unless you confirmed your password in the last few minutes, you will be asked "
+                "for it first. You can invite them again later.",
             ],
             button="Remove member",
             back_url=reverse("tenancy:members", args=[request.organization.slug]),
