@@ -65,7 +65,7 @@ test-postgres: $(VENV)/.dev
 # The benchmarks start the same throw-away servers as the tests (PostgreSQL …).
 bench: setup $(VENV)/.dev
 	scripts/ensure-system-packages.sh test
-	for script in bench/*.py; do echo "== $$script"; $(BIN)/python "$$script"; done
+	for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python "$$script"; done
 
 clean:
 	rm -rf $(VENV) .venv-* .mypy_cache .ruff_cache

@@ -15,9 +15,7 @@ E-mails are queued for the job consumer (Huey), as in production, not sent. It p
   (held bookings of the host whose times overlap), counted in SQL. It must be 0.
 """
 
-import logging
 import multiprocessing
-import os
 import sys
 import tempfile
 import time
@@ -26,6 +24,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _postgres import start_django_on_postgres
 
 CLIENTS = 20
 DISTINCT_BOOKINGS = 1000
@@ -40,40 +41,6 @@ DOUBLE_BOOKINGS_SQL = """
      AND a.status IN ('pending', 'confirmed') AND b.status IN ('pending', 'confirmed')
      AND a.blocked_start < b.blocked_end AND b.blocked_start < a.blocked_end
 """
-
-
-def _setup_django(directory: Path) -> None:
-    from afspraak.testing.postgres import ThrowAwayServer
-
-    server = ThrowAwayServer()
-    coordinates = server.start()  # stops itself at exit (atexit)
-    os.environ.update(
-        coordinates.environ()
-        | {
-            "DJANGO_SETTINGS_MODULE": "afspraak.settings",
-            "AFSPRAAK_VAR_DIR": str(directory),
-            "AFSPRAAK_DB_NAME": "afspraak_bench",
-            "AFSPRAAK_MASTER_KEYSET_FILE": str(directory / "keys" / "master.json"),
-            "AFSPRAAK_MASTER_KEY_URI": "",
-            "AFSPRAAK_LOG_LEVEL": "warning",
-        }
-    )
-    import psycopg
-
-    with psycopg.connect(**coordinates.connection_kwargs("owner", "postgres")) as admin:
-        admin.autocommit = True
-        admin.execute("CREATE DATABASE afspraak_bench")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    from afspraak.crypto.keyring import create_master_keyset
-
-    create_master_keyset(directory / "keys" / "master.json")
-    call_command("migrate", verbosity=0)
-    # Thousands of audit events would bury the figures (they still go to the table).
-    logging.getLogger("afspraak.audit.events").setLevel(logging.WARNING)
 
 
 def _meeting_type():
@@ -168,7 +135,7 @@ def _book(meeting_type, start: datetime, n: int) -> str:
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="afspraak-bench-") as name:
-        _setup_django(Path(name))
+        start_django_on_postgres(Path(name), "afspraak_bench")
         from django.db import connection
 
         from afspraak.tenancy.context import organization_context

@@ -1,8 +1,8 @@
 """The tamper-evident audit chain: every committed event linked to the one before it.
 
 ``record`` leaves a ``CHAIN_TOPIC`` outbox message beside each event; after commit the
-dispatcher hands it to ``link_event``, the one sequencer: under a lock on the chain's
-head row it gives the event the next sequence number and a MAC — HMAC-SHA256, under the
+dispatcher hands the due ones to ``link_events``, the one sequencer: under a lock on the
+chain's head row it gives each event the next sequence number and a MAC — HMAC-SHA256, under the
 installation's chain key (sealed by the master key; the crypto app provides it at
 start-up), over the event's canonical JSON, its sequence number and the previous MAC.
 Requests never wait for that lock: linking runs off their path, in commit order as the
@@ -89,26 +89,41 @@ def _head() -> AuditChainHead:
     return head or AuditChainHead.objects.create(pk=1, mac=GENESIS_MAC)
 
 
-@handles(CHAIN_TOPIC)
-def link_event(message: OutboxMessage) -> None:
-    """Append the message's event to the chain (once: a repeated delivery changes nothing)."""
+@handles(CHAIN_TOPIC, batch=True)
+def link_events(messages: list[OutboxMessage]) -> None:
+    """Append the messages' events to the chain in their order (each once, however often)."""
     key = _chain_key()
+    event_ids = [message.payload["event"] for message in messages]
     with transaction.atomic():
         head = _head()
-        event_id = message.payload["event"]
-        if AuditChainLink.objects.filter(event_id=event_id).exists():
-            return
-        event = AuditEvent.objects.filter(pk=event_id).first()
-        if event is None:
-            raise LookupError(f"audit event {event_id} is gone before it was chained")
-        sequence = head.sequence + 1
-        mac = link_mac(key, sequence, head.mac, event)
-        AuditChainLink.objects.create(
-            event=event, sequence=sequence, previous_mac=head.mac, mac=mac
+        linked = set(
+            AuditChainLink.objects.filter(event_id__in=event_ids).values_list("event_id", flat=True)
         )
+        events = AuditEvent.objects.in_bulk(event_ids)
+        sequence, mac, exported = head.sequence, head.mac, head.exported_sequence
+        links = []
+        for event_id in event_ids:
+            if event_id in linked:
+                continue
+            event = events.get(event_id)
+            if event is None:
+                raise LookupError(f"audit event {event_id} is gone before it was chained")
+            sequence += 1
+            previous, mac = mac, link_mac(key, sequence, mac, event)
+            links.append(
+                AuditChainLink(event=event, sequence=sequence, previous_mac=previous, mac=mac)
+            )
+            linked.add(event_id)
+            if sequence - exported >= settings.AFSPRAAK_AUDIT_HEAD_EVERY:
+                _export_head(sequence, mac)
+                exported = sequence
+        AuditChainLink.objects.bulk_create(links)
         AuditChainHead.objects.filter(pk=1).update(sequence=sequence, mac=mac)
-        if sequence - head.exported_sequence >= settings.AFSPRAAK_AUDIT_HEAD_EVERY:
-            _export_head(sequence, mac)
+
+
+def link_event(message: OutboxMessage) -> None:
+    """Append one message's event to the chain (once: a repeated delivery changes nothing)."""
+    link_events([message])
 
 
 def _export_head(sequence: int, mac: str) -> None:

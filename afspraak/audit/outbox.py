@@ -26,8 +26,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
@@ -37,6 +37,9 @@ from afspraak.audit.models import OutboxMessage
 logger = logging.getLogger("afspraak.outbox")
 
 Handler = Callable[[OutboxMessage], None]
+# A batch handler takes every due message of its topic at once, oldest first (the chain's
+# sequencer links them under one lock, the SIEM writer reads their events in one query).
+BatchHandler = Callable[[list[OutboxMessage]], None]
 
 MAX_ATTEMPTS = 10
 # A message is deleted this long after it was written, delivered or not: what it would
@@ -51,33 +54,47 @@ BATCH_SIZE = 100
 _RETRY_BASE = timedelta(seconds=30)
 _RETRY_CEILING = timedelta(hours=1)
 
-_handlers: dict[str, Handler] = {}
+_handlers: dict[str, Any] = {}
+_batch_topics: set[str] = set()
 
 
 class UnknownTopicError(ValueError):
     """A message was enqueued for a topic no handler delivers."""
 
 
-def handles(topic: str) -> Callable[[Handler], Handler]:
-    """Register the decorated function as the one handler of ``topic``."""
+def handles(topic: str, *, batch: bool = False) -> Callable[[Any], Any]:
+    """Register the decorated function as the one handler of ``topic``.
 
-    def register(handler: Handler) -> Handler:
+    With ``batch=True`` it is called with a list of the topic's due messages, oldest
+    first, and delivers all of them or raises (then each is retried).
+    """
+
+    def register(handler: Any) -> Any:
         existing = _handlers.get(topic)
         if existing is not None and existing is not handler:
             raise ValueError(f"outbox topic {topic!r} already has a handler")
         _handlers[topic] = handler
+        if batch:
+            _batch_topics.add(topic)
+        else:
+            _batch_topics.discard(topic)
         return handler
 
     return register
 
 
-def enqueue(topic: str, payload: dict[str, Any]) -> OutboxMessage:
-    """Write a message for ``topic`` in the current transaction; it is delivered after commit."""
+def enqueue(topic: str, payload: dict[str, Any], *, dispatch: bool = True) -> OutboxMessage:
+    """Write a message for ``topic`` in the current transaction; it is delivered after commit.
+
+    ``dispatch=False`` leaves starting the dispatcher to a message enqueued right after it
+    in the same transaction (one run delivers both).
+    """
     if topic not in _handlers:
         raise UnknownTopicError(f"no outbox handler delivers {topic!r}")
     with transaction.atomic():
         message = OutboxMessage.objects.create(topic=topic, payload=payload)
-        _dispatch_after_commit()
+        if dispatch:
+            _dispatch_after_commit()
     return message
 
 
@@ -103,19 +120,74 @@ def _retry_delay(attempts: int) -> timedelta:
     return min(_RETRY_BASE * (2 ** (attempts - 1)), _RETRY_CEILING)
 
 
+def _claimable(now: datetime) -> QuerySet[OutboxMessage]:
+    return OutboxMessage.objects.filter(delivered_at__isnull=True, failed_at__isnull=True).filter(
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_LEASE)
+    )
+
+
+def _claim_many(message_ids: list[int]) -> list[OutboxMessage]:
+    """Claim what is still claimable of ``message_ids``; return those messages, oldest first."""
+    now = timezone.now()
+    with transaction.atomic():
+        claimable = _claimable(now).filter(pk__in=message_ids)
+        if connection.features.has_select_for_update_skip_locked:
+            # Rows another dispatcher is claiming right now are simply not ours.
+            claimable = claimable.select_for_update(skip_locked=True)
+        claimed = list(claimable.values_list("pk", flat=True))
+        OutboxMessage.objects.filter(pk__in=claimed).update(
+            claimed_at=now, attempts=F("attempts") + 1
+        )
+    return list(OutboxMessage.objects.filter(pk__in=claimed).order_by("id"))
+
+
 def _claim(message_id: int) -> bool:
     """Claim one message for delivery; False when another dispatcher has it or it is done."""
     # The time of this claim, not of the run's start: a long run must not stamp its late
     # claims with an old time that another dispatcher would take for an abandoned claim.
     now = timezone.now()
     claimed = (
-        OutboxMessage.objects.filter(
-            pk=message_id, delivered_at__isnull=True, failed_at__isnull=True
-        )
-        .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_LEASE))
-        .update(claimed_at=now, attempts=F("attempts") + 1)
+        _claimable(now).filter(pk=message_id).update(claimed_at=now, attempts=F("attempts") + 1)
     )
     return claimed == 1
+
+
+def _note_failure(message: OutboxMessage, error: Exception) -> None:
+    now = timezone.now()
+    failed = message.attempts >= MAX_ATTEMPTS
+    OutboxMessage.objects.filter(pk=message.pk).update(
+        claimed_at=None,
+        available_at=now + _retry_delay(message.attempts),
+        failed_at=now if failed else None,
+        last_error=f"{type(error).__name__}: {error}"[:300],
+    )
+    log = logger.error if failed else logger.warning
+    log(
+        "outbox message %s (%s) failed on attempt %s%s: %s",
+        message.pk,
+        message.topic,
+        message.attempts,
+        ", giving up" if failed else "",
+        type(error).__name__,
+    )
+
+
+def _note_delivered(messages: list[OutboxMessage]) -> None:
+    now = timezone.now()
+    plain = [m.pk for m in messages if not any(k.startswith(SEALED_PREFIX) for k in m.payload)]
+    OutboxMessage.objects.filter(pk__in=plain).update(
+        claimed_at=None, delivered_at=now, last_error=""
+    )
+    for message in messages:
+        if message.pk not in plain:
+            OutboxMessage.objects.filter(pk=message.pk).update(
+                claimed_at=None,
+                delivered_at=now,
+                last_error="",
+                payload={
+                    k: v for k, v in message.payload.items() if not k.startswith(SEALED_PREFIX)
+                },
+            )
 
 
 def _deliver(message: OutboxMessage) -> bool:
@@ -126,31 +198,25 @@ def _deliver(message: OutboxMessage) -> bool:
             raise UnknownTopicError(f"no outbox handler delivers {message.topic!r}")
         handler(message)
     except Exception as error:
-        now = timezone.now()
-        failed = message.attempts >= MAX_ATTEMPTS
-        OutboxMessage.objects.filter(pk=message.pk).update(
-            claimed_at=None,
-            available_at=now + _retry_delay(message.attempts),
-            failed_at=now if failed else None,
-            last_error=f"{type(error).__name__}: {error}"[:300],
-        )
-        log = logger.error if failed else logger.warning
-        log(
-            "outbox message %s (%s) failed on attempt %s%s: %s",
-            message.pk,
-            message.topic,
-            message.attempts,
-            ", giving up" if failed else "",
-            type(error).__name__,
-        )
+        _note_failure(message, error)
         return False
-    OutboxMessage.objects.filter(pk=message.pk).update(
-        claimed_at=None,
-        delivered_at=timezone.now(),
-        last_error="",
-        payload={k: v for k, v in message.payload.items() if not k.startswith(SEALED_PREFIX)},
-    )
+    _note_delivered([message])
     return True
+
+
+def _deliver_batch(topic: str, message_ids: list[int]) -> int:
+    """Claim and deliver the due messages of a batch topic at once; return how many went out."""
+    messages = _claim_many(message_ids)
+    if not messages:
+        return 0
+    try:
+        _handlers[topic](messages)
+    except Exception as error:
+        for message in messages:
+            _note_failure(message, error)
+        return 0
+    _note_delivered(messages)
+    return len(messages)
 
 
 def deliver_due(*, batch_size: int = BATCH_SIZE) -> int:
@@ -160,20 +226,22 @@ def deliver_due(*, batch_size: int = BATCH_SIZE) -> int:
     after = 0
     while True:
         due = list(
-            OutboxMessage.objects.filter(
-                pk__gt=after, delivered_at__isnull=True, failed_at__isnull=True
-            )
-            .filter(available_at__lte=now)
-            .filter(Q(claimed_at__isnull=True) | Q(claimed_at__lt=now - CLAIM_LEASE))
+            _claimable(now)
+            .filter(pk__gt=after, available_at__lte=now)
             .order_by("id")
-            .values_list("id", flat=True)[:batch_size]
+            .values_list("id", "topic")[:batch_size]
         )
-        for message_id in due:
-            if _claim(message_id):
+        batches: dict[str, list[int]] = {}
+        for message_id, topic in due:
+            if topic in _batch_topics:
+                batches.setdefault(topic, []).append(message_id)
+            elif _claim(message_id):
                 delivered += _deliver(OutboxMessage.objects.get(pk=message_id))
+        for topic, message_ids in batches.items():
+            delivered += _deliver_batch(topic, message_ids)
         if len(due) < batch_size:
             return delivered
-        after = due[-1]
+        after = due[-1][0]
 
 
 def purge_old(*, now: datetime | None = None) -> int:

@@ -6,7 +6,7 @@ TLS, octet-counted as RFC 5425 says, verifying the receiver against
 ``AFSPRAAK_SIEM_CA_FILE`` (or the system's CAs), optionally with a client certificate.
 
 Every sink reports failure to its caller instead of swallowing it, as logging handlers
-usually do: the lines are written by outbox handlers (``write_siem_line``, the chain
+usually do: the lines are written by outbox handlers (``write_siem_lines``, the chain
 head's), so a line that could not be written raises ``SiemUnavailableError``, the outbox
 keeps the message in the database and delivers it again later. Nothing is buffered in
 memory, where a restart of the process would lose it. A line counts as written once the

@@ -265,3 +265,33 @@ def test_a_busy_queue_at_commit_leaves_the_message_to_the_periodic_run(
     assert delivered == []
     assert "the periodic run delivers" in caplog.text
     assert deliver_due() == 1
+
+
+def test_a_batch_topic_gets_its_due_messages_at_once_oldest_first(monkeypatch):
+    batches: list[list[int]] = []
+    monkeypatch.setattr(outbox, "_handlers", dict(outbox._handlers))
+    monkeypatch.setattr(outbox, "_batch_topics", set(outbox._batch_topics))
+    handles(TOPIC, batch=True)(lambda messages: batches.append([m.payload["n"] for m in messages]))
+    for n in range(4):
+        enqueue(TOPIC, {"n": n})
+
+    assert deliver_due() == 4
+    assert batches == [[0, 1, 2, 3]]
+    assert deliver_due() == 0
+
+
+def test_a_failing_batch_is_retried_whole(monkeypatch):
+    monkeypatch.setattr(outbox, "_handlers", dict(outbox._handlers))
+    monkeypatch.setattr(outbox, "_batch_topics", set(outbox._batch_topics))
+
+    def refuse(messages):
+        raise ConnectionRefusedError("SIEM down")
+
+    handles(TOPIC, batch=True)(refuse)
+    first, second = enqueue(TOPIC, {"n": 0}), enqueue(TOPIC, {"n": 1})
+
+    assert deliver_due() == 0
+    for message in (first, second):
+        message.refresh_from_db()
+        assert (message.attempts, message.delivered_at) == (1, None)
+        assert message.last_error == "ConnectionRefusedError: SIEM down"
