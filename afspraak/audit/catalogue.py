@@ -78,6 +78,9 @@ ACTIONS: dict[str, str] = {
     "backups.prune.failed": "Old backups could not be deleted in a backup location.",
     "backups.restore.completed": "A backup was restored into a new database file.",
     "backups.restore.failed": "A restore was refused (tampered, truncated, newer schema …).",
+    "backups.deletion.certified": (
+        "Deletions were certified permanent: no backup that could hold their data remains."
+    ),
 }
 
 
