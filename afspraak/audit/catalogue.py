@@ -71,6 +71,7 @@ ACTIONS: dict[str, str] = {
     "bookings.booking.cancelled": "A booking was cancelled.",
     "bookings.booking.approved": "A host approved a pending booking.",
     "bookings.booking.declined": "A host declined a pending booking.",
+    "bookings.invitee.erased": "An invitee's personal data was erased at their request.",
     # backups
     "backups.backup.completed": "An encrypted backup was written to every backup location.",
     "backups.backup.failed": "A backup run failed; nothing of it is listed.",
