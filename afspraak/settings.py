@@ -154,7 +154,13 @@ else:
             "NAME": env_str("AFSPRAAK_DB_NAME", str(VAR_DIR / "afspraak.sqlite3")),
             # IMMEDIATE takes the write lock at BEGIN, so a read-then-write check inside
             # a transaction cannot race another writer.
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+            # secure_delete zeroes what a delete frees, so deleted data leaves the file (and
+            # the backups copied from it) at once instead of lingering in free pages (D2).
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA secure_delete = ON",
+            },
         }
     }
 # The connection system jobs use: "system" when configured, else the default one (on

@@ -71,6 +71,7 @@ ACTIONS: dict[str, str] = {
     "bookings.booking.cancelled": "A booking was cancelled.",
     "bookings.booking.approved": "A host approved a pending booking.",
     "bookings.booking.declined": "A host declined a pending booking.",
+    "bookings.invitee.erased": "An invitee's personal data was erased at their request.",
     # backups
     "backups.backup.completed": "An encrypted backup was written to every backup location.",
     "backups.backup.failed": "A backup run failed; nothing of it is listed.",
@@ -78,6 +79,9 @@ ACTIONS: dict[str, str] = {
     "backups.prune.failed": "Old backups could not be deleted in a backup location.",
     "backups.restore.completed": "A backup was restored into a new database file.",
     "backups.restore.failed": "A restore was refused (tampered, truncated, newer schema …).",
+    "backups.deletion.certified": (
+        "Deletions were certified permanent: no backup that could hold their data remains."
+    ),
 }
 
 

@@ -169,3 +169,34 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"chain head {self.sequence}"
+
+
+class DeletionRecord(models.Model):
+    """One deletion of data (control D2): what kind, which public ids, when and by whom.
+
+    Written by the deleting domain function in its own transaction
+    (``afspraak.audit.deletions.note_deletion``); it holds public ids only, never the
+    personal data that was deleted, and no database reference, so it outlives what it
+    names. ``certified_at`` is set once no backup that could still hold the data is
+    left in any backup location (``afspraak.backups.certification``).
+    """
+
+    public_id = models.CharField(max_length=32, unique=True, editable=False)
+    kind = models.CharField(max_length=40)
+    organization_public_id = models.CharField(max_length=32)
+    subject_ids = models.JSONField(default=list)
+    deleted_at = models.DateTimeField(default=timezone.now)
+    actor_public_id = models.CharField(max_length=32, blank=True)
+    certified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(
+                fields=["deleted_at"],
+                name="audit_deletion_uncertified",
+                condition=models.Q(certified_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.public_id}"

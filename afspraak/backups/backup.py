@@ -30,9 +30,11 @@ from afspraak.audit.context import AuditContext
 from afspraak.audit.models import Outcome
 from afspraak.audit.trail import record
 from afspraak.backups import snapshot
+from afspraak.backups.certification import certify_deletions
 from afspraak.backups.errors import BackupError
 from afspraak.backups.keys import streaming_primitive, wrapped_backup_keyset
 from afspraak.backups.locations import MANIFEST, DirectoryLocation, Location, configured_locations
+from afspraak.backups.manifests import created_at_of, read_manifest
 
 FORMAT = 1
 # What a backup holds: the application's database, and the job queue when it is SQLite.
@@ -82,26 +84,13 @@ def _work_dir() -> Path:
     return Path(settings.AFSPRAAK_BACKUP_DIR) / ".work"
 
 
-def _read_manifest(location: Location, backup_id: str) -> dict[str, Any] | None:
-    raw = location.get_bytes(backup_id, MANIFEST)
-    if raw is None:
-        return None
-    try:
-        manifest = json.loads(raw)
-    except ValueError:
-        return None
-    if not isinstance(manifest, dict) or manifest.get("id") != backup_id:
-        return None
-    return manifest
-
-
 def _clear_leftovers(locations: list[Location]) -> list[str]:
     """Remove what killed runs left (no manifest); call it holding the lock."""
     shutil.rmtree(_work_dir(), ignore_errors=True)
     cleared = []
     for location in locations:
         for backup_id in sorted(location.backup_ids()):
-            if _read_manifest(location, backup_id) is None:
+            if read_manifest(location, backup_id) is None:
                 location.delete(backup_id)
                 cleared.append(f"{location.name}:{backup_id}")
     return cleared
@@ -123,6 +112,7 @@ def run_backup(context: AuditContext) -> dict[str, Any]:
             primitive = streaming_primitive(wrapped)
             files: dict[str, dict[str, Any]] = {}
             description: dict[str, Any] = {}
+            ledger_mark = 0
             sources = [(DATABASE, None), (JOBS, snapshot.job_queue_file())]
             for kind, source in sources:
                 if kind == JOBS and source is None:
@@ -136,6 +126,7 @@ def run_backup(context: AuditContext) -> dict[str, Any]:
                 described = snapshot.describe(copy)
                 if kind == DATABASE:
                     description = described
+                    ledger_mark = snapshot.last_deletion_record(copy)
                 stage = f"encrypt {kind}"
                 name = _object_name(kind)
                 size, digest = snapshot.encrypt_file(
@@ -156,6 +147,9 @@ def run_backup(context: AuditContext) -> dict[str, Any]:
                 "engine": "sqlite",
                 "schema": description["schema"],
                 "row_counts": description["row_counts"],
+                # The ledger records this copy already holds: a deletion noted in one of
+                # them had committed before the copy, so this backup lacks its data.
+                "deletion_ledger_mark": ledger_mark,
                 "size": sum(entry["size"] for entry in files.values()),
                 "files": files,
                 "keyset": wrapped,
@@ -233,7 +227,7 @@ def verify_backup(backup_id: str) -> dict[str, Any]:
     problems = []
     manifest: dict[str, Any] | None = None
     for location in configured_locations():
-        theirs = _read_manifest(location, backup_id)
+        theirs = read_manifest(location, backup_id)
         if theirs is None:
             problems.append(f"{location.name}: no complete copy of {backup_id}")
             continue
@@ -318,7 +312,7 @@ def _restore(backup_id: str, target: Path, source: str | None) -> dict[str, Any]
         if not locations:
             raise BackupError(f"no backup location is called {source!r}")
     for location in locations:
-        manifest = _read_manifest(location, backup_id)
+        manifest = read_manifest(location, backup_id)
         if manifest is not None:
             break
     else:
@@ -385,16 +379,8 @@ def _check_restored(path: Path, backup_id: str) -> None:
     _refuse_newer_schema(snapshot.applied_migrations(path), backup_id)
 
 
-def _created_at(manifest: dict[str, Any]) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(str(manifest.get("created_at")))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
-
-
 def prune_backups(context: AuditContext) -> dict[str, list[str]]:
-    """Delete, in every location, backups older than the retention and leftovers of killed runs."""
+    """Delete old backups and killed runs' leftovers everywhere, then certify deletions."""
     _require_sqlite()
     retention = timedelta(days=settings.AFSPRAAK_BACKUP_RETENTION_DAYS)
     cutoff = timezone.now() - retention
@@ -407,8 +393,8 @@ def prune_backups(context: AuditContext) -> dict[str, list[str]]:
             gone: list[str] = []
             try:
                 for backup_id in sorted(location.backup_ids()):
-                    manifest = _read_manifest(location, backup_id)
-                    created = _created_at(manifest) if manifest else None
+                    manifest = read_manifest(location, backup_id)
+                    created = created_at_of(manifest) if manifest else None
                     if created is None or created < cutoff:
                         location.delete(backup_id)
                         gone.append(backup_id)
@@ -423,6 +409,9 @@ def prune_backups(context: AuditContext) -> dict[str, list[str]]:
             "deleted": pruned,
         },
     )
+    # What the prune took away may complete deletions: certify them (a failed location
+    # keeps its backups, so nothing those could hold is certified).
+    certify_deletions(context)
     if failures:
         record(
             "backups.prune.failed",

@@ -86,6 +86,16 @@ def describe(path: Path) -> dict[str, Any]:
         database.close()
 
 
+def last_deletion_record(path: Path) -> int:
+    """Return the id of the newest deletion-ledger record in ``path`` (0 when none)."""
+    database = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        (last,) = database.execute("SELECT MAX(id) FROM audit_deletionrecord").fetchone()
+    finally:
+        database.close()
+    return int(last or 0)
+
+
 def applied_migrations(path: Path) -> set[tuple[str, str]]:
     """Return the (app, migration) pairs applied in the SQLite database ``path``."""
     database = sqlite3.connect(f"file:{path}?mode=ro", uri=True)

@@ -18,6 +18,7 @@ from afspraak.bookings.booking import (
     decline_booking,
 )
 from afspraak.bookings.dashboard_forms import BookingFilterForm, CancelForm, DeclineForm
+from afspraak.bookings.erasure import erasure_requests_for
 from afspraak.bookings.host_access import (
     TABS,
     bookings_for,
@@ -224,3 +225,13 @@ def booking_decline(request: OrganizationRequest, booking_id: str) -> HttpRespon
         return _refused(request, booking_id, error.message)
     messages.success(request, "Booking declined; the invitee is told and the time is free again.")
     return _back(request, booking)
+
+
+@organization_view(Permission.VIEW_ALL_BOOKINGS)
+def erasure_list(request: OrganizationRequest) -> HttpResponse:
+    """List the invitees' erasure requests, with when each completed."""
+    return render(
+        request,
+        "bookings/dashboard/erasures.html",
+        organization_page_context(request, erasures=erasure_requests_for(request.access)),
+    )

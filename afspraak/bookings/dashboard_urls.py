@@ -8,6 +8,8 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("o/<slug:org_slug>/bookings/", dashboard.booking_list, name="bookings"),
+    # Before the booking pattern, which would take "erasures" for a booking id.
+    path("o/<slug:org_slug>/bookings/erasures/", dashboard.erasure_list, name="erasures"),
     path(
         "o/<slug:org_slug>/bookings/<str:booking_id>/",
         dashboard.booking_detail,

@@ -36,6 +36,7 @@ from afspraak.bookings.booking import (
     invitee_change_refusal,
     reschedule_booking,
 )
+from afspraak.bookings.erasure import erase_invitee_data
 from afspraak.bookings.forms import CancelForm, NewLinkForm, format_slot_start, parse_slot_start
 from afspraak.bookings.link_renewal import request_fresh_links
 from afspraak.bookings.links import (
@@ -52,7 +53,7 @@ from afspraak.bookings.public_views import (
     organization_or_404,
     slot_picker,
 )
-from afspraak.errors import NotFoundError
+from afspraak.errors import ConflictError, NotFoundError
 from afspraak.scheduling.models import Location, zone_or_none
 from afspraak.tenancy.access import (
     Access,
@@ -222,6 +223,7 @@ def _summary(booking: Booking, now: datetime) -> dict[str, Any]:
         "cancel_url": invitee_url(booking, "cancel"),
         "reschedule_url": invitee_url(booking, "reschedule"),
         "ics_url": invitee_url(booking, "ics"),
+        "erase_url": invitee_url(booking, "erase"),
     }
 
 
@@ -343,3 +345,19 @@ def reschedule(request: HttpRequest, access: Access, booking: Booking) -> HttpRe
         )
     messages.success(request, "Your meeting has been moved. The host has been told.")
     return redirect(summary["manage_url"])
+
+
+@invitee_page
+@require_http_methods(["GET", "POST"])
+def erase(request: HttpRequest, access: Access, booking: Booking) -> HttpResponse:
+    """Ask to confirm, then erase the invitee's personal data with this organization."""
+    summary = _summary(booking, timezone.now())
+    if request.method == "GET":
+        return render(request, "bookings/public/erase.html", summary)
+    try:
+        erasure = erase_invitee_data(access, booking)
+    except ConflictError as error:
+        return render(
+            request, "bookings/public/erase.html", summary | {"problem": error.message}, status=409
+        )
+    return render(request, "bookings/public/erased.html", summary | {"erasure": erasure})

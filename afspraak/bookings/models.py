@@ -203,3 +203,29 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return self.public_id
+
+
+class ErasureRequest(models.Model):
+    """An invitee's request, from their booking's link, to erase their personal data.
+
+    It completes at once (``afspraak.bookings.erasure``); the row keeps public ids and
+    times only, for the organization's admins to see.
+    """
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="erasure_requests"
+    )
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "era")
+    )
+    invitee_public_id = models.CharField(max_length=32)
+    booking_public_id = models.CharField(max_length=32)
+    requested_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    erased_bookings = models.PositiveIntegerField(default=0)
+    cancelled_bookings = models.PositiveIntegerField(default=0)
+
+    objects: ClassVar[models.Manager["ErasureRequest"]] = ScopedManager(organization="organization")
+
+    def __str__(self) -> str:
+        return self.public_id

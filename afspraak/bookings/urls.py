@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern] = [
     path("b/<str:token>/invite.ics", invitee_views.invite_ics, name="ics"),
     path("b/<str:token>/cancel/", invitee_views.cancel, name="cancel"),
     path("b/<str:token>/reschedule/", invitee_views.reschedule, name="reschedule"),
+    path("b/<str:token>/erase/", invitee_views.erase, name="erase"),
     # Never a token: tokens are signed and contain ":", so none is "new-link".
     path("b/new-link/<slug:org_slug>/", invitee_views.new_link, name="new_link"),
     re_path(r"^b/(?P<rest>.*)$", invitee_views.link_not_found),

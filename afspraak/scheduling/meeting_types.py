@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from afspraak.audit.deletions import DeletedKind, note_deletion
 from afspraak.audit.trail import record
 from afspraak.errors import NotFoundError
 from afspraak.scheduling.access import MEETING_TYPE_NOT_FOUND, require_host_rights
@@ -126,5 +127,11 @@ def retire_meeting_type(access: Access, meeting_type: MeetingType) -> bool:
             _record("disabled", access, meeting_type)
             return False
         _record("deleted", access, meeting_type)
+        note_deletion(
+            DeletedKind.MEETING_TYPE,
+            organization_public_id=access.organization.public_id,
+            subject_ids=[meeting_type.public_id],
+            context=access.context,
+        )
         meeting_type.delete()
     return True

@@ -5,6 +5,7 @@ one, remove one), and an organization always keeps at least one owner. Role chan
 and removals need a recent re-authentication.
 """
 
+from afspraak.audit.deletions import DeletedKind, note_deletion
 from afspraak.audit.trail import record
 from afspraak.errors import NotFoundError
 from afspraak.tenancy.access import MEMBER_NOT_FOUND, Access
@@ -31,6 +32,15 @@ def _locked_target(membership: Membership) -> Membership:
 def _owner_count() -> int:
     # Locking the owner rows makes two owners demoting each other at once take turns.
     return len(Membership.objects.select_for_update().filter(role=Role.OWNER))
+
+
+def _note_member_deleted(access: Access, membership_public_id: str, user_public_id: str) -> None:
+    note_deletion(
+        DeletedKind.MEMBER,
+        organization_public_id=access.organization.public_id,
+        subject_ids=[membership_public_id, user_public_id],
+        context=access.context,
+    )
 
 
 def change_member_role(access: Access, membership: Membership, role: str) -> Membership:
@@ -84,6 +94,7 @@ def remove_member(access: Access, membership: Membership) -> None:
             data={"user": user.public_id, "role": target.role},
         )
         target.delete()
+        _note_member_deleted(access, target.public_id, user.public_id)
         offboard_member(access, user)
 
 
@@ -105,4 +116,5 @@ def leave_organization(access: Access) -> None:
             data={"user": access.actor.public_id, "role": acting.role},
         )
         Membership.objects.filter(pk=acting.pk).delete()
+        _note_member_deleted(access, acting.public_id, access.actor.public_id)
         revoke_pending_invitations_of(access, access.actor, trigger="member_left")

@@ -8,6 +8,7 @@ from django.core.validators import validate_slug
 from django.db import IntegrityError, models, transaction
 
 from afspraak.audit.context import AuditContext
+from afspraak.audit.deletions import DeletedKind, note_deletion
 from afspraak.audit.trail import record
 from afspraak.crypto.keysets import create_organization_keysets, forget
 from afspraak.tenancy.access import Access
@@ -190,6 +191,12 @@ def delete_organization(access: Access, *, confirmation_slug: str) -> dict[str, 
                 "organization": organization.public_id,
                 "deleted": dict(sorted(deleted.items())),
             },
+        )
+        note_deletion(
+            DeletedKind.ORGANIZATION,
+            organization_public_id=organization.public_id,
+            subject_ids=[organization.public_id],
+            context=access.context,
         )
         organization_id = organization.pk
         # Forget at once for this thread and again after commit, so no request that read

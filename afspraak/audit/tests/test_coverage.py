@@ -21,6 +21,10 @@ WRITES: dict[str, set[str]] = {
     "afspraak.bookings.booking.cancel_booking": {"bookings.booking.cancelled"},
     "afspraak.bookings.booking.approve_booking": {"bookings.booking.approved"},
     "afspraak.bookings.booking.decline_booking": {"bookings.booking.declined"},
+    "afspraak.bookings.erasure.erase_invitee_data": {
+        "bookings.invitee.erased",
+        "bookings.booking.cancelled",
+    },
     "afspraak.scheduling.meeting_types.create_meeting_type": {"scheduling.meeting_type.created"},
     "afspraak.scheduling.meeting_types.update_meeting_type": {"scheduling.meeting_type.updated"},
     "afspraak.scheduling.meeting_types.retire_meeting_type": {
@@ -45,6 +49,7 @@ WRITES: dict[str, set[str]] = {
 # Reads and checks: they change nothing (their refusals are audited by the edges).
 READS = {
     "afspraak.bookings.booking.free_slots",
+    "afspraak.bookings.erasure.erasure_requests_for",
     "afspraak.bookings.host_access.bookings_for",
     "afspraak.bookings.host_access.get_booking_for",
     "afspraak.bookings.host_access.require_booking_host_rights",

@@ -57,6 +57,7 @@ def _a_pending_booking(tenants):
 
 MATRIX = {
     "dashboard:bookings": ("get", HOSTS, _nothing),
+    "dashboard:erasures": ("get", frozenset({Role.OWNER, Role.ADMIN}), _nothing),
     "dashboard:booking": ("get", HOSTS, _a_booking),
     "dashboard:booking_cancel": ("post", HOSTS, _a_booking_to_cancel),
     "dashboard:booking_approve": ("post", HOSTS, _a_pending_booking),

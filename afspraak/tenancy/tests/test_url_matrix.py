@@ -76,6 +76,7 @@ PUBLIC = {
     "bookings:ics": "the invitee's calendar file, same token (test_invitee_link_…)",
     "bookings:cancel": "the invitee's cancel page, same token (test_invitee_link_…)",
     "bookings:reschedule": "the invitee's reschedule page, same token (test_invitee_link_…)",
+    "bookings:erase": "the invitee's erasure request, same token (test_erasure)",
     "bookings:new_link": "asking for fresh invitee links: anyone, the same answer for every "
     "address (test_public_routes_…, bookings/tests/test_invitee_link_expiry.py)",
     "^b/(?P<rest>.*)$": "any other /b/ address: the invitee links' private 404",

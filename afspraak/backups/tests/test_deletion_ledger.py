@@ -1,0 +1,164 @@
+"""The deletion ledger (D2): a record per deletion, certified once no backup holds the data."""
+
+import json
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from afspraak.audit.context import AuditContext
+from afspraak.audit.models import DeletionRecord
+from afspraak.backups.backup import prune_backups, restore_backup, run_backup
+from afspraak.backups.certification import certify_deletions, deletion_status
+from afspraak.crypto.tests.records import make_invitee
+from afspraak.scheduling.meeting_types import retire_meeting_type
+from afspraak.tenancy.membership import remove_member
+from afspraak.tenancy.models import Organization
+from afspraak.tenancy.organizations import delete_organization
+from afspraak.testing.access import member_access
+from afspraak.testing.audit import only_event
+from afspraak.testing.factories import MeetingTypeFactory
+
+MARKER = "Zq7Marker"
+
+
+def _only_record() -> DeletionRecord:
+    (entry,) = DeletionRecord.objects.all()
+    return entry
+
+
+@pytest.mark.django_db
+def test_removing_a_member_leaves_a_record_with_public_ids_only(tenants):
+    remove_member(member_access(tenants.owner, reauthenticated=True), tenants.member)
+
+    entry = _only_record()
+    assert entry.kind == "member"
+    assert entry.organization_public_id == tenants.a.public_id
+    assert entry.subject_ids == sorted([tenants.member.public_id, tenants.member.user.public_id])
+    assert entry.actor_public_id == tenants.owner.user.public_id
+    assert entry.certified_at is None
+    assert "@" not in json.dumps(entry.subject_ids)
+
+
+@pytest.mark.django_db
+def test_deleting_a_meeting_type_leaves_a_record_disabling_one_does_not(tenants, clock):
+    unused = MeetingTypeFactory.create(schedule__organization=tenants.a)
+
+    assert retire_meeting_type(member_access(tenants.owner), unused) is True
+
+    entry = _only_record()
+    assert (entry.kind, entry.subject_ids) == ("meeting_type", [unused.public_id])
+
+
+@pytest.mark.django_db
+def test_deleting_an_organization_leaves_a_record_that_outlives_it(tenants):
+    beta = tenants.b.public_id
+    make_invitee(tenants.b)
+
+    delete_organization(
+        member_access(tenants.outsider, reauthenticated=True), confirmation_slug="beta"
+    )
+
+    entry = _only_record()
+    assert (entry.kind, entry.organization_public_id, entry.subject_ids) == (
+        "organization",
+        beta,
+        [beta],
+    )
+    assert entry.actor_public_id == tenants.outsider.user.public_id
+
+
+@pytest.mark.django_db
+def test_a_refused_deletion_leaves_no_record(tenants):
+    with pytest.raises(Exception, match="exactly to confirm"):
+        delete_organization(
+            member_access(tenants.outsider, reauthenticated=True), confirmation_slug="nope"
+        )
+    assert not DeletionRecord.objects.exists()
+
+
+# --- certification, end to end on SQLite ------------------------------------------------------
+
+
+def _holds_marker(tmp_path, backup_id: str) -> bool:
+    target = tmp_path / f"restored-{backup_id}.sqlite3"
+    restore_backup(AuditContext.system(), backup_id, target, source="second")
+    return MARKER.encode() in target.read_bytes()
+
+
+def _status(*args: str) -> list[dict]:
+    output = StringIO()
+    call_command("deletion", "status", "--json", *args, stdout=output)
+    return json.loads(output.getvalue())
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.django_db(transaction=True)
+def test_an_organization_deletion_is_certified_only_once_every_older_backup_is_pruned(
+    tmp_path, backup_dirs, tenants, clock
+):
+    # Plain-text columns carry the marker, so a leftover would show in the raw bytes.
+    Organization.objects.filter(pk=tenants.b.pk).update(name=f"{MARKER} Practice")
+    MeetingTypeFactory.create(schedule__organization=tenants.b, name=f"{MARKER} intake")
+    make_invitee(tenants.b, name=f"{MARKER} Invitee", email="marker@example.test")
+    before = run_backup(AuditContext.system())
+
+    delete_organization(
+        member_access(tenants.outsider, reauthenticated=True), confirmation_slug="beta"
+    )
+    entry = _only_record()
+    clock.shift(timedelta(days=2))
+    after = run_backup(AuditContext.system())
+
+    assert before["deletion_ledger_mark"] < entry.pk <= after["deletion_ledger_mark"]
+    assert certify_deletions(AuditContext.system()) == []
+    (pending,) = _status()
+    assert pending["id"] == entry.public_id
+    assert pending["reasons"] == [
+        "1 backup taken before the deletion remains in the primary location "
+        "until 2026-12-08 12:00 UTC",
+        "1 backup taken before the deletion remains in the second location "
+        "until 2026-12-08 12:00 UTC",
+    ]
+    # The search can fail: the backup from before the deletion holds the marker.
+    assert _holds_marker(tmp_path, before["id"])
+
+    clock.shift(timedelta(days=4, hours=23))
+    prune_backups(AuditContext.system())
+    entry.refresh_from_db()
+    assert entry.certified_at is None
+
+    clock.shift(timedelta(hours=2))
+    pruned = prune_backups(AuditContext.system())
+
+    assert pruned == {"primary": [before["id"]], "second": [before["id"]]}
+    entry.refresh_from_db()
+    assert entry.certified_at is not None
+    assert only_event("backups.deletion.certified").data == {"records": [entry.public_id]}
+    assert _status() == []
+    assert not _holds_marker(tmp_path, after["id"])
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.django_db(transaction=True)
+def test_an_incomplete_backup_or_an_unreadable_location_blocks_certification(
+    settings, backup_dirs, tenants
+):
+    remove_member(member_access(tenants.owner, reauthenticated=True), tenants.member)
+    (backup_dirs / "primary").mkdir()
+    (backup_dirs / "second" / "20261201T000000Z-deadbeef").mkdir(parents=True)
+
+    (pending,) = deletion_status()
+    assert pending["reasons"] == [
+        "1 incomplete backup folder(s) remain in the second location until the next prune"
+    ]
+    blocker = backup_dirs / "not-a-directory"
+    blocker.write_text("")
+    settings.AFSPRAAK_BACKUP_SECOND_LOCATION = str(blocker)
+
+    assert certify_deletions(AuditContext.system()) == []
+    (pending,) = deletion_status()
+    assert pending["reasons"] == [
+        f"the second location could not be read: {blocker} is not a directory"
+    ]
