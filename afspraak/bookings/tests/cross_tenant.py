@@ -9,7 +9,14 @@ import re
 from datetime import timedelta
 from urllib.parse import quote
 
-from afspraak.bookings.models import Booking, Invitee, Reminder, ReminderStatus, Status
+from afspraak.bookings.models import (
+    Booking,
+    ErasureRequest,
+    Invitee,
+    Reminder,
+    ReminderStatus,
+    Status,
+)
 from afspraak.bookings.tests.url_matrix import booking_of
 from afspraak.tenancy.context import organization_context
 
@@ -85,8 +92,25 @@ def probe_invitee(client, tenants):
     _refused_like_a_made_up_id(client, invitee.public_id)
 
 
+def probe_erasure_request(client, tenants):
+    booking = _theirs(tenants, n=8)
+    with organization_context(tenants.b):
+        request = ErasureRequest.objects.create(
+            organization=tenants.b,
+            invitee_public_id=booking.invitee.public_id,
+            booking_public_id=booking.public_id,
+        )
+    listing = client.get("/o/alpha/bookings/erasures/")
+    assert listing.status_code == 200
+    page = listing.content.decode()
+    assert request.public_id not in page
+    assert booking.public_id not in page
+    _refused_like_a_made_up_id(client, request.public_id)
+
+
 PROBES = {
     "bookings.Booking": probe_booking,
+    "bookings.ErasureRequest": probe_erasure_request,
     "bookings.Reminder": probe_reminder,
     "bookings.Invitee": probe_invitee,
 }
