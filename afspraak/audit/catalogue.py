@@ -13,7 +13,6 @@ ACTIONS: dict[str, str] = {
     "audit.alert.closed": "A reviewer closed an alert with a reason.",
     "audit.incident.declared": "A reviewer declared an incident from an alert.",
     "audit.incident.updated": "An incident's status, owner or timeline changed.",
-    "audit.incident.alert_linked": "An alert was linked to an incident.",
     "security.console.refused": "Someone not staff with a second factor was refused the "
     "security console.",
     # accounts
