@@ -11,7 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from csp.constants import NONE, SELF
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
 
 from afspraak.environment import (
     env_bool,
@@ -79,6 +80,7 @@ INSTALLED_APPS = [
     "afspraak.bookings",
     "afspraak.server",
     "afspraak.backups",
+    "afspraak.security",
 ]
 
 MIDDLEWARE = [
@@ -482,6 +484,31 @@ AFSPRAAK_SIEM_FILE_MAX_BYTES = env_int(
     "AFSPRAAK_SIEM_FILE_MAX_BYTES", 50 * 1024 * 1024, minimum=1024
 )
 AFSPRAAK_SIEM_FILE_BACKUPS = env_int("AFSPRAAK_SIEM_FILE_BACKUPS", 5, minimum=1)
+# --- Detection and alerts (afspraak.audit.detection, docs/security/detection.md) ------------------
+# Who hears of every alert (the operator's security team); organization alerts also go to
+# that organization's owners and admins.
+AFSPRAAK_SECURITY_CONTACTS = env_list("AFSPRAAK_SECURITY_CONTACTS", [])
+for _contact in AFSPRAAK_SECURITY_CONTACTS:
+    try:
+        validate_email(_contact)
+    except ValidationError as _error:
+        raise ImproperlyConfigured(
+            f"AFSPRAAK_SECURITY_CONTACTS: {_contact!r} is not an e-mail address"
+        ) from _error
+# The counting rules look back this many minutes.
+AFSPRAAK_DETECT_WINDOW_MINUTES = env_int("AFSPRAAK_DETECT_WINDOW_MINUTES", 15, minimum=1)
+# Below the lockout (AFSPRAAK_LOCKOUT_FAILURES), so the guessing is seen before it locks.
+AFSPRAAK_DETECT_ACCOUNT_FAILURES = env_int("AFSPRAAK_DETECT_ACCOUNT_FAILURES", 8, minimum=2)
+AFSPRAAK_DETECT_SOURCE_ACCOUNTS = env_int("AFSPRAAK_DETECT_SOURCE_ACCOUNTS", 5, minimum=2)
+AFSPRAAK_DETECT_MFA_FAILURES = env_int("AFSPRAAK_DETECT_MFA_FAILURES", 5, minimum=2)
+AFSPRAAK_DETECT_DELETIONS = env_int("AFSPRAAK_DETECT_DELETIONS", 20, minimum=2)
+# A login this many hours after the account was locked out is suspect.
+AFSPRAAK_DETECT_LOCKOUT_HOURS = env_int("AFSPRAAK_DETECT_LOCKOUT_HOURS", 24, minimum=1)
+# A key rotation not finished this many hours after it started has failed.
+AFSPRAAK_DETECT_ROTATION_HOURS = env_int("AFSPRAAK_DETECT_ROTATION_HOURS", 6, minimum=1)
+# Firings of one rule about one subject join its alert while it was last seen this recently.
+AFSPRAAK_ALERT_GROUP_HOURS = env_int("AFSPRAAK_ALERT_GROUP_HOURS", 24, minimum=1)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("afspraak.tenancy.urls")),
     path("api/v1/", include("afspraak.api.urls")),
     path("admin/", admin.site.urls),
+    path("security/", include("afspraak.security.urls")),
     path("", include("afspraak.scheduling.urls")),
     path("", include("afspraak.bookings.dashboard_urls")),
     # Last: the public booking pages take /<organization slug>/… (slugs that would

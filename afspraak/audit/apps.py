@@ -6,5 +6,6 @@ class AuditConfig(AppConfig):
     label = "audit"
 
     def ready(self) -> None:
-        # Registers the outbox handlers of the SIEM line and the chain, and their jobs.
-        from afspraak.audit import chain, trail  # noqa: F401
+        # Registers the outbox handlers of the SIEM line, the chain, detection and alerts,
+        # and their jobs.
+        from afspraak.audit import alerts, chain, detection, trail  # noqa: F401

@@ -5,6 +5,16 @@ here, so this page stays the complete list an auditor or a detection rule reads.
 """
 
 ACTIONS: dict[str, str] = {
+    # audit: detection, alerts and incidents (docs/security/detection.md)
+    "audit.alert.raised": "A detection rule fired and opened an alert.",
+    "audit.alert.grouped": "A detection rule fired again; its events joined the open alert.",
+    "audit.alert.escalated": "An alert passed its review deadline unreviewed and was escalated.",
+    "audit.alert.acknowledged": "A reviewer acknowledged an alert.",
+    "audit.alert.closed": "A reviewer closed an alert with a reason.",
+    "audit.incident.declared": "A reviewer declared an incident from an alert.",
+    "audit.incident.updated": "An incident's status, owner or timeline changed.",
+    "security.console.refused": "Someone not staff with a second factor was refused the "
+    "security console.",
     # accounts
     "accounts.user.signed_up": "A person created an account.",
     "accounts.login.succeeded": "A user logged in.",

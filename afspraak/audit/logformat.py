@@ -26,6 +26,9 @@ _CATEGORIES: dict[str, str] = {
     "scheduling": "configuration",
     "bookings": "database",
     "backups": "database",
+    "audit.alert": "intrusion_detection",
+    "audit.incident": "intrusion_detection",
+    "security.console": "web",
 }
 _TYPES_BY_LAST_WORD: dict[str, list[str]] = {
     "signed_up": ["user", "creation"],

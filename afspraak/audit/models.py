@@ -200,3 +200,125 @@ class DeletionRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.public_id}"
+
+
+class Severity(models.TextChoices):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+class AlertStatus(models.TextChoices):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    CLOSED = "closed"
+
+
+class Alert(models.Model):
+    """A detection rule fired (``afspraak.audit.detection``): what, about whom, on which events.
+
+    Later firings of the same rule about the same subject join the alert while it is not
+    closed and was last seen within the grouping window (``afspraak.audit.alerts``).
+    The organization is named by its public id, not a foreign key: alerts are the
+    operator's records, outside any tenant's rows, like the audit trail.
+    """
+
+    public_id = models.CharField(max_length=32, unique=True)
+    rule_id = models.CharField(max_length=60)
+    title = models.CharField(max_length=120)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    # What the rule counted on ("account:usr_…", "source:192.0.2.1", "organization:org_…").
+    subject = models.CharField(max_length=120)
+    organization_public_id = models.CharField(max_length=32, blank=True)
+    # The audit events that made the rule fire, by database id (bounded: see alerts.py).
+    evidence = models.JSONField(default=list)
+    # A rule's finding that is not an event (the chain's first break); ids and codes only.
+    detail = models.CharField(max_length=300, blank=True)
+    firings = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=15, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    raised_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    close_reason = models.TextField(blank=True)
+    # Set once the alert passed its review deadline unreviewed and was escalated.
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    incident = models.ForeignKey(
+        "Incident", null=True, blank=True, on_delete=models.SET_NULL, related_name="alerts"
+    )
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-raised_at", "-id"]
+        indexes: ClassVar[list[models.Index]] = [
+            models.Index(fields=["rule_id", "subject", "status"]),
+            models.Index(fields=["status", "raised_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.rule_id} {self.status}"
+
+
+class IncidentStatus(models.TextChoices):
+    DETECTED = "detected"
+    TRIAGED = "triaged"
+    CONTAINED = "contained"
+    ERADICATED = "eradicated"
+    RECOVERED = "recovered"
+    CLOSED = "closed"
+
+
+class Incident(models.Model):
+    """A security incident declared from an alert (docs/security/incident-response.md)."""
+
+    public_id = models.CharField(max_length=32, unique=True)
+    title = models.CharField(max_length=120)
+    severity = models.CharField(max_length=10, choices=Severity.choices)
+    status = models.CharField(
+        max_length=15, choices=IncidentStatus.choices, default=IncidentStatus.DETECTED
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    organization_public_id = models.CharField(max_length=32, blank=True)
+    declared_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    post_incident_review = models.TextField(blank=True)
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-declared_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.severity} {self.status}"
+
+
+class IncidentNote(models.Model):
+    """One entry of an incident's timeline: a note, and the status change it came with."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    written_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=15, choices=IncidentStatus.choices)
+    text = models.TextField()
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["written_at", "id"]
+
+    def __str__(self) -> str:
+        return f"note on {self.incident_id} ({self.status})"

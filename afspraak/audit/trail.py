@@ -1,9 +1,10 @@
 """``record``: the one way to write an audit event, and its delivery to the SIEM stream.
 
 The event and its outbox messages are written in one transaction; after it commits the
-event is linked into the tamper-evident chain (``afspraak.audit.chain``) and its ECS
-JSON line goes to the SIEM stream (``afspraak.audit.outbox``), so an event that was
-rolled back is neither chained nor logged.
+event is linked into the tamper-evident chain (``afspraak.audit.chain``), its ECS
+JSON line goes to the SIEM stream (``afspraak.audit.outbox``) and the detection rules
+look at it (``afspraak.audit.detection``), so an event that was rolled back is neither
+chained, logged nor detected.
 """
 
 import logging
@@ -21,6 +22,8 @@ from afspraak.audit.pseudonyms import source_pseudonym
 logger = logging.getLogger("afspraak.audit.events")
 
 SIEM_TOPIC = "audit.siem"
+# The detection rules read every committed event (``afspraak.audit.detection``).
+DETECTION_TOPIC = "audit.detection"
 
 # Key names that announce a secret, or an e-mail address (personal data), anywhere in the data.
 _FORBIDDEN_MARKERS = ("password", "secret", "token", "otp", "email", "e-mail", "e_mail")
@@ -77,12 +80,14 @@ def record(
     )
     with transaction.atomic():
         event.save()
-        # One dispatcher run, started by the SIEM message below, delivers both.
+        # One dispatcher run, started by the last message, delivers all three.
         enqueue(CHAIN_TOPIC, {"event": event.pk}, dispatch=False)
         enqueue(
             SIEM_TOPIC,
             {"event": event.pk, "organization": getattr(organization, "public_id", None)},
+            dispatch=False,
         )
+        enqueue(DETECTION_TOPIC, {"event": event.pk})
     return event
 
 

@@ -3,7 +3,8 @@
 An app whose pages live under /o/<org_slug>/ lists them in
 ``afspraak/<app>/tests/url_matrix.py`` as ``MATRIX = {url name: (method, allowed roles,
 build)}``, where ``build(tenants)`` returns the URL kwargs (besides ``org_slug``) and
-the POST data. An app with a tenant model lists it in
+the POST data; its staff-only pages as ``STAFF = {url name: (method, build)}``. An app
+with a tenant model lists it in
 ``afspraak/<app>/tests/cross_tenant.py`` as ``PROBES = {model label: probe}``, where
 ``probe(client, tenants)`` uses organization B's object in organization A's URLs and
 forms as A's owner and asserts a 404 and no change (or a string: why no URL or form
@@ -28,5 +29,5 @@ def collect(module_name: str, attribute: str) -> dict[str, Any]:
             if error.name in (f"{app}.tests", f"{app}.tests.{module_name}"):
                 continue
             raise
-        merged.update(getattr(module, attribute))
+        merged.update(getattr(module, attribute, {}))
     return merged

@@ -8,15 +8,18 @@ these fails ``test_every_url_is_in_the_matrix``.
 """
 
 import pytest
+from allauth.account.internal.flows.login import AUTHENTICATION_METHODS_SESSION_KEY
 from django.core import signing
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from afspraak.accounts.tests.signin import reauthenticate
 from afspraak.bookings.links import invitee_token
 from afspraak.bookings.tests.url_matrix import booking_of, members_booking
+from afspraak.security.tests.second_factor import give_second_factor
 from afspraak.tenancy.roles import Role
 from afspraak.tenancy.tests.contributions import collect
-from afspraak.testing.factories import InvitationFactory, MembershipFactory
+from afspraak.testing.audit import assert_audited
+from afspraak.testing.factories import InvitationFactory, MembershipFactory, StaffUserFactory
 
 ALL_ROLES = frozenset(Role)
 VIEWERS = frozenset({Role.OWNER, Role.ADMIN, Role.AUDITOR})
@@ -91,6 +94,9 @@ PERSONAL = {
     "api:account_password_check": ("post", 400),
     "api:account_password_change": ("post", 400),
 }
+# The operator's staff pages: (method, build), allowed to staff who logged in with their
+# second factor only. Apps add theirs as ``STAFF`` in tests/url_matrix.py.
+STAFF = collect("url_matrix", "STAFF")
 # Routes we do not write, by prefix, and why the matrix leaves them out.
 EXCLUDED = {
     # allauth's own login, sign-up, password and MFA pages: tested in accounts/tests.
@@ -123,7 +129,7 @@ def url_routes() -> dict[str, str]:
 
 
 def test_every_url_is_in_the_matrix():
-    listed = set(MATRIX) | set(API_MATRIX) | set(PUBLIC) | set(PERSONAL)
+    listed = set(MATRIX) | set(API_MATRIX) | set(PUBLIC) | set(PERSONAL) | set(STAFF)
     unlisted = {
         key
         for key, route in url_routes().items()
@@ -133,7 +139,7 @@ def test_every_url_is_in_the_matrix():
 
 
 def test_the_matrix_lists_no_url_that_is_gone():
-    listed = set(MATRIX) | set(API_MATRIX) | set(PUBLIC) | set(PERSONAL)
+    listed = set(MATRIX) | set(API_MATRIX) | set(PUBLIC) | set(PERSONAL) | set(STAFF)
     assert not listed - set(url_routes())
 
 
@@ -209,6 +215,41 @@ def test_api_endpoint_answers_each_visitor_as_the_matrix_says(
         assert response.status_code == success, response.content[:300]
     else:
         assert response.status_code == 403
+
+
+STAFF_VISITORS = ["anonymous", "owner", "staff_without_second_factor", "staff_session_without_mfa"]
+
+
+@pytest.mark.parametrize("visitor", [*STAFF_VISITORS, "staff"])
+@pytest.mark.parametrize("name", sorted(STAFF))
+def test_staff_url_answers_only_staff_who_used_their_second_factor(client, tenants, name, visitor):
+    method, build = STAFF[name]
+    kwargs, data = build(tenants)
+    url = reverse(name, kwargs=kwargs)
+    if visitor == "owner":
+        client.force_login(tenants.owner.user)
+    elif visitor.startswith("staff"):
+        staff = StaffUserFactory.create()
+        if visitor != "staff_without_second_factor":
+            give_second_factor(staff)
+        client.force_login(staff)
+        if visitor == "staff":
+            session = client.session
+            session[AUTHENTICATION_METHODS_SESSION_KEY] = [{"method": "mfa", "type": "totp"}]
+            session.save()
+
+    response = client.post(url, data) if method == "post" else client.get(url)
+
+    if visitor == "anonymous":
+        assert response["Location"] == f"{reverse('account_login')}?next={url}"
+    elif visitor == "staff_without_second_factor":
+        # Staff must enrol before anything (accounts' middleware); the page never opens.
+        assert response["Location"] == reverse("mfa_index")
+    elif visitor == "staff":
+        assert response.status_code == (200 if method == "get" else 302), response.content[:300]
+    else:
+        assert response.status_code == 403
+        assert_audited("security.console.refused")
 
 
 @pytest.mark.parametrize("name", sorted(PERSONAL))

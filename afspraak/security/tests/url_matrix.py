@@ -1,0 +1,37 @@
+"""The security console's URLs for the URL matrix: staff with a second factor only."""
+
+from afspraak.audit.models import Alert, Incident
+from afspraak.publicid import new_public_id
+
+
+def an_alert(tenants) -> tuple[dict, dict]:
+    alert = Alert.objects.create(
+        public_id=new_public_id("alr"),
+        rule_id="afspraak-backup-failure",
+        title="Backup, pruning or restore failed",
+        severity="high",
+        subject="backups:backups.backup.failed",
+    )
+    return {"alert_id": alert.public_id}, {"reason": "drill", "severity": "high", "title": "X"}
+
+
+def an_incident(tenants) -> tuple[dict, dict]:
+    incident = Incident.objects.create(
+        public_id=new_public_id("inc"), title="Backups failing", severity="high"
+    )
+    return {"incident_id": incident.public_id}, {"status": "triaged", "note": "Looked at it."}
+
+
+def _nothing(tenants) -> tuple[dict, dict]:
+    return {}, {}
+
+
+# URL name: (method, build(tenants) -> (URL kwargs, POST data)); the allowed visitor is
+# staff who logged in with their second factor (tenancy/tests/test_url_matrix.py).
+STAFF = {
+    "security:console": ("get", _nothing),
+    "security:alert_acknowledge": ("post", an_alert),
+    "security:alert_close": ("post", an_alert),
+    "security:alert_declare": ("post", an_alert),
+    "security:incident_update": ("post", an_incident),
+}
