@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "afspraak.server",
     "afspraak.backups",
     "afspraak.security",
+    "afspraak.compliance",
 ]
 
 MIDDLEWARE = [
@@ -428,6 +429,12 @@ if 60 % AFSPRAAK_BACKUP_INTERVAL_MINUTES and AFSPRAAK_BACKUP_INTERVAL_MINUTES % 
         "AFSPRAAK_BACKUP_INTERVAL_MINUTES must divide an hour or be whole hours, "
         f"not {AFSPRAAK_BACKUP_INTERVAL_MINUTES}"
     )
+
+# --- Staff compliance and support access (docs/runbooks/staff-access.md) ----------------------
+# The longest a staff member's support grant may run; control O1 allows at most 8 hours.
+AFSPRAAK_SUPPORT_MAX_HOURS = env_int("AFSPRAAK_SUPPORT_MAX_HOURS", 8, minimum=1)
+if AFSPRAAK_SUPPORT_MAX_HOURS > 8:
+    raise ImproperlyConfigured("AFSPRAAK_SUPPORT_MAX_HOURS must be at most 8 (control O1)")
 
 # --- Server -------------------------------------------------------------------------------------
 AFSPRAAK_TLS_DIR = VAR_DIR / "tls"

@@ -19,6 +19,7 @@ urlpatterns = [
     path("security/", include("afspraak.security.urls")),
     path("", include("afspraak.scheduling.urls")),
     path("", include("afspraak.bookings.dashboard_urls")),
+    path("", include("afspraak.compliance.urls")),
     # Last: the public booking pages take /<organization slug>/… (slugs that would
     # shadow the paths above are refused when an organization is created).
     path("", include("afspraak.bookings.urls")),

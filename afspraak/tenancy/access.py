@@ -58,6 +58,8 @@ class ActorKind(StrEnum):
     VISITOR = "visitor"
     INVITEE = "invitee"
     SYSTEM = "system"
+    # One of the operator's staff, through an approved, unexpired support grant.
+    STAFF = "staff"
 
 
 class Refusal(StrEnum):
@@ -96,16 +98,36 @@ class AccessDeniedError(ForbiddenError):
 # A gate looks at an access and the permission asked for, and returns a refusal reason or None.
 Gate = Callable[["Access", Permission], str | None]
 _gates: dict[str, Gate] = {}
+# What a person reads when a gate refuses them, by the reason the gate returned.
+_gate_messages: dict[str, str] = {}
 
 
-def register_gate(name: str, gate: Gate) -> None:
+def register_gate(name: str, gate: Gate, messages: dict[str, str] | None = None) -> None:
     """Add a check every person's ``Access.require`` runs after the permission table."""
     _gates[name] = gate
+    _gate_messages.update(messages or {})
 
 
 def unregister_gate(name: str) -> None:
     """Remove a gate (a test's own, when the test ends)."""
     _gates.pop(name, None)
+
+
+# An access source gives a signed-in user who is not a member an access to the organization
+# (a staff member's support grant), or None; it is asked only for a page or call that names
+# the permission it needs, and the access it returns still passes every check below.
+AccessSource = Callable[[HttpRequest, Organization, Permission], "Access | None"]
+_access_sources: dict[str, AccessSource] = {}
+
+
+def register_access_source(name: str, source: AccessSource) -> None:
+    """Add a way for a non-member to reach an organization (a higher app's, at start-up)."""
+    _access_sources[name] = source
+
+
+def unregister_access_source(name: str) -> None:
+    """Remove an access source (a test's own, when the test ends)."""
+    _access_sources.pop(name, None)
 
 
 @dataclass(frozen=True)
@@ -119,6 +141,8 @@ class Access:
     membership: Membership | None = None
     # The one booking an invitee's link grants (its public id).
     booking_public_id: str | None = None
+    # The support grant a staff member's access comes from (its public id).
+    support_grant_public_id: str | None = None
     # Whether the person confirmed their identity again lately (before a sensitive change):
     # a flag, or a check asked only when a sensitive change needs it (it costs queries).
     reauthenticated: bool | Callable[[], bool] = False
@@ -174,7 +198,11 @@ class Access:
             Refusal.SESSION_LIFETIME: SESSION_TOO_OLD,
             Refusal.MFA_REQUIRED: MFA_FIRST,
         }
-        message = messages.get(reason) or PERMISSION_REFUSALS.get(str(permission), ROLE_FORBIDS)
+        message = (
+            messages.get(reason)
+            or _gate_messages.get(reason)
+            or PERMISSION_REFUSALS.get(str(permission), ROLE_FORBIDS)
+        )
         return AccessDeniedError(
             message,
             organization=self.organization,
@@ -256,12 +284,15 @@ def request_access_in_context(
     user = request.user
     if not isinstance(user, User):
         raise NotFoundError(ORGANIZATION_NOT_FOUND)
-    access = _member_access_in_context(
-        organization,
-        user,
-        AuditContext.from_request(request),
-        reauthenticated=lambda: did_recently_reauthenticate(request),
-    )
+    try:
+        access = _member_access_in_context(
+            organization,
+            user,
+            AuditContext.from_request(request),
+            reauthenticated=lambda: did_recently_reauthenticate(request),
+        )
+    except AccessDeniedError as refusal:
+        access = _sourced_access(request, organization, permission, refusal)
     if session_too_old(request, organization):
         raise access.denied(Refusal.SESSION_LIFETIME, permission)
     if organization.require_mfa and not user.has_mfa():
@@ -269,6 +300,22 @@ def request_access_in_context(
     if permission is not None:
         access.require(permission)
     return access
+
+
+def _sourced_access(
+    request: HttpRequest,
+    organization: Organization,
+    permission: Permission | None,
+    refusal: AccessDeniedError,
+) -> Access:
+    """Return a non-member's access from the first source that gives one, or raise ``refusal``."""
+    # A page that names no permission is for members only (their overview, leaving).
+    if permission is not None:
+        for source in list(_access_sources.values()):
+            access = source(request, organization, permission)
+            if access is not None:
+                return access
+    raise refusal
 
 
 def access_for_request(
@@ -310,6 +357,30 @@ def access_for_invitee(
         permissions=frozenset({Permission.BOOK_MEETING, Permission.CHANGE_OWN_BOOKING}),
         context=context,
         booking_public_id=booking_public_id,
+    )
+
+
+# What a staff member's support grant lets them do: read, never change (control O1).
+SUPPORT_PERMISSIONS = frozenset(
+    {
+        Permission.VIEW_MEMBERS,
+        Permission.VIEW_ALL_BOOKINGS,
+        Permission.VIEW_SECURITY,
+        Permission.VIEW_AUDIT_LOG,
+    }
+)
+
+
+def access_for_support_grant(
+    organization: Organization, grant_public_id: str, context: AuditContext
+) -> Access:
+    """Return the read-only access a staff member's active support grant gives them."""
+    return Access(
+        organization=organization,
+        kind=ActorKind.STAFF,
+        permissions=SUPPORT_PERMISSIONS,
+        context=context,
+        support_grant_public_id=grant_public_id,
     )
 
 

@@ -26,6 +26,8 @@ class Permission(StrEnum):
     MANAGE_SECURITY = "can_manage_security"
     VIEW_SECURITY = "can_view_security"
     VIEW_AUDIT_LOG = "can_view_audit_log"
+    # Approving, refusing and revoking the operator's staff's support access.
+    MANAGE_SUPPORT_ACCESS = "can_manage_support_access"
     # Anyone on an organization's public booking pages.
     BOOK_MEETING = "can_book_meeting"
     # The invitee, through the signed link to their own booking.
@@ -47,7 +49,12 @@ _ADMIN_PERMISSIONS = frozenset(
     }
 )
 PERMISSIONS: dict[str, frozenset[Permission]] = {
-    Role.OWNER: _ADMIN_PERMISSIONS | {Permission.MANAGE_OWNERS, Permission.DELETE_ORGANIZATION},
+    Role.OWNER: _ADMIN_PERMISSIONS
+    | {
+        Permission.MANAGE_OWNERS,
+        Permission.DELETE_ORGANIZATION,
+        Permission.MANAGE_SUPPORT_ACCESS,
+    },
     Role.ADMIN: _ADMIN_PERMISSIONS,
     Role.MEMBER: frozenset({Permission.HOST}),
     Role.AUDITOR: frozenset(

@@ -16,6 +16,12 @@ from afspraak.audit.catalogue import ACTIONS
 from afspraak.tenancy.access import Access
 
 WRITES: dict[str, set[str]] = {
+    "afspraak.compliance.support.decide_support_grant": {
+        "compliance.support.approved",
+        "compliance.support.denied",
+    },
+    "afspraak.compliance.support.revoke_support_grant": {"compliance.support.revoked"},
+    "afspraak.compliance.support.set_support_approver": {"compliance.support.approver_changed"},
     "afspraak.bookings.booking.book_meeting": {"bookings.booking.created"},
     "afspraak.bookings.booking.reschedule_booking": {"bookings.booking.rescheduled"},
     "afspraak.bookings.booking.cancel_booking": {"bookings.booking.cancelled"},
@@ -48,6 +54,9 @@ WRITES: dict[str, set[str]] = {
 }
 # Reads and checks: they change nothing (their refusals are audited by the edges).
 READS = {
+    "afspraak.compliance.standing.staff_gate",
+    "afspraak.compliance.support.get_support_grant_for",
+    "afspraak.compliance.support.support_grants_of",
     "afspraak.bookings.booking.free_slots",
     "afspraak.bookings.erasure.erasure_requests_for",
     "afspraak.bookings.host_access.bookings_for",

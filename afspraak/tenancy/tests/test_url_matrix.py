@@ -9,6 +9,7 @@ these fails ``test_every_url_is_in_the_matrix``.
 
 import pytest
 from allauth.account.internal.flows.login import AUTHENTICATION_METHODS_SESSION_KEY
+from allauth.mfa.models import Authenticator
 from django.core import signing
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -97,6 +98,9 @@ PERSONAL = {
 # The operator's staff pages: (method, build), allowed to staff who logged in with their
 # second factor only. Apps add theirs as ``STAFF`` in tests/url_matrix.py.
 STAFF = collect("url_matrix", "STAFF")
+# Staff pages of support access: (method, build(tenants, staff), status). Anonymous
+# visitors go to the login page; anyone who is not staff gets a 404 (no such page for them).
+SUPPORT_STAFF = collect("url_matrix", "SUPPORT_STAFF")
 # Routes we do not write, by prefix, and why the matrix leaves them out.
 EXCLUDED = {
     # allauth's own login, sign-up, password and MFA pages: tested in accounts/tests.
@@ -130,6 +134,7 @@ def url_routes() -> dict[str, str]:
 
 def test_every_url_is_in_the_matrix():
     listed = set(MATRIX) | set(API_MATRIX) | set(PUBLIC) | set(PERSONAL) | set(STAFF)
+    listed |= set(SUPPORT_STAFF)
     unlisted = {
         key
         for key, route in url_routes().items()
@@ -140,6 +145,7 @@ def test_every_url_is_in_the_matrix():
 
 def test_the_matrix_lists_no_url_that_is_gone():
     listed = set(MATRIX) | set(API_MATRIX) | set(PUBLIC) | set(PERSONAL) | set(STAFF)
+    listed |= set(SUPPORT_STAFF)
     assert not listed - set(url_routes())
 
 
@@ -270,6 +276,30 @@ def test_personal_routes_refuse_anonymous_visitors_and_serve_the_user(client, te
     assert anonymous.status_code == 403 or anonymous["Location"].startswith(login)
     assert signed_in.status_code == success, signed_in.content[:300]
     assert not signed_in.get("Location", "").startswith(login)
+
+
+@pytest.mark.parametrize("name", sorted(SUPPORT_STAFF))
+def test_support_staff_routes_serve_staff_only(client, tenants, name):
+    method, build, success = SUPPORT_STAFF[name]
+    staff = StaffUserFactory.create()
+    # A second factor: staff without one are sent to enrolment before any page.
+    Authenticator.objects.create(user=staff, type=Authenticator.Type.TOTP, data={})
+
+    def send():
+        kwargs, data = build(tenants, staff)
+        url = reverse(name, kwargs=kwargs)
+        return url, (client.post(url, data) if method == "post" else client.get(url))
+
+    url, anonymous = send()
+    client.force_login(tenants.owner.user)
+    _, customer = send()
+    client.force_login(staff)
+    _, served = send()
+
+    assert anonymous.status_code == 302
+    assert anonymous["Location"] == f"{reverse('account_login')}?next={url}"
+    assert customer.status_code == 404
+    assert served.status_code == success, served.content[:300]
 
 
 def test_public_routes_answer_anonymous_visitors(client, tenants, clock):

@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class ComplianceConfig(AppConfig):
+    name = "afspraak.compliance"
+    label = "compliance"
+    verbose_name = "Compliance"
+
+    def ready(self) -> None:
+        from afspraak.compliance import reminders  # noqa: F401  (outbox handler, daily job)
+        from afspraak.compliance.standing import REFUSAL_MESSAGES, staff_gate
+        from afspraak.compliance.support import support_access_source
+        from afspraak.tenancy.access import register_access_source, register_gate
+
+        # Tenancy cannot import compliance: it is handed the gate and the access source.
+        register_gate("compliance.staff", staff_gate, REFUSAL_MESSAGES)
+        register_access_source("compliance.support", support_access_source)

@@ -1,0 +1,199 @@
+"""Staff records (controls P1, P2, O4) and staff support grants (control O1).
+
+These are the operator's records about its own employees, not customer data: they live
+outside every organization's tenant context. A support grant names the organization it
+opens, and every query for one filters by that organization explicitly.
+"""
+
+from datetime import date, datetime, timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from afspraak.publicid import new_public_id
+from afspraak.tenancy.models import Organization
+
+# Training is valid for twelve months from its completion (control P2).
+TRAINING_VALIDITY = timedelta(days=365)
+
+
+class ConfidentialityAgreement(models.Model):
+    """A staff member's signed confidentiality agreement: its version and the document's hash."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="confidentiality_agreements",
+    )
+    version = models.CharField(max_length=40)
+    signed_on = models.DateField()
+    document_sha256 = models.CharField(max_length=64)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "version"], name="one_agreement_per_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} signed agreement {self.version}"
+
+
+class PolicyVersion(models.Model):
+    """A published version of the information-security policy; the newest is the current one."""
+
+    version = models.CharField(max_length=40, unique=True)
+    document_sha256 = models.CharField(max_length=64)
+    published_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"policy {self.version}"
+
+    @classmethod
+    def current(cls) -> "PolicyVersion | None":
+        """Return the policy version in force (the last published), if any."""
+        return cls.objects.order_by("-published_at", "-id").first()
+
+
+class PolicyAcknowledgement(models.Model):
+    """A staff member's acknowledgement of one version of the policy."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="policy_acknowledgements"
+    )
+    policy = models.ForeignKey(
+        PolicyVersion, on_delete=models.PROTECT, related_name="acknowledgements"
+    )
+    acknowledged_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "policy"], name="one_acknowledgement_per_policy"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} acknowledged {self.policy}"
+
+
+class TrainingKind(models.TextChoices):
+    AT_HIRE = "hire", "At hire"
+    ANNUAL = "annual", "Annual refresher"
+
+
+class TrainingCompletion(models.Model):
+    """A completed security and privacy training; it counts for twelve months."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="training_completions"
+    )
+    kind = models.CharField(max_length=10, choices=TrainingKind.choices)
+    completed_on = models.DateField()
+    # When each reminder before expiry was queued: claimed once by a conditional UPDATE.
+    reminded_30_days_at = models.DateTimeField(null=True, blank=True)
+    reminded_7_days_at = models.DateTimeField(null=True, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.user} trained on {self.completed_on}"
+
+    @property
+    def expires_on(self) -> date:
+        return self.completed_on + TRAINING_VALIDITY
+
+
+class DisciplinaryNote(models.Model):
+    """A note of a staff member's non-compliance (O4); only security reviewers read them."""
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "dis")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="disciplinary_notes"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(max_length=4000)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        permissions = [("review_security", "Is a security reviewer (reads disciplinary notes)")]
+
+    def __str__(self) -> str:
+        return f"note {self.public_id}"
+
+
+class Approver(models.TextChoices):
+    OWNER = "owner", "An owner of the organization"
+    STAFF = "staff", "A second staff member"
+
+
+class SupportPolicy(models.Model):
+    """Who approves staff support access to one organization (owners when there is no row)."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="support_policy"
+    )
+    approver = models.CharField(max_length=10, choices=Approver.choices, default=Approver.OWNER)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.organization}: {self.approver} approves"
+
+
+class GrantState(models.TextChoices):
+    REQUESTED = "requested", "Waiting for approval"
+    APPROVED = "approved", "Approved"
+    DENIED = "denied", "Refused"
+    REVOKED = "revoked", "Revoked"
+
+
+class SupportGrant(models.Model):
+    """A staff member's request for, and then time-bound read access to, one organization."""
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "sup")
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="support_grants"
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="support_grants"
+    )
+    reason = models.TextField(max_length=1000)
+    duration_minutes = models.PositiveSmallIntegerField()
+    approver = models.CharField(max_length=10, choices=Approver.choices)
+    state = models.CharField(
+        max_length=10, choices=GrantState.choices, default=GrantState.REQUESTED
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    # Set at approval: the access runs from then for its duration and ends by itself.
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["staff", "organization", "state"])]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    @property
+    def hours(self) -> int:
+        return self.duration_minutes // 60
+
+    def is_active(self, now: datetime | None = None) -> bool:
+        """Tell whether the grant opens its organization now."""
+        moment = now or timezone.now()
+        return (
+            self.state == GrantState.APPROVED
+            and self.expires_at is not None
+            and self.expires_at > moment
+        )

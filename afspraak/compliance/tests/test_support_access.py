@@ -1,0 +1,240 @@
+"""Staff support access: asked, approved, read-only, audited in the customer's log, ended."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from afspraak.accounts.tests.signin import reauthenticate
+from afspraak.audit.context import AuditContext
+from afspraak.compliance.models import Approver, GrantState, SupportGrant, SupportPolicy
+from afspraak.compliance.support import decide_support_grant, request_support_access
+from afspraak.compliance.tests.staffing import staff_member
+from afspraak.errors import ConflictError, DomainError, ForbiddenError
+from afspraak.testing.access import member_access
+from afspraak.testing.audit import assert_audited, events
+
+
+def _ask(client, organization, *, hours=2, reason="Ticket 4711: invitations bounce"):
+    return client.post(
+        reverse("compliance:staff_support"),
+        {"organization": organization.slug, "reason": reason, "hours": hours},
+    )
+
+
+def _approve_as_owner(client, tenants, grant):
+    client.force_login(tenants.owner.user)
+    reauthenticate(client)
+    return client.post(
+        reverse("compliance:support_decide", args=[tenants.a.slug, grant.public_id]),
+        {"decision": "approve"},
+    )
+
+
+def test_full_lifecycle_request_approve_read_audited_expire(client, tenants, clock):
+    staff = staff_member()
+    members = reverse("tenancy:members", args=[tenants.a.slug])
+    client.force_login(staff)
+    assert client.get(members).status_code == 404
+
+    assert _ask(client, tenants.a).status_code == 302
+    grant = SupportGrant.objects.get(staff=staff)
+    assert_audited(
+        "compliance.support.requested", actor=staff, organization=tenants.a, data={"hours": 2}
+    )
+    # Asked is not approved.
+    assert client.get(members).status_code == 404
+
+    assert _approve_as_owner(client, tenants, grant).status_code == 302
+    assert_audited("compliance.support.approved", actor=tenants.owner.user, organization=tenants.a)
+
+    client.force_login(staff)
+    page = client.get(members)
+    assert page.status_code == 200
+    assert tenants.member.user.email in page.content.decode()
+    # Read only: the page offers no change.
+    assert "Invite someone" not in page.content.decode()
+    assert_audited(
+        "compliance.support.page_viewed",
+        actor=staff,
+        organization=tenants.a,
+        data={"grant": grant.public_id, "path": members},
+    )
+    # The customer sees it in its own audit log.
+    client.force_login(tenants.owner.user)
+    log = client.get(reverse("tenancy:audit_log", args=[tenants.a.slug]))
+    assert "compliance.support.page_viewed" in log.content.decode()
+
+    clock.shift(timedelta(hours=2, seconds=1))
+    client.force_login(staff)
+    assert client.get(members).status_code == 404
+
+
+def test_owner_revokes_and_access_ends_at_once(client, tenants, clock):
+    staff = staff_member()
+    grant = request_support_access(AuditContext(actor=staff), tenants.a, reason="Ticket 5", hours=8)
+    decide_support_grant(member_access(tenants.owner, reauthenticated=True), grant, approve=True)
+    client.force_login(staff)
+    members = reverse("tenancy:members", args=[tenants.a.slug])
+    assert client.get(members).status_code == 200
+
+    client.force_login(tenants.owner.user)
+    revoke = reverse("compliance:support_revoke", args=[tenants.a.slug, grant.public_id])
+    assert client.get(revoke).status_code == 200
+    assert client.post(revoke).status_code == 302
+
+    client.force_login(staff)
+    assert client.get(members).status_code == 404
+    assert_audited("compliance.support.revoked", actor=tenants.owner.user, organization=tenants.a)
+
+
+def test_staff_member_ends_their_own_access(client, tenants, clock):
+    staff = staff_member()
+    grant = request_support_access(AuditContext(actor=staff), tenants.a, reason="T", hours=1)
+    decide_support_grant(member_access(tenants.owner, reauthenticated=True), grant, approve=True)
+    client.force_login(staff)
+
+    response = client.post(reverse("compliance:staff_support_revoke", args=[grant.public_id]))
+
+    assert response.status_code == 302
+    grant.refresh_from_db()
+    assert grant.state == GrantState.REVOKED
+    assert client.get(reverse("tenancy:members", args=[tenants.a.slug])).status_code == 404
+    assert_audited("compliance.support.revoked", actor=staff)
+
+
+@pytest.mark.parametrize(
+    ("name", "method"),
+    [
+        ("tenancy:invite", "post"),
+        ("tenancy:security_edit", "post"),
+        ("tenancy:delete", "post"),
+        ("tenancy:leave", "post"),
+    ],
+)
+def test_a_support_grant_refuses_every_write(client, tenants, clock, name, method):
+    staff = staff_member()
+    grant = request_support_access(AuditContext(actor=staff), tenants.a, reason="T", hours=1)
+    decide_support_grant(member_access(tenants.owner, reauthenticated=True), grant, approve=True)
+    client.force_login(staff)
+
+    response = client.post(reverse(name, args=[tenants.a.slug]), {"email": "x@example.test"})
+
+    # Leaving names no permission: a member-only page, where staff are not members (404).
+    assert response.status_code == (404 if name == "tenancy:leave" else 403)
+    if name != "tenancy:leave":
+        assert_audited(
+            "tenancy.access.denied",
+            actor=staff,
+            organization=tenants.a,
+            data={"reason": "permission"},
+        )
+
+
+def test_support_grant_opens_security_and_audit_log_but_not_another_organization(
+    client, tenants, clock
+):
+    staff = staff_member()
+    grant = request_support_access(AuditContext(actor=staff), tenants.a, reason="T", hours=1)
+    decide_support_grant(member_access(tenants.owner, reauthenticated=True), grant, approve=True)
+    client.force_login(staff)
+
+    assert client.get(reverse("tenancy:security", args=["alpha"])).status_code == 200
+    assert client.get(reverse("tenancy:audit_log", args=["alpha"])).status_code == 200
+    assert client.get(reverse("tenancy:members", args=["beta"])).status_code == 404
+
+
+def test_requests_longer_than_eight_hours_or_without_reason_are_refused(client, tenants):
+    staff = staff_member()
+    client.force_login(staff)
+
+    too_long = _ask(client, tenants.a, hours=9)
+    no_reason = _ask(client, tenants.a, reason="  ")
+
+    assert too_long.status_code == no_reason.status_code == 400
+    assert "at most 8 hours" in too_long.content.decode()
+    assert not SupportGrant.objects.exists()
+    with pytest.raises(DomainError):
+        request_support_access(AuditContext(actor=staff), tenants.a, reason="T", hours=9)
+
+
+def test_a_customer_cannot_ask_for_support_access(tenants):
+    with pytest.raises(ForbiddenError):
+        request_support_access(
+            AuditContext(actor=tenants.owner.user), tenants.b, reason="T", hours=1
+        )
+
+
+def test_an_admin_cannot_approve_only_an_owner(tenants):
+    staff = staff_member()
+    grant = request_support_access(AuditContext(actor=staff), tenants.a, reason="T", hours=1)
+
+    with pytest.raises(ForbiddenError):
+        decide_support_grant(
+            member_access(tenants.admin, reauthenticated=True), grant, approve=True
+        )
+    grant.refresh_from_db()
+    assert grant.state == GrantState.REQUESTED
+
+
+def test_organization_choosing_staff_approval_needs_a_second_staff_member(client, tenants, clock):
+    client.force_login(tenants.owner.user)
+    reauthenticate(client)
+    client.post(
+        reverse("compliance:support_approver", args=[tenants.a.slug]), {"approver": "staff"}
+    )
+    assert SupportPolicy.objects.get(organization=tenants.a).approver == Approver.STAFF
+    assert_audited("compliance.support.approver_changed", organization=tenants.a)
+    staff, colleague = staff_member(), staff_member()
+    grant = request_support_access(AuditContext(actor=staff), tenants.a, reason="T", hours=1)
+
+    with pytest.raises(ConflictError):
+        decide_support_grant(
+            member_access(tenants.owner, reauthenticated=True), grant, approve=True
+        )
+    client.force_login(staff)
+    decide = reverse("compliance:staff_support_decide", args=[grant.public_id])
+    assert client.post(decide, {"decision": "approve"}).status_code == 403
+    client.force_login(colleague)
+    assert client.post(decide, {"decision": "approve"}).status_code == 302
+
+    assert_audited("compliance.support.approved", actor=colleague, organization=tenants.a)
+    client.force_login(staff)
+    assert client.get(reverse("tenancy:members", args=["alpha"])).status_code == 200
+
+
+def test_refused_request_opens_nothing(client, tenants, clock):
+    staff = staff_member()
+    grant = request_support_access(AuditContext(actor=staff), tenants.a, reason="T", hours=1)
+
+    decide_support_grant(member_access(tenants.owner, reauthenticated=True), grant, approve=False)
+
+    assert_audited("compliance.support.denied", organization=tenants.a)
+    client.force_login(staff)
+    assert client.get(reverse("tenancy:members", args=["alpha"])).status_code == 404
+    with pytest.raises(ConflictError):
+        decide_support_grant(
+            member_access(tenants.owner, reauthenticated=True), grant, approve=True
+        )
+
+
+def test_owner_support_page_lists_requests_in_the_same_queries_however_many(client, tenants):
+    client.force_login(tenants.owner.user)
+    page = reverse("compliance:support_requests", args=["alpha"])
+
+    def count_queries(requests: int) -> int:
+        for _ in range(requests):
+            request_support_access(
+                AuditContext(actor=staff_member()), tenants.a, reason="T", hours=1
+            )
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(page)
+        assert response.status_code == 200
+        return len(queries)
+
+    client.get(page)  # the session's first page pays for a few things once
+    assert count_queries(1) == count_queries(5)
+    assert client.get(page).content.decode().count('value="approve"') == 6
+    assert not events("compliance.support.page_viewed")

@@ -1,0 +1,210 @@
+"""Support-access pages: the organization's owners decide (``/o/<org>/support/``), staff ask
+and, when the organization chose so, a second staff member decides (``/staff/support/``)."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from afspraak.accounts.middleware import is_staff_account
+from afspraak.audit.context import AuditContext
+from afspraak.compliance.forms import ApproverForm, DecisionForm, SupportRequestForm
+from afspraak.compliance.models import Approver, GrantState, SupportGrant
+from afspraak.compliance.standing import REFUSAL_MESSAGES, standing_refusal
+from afspraak.compliance.support import (
+    GRANT_NOT_FOUND,
+    approver_of,
+    decide_support_grant,
+    decide_support_grant_as_staff,
+    get_grant_for_staff,
+    get_support_grant_for,
+    request_support_access,
+    revoke_support_grant,
+    revoke_support_grant_as_staff,
+    set_support_approver,
+    support_grants_of,
+    support_max_hours,
+)
+from afspraak.errors import DomainError, NotFoundError
+from afspraak.tenancy.models import Organization
+from afspraak.tenancy.pages import (
+    OrganizationRequest,
+    organization_page_context,
+    organization_view,
+    render_confirmation,
+)
+from afspraak.tenancy.roles import Permission
+
+# --- The organization's owners --------------------------------------------------------------
+
+
+def _support_page(request: OrganizationRequest) -> str:
+    return reverse("compliance:support_requests", args=[request.organization.slug])
+
+
+@organization_view(Permission.MANAGE_SUPPORT_ACCESS)
+def support_requests(request: OrganizationRequest) -> HttpResponse:
+    grants = list(support_grants_of(request.access)[:50])
+    now = timezone.now()
+    approver = approver_of(request.organization)
+    return render(
+        request,
+        "compliance/support_requests.html",
+        organization_page_context(
+            request,
+            pending=[g for g in grants if g.state == GrantState.REQUESTED],
+            active=[g for g in grants if g.is_active(now)],
+            past=[g for g in grants if g.state != GrantState.REQUESTED and not g.is_active(now)],
+            approver=approver,
+            owners_decide=approver == Approver.OWNER,
+            approver_form=ApproverForm(initial={"approver": approver}),
+        ),
+    )
+
+
+@organization_view(Permission.MANAGE_SUPPORT_ACCESS)
+@require_POST
+def support_approver(request: OrganizationRequest) -> HttpResponse:
+    form = ApproverForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose who approves support access.")
+        return redirect(_support_page(request))
+    set_support_approver(request.access, form.cleaned_data["approver"])
+    messages.success(request, "Saved who approves support access.")
+    return redirect(_support_page(request))
+
+
+@organization_view(Permission.MANAGE_SUPPORT_ACCESS)
+@require_POST
+def support_decide(request: OrganizationRequest, grant_id: str) -> HttpResponse:
+    grant = get_support_grant_for(request.access, grant_id)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Approve or refuse the request.")
+        return redirect(_support_page(request))
+    approve = form.cleaned_data["decision"] == "approve"
+    decide_support_grant(request.access, grant, approve=approve)
+    messages.success(request, "Support access approved." if approve else "Request refused.")
+    return redirect(_support_page(request))
+
+
+@organization_view(Permission.MANAGE_SUPPORT_ACCESS)
+@require_http_methods(["GET", "POST"])
+def support_revoke(request: OrganizationRequest, grant_id: str) -> HttpResponse:
+    grant = get_support_grant_for(request.access, grant_id)
+    if request.method == "GET":
+        return render_confirmation(
+            request,
+            title="End this support access?",
+            consequences=[
+                f"{grant.staff.email} loses access to {request.organization.name} at once.",
+                "Staff must ask again, and be approved again, to look again.",
+            ],
+            button="End support access",
+            back_url=_support_page(request),
+        )
+    revoke_support_grant(request.access, grant)
+    messages.success(request, "Support access ended.")
+    return redirect(_support_page(request))
+
+
+# --- Staff ----------------------------------------------------------------------------------
+
+
+def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Serve the operator's staff only: others get the 404 of a page that is not there."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not is_staff_account(request.user):
+            raise NotFoundError("No such page.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def staff_support(request: HttpRequest) -> HttpResponse:
+    form = SupportRequestForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            organization = Organization.objects.filter(
+                slug=form.cleaned_data["organization"]
+            ).first()
+            if organization is None:
+                form.add_error("organization", "No organization has this address.")
+            else:
+                try:
+                    request_support_access(
+                        AuditContext.from_request(request),
+                        organization,
+                        reason=form.cleaned_data["reason"],
+                        hours=form.cleaned_data["hours"],
+                    )
+                except DomainError as error:
+                    form.add_error(None, error.message)
+                    status = error.status
+                else:
+                    messages.success(
+                        request, f"Asked for access to {organization.name}: waiting for approval."
+                    )
+                    return redirect("compliance:staff_support")
+    now = timezone.now()
+    mine = list(
+        SupportGrant.objects.filter(staff_id=request.user.pk)
+        .select_related("organization")
+        .order_by("-requested_at", "-id")[:50]
+    )
+    waiting = list(
+        SupportGrant.objects.filter(approver=Approver.STAFF, state=GrantState.REQUESTED)
+        .exclude(staff_id=request.user.pk)
+        .select_related("organization", "staff")
+        .order_by("requested_at", "id")
+    )
+    refusal = standing_refusal(request.user)
+    return render(
+        request,
+        "compliance/staff_support.html",
+        {
+            "form": form,
+            "mine": [(grant, grant.is_active(now)) for grant in mine],
+            "waiting": waiting,
+            "standing_problem": REFUSAL_MESSAGES.get(refusal, "") if refusal else "",
+            "max_hours": support_max_hours(),
+        },
+        status=status,
+    )
+
+
+@staff_view
+@require_POST
+def staff_support_decide(request: HttpRequest, grant_id: str) -> HttpResponse:
+    grant = get_grant_for_staff(request.user, grant_id)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        raise NotFoundError(GRANT_NOT_FOUND)
+    approve = form.cleaned_data["decision"] == "approve"
+    decide_support_grant_as_staff(AuditContext.from_request(request), grant, approve=approve)
+    messages.success(request, "Support access approved." if approve else "Request refused.")
+    return redirect("compliance:staff_support")
+
+
+@staff_view
+@require_POST
+def staff_support_revoke(request: HttpRequest, grant_id: str) -> HttpResponse:
+    grant = get_grant_for_staff(request.user, grant_id)
+    revoke_support_grant_as_staff(AuditContext.from_request(request), grant)
+    messages.success(request, "Support access ended.")
+    return redirect("compliance:staff_support")
