@@ -26,6 +26,7 @@ _CATEGORIES: dict[str, str] = {
     "scheduling": "configuration",
     "bookings": "database",
     "backups": "database",
+    "compliance": "iam",
     "audit.alert": "intrusion_detection",
     "audit.incident": "intrusion_detection",
     "security.console": "web",

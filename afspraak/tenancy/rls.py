@@ -32,6 +32,16 @@ RLS_EXEMPT_TABLES: dict[str, str] = {
         "(logins, MFA); it holds ids and codes only, no customer data, and the "
         "organization's audit-log page filters on the organization explicitly"
     ),
+    "compliance_supportgrant": (
+        "the operator's record of its staff's access to an organization, not the "
+        "organization's data: staff list their own grants across organizations and a second "
+        "staff member sees every request waiting for them; it holds ids, the staff member's "
+        "stated reason and times; the owners' page filters on the organization explicitly"
+    ),
+    "compliance_supportpolicy": (
+        "one row per organization naming who approves staff support access, read by the "
+        "operator's staff across organizations; it holds a choice, no customer data"
+    ),
 }
 
 _ROLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
