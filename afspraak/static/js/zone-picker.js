@@ -30,7 +30,7 @@
     search.type = "search";
     search.id = (select.id || "zone-" + index) + "-search";
     search.className = "zone-search";
-    search.placeholder = "Search, e.g. Tokyo or +09";
+    search.placeholder = "Search, e.g. Tokyo";
     search.setAttribute("aria-label", "Search time zones");
     search.setAttribute("aria-controls", select.id);
     search.autocomplete = "off";
