@@ -11,6 +11,7 @@ admin.site.site_header = "Afspraak staff"
 
 urlpatterns = [
     path("", tenancy_views.landing, name="home"),
+    path("accounts/profile/", account_views.profile, name="account_profile"),
     path("accounts/sessions/end/", account_views.end_session, name="account_end_session"),
     path("accounts/", include("allauth.urls")),
     path("", include("afspraak.tenancy.urls")),

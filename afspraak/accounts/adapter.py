@@ -24,6 +24,11 @@ class AccountAdapter(DefaultAccountAdapter):
     def clean_email(self, email: str) -> str:
         return super().clean_email(email).strip().lower()
 
+    def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
+        # The sign-up form asks the name others will see (SignupForm.full_name).
+        user.full_name = form.cleaned_data.get("full_name", "")
+        return super().save_user(request, user, form, commit=commit)
+
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
         # allauth refuses here, before any password is checked, once this address has
         # failed too often ("login_failed" rate): the refusal never reaches the backends,

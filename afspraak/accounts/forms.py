@@ -1,14 +1,31 @@
-"""The sign-up form: allauth's, told only the rules a new account meets and costing the
-same work whether or not the address already has an account."""
+"""The sign-up form (allauth's, told only the rules a new account meets, asking the
+person's name, and costing the same work whether or not the address already has an
+account) and the profile form."""
 
 from typing import Any
 
 from allauth.account.forms import SignupForm as AllauthSignupForm
+from django import forms
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.http import HttpRequest
 
+from afspraak.accounts.models import MAX_NAME_LENGTH
 from afspraak.accounts.passwords import new_account_validators
+from afspraak.inputs.names import validate_name_text
+
+NAME_HELP = "Shown to the people who book with you, in e-mails and in calendar invitations."
+
+
+def name_field() -> forms.CharField:
+    """Return the field for the name others see: one line, 1 to 100 characters."""
+    return forms.CharField(
+        label="Your name",
+        max_length=MAX_NAME_LENGTH,
+        validators=[validate_name_text],
+        help_text=NAME_HELP,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
 
 
 class SignupForm(AllauthSignupForm):
@@ -22,6 +39,8 @@ class SignupForm(AllauthSignupForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["full_name"] = name_field()
+        self.order_fields(["full_name", "email"])
         if "password1" in self.fields:
             self.fields["password1"].help_text = password_validators_help_text_html(
                 new_account_validators()
@@ -34,3 +53,7 @@ class SignupForm(AllauthSignupForm):
             # account; the result is thrown away.
             make_password(password)
         return super().try_save(request)
+
+
+class ProfileForm(forms.Form):
+    full_name = name_field()

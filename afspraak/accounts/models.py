@@ -7,7 +7,10 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.utils import timezone
 
+from afspraak.inputs.names import validate_name_text
 from afspraak.publicid import new_public_id
+
+MAX_NAME_LENGTH = 100
 
 
 class UserManager(BaseUserManager["User"]):
@@ -36,7 +39,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         max_length=32, unique=True, editable=False, default=partial(new_public_id, "usr")
     )
     email = models.EmailField(unique=True)
-    full_name = models.CharField(max_length=150, blank=True)
+    # The name others see (booking pages, e-mails, calendar invitations, member lists).
+    # Asked at sign-up; blank only for accounts made without it (createsuperuser).
+    full_name = models.CharField(
+        "name", max_length=MAX_NAME_LENGTH, blank=True, validators=[validate_name_text]
+    )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)

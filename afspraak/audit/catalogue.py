@@ -38,6 +38,7 @@ ACTIONS: dict[str, str] = {
     "accounts.mfa.enrolment_required": "A user was sent to enrol a second factor first.",
     "accounts.session.expired": "A session passed its lifetime and was ended.",
     "accounts.session.ended": "A user ended one of their sessions.",
+    "accounts.profile.updated": "A user changed their profile (the name others see).",
     # crypto
     "crypto.failure": "A cryptographic operation failed.",
     "crypto.master_key.unavailable": "The master key could not be loaded.",

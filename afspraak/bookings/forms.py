@@ -4,9 +4,7 @@ import calendar
 import datetime as dt
 from collections.abc import Collection
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from typing import Any
-from zoneinfo import available_timezones
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -15,6 +13,7 @@ from django.core.validators import RegexValidator
 from afspraak.bookings.booking import MAX_ANSWER_LENGTH, MAX_PHONE_LENGTH, SLOT_NOT_OFFERED
 from afspraak.inputs.names import validate_name_text
 from afspraak.scheduling.models import MeetingType, QuestionKind, zone_or_none
+from afspraak.scheduling.zones import NOT_A_ZONE
 
 # Form fields of the extra questions carry this prefix, so a question keyed "name" or
 # "email" cannot collide with the invitee's own fields.
@@ -22,12 +21,6 @@ QUESTION_PREFIX = "q_"
 DETAIL_FIELDS = ("name", "email", "phone", "timezone")
 # Up to this many options a single choice is a row of radio buttons, beyond it a list.
 RADIO_LIMIT = 5
-
-
-@lru_cache(maxsize=1)
-def zone_choices() -> list[tuple[str, str]]:
-    """Return the IANA time zones this machine knows, for a select list."""
-    return [(name, name.replace("_", " ")) for name in sorted(available_timezones())]
 
 
 def parse_slot_start(value: str) -> datetime | None:
@@ -65,7 +58,7 @@ class SlotQueryForm(forms.Form):
     def clean_tz(self) -> str:
         value: str = self.cleaned_data["tz"]
         if value and zone_or_none(value) is None:
-            raise ValidationError("That is not a time zone we know; choose one from the list.")
+            raise ValidationError(NOT_A_ZONE.format(value=value))
         return value
 
     def clean_month(self) -> tuple[int, int] | None:
@@ -159,12 +152,12 @@ class BookingForm(forms.Form):
         max_length=MAX_PHONE_LENGTH,
         widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
     )
-    timezone = forms.CharField(label="Your time zone", max_length=64)
+    # Chosen with the times on the page before: the time shown is in this zone.
+    timezone = forms.CharField(label="Your time zone", max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, meeting_type: MeetingType, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.meeting_type = meeting_type
-        self.fields["timezone"].widget = forms.Select(choices=zone_choices())
         self.question_keys: list[str] = []
         for question in meeting_type.questions:
             self.fields[QUESTION_PREFIX + question["key"]] = _question_field(question)

@@ -36,14 +36,15 @@ from afspraak.bookings.forms import (
     format_slot_start,
     month_days,
     parse_slot_start,
-    zone_choices,
 )
 from afspraak.bookings.links import invitee_url
 from afspraak.bookings.models import Booking
+from afspraak.bookings.timestyle import format_clock, prefers_twelve_hour
 from afspraak.errors import NotFoundError
 from afspraak.scheduling.availability import start_of_local_day
 from afspraak.scheduling.models import MeetingType, Visibility, zone_or_none
 from afspraak.scheduling.slots import slots_by_local_date
+from afspraak.scheduling.zones import zone_options_html
 from afspraak.tenancy.access import Access, access_for_visitor
 from afspraak.tenancy.models import Organization
 from afspraak.tenancy.roles import Permission
@@ -85,8 +86,13 @@ def bookable_meeting_type_or_404(type_slug: str) -> MeetingType:
 
 
 def host_name(meeting_type: MeetingType) -> str:
-    """Return the name the host shows invitees: their full name, else the organization's."""
-    return meeting_type.host.full_name or meeting_type.organization.name
+    """Return the name the host shows invitees, or "" for one without a name."""
+    return meeting_type.host.full_name
+
+
+def twelve_hour_clock(request: HttpRequest) -> bool:
+    """Tell whether the visitor's language reads times on a 12-hour clock."""
+    return prefers_twelve_hour(request.headers.get("Accept-Language", ""))
 
 
 def describe_day(day: date) -> str:
@@ -94,11 +100,14 @@ def describe_day(day: date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
-def describe_time(start: datetime, end: datetime, zone: ZoneInfo) -> str:
+def describe_time(
+    start: datetime, end: datetime, zone: ZoneInfo, *, twelve_hour: bool = False
+) -> str:
     """Return a meeting's time in one zone: "Monday 7 December 2026, 09:00 to 09:30 (Zone)"."""
     local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    from_, to = (format_clock(t, twelve_hour=twelve_hour) for t in (local_start, local_end))
     return (
-        f"{describe_day(local_start.date())}, {local_start:%H:%M} to {local_end:%H:%M} "
+        f"{describe_day(local_start.date())}, {from_} to {to} "
         f"({zone.key.replace('_', ' ')}, {local_start:%Z})"
     )
 
@@ -127,10 +136,15 @@ def day_slots(
     )
 
 
-def slot_choices(slots: list[datetime], zone: ZoneInfo) -> list[dict[str, str]]:
+def slot_choices(
+    slots: list[datetime], zone: ZoneInfo, *, twelve_hour: bool = False
+) -> list[dict[str, str]]:
     """Return slots as the templates list them: their ISO UTC value and local time."""
     return [
-        {"value": format_slot_start(slot), "label": f"{slot.astimezone(zone):%H:%M}"}
+        {
+            "value": format_slot_start(slot),
+            "label": format_clock(slot.astimezone(zone), twelve_hour=twelve_hour),
+        }
         for slot in slots
     ]
 
@@ -145,6 +159,7 @@ def slot_picker(
     slot_url: Callable[[str, str], str],
     default_zone: str = "",
     moving: Booking | None = None,
+    twelve_hour: bool = False,
 ) -> dict[str, Any]:
     """Return the month view and the chosen day's slots, in the invitee's zone, for a template.
 
@@ -152,6 +167,7 @@ def slot_picker(
     falls back to its default and is reported in ``errors``; the zone defaults to
     ``default_zone``, else the schedule's. ``slot_url(start, tz)`` makes one slot's link.
     ``moving``: the booking being rescheduled, whose own time is shown as free.
+    ``twelve_hour``: show the times as "2:30 PM" rather than "14:30".
     """
     form = SlotQueryForm(query)
     form.is_valid()
@@ -210,7 +226,7 @@ def slot_picker(
     return {
         "errors": errors,
         "zone_name": zone_name,
-        "zone_choices": zone_choices(),
+        "zone_options": zone_options_html(zone_name, now),
         "month_value": f"{year:04d}-{month:02d}",
         "month_label": f"{date(year, month, 1):%B %Y}",
         "weekday_names": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
@@ -227,7 +243,10 @@ def slot_picker(
         "chosen_date": chosen.isoformat() if chosen else "",
         "chosen_label": describe_day(chosen) if chosen else "",
         "day_slots": [
-            {"label": f"{slot:%H:%M}", "url": slot_url(format_slot_start(slot), zone_name)}
+            {
+                "label": format_clock(slot, twelve_hour=twelve_hour),
+                "url": slot_url(format_slot_start(slot), zone_name),
+            }
             for slot in by_day.get(chosen, [])
         ]
         if chosen
@@ -287,6 +306,7 @@ def meeting_type_page(request: HttpRequest, org_slug: str, type_slug: str) -> Ht
             now=timezone.now(),
             page_url=summary["page_url"],
             slot_url=lambda start, tz: f"{book_url}?{urlencode({'start': start, 'tz': tz})}",
+            twelve_hour=twelve_hour_clock(request),
         )
         return render(
             request,
@@ -308,15 +328,22 @@ def _book_page(
     status: int = 200,
 ) -> HttpResponse:
     summary = _summary(meeting_type)
+    twelve_hour = twelve_hour_clock(request)
     chosen_day = start.astimezone(zone).date() if start is not None else None
     context = summary | {
         "form": form,
         "problem": problem,
         "start_value": format_slot_start(start) if start is not None else "",
         "time_label": (
-            describe_time(start, start + meeting_type.duration, zone) if start is not None else ""
+            describe_time(start, start + meeting_type.duration, zone, twelve_hour=twelve_hour)
+            if start is not None
+            else ""
         ),
-        "alternatives": slot_choices(alternatives, zone) if alternatives is not None else None,
+        "alternatives": (
+            slot_choices(alternatives, zone, twelve_hour=twelve_hour)
+            if alternatives is not None
+            else None
+        ),
         "alternatives_day": describe_day(chosen_day) if chosen_day else "",
         "back_url": summary["page_url"]
         + "?"

@@ -4,11 +4,14 @@ import itertools
 import json
 import re
 from typing import Any, cast
-from zoneinfo import available_timezones
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.fields import InvalidJSONInput, JSONString
+from django.forms.utils import flatatt
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from afspraak.accounts.models import User
 from afspraak.inputs.days import validate_day_in_range
@@ -24,7 +27,9 @@ from afspraak.scheduling.models import (
     QuestionKind,
     Schedule,
     parse_ranges,
+    validate_timezone_name,
 )
+from afspraak.scheduling.zones import UTC_NAME, is_canonical_zone, zone_options_html
 from afspraak.tenancy.access import Access
 
 # A hyphen or an en dash (\u2013) between the times.
@@ -85,24 +90,63 @@ def _host_field() -> _HostChoiceField:
     )
 
 
-def time_zone_choices() -> list[tuple[str, str]]:
-    """Return every IANA time zone this machine knows, by name."""
-    return [(name, name) for name in sorted(available_timezones()) if "/" in name or name == "UTC"]
+class ZoneSelect(forms.Widget):
+    """A ``<select>`` of the canonical zones by region, with their current UTC offsets.
+
+    ``data-zone-search`` lets ``zone-picker.js`` add a search box; ``detect`` asks it to
+    choose the browser's own zone (for a new schedule). Without the script it is a plain
+    list that works as it is.
+    """
+
+    def __init__(self, attrs: dict[str, Any] | None = None, *, detect: bool = False) -> None:
+        super().__init__({"data-zone-search": ""} | (attrs or {}))
+        if detect:
+            self.attrs["data-zone-detect"] = ""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
+    ) -> SafeString:
+        return format_html(
+            '<select name="{}"{}>{}</select>',
+            name,
+            flatatt(self.build_attrs(self.attrs, attrs)),
+            self._options(str(value or "")),
+        )
+
+    @staticmethod
+    def _options(value: str) -> SafeString:
+        options = zone_options_html(value, timezone.now())
+        if value and not is_canonical_zone(value):
+            # An existing schedule in a zone no longer offered keeps showing it, so saving
+            # the form says so rather than quietly moving the schedule to the first zone.
+            stale = format_html(
+                '<option value="{}" selected>{} (no longer offered: choose another)</option>',
+                value,
+                value,
+            )
+            return format_html("{}{}", stale, options)
+        return options
+
+
+def time_zone_field(**kwargs: Any) -> forms.CharField:
+    """Return a form field that takes one of the canonical time zones, from a ZoneSelect."""
+    return forms.CharField(
+        max_length=64, validators=[validate_timezone_name], widget=ZoneSelect(), **kwargs
+    )
 
 
 class ScheduleForm(forms.Form):
     name = forms.CharField(max_length=80, initial="Working hours", validators=[validate_name_text])
-    time_zone = forms.ChoiceField(
-        choices=(),
-        initial="Europe/Amsterdam",
-        error_messages={
-            "invalid_choice": "“%(value)s” is not a known time zone (e.g. Europe/Amsterdam)."
-        },
+    time_zone = time_zone_field(
+        help_text="Offsets are today's; summer time is followed through the year."
     )
 
     def __init__(self, *args: Any, access: Access, with_host: bool, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        cast(forms.ChoiceField, self.fields["time_zone"]).choices = time_zone_choices()
+        if not self.is_bound and not self.initial.get("time_zone"):
+            # A new schedule: the browser's zone when the script can tell it, else UTC.
+            self.initial["time_zone"] = UTC_NAME
+            self.fields["time_zone"].widget = ZoneSelect(detect=True)
         if with_host and manages_all_hosts(access):
             self.fields["host"] = _host_field()
             self.fields["host"].initial = access.actor.public_id

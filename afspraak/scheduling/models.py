@@ -5,9 +5,9 @@ The slot engine (``slots.py``) knows nothing of these models; ``engine_schedule(
 """
 
 from datetime import time, timedelta
-from functools import cache, partial
+from functools import partial
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -19,27 +19,26 @@ from django_scopes import ScopedManager
 from afspraak.publicid import new_public_id
 from afspraak.scheduling.availability import TimeRange, WeeklySchedule
 from afspraak.scheduling.slots import SlotRules
+from afspraak.scheduling.zones import NOT_A_ZONE, is_canonical_zone
 from afspraak.tenancy.models import Organization
 
 MAX_RANGES_PER_DAY = 12
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
-@cache
-def known_timezones() -> frozenset[str]:
-    """Return the IANA zone names this machine knows (read once: it walks the zone files)."""
-    return frozenset(available_timezones())
-
-
 def validate_timezone_name(value: str) -> None:
-    """Refuse anything but an IANA time zone name this machine knows."""
-    if value not in known_timezones():
-        raise ValidationError(f"“{value}” is not a known time zone (e.g. Europe/Amsterdam).")
+    """Refuse anything but one of the canonical time zones people may choose."""
+    if zone_or_none(value) is None:
+        raise ValidationError(NOT_A_ZONE.format(value=value[:64]), code="unknown_time_zone")
 
 
 def zone_or_none(value: str) -> ZoneInfo | None:
-    """Return the IANA zone of that name, or None for an unknown or malformed name."""
-    if value not in known_timezones():
+    """Return the canonical zone of that name, or None for an alias, unknown or junk name.
+
+    The one check of a zone name: schedules, the booking pages and the booking flow all
+    use it, so a name refused in one place is refused in all.
+    """
+    if not is_canonical_zone(value):
         return None
     try:
         return ZoneInfo(value)

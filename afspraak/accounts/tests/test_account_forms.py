@@ -77,10 +77,15 @@ def _password_is(password: str) -> Callable[[Any, Any, Any], bool]:
 FORMS = [
     Form(
         name="signup",
-        fields=("email", "password1", "password2"),
+        fields=("full_name", "email", "password1", "password2"),
         email_fields=("email",),
         open=_anonymous("account_signup"),
-        valid={"email": NEWCOMER, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+        valid={
+            "full_name": "Nova Newcomer",
+            "email": NEWCOMER,
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
         took_effect=lambda client, user, outbox: User.objects.filter(email=NEWCOMER).exists(),
     ),
     Form(
@@ -234,7 +239,12 @@ def test_sign_up_with_an_address_already_taken_is_refused_without_500(client):
 
     response = client.post(
         reverse("account_signup"),
-        {"email": user.email.upper(), "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+        {
+            "full_name": "Nova Newcomer",
+            "email": user.email.upper(),
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
     )
 
     assert response.status_code in (200, 302)
@@ -265,7 +275,7 @@ def test_password_change_page_still_shows_the_reuse_rule(client):
 @pytest.mark.real_password_hasher
 def test_sign_up_hashes_the_password_once_whether_or_not_the_address_is_known(mailoutbox):
     known = UserFactory.create()
-    data = {"password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
+    data = {"full_name": "Nova Newcomer", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD}
     real_encode = PBKDF2PasswordHasher.encode
 
     with mock.patch.object(

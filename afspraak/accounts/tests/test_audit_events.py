@@ -57,7 +57,12 @@ def enrolled(client):
 def test_sign_up_is_audited(client):
     response = client.post(
         reverse("account_signup"),
-        {"email": "new.person@example.test", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+        {
+            "full_name": "Nova Newcomer",
+            "email": "new.person@example.test",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
     )
 
     assert response.status_code == 302

@@ -92,7 +92,12 @@ def test_set_password_stores_pbkdf2_sha256_with_a_million_iterations():
 def test_sign_up_stores_pbkdf2_sha256_with_a_million_iterations(client):
     response = client.post(
         reverse("account_signup"),
-        {"email": "newcomer@example.test", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+        {
+            "full_name": "Nova Newcomer",
+            "email": "newcomer@example.test",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
     )
 
     assert response.status_code == 302
@@ -186,7 +191,12 @@ COMMON_PATTERN = "This is a common password with a few digits and symbols added"
 def test_sign_up_refuses_a_common_word_dressed_up_with_digits_and_symbols(client, password, why):
     response = client.post(
         reverse("account_signup"),
-        {"email": "newcomer@example.test", "password1": password, "password2": password},
+        {
+            "full_name": "Nova Newcomer",
+            "email": "newcomer@example.test",
+            "password1": password,
+            "password2": password,
+        },
     )
 
     assert response.status_code == 200
@@ -289,6 +299,7 @@ def test_sign_up_form_refuses_a_password_built_on_the_email(client):
     response = client.post(
         reverse("account_signup"),
         {
+            "full_name": "Nova Newcomer",
             "email": "marjolein.vandenberg@example.test",
             "password1": "marjolein2024!!!!!",
             "password2": "marjolein2024!!!!!",
@@ -304,7 +315,12 @@ def test_sign_up_form_refuses_a_password_built_on_the_email(client):
 def test_sign_up_form_shows_every_rule_that_refused_the_password(client):
     response = client.post(
         reverse("account_signup"),
-        {"email": "new@example.test", "password1": "afspraak", "password2": "afspraak"},
+        {
+            "full_name": "Nova Newcomer",
+            "email": "new@example.test",
+            "password1": "afspraak",
+            "password2": "afspraak",
+        },
     )
 
     errors = response.context["form"].errors["password1"]

@@ -97,6 +97,10 @@ def test_a_time_not_offered_is_refused_and_nothing_is_written(meeting_type, star
         ({"name": "Ada\nBcc: victim@example.test"}, "name"),
         ({"email": "not-an-address"}, "email"),
         ({"timezone": "Mars/Olympus_Mons"}, "timezone"),
+        # zoneinfo loads these, but they are not zones people live in.
+        ({"timezone": "Factory"}, "timezone"),
+        ({"timezone": "US/Pacific"}, "timezone"),
+        ({"timezone": "Etc/UTC"}, "timezone"),
         ({"phone": "call me"}, "phone"),
     ],
 )

@@ -83,7 +83,9 @@ def test_the_form_shows_the_chosen_time_and_every_question(client, meeting_type)
     assert 'type="radio" name="q_referral" value="A friend"' in html
     assert 'type="checkbox" name="q_days" value="Friday"' in html
     assert re.search(r'<input type="text" name="q_topic"[^>]*required', html)
-    assert '<option value="America/New_York" selected>' in html
+    # The zone chosen with the times is carried, not asked again.
+    assert re.search(r'<input type="hidden" name="timezone" value="America/New_York"', html)
+    assert '<select name="timezone"' not in html
     assert f'name="start" value="{MONDAY_0900}"' in html
 
 
@@ -162,6 +164,8 @@ def test_opening_the_form_for_a_taken_time_offers_the_days_free_times(client, me
         ({"q_topic": "x" * 201}, 400, "Keep this answer under 200 characters."),
         ({"q_notes": "x" * 5001}, 400, "Keep this answer under 5000 characters."),
         ({"timezone": "Mars/Olympus_Mons"}, 400, "Choose a time zone from the list."),
+        ({"timezone": "Factory"}, 400, "Choose a time zone from the list."),
+        ({"timezone": "US/Eastern"}, 400, "Choose a time zone from the list."),
         ({"q_referral": "Carrier pigeon"}, 400, "Select a valid choice."),
         ({"q_callback": "call me"}, 400, "Enter a phone number"),
         ({"email": "not-an-address"}, 400, "Enter a valid email address."),

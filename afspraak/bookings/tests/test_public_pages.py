@@ -115,6 +115,58 @@ def test_slots_are_shown_in_the_invitees_time_zone(client, meeting_type):
     assert links[-1][1] == "10:30"
 
 
+@pytest.mark.parametrize(
+    ("accept_language", "first", "last"),
+    [
+        ("en-US,en;q=0.9", "3:00 AM", "10:30 AM"),
+        ("en-GB,en;q=0.9", "03:00", "10:30"),
+        ("nl-NL,nl;q=0.9,en;q=0.8", "03:00", "10:30"),
+        ("", "03:00", "10:30"),
+    ],
+)
+def test_times_follow_the_languages_clock(client, meeting_type, accept_language, first, last):
+    response = client.get(
+        page_url(meeting_type),
+        {"tz": "America/New_York", "date": "2026-12-07"},
+        headers={"accept-language": accept_language},
+    )
+    links = slot_links(response.content.decode())
+    assert (links[0][1], links[-1][1]) == (first, last)
+
+
+def test_the_booking_form_shows_an_en_us_invitee_a_12_hour_time(client, meeting_type):
+    book_url = reverse(
+        "bookings:book",
+        kwargs={"org_slug": meeting_type.organization.slug, "type_slug": meeting_type.slug},
+    )
+    response = client.get(
+        book_url,
+        {"start": "2026-12-07T15:00:00Z", "tz": "Asia/Tokyo"},
+        headers={"accept-language": "en-US"},
+    )
+    assert response.status_code == 200
+    assert "Tuesday 8 December 2026, 12:00 AM to 12:30 AM (Asia/Tokyo, JST)" in (
+        response.content.decode()
+    )
+
+
+def test_the_page_names_the_host_and_the_organization_once_each(client, meeting_type):
+    meeting_type.host.full_name = "Hanna de Vries"
+    meeting_type.host.save()
+    html = client.get(page_url(meeting_type)).content.decode()
+    assert f"With Hanna de Vries · {meeting_type.organization.name}" in html
+    assert meeting_type.host.email not in html
+
+
+def test_a_host_without_a_name_is_not_shown_as_the_organization_twice(client, meeting_type):
+    meeting_type.host.full_name = ""
+    meeting_type.host.save()
+    html = client.get(page_url(meeting_type)).content.decode()
+    name = meeting_type.organization.name
+    assert f'<p class="host">{name}</p>' in html
+    assert f"{name} · {name}" not in html
+
+
 def test_without_a_zone_the_page_shows_the_schedules_zone(client, meeting_type):
     response = client.get(page_url(meeting_type), {"date": "2026-12-07"})
     html = response.content.decode()
@@ -199,8 +251,15 @@ def test_another_organizations_meeting_type_is_404(client, meeting_type):
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ({"tz": "Mars/Olympus_Mons"}, "not a time zone we know"),
-        ({"tz": "../../etc/passwd"}, "not a time zone we know"),
+        ({"tz": "Mars/Olympus_Mons"}, "is not a time zone we offer"),
+        ({"tz": "../../etc/passwd"}, "is not a time zone we offer"),
+        # Names zoneinfo loads, but not zones people live in: aliases and legacy names.
+        ({"tz": "Factory"}, "is not a time zone we offer"),
+        ({"tz": "US/Eastern"}, "is not a time zone we offer"),
+        ({"tz": "W-SU"}, "is not a time zone we offer"),
+        ({"tz": "EST5EDT"}, "is not a time zone we offer"),
+        ({"tz": "Etc/GMT+5"}, "is not a time zone we offer"),
+        ({"tz": "localtime"}, "is not a time zone we offer"),
         ({"month": "2026-13"}, "not a month we can show"),
         ({"month": "December"}, "Give the month as YYYY-MM"),
         ({"month": "0001-01"}, "not a month we can show"),

@@ -156,9 +156,54 @@ def test_an_unknown_time_zone_is_a_form_error(client, tenants):
         f"/o/alpha/schedules/{schedule.public_id}/", _schedule_form(time_zone="Mars/Olympus")
     )
     assert response.status_code == 400
-    assert "is not a known time zone" in response.content.decode()
+    assert "is not a time zone we offer" in response.content.decode()
     with organization_context(tenants.a):
         assert Schedule.objects.get(pk=schedule.pk).time_zone == "Europe/Amsterdam"
+
+
+@pytest.mark.parametrize("zone", ["Factory", "US/Eastern", "Etc/GMT-3", "localtime"])
+def test_a_zone_that_is_no_place_people_live_is_refused(client, tenants, zone):
+    client.force_login(tenants.member.user)
+    response = client.post("/o/alpha/schedules/new/", _schedule_form(time_zone=zone))
+    assert response.status_code == 400
+    assert f"“{zone}” is not a time zone we offer" in response.content.decode()
+    with organization_context(tenants.a):
+        assert not Schedule.objects.exists()
+
+
+def test_a_new_schedule_asks_for_the_browsers_zone_and_falls_back_to_utc(client, tenants):
+    client.force_login(tenants.member.user)
+    html = client.get("/o/alpha/schedules/new/").content.decode()
+    select = re.search(r"<select name=\"time_zone\"[^>]*>", html)
+    assert select is not None
+    assert "data-zone-detect" in select.group(0)
+    assert "data-zone-search" in select.group(0)
+    assert '<option value="UTC" selected>' in html
+    assert 'Europe/Amsterdam" selected' not in html
+    assert '<optgroup label="Europe">' in html
+    assert "zone-picker" in html
+
+
+def test_an_existing_schedule_keeps_its_zone_and_asks_no_detection(client, tenants):
+    schedule = ScheduleFactory.create(
+        organization=tenants.a, host=tenants.member.user, time_zone="Asia/Tokyo"
+    )
+    client.force_login(tenants.member.user)
+    html = client.get(f"/o/alpha/schedules/{schedule.public_id}/").content.decode()
+    assert '<option value="Asia/Tokyo" selected>Tokyo (UTC+09:00)</option>' in html
+    assert "data-zone-detect" not in html
+
+
+def test_a_schedule_in_a_legacy_zone_shows_it_and_asks_for_another(client, tenants):
+    schedule = ScheduleFactory.create(
+        organization=tenants.a, host=tenants.member.user, time_zone="US/Eastern"
+    )
+    client.force_login(tenants.member.user)
+    html = client.get(f"/o/alpha/schedules/{schedule.public_id}/").content.decode()
+    assert (
+        '<option value="US/Eastern" selected>US/Eastern (no longer offered: choose another)' in html
+    )
+    assert html.count(" selected>") == 1
 
 
 @pytest.mark.parametrize(

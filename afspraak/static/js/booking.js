@@ -1,5 +1,5 @@
 // Booking pages: show times in the visitor's own time zone, and switch zones at once.
-// Without this script the page shows the schedule's zone and the "Show times" button works.
+// Without this script the page shows the schedule's zone and a "Show times" button.
 (function () {
   "use strict";
   var select = document.querySelector("[data-zone-select]");
@@ -23,6 +23,11 @@
       window.location.replace(window.location.pathname + "?" + params.toString());
       return;
     }
+  }
+  // Choosing a zone reloads the times at once, so the button is only for pages without script.
+  var submit = document.querySelector("[data-zone-submit]");
+  if (submit) {
+    submit.hidden = true;
   }
   select.addEventListener("change", function () {
     if (select.form) {

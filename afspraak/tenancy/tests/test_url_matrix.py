@@ -90,6 +90,7 @@ PUBLIC = {
 # The signed-in user's own things, in no organization: anonymous visitors are refused.
 PERSONAL = {
     "tenancy:create": ("get", 200),
+    "account_profile": ("get", 200),
     "account_end_session": ("post", 302),
     "api:organizations": ("get", 200),
     "api:account_password_check": ("post", 400),

@@ -1,0 +1,52 @@
+"""The booking page's zone picker in Chromium at 1280 px and on a 390 px phone: the
+browser's zone is detected, the search box narrows the list, picking a zone reloads the
+times at once, and an en-US visitor reads 12-hour times (issue 12)."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound
+from afspraak.testing.factories import MeetingTypeFactory
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_zone_picker_finds_a_zone_and_shows_its_times(
+    browser_page, browser_console, https_live_server, viewport
+):
+    meeting_type = MeetingTypeFactory.create()
+    url = f"/{meeting_type.organization.slug}/{meeting_type.slug}/"
+    context = browser_page.context.browser.new_context(
+        base_url=https_live_server.url,
+        viewport=viewport,
+        is_mobile=viewport == PHONE,
+        timezone_id="Asia/Tokyo",
+        locale="en-US",
+    )
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        page.goto(url)
+        expect(page).to_have_url(re.compile(r"\?tz=Asia%2FTokyo$"))
+        expect(page.locator(".host")).to_have_text(
+            f"With {meeting_type.host.full_name} · {meeting_type.organization.name}"
+        )
+        zone = page.get_by_label("Times are shown in")
+        expect(zone).to_have_value("Asia/Tokyo")
+        # With the script, choosing a zone reloads: no "Show times" button.
+        expect(page.get_by_role("button", name="Show times")).to_be_hidden()
+        expect(page.locator("[data-slot]").first).to_have_text(re.compile(r"^\d{1,2}:\d{2} [AP]M$"))
+        assert_page_is_sound(page, f"booking-zones-{'phone' if viewport == PHONE else 'desktop'}")
+
+        page.get_by_role("searchbox", name="Search time zones").fill("new york")
+        expect(zone.locator("option:not([hidden])")).to_have_count(1)
+        zone.select_option("America/New_York")
+        expect(page).to_have_url(re.compile(r"tz=America%2FNew_York"))
+        expect(page.get_by_label("Times are shown in")).to_have_value("America/New_York")
+    finally:
+        context.close()
+    assert not browser_console, browser_console
