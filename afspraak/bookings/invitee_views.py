@@ -52,6 +52,7 @@ from afspraak.bookings.public_views import (
     host_name,
     organization_or_404,
     slot_picker,
+    twelve_hour_clock,
 )
 from afspraak.errors import ConflictError, NotFoundError
 from afspraak.scheduling.models import Location, zone_or_none
@@ -293,6 +294,7 @@ def _reschedule_page(
         slot_url=lambda start, tz: f"{base}?{urlencode({'start': start, 'tz': tz})}",
         default_zone=booking.invitee_timezone,
         moving=booking,
+        twelve_hour=twelve_hour_clock(request),
     )
     if picker["errors"] and status == 200:
         status = 400

@@ -286,3 +286,18 @@ def test_rescheduling_to_a_bad_time_is_refused_clearly(client, booking, start, s
     assert message in response.content.decode()
     assert_private(response)
     assert reload(booking).start == MONDAY_0900
+
+
+def test_the_reschedule_picker_follows_the_invitees_clock(client, clock):
+    booking = book(MeetingTypeFactory.create(), MONDAY_0900)
+    query = {"tz": "Europe/Amsterdam", "date": "2026-12-07"}
+
+    american = client.get(
+        invitee_url(booking, "reschedule"), query, HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.8"
+    ).content.decode()
+    dutch = client.get(
+        invitee_url(booking, "reschedule"), query, HTTP_ACCEPT_LANGUAGE="nl-NL"
+    ).content.decode()
+
+    assert re.search(r"data-slot>9:30\sAM<", american)
+    assert re.search(r"data-slot>09:30<", dutch)
