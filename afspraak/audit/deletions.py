@@ -23,6 +23,8 @@ class DeletedKind(StrEnum):
     """What was deleted."""
 
     INVITEE = "invitee"
+    # One booking's copy of an invitee's data (the invitee's own row stays for their others).
+    BOOKING_DATA = "booking_data"
     MEETING_TYPE = "meeting_type"
     MEMBER = "member"
     ORGANIZATION = "organization"

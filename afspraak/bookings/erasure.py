@@ -1,14 +1,15 @@
 """An invitee's erasure of their personal data, asked from their booking's link (D2).
 
-It completes at once, in one transaction: the invitee's upcoming meetings with the
-organization are cancelled (the host is told; the invitee gets the erasure
-confirmation instead of a cancellation notice), then their name, e-mail address,
-phone, notes and answers are scrubbed from the invitee and from every booking of
-theirs, irreversibly (the sealed row is rewritten; nothing keeps the old ciphertext
-but backups, which expire within 7 days). Public ids, times and statuses stay for the
-host's records. The confirmation e-mail needs the address the erasure removes: it
-travels sealed under the master key in the outbox message, which drops it once
-delivered.
+It completes at once, in one transaction, for the booking the link names: an upcoming
+meeting is cancelled (the host is told; the invitee gets the erasure confirmation
+instead of a cancellation notice), then the name, phone, answers and message the
+booking holds are scrubbed, irreversibly (the sealed row is rewritten; nothing keeps
+the old ciphertext but backups, which expire within 7 days). The invitee's own row
+(name, e-mail address, phone, notes) goes with their last booking that still holds
+data: one link never erases another booking, since anyone can book with someone
+else's address. Public ids, times and statuses stay for the host's records. The
+confirmation e-mail needs the address the erasure may remove: it travels sealed under
+the master key in the outbox message, which drops it once delivered.
 """
 
 from datetime import datetime
@@ -67,43 +68,57 @@ def _cancel_for_erasure(access: Access, booking: Booking, now: datetime) -> None
     )
 
 
+def _is_erased(booking: Booking) -> bool:
+    return booking.invitee_name == ERASED_NAME
+
+
 def erase_invitee_data(
     access: Access, booking: Booking, *, now: datetime | None = None
 ) -> ErasureRequest:
-    """Erase the personal data of the invitee of ``booking``, cancelling their upcoming meetings."""
+    """Erase the personal data the link's booking holds (and the invitee's, once it is the last).
+
+    A link proves only that its holder booked that one meeting: an invitee is found by
+    e-mail address, so anyone can make a booking that shares someone else's invitee.
+    The erasure therefore scrubs and cancels that booking alone; the invitee's own row
+    (name, address, phone) is scrubbed when no other booking of theirs still holds data.
+    """
     access.require_booking(booking.public_id)
     now = now or timezone.now()
     with access.scope():
-        invitee = Invitee.objects.select_for_update().get(pk=booking.invitee_id)
-        if invitee.name == ERASED_NAME and not invitee.email:
-            raise ConflictError(ALREADY_ERASED)
-        theirs = list(
+        current = (
             Booking.objects.select_for_update()
             .select_related("meeting_type", "organization")
-            .filter(invitee=invitee)
-            .order_by("start")
+            .get(pk=booking.pk)
         )
-        upcoming = [b for b in theirs if b.holds_time and b.end > now]
-        for held in upcoming:
-            _cancel_for_erasure(access, held, now)
+        if _is_erased(current):
+            raise ConflictError(ALREADY_ERASED)
+        invitee = Invitee.objects.select_for_update().get(pk=current.invitee_id)
+        cancelled = current.holds_time and current.end > now
+        if cancelled:
+            _cancel_for_erasure(access, current, now)
+        current.invitee_name, current.invitee_phone = ERASED_NAME, ""
+        current.answers, current.cancel_reason = {}, ""
+        current.save()
+        others_with_data = [
+            other
+            for other in Booking.objects.filter(invitee=invitee).exclude(pk=current.pk)
+            if not _is_erased(other)
+        ]
         address = invitee.email
-        invitee.name, invitee.email, invitee.phone, invitee.notes = ERASED_NAME, "", "", ""
-        invitee.answers = {}
-        invitee.save()
-        for scrubbed in theirs:
-            scrubbed.invitee_name, scrubbed.invitee_phone = ERASED_NAME, ""
-            scrubbed.answers, scrubbed.cancel_reason = {}, ""
-            scrubbed.save()
+        invitee_erased = not others_with_data
+        if invitee_erased:
+            invitee.name, invitee.email, invitee.phone, invitee.notes = ERASED_NAME, "", "", ""
+            invitee.answers = {}
+            invitee.save()
         request = ErasureRequest.objects.create(
             organization=access.organization,
             invitee_public_id=invitee.public_id,
-            booking_public_id=booking.public_id,
+            booking_public_id=current.public_id,
             requested_at=now,
             completed_at=now,
-            erased_bookings=len(theirs),
-            cancelled_bookings=len(upcoming),
+            erased_bookings=1,
+            cancelled_bookings=int(cancelled),
         )
-        booking_ids = [b.public_id for b in theirs]
         record(
             "bookings.invitee.erased",
             context=access.context,
@@ -112,14 +127,17 @@ def erase_invitee_data(
             data={
                 "request": request.public_id,
                 "invitee": invitee.public_id,
-                "bookings": booking_ids,
-                "cancelled": [b.public_id for b in upcoming],
+                "bookings": [current.public_id],
+                "cancelled": [current.public_id] if cancelled else [],
+                "invitee_erased": invitee_erased,
             },
         )
         note_deletion(
-            DeletedKind.INVITEE,
+            DeletedKind.INVITEE if invitee_erased else DeletedKind.BOOKING_DATA,
             organization_public_id=access.organization.public_id,
-            subject_ids=[invitee.public_id, *booking_ids],
+            subject_ids=[invitee.public_id, current.public_id]
+            if invitee_erased
+            else [current.public_id],
             context=access.context,
             actor_public_id=invitee.public_id,
         )

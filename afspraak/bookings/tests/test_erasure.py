@@ -42,45 +42,71 @@ def _reload(booking: Booking) -> tuple[Booking, Invitee]:
         return fresh, fresh.invitee
 
 
-def test_erasure_scrubs_every_booking_cancels_the_upcoming_one_and_confirms_by_email(
+def test_erasure_scrubs_the_links_booking_and_the_invitee_with_their_last_one(
     bookings, tenants, mailoutbox
 ):
     past, upcoming = bookings
 
-    erasure = erase_invitee_data(invitee_access(past), past)
+    first = erase_invitee_data(invitee_access(upcoming), upcoming)
 
-    for booking in (past, upcoming):
-        fresh, invitee = _reload(booking)
-        assert (fresh.invitee_name, fresh.invitee_phone, fresh.answers) == (ERASED_NAME, "", {})
-        assert (invitee.name, invitee.email, invitee.phone, invitee.answers) == (
-            ERASED_NAME,
-            "",
-            "",
-            {},
-        )
-        assert fresh.start == booking.start
-    assert _reload(past)[0].status == Status.CONFIRMED
-    assert _reload(upcoming)[0].status == Status.CANCELLED
-    assert (erasure.erased_bookings, erasure.cancelled_bookings) == (2, 1)
-    assert erasure.completed_at is not None
-    event = only_event("bookings.invitee.erased")
-    assert event.data["cancelled"] == [upcoming.public_id]
-    assert sorted(event.data["bookings"]) == sorted([past.public_id, upcoming.public_id])
-    (entry,) = DeletionRecord.objects.all()
-    assert entry.kind == "invitee"
-    assert entry.actor_public_id == past.invitee.public_id
-    message = OutboxMessage.objects.get(topic="bookings.erasure_email")
+    fresh, invitee = _reload(upcoming)
+    assert (fresh.invitee_name, fresh.invitee_phone, fresh.answers) == (ERASED_NAME, "", {})
+    assert fresh.status == Status.CANCELLED
+    assert fresh.start == upcoming.start
+    # Her other booking still holds its data, so her own row stays for it.
+    assert _reload(past)[0].invitee_name == f"{MARKER} Ada"
+    assert (invitee.name, invitee.email) == (f"{MARKER} Ada", "ada@example.test")
+    assert (first.erased_bookings, first.cancelled_bookings) == (1, 1)
+    assert only_event("bookings.invitee.erased").data["invitee_erased"] is False
+    assert DeletionRecord.objects.get().kind == "booking_data"
+
+    last = erase_invitee_data(invitee_access(past), past)
+
+    fresh, invitee = _reload(past)
+    assert fresh.invitee_name == ERASED_NAME
+    assert fresh.status == Status.CONFIRMED
+    assert (invitee.name, invitee.email, invitee.phone, invitee.answers) == (
+        ERASED_NAME,
+        "",
+        "",
+        {},
+    )
+    assert (last.erased_bookings, last.cancelled_bookings) == (1, 0)
+    assert sorted(DeletionRecord.objects.values_list("kind", flat=True)) == [
+        "booking_data",
+        "invitee",
+    ]
+    message = OutboxMessage.objects.filter(topic="bookings.erasure_email").last()
     assert "ada@example.test" not in str(message.payload)
 
     deliver_due()
 
     confirmations = [m for m in mailoutbox if "has been erased" in m.subject]
-    assert [m.to for m in confirmations] == [["ada@example.test"]]
+    assert [m.to for m in confirmations] == [["ada@example.test"], ["ada@example.test"]]
     # The host is told of the cancellation; the invitee gets no cancellation notice.
     cancelled = [m for m in mailoutbox if "Cancelled:" in m.subject]
     assert [m.to for m in cancelled] == [[tenants.member.user.email]]
     message.refresh_from_db()
     assert "sealed_address" not in message.payload
+
+
+def test_booking_with_someone_elses_address_erases_nothing_of_theirs(bookings):
+    past, upcoming = bookings
+    # Someone who knows Ada's address books a free time with it: the booking shares her
+    # invitee, and its link is theirs.
+    intruders = book(
+        upcoming.meeting_type, MONDAY_0900 + timedelta(days=2), name="X", email="ada@example.test"
+    )
+    assert intruders.invitee_id == upcoming.invitee_id
+
+    erase_invitee_data(invitee_access(intruders), intruders)
+
+    for hers in (past, upcoming):
+        fresh, invitee = _reload(hers)
+        assert fresh.invitee_name == f"{MARKER} Ada"
+        assert fresh.status == hers.status
+        assert invitee.email == "ada@example.test"
+    assert _reload(intruders)[0].invitee_name == ERASED_NAME
 
 
 def test_a_second_erasure_is_refused(bookings):
@@ -103,7 +129,7 @@ def test_the_link_asks_to_confirm_then_erases(bookings, client: Client):
 
     assert done.status_code == 200
     assert b"Your personal data is erased" in done.content
-    assert _reload(past)[1].name == ERASED_NAME
+    assert _reload(past)[0].invitee_name == ERASED_NAME
     assert client.post(url).status_code == 409
 
 
