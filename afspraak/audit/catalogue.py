@@ -67,6 +67,7 @@ ACTIONS: dict[str, str] = {
     "tenancy.offboarding.sessions_ended": "A person's sessions were ended by offboarding.",
     "tenancy.offboarding.user_deactivated": "A user account was deactivated.",
     # compliance
+    "compliance.staff_page.refused": "A staff page was refused to a password-only session.",
     "compliance.agreement.recorded": "A staff confidentiality agreement was recorded.",
     "compliance.policy.published": "A new security policy version was published.",
     "compliance.policy.acknowledged": "A staff member acknowledged the current security policy.",

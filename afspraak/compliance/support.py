@@ -18,9 +18,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from afspraak.accounts.middleware import is_staff_account
+from afspraak.accounts.sessions import session_used_second_factor
 from afspraak.audit.context import AuditContext
 from afspraak.audit.trail import record
 from afspraak.compliance.models import Approver, GrantState, SupportGrant, SupportPolicy
+from afspraak.compliance.standing import standing_refusal
 from afspraak.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from afspraak.tenancy.access import Access, access_for_support_grant
 from afspraak.tenancy.models import Organization
@@ -110,7 +112,8 @@ def decide_support_grant(access: Access, grant: SupportGrant, *, approve: bool) 
     """Approve or refuse, as the organization's owner, a staff member's request."""
     access.require(Permission.MANAGE_SUPPORT_ACCESS, reauthenticated=approve)
     _require_same_organization(access, grant)
-    if grant.approver != Approver.OWNER:
+    # The organization's choice as it stands now, not as it was when the request came in.
+    if approver_of(access.organization) != Approver.OWNER:
         raise ConflictError("A second staff member decides this request, not the organization.")
     with transaction.atomic():
         return _decide(access.context, grant, approve=approve)
@@ -123,10 +126,13 @@ def decide_support_grant_as_staff(
     staff = context.actor
     if staff is None or not is_staff_account(staff):
         raise ForbiddenError(STAFF_ONLY)
-    if grant.approver != Approver.STAFF:
+    if approver_of(grant.organization) != Approver.STAFF:
         raise ConflictError("The organization's owners decide this request.")
     if grant.staff_id == staff.pk:
         raise ForbiddenError("A second staff member must decide: not the one who asked.")
+    if approve and (reason := standing_refusal(staff)) is not None:
+        # Whoever opens customer data to a colleague must be cleared to see it themselves.
+        raise ForbiddenError(f"You cannot approve support access now ({reason}).")
     with transaction.atomic():
         return _decide(context, grant, approve=approve)
 
@@ -239,6 +245,9 @@ def support_access_source(
     """Return a staff member's read-only access from their active grant, recording the view."""
     user = request.user
     if not user.is_authenticated or not is_staff_account(user):
+        return None
+    if not session_used_second_factor(request):
+        # As on every staff page: a session opened with a password alone reaches no data.
         return None
     grant = active_grant(user, organization)
     if grant is None:

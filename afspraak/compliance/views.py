@@ -14,7 +14,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from afspraak.accounts.middleware import is_staff_account
+from afspraak.accounts.sessions import session_used_second_factor
 from afspraak.audit.context import AuditContext
+from afspraak.audit.models import Outcome
+from afspraak.audit.trail import record
 from afspraak.compliance.forms import ApproverForm, DecisionForm, SupportRequestForm
 from afspraak.compliance.models import Approver, GrantState, SupportGrant
 from afspraak.compliance.standing import REFUSAL_MESSAGES, standing_refusal
@@ -32,7 +35,7 @@ from afspraak.compliance.support import (
     support_grants_of,
     support_max_hours,
 )
-from afspraak.errors import DomainError, NotFoundError
+from afspraak.errors import DomainError, ForbiddenError, NotFoundError
 from afspraak.tenancy.models import Organization
 from afspraak.tenancy.pages import (
     OrganizationRequest,
@@ -117,9 +120,15 @@ def support_revoke(request: OrganizationRequest, grant_id: str) -> HttpResponse:
 
 # --- Staff ----------------------------------------------------------------------------------
 
+SECOND_FACTOR_FIRST = "Log in with your second factor to use the staff pages."
+
 
 def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Serve the operator's staff only: others get the 404 of a page that is not there."""
+    """Serve the operator's staff only: others get the 404 of a page that is not there.
+
+    Staff whose session did not go through their second factor are refused (403,
+    audited), as on the security console: a stolen password alone opens nothing.
+    """
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -127,6 +136,14 @@ def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
             return redirect_to_login(request.get_full_path())
         if not is_staff_account(request.user):
             raise NotFoundError("No such page.")
+        if not session_used_second_factor(request):
+            record(
+                "compliance.staff_page.refused",
+                context=AuditContext.from_request(request),
+                outcome=Outcome.DENIED,
+                data={"reason": "session_without_second_factor"},
+            )
+            raise ForbiddenError(SECOND_FACTOR_FIRST)
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -9,12 +9,12 @@ or a later API cannot skip the check. Each change is audited in its transaction.
 from dataclasses import dataclass
 from typing import Any
 
-from allauth.account.internal.flows.login import AUTHENTICATION_METHODS_SESSION_KEY
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
 from afspraak.accounts.middleware import has_second_factor, is_staff_account
+from afspraak.accounts.sessions import session_used_second_factor
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import (
     Alert,
@@ -46,11 +46,6 @@ class Reviewer:
     context: AuditContext
 
 
-def _session_used_mfa(request: HttpRequest) -> bool:
-    steps = request.session.get(AUTHENTICATION_METHODS_SESSION_KEY) or []
-    return any(isinstance(step, dict) and step.get("method") == "mfa" for step in steps)
-
-
 def refusal_reason(request: HttpRequest) -> str | None:
     """Return why ``request``'s user may not review (None when they may)."""
     user = request.user
@@ -58,7 +53,7 @@ def refusal_reason(request: HttpRequest) -> str | None:
         return "not_staff"
     if not has_second_factor(user):
         return "no_second_factor"
-    if not _session_used_mfa(request):
+    if not session_used_second_factor(request):
         return "session_without_second_factor"
     return None
 

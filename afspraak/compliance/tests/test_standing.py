@@ -24,6 +24,7 @@ from afspraak.tenancy.access import access_for_support_grant
 from afspraak.tenancy.roles import Permission
 from afspraak.testing.access import member_access
 from afspraak.testing.audit import assert_audited
+from afspraak.testing.logins import log_in_with_second_factor
 
 
 def _granted(tenants, staff):
@@ -38,7 +39,7 @@ def test_lapsed_training_refuses_the_support_page_with_403_and_audits_the_reason
 ):
     staff = staff_member()
     _granted(tenants, staff)
-    client.force_login(staff)
+    log_in_with_second_factor(client, staff)
     members = reverse("tenancy:members", args=["alpha"])
     assert client.get(members).status_code == 200
 

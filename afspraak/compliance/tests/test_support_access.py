@@ -10,11 +10,17 @@ from django.urls import reverse
 from afspraak.accounts.tests.signin import reauthenticate
 from afspraak.audit.context import AuditContext
 from afspraak.compliance.models import Approver, GrantState, SupportGrant, SupportPolicy
-from afspraak.compliance.support import decide_support_grant, request_support_access
+from afspraak.compliance.support import (
+    approver_of,
+    decide_support_grant,
+    decide_support_grant_as_staff,
+    request_support_access,
+)
 from afspraak.compliance.tests.staffing import staff_member
 from afspraak.errors import ConflictError, DomainError, ForbiddenError
 from afspraak.testing.access import member_access
 from afspraak.testing.audit import assert_audited, events
+from afspraak.testing.logins import log_in_with_second_factor
 
 
 def _ask(client, organization, *, hours=2, reason="Ticket 4711: invitations bounce"):
@@ -36,7 +42,7 @@ def _approve_as_owner(client, tenants, grant):
 def test_full_lifecycle_request_approve_read_audited_expire(client, tenants, clock):
     staff = staff_member()
     members = reverse("tenancy:members", args=[tenants.a.slug])
-    client.force_login(staff)
+    log_in_with_second_factor(client, staff)
     assert client.get(members).status_code == 404
 
     assert _ask(client, tenants.a).status_code == 302
@@ -50,7 +56,7 @@ def test_full_lifecycle_request_approve_read_audited_expire(client, tenants, clo
     assert _approve_as_owner(client, tenants, grant).status_code == 302
     assert_audited("compliance.support.approved", actor=tenants.owner.user, organization=tenants.a)
 
-    client.force_login(staff)
+    log_in_with_second_factor(client, staff)
     page = client.get(members)
     assert page.status_code == 200
     assert tenants.member.user.email in page.content.decode()
@@ -68,7 +74,7 @@ def test_full_lifecycle_request_approve_read_audited_expire(client, tenants, clo
     assert "compliance.support.page_viewed" in log.content.decode()
 
     clock.shift(timedelta(hours=2, seconds=1))
-    client.force_login(staff)
+    log_in_with_second_factor(client, staff)
     assert client.get(members).status_code == 404
 
 
@@ -76,7 +82,7 @@ def test_owner_revokes_and_access_ends_at_once(client, tenants, clock):
     staff = staff_member()
     grant = request_support_access(AuditContext(actor=staff), tenants.a, reason="Ticket 5", hours=8)
     decide_support_grant(member_access(tenants.owner, reauthenticated=True), grant, approve=True)
-    client.force_login(staff)
+    log_in_with_second_factor(client, staff)
     members = reverse("tenancy:members", args=[tenants.a.slug])
     assert client.get(members).status_code == 200
 
@@ -85,7 +91,7 @@ def test_owner_revokes_and_access_ends_at_once(client, tenants, clock):
     assert client.get(revoke).status_code == 200
     assert client.post(revoke).status_code == 302
 
-    client.force_login(staff)
+    log_in_with_second_factor(client, staff)
     assert client.get(members).status_code == 404
     assert_audited("compliance.support.revoked", actor=tenants.owner.user, organization=tenants.a)
 
@@ -94,7 +100,7 @@ def test_staff_member_ends_their_own_access(client, tenants, clock):
     staff = staff_member()
     grant = request_support_access(AuditContext(actor=staff), tenants.a, reason="T", hours=1)
     decide_support_grant(member_access(tenants.owner, reauthenticated=True), grant, approve=True)
-    client.force_login(staff)
+    log_in_with_second_factor(client, staff)
 
     response = client.post(reverse("compliance:staff_support_revoke", args=[grant.public_id]))
 
@@ -118,7 +124,7 @@ def test_a_support_grant_refuses_every_write(client, tenants, clock, name, metho
     staff = staff_member()
     grant = request_support_access(AuditContext(actor=staff), tenants.a, reason="T", hours=1)
     decide_support_grant(member_access(tenants.owner, reauthenticated=True), grant, approve=True)
-    client.force_login(staff)
+    log_in_with_second_factor(client, staff)
 
     response = client.post(reverse(name, args=[tenants.a.slug]), {"email": "x@example.test"})
 
@@ -139,7 +145,7 @@ def test_support_grant_opens_security_and_audit_log_but_not_another_organization
     staff = staff_member()
     grant = request_support_access(AuditContext(actor=staff), tenants.a, reason="T", hours=1)
     decide_support_grant(member_access(tenants.owner, reauthenticated=True), grant, approve=True)
-    client.force_login(staff)
+    log_in_with_second_factor(client, staff)
 
     assert client.get(reverse("tenancy:security", args=["alpha"])).status_code == 200
     assert client.get(reverse("tenancy:audit_log", args=["alpha"])).status_code == 200
@@ -148,7 +154,7 @@ def test_support_grant_opens_security_and_audit_log_but_not_another_organization
 
 def test_requests_longer_than_eight_hours_or_without_reason_are_refused(client, tenants):
     staff = staff_member()
-    client.force_login(staff)
+    log_in_with_second_factor(client, staff)
 
     too_long = _ask(client, tenants.a, hours=9)
     no_reason = _ask(client, tenants.a, reason="  ")
@@ -194,14 +200,14 @@ def test_organization_choosing_staff_approval_needs_a_second_staff_member(client
         decide_support_grant(
             member_access(tenants.owner, reauthenticated=True), grant, approve=True
         )
-    client.force_login(staff)
+    log_in_with_second_factor(client, staff)
     decide = reverse("compliance:staff_support_decide", args=[grant.public_id])
     assert client.post(decide, {"decision": "approve"}).status_code == 403
-    client.force_login(colleague)
+    log_in_with_second_factor(client, colleague)
     assert client.post(decide, {"decision": "approve"}).status_code == 302
 
     assert_audited("compliance.support.approved", actor=colleague, organization=tenants.a)
-    client.force_login(staff)
+    log_in_with_second_factor(client, staff)
     assert client.get(reverse("tenancy:members", args=["alpha"])).status_code == 200
 
 
@@ -212,7 +218,7 @@ def test_refused_request_opens_nothing(client, tenants, clock):
     decide_support_grant(member_access(tenants.owner, reauthenticated=True), grant, approve=False)
 
     assert_audited("compliance.support.denied", organization=tenants.a)
-    client.force_login(staff)
+    log_in_with_second_factor(client, staff)
     assert client.get(reverse("tenancy:members", args=["alpha"])).status_code == 404
     with pytest.raises(ConflictError):
         decide_support_grant(
@@ -238,3 +244,45 @@ def test_owner_support_page_lists_requests_in_the_same_queries_however_many(clie
     assert count_queries(1) == count_queries(5)
     assert client.get(page).content.decode().count('value="approve"') == 6
     assert not events("compliance.support.page_viewed")
+
+
+def test_an_active_grant_opens_nothing_to_a_password_only_session(client, tenants, clock):
+    staff = staff_member()
+    grant = request_support_access(AuditContext(actor=staff), tenants.a, reason="T", hours=1)
+    decide_support_grant(member_access(tenants.owner, reauthenticated=True), grant, approve=True)
+    members = reverse("tenancy:members", args=["alpha"])
+
+    client.force_login(staff)
+    assert client.get(members).status_code == 404
+    assert client.get(reverse("compliance:staff_support")).status_code == 403
+    assert_audited(
+        "compliance.staff_page.refused", data={"reason": "session_without_second_factor"}
+    )
+    log_in_with_second_factor(client, staff)
+    assert client.get(members).status_code == 200
+
+
+def test_a_colleague_out_of_standing_cannot_approve(client, tenants, clock):
+    policy = SupportPolicy.objects.create(organization=tenants.a, approver=Approver.STAFF)
+    assert approver_of(policy.organization) == Approver.STAFF
+    staff, colleague = staff_member(), staff_member(missing="training")
+    grant = request_support_access(AuditContext(actor=staff), tenants.a, reason="T", hours=1)
+
+    with pytest.raises(ForbiddenError, match="cannot approve"):
+        decide_support_grant_as_staff(AuditContext(actor=colleague), grant, approve=True)
+    grant.refresh_from_db()
+    assert grant.state == GrantState.REQUESTED
+
+
+def test_a_waiting_request_follows_the_organizations_current_choice(tenants, clock):
+    staff, colleague = staff_member(), staff_member()
+    SupportPolicy.objects.create(organization=tenants.a, approver=Approver.STAFF)
+    grant = request_support_access(AuditContext(actor=staff), tenants.a, reason="T", hours=1)
+    # The owners take the decision back before a colleague acts on the request.
+    SupportPolicy.objects.filter(organization=tenants.a).update(approver=Approver.OWNER)
+
+    with pytest.raises(ConflictError, match="owners decide"):
+        decide_support_grant_as_staff(AuditContext(actor=colleague), grant, approve=True)
+    decide_support_grant(member_access(tenants.owner, reauthenticated=True), grant, approve=True)
+    grant.refresh_from_db()
+    assert grant.state == GrantState.APPROVED

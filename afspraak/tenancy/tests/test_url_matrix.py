@@ -21,6 +21,7 @@ from afspraak.tenancy.roles import Role
 from afspraak.tenancy.tests.contributions import collect
 from afspraak.testing.audit import assert_audited
 from afspraak.testing.factories import InvitationFactory, MembershipFactory, StaffUserFactory
+from afspraak.testing.logins import log_in_with_second_factor
 
 ALL_ROLES = frozenset(Role)
 VIEWERS = frozenset({Role.OWNER, Role.ADMIN, Role.AUDITOR})
@@ -295,11 +296,15 @@ def test_support_staff_routes_serve_staff_only(client, tenants, name):
     client.force_login(tenants.owner.user)
     _, customer = send()
     client.force_login(staff)
+    _, password_only = send()
+    log_in_with_second_factor(client, staff)
     _, served = send()
 
     assert anonymous.status_code == 302
     assert anonymous["Location"] == f"{reverse('account_login')}?next={url}"
     assert customer.status_code == 404
+    # A session opened with the password alone reaches no staff page.
+    assert password_only.status_code == 403
     assert served.status_code == success, served.content[:300]
 
 
