@@ -90,6 +90,9 @@ def raise_alert(rule: "Rule", firing: Firing) -> Alert:
             .filter(
                 rule_id=rule.id,
                 subject=firing.subject,
+                # Each organization hears of its own: the same person made admin in two
+                # organizations is two alerts, one for each organization's owners.
+                organization_public_id=firing.organization_public_id,
                 last_seen_at__gte=now - timedelta(hours=settings.AFSPRAAK_ALERT_GROUP_HOURS),
             )
             .exclude(status=AlertStatus.CLOSED)

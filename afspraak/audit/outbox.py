@@ -209,14 +209,24 @@ def _deliver_batch(topic: str, message_ids: list[int]) -> int:
     messages = _claim_many(message_ids)
     if not messages:
         return 0
+    handler = _handlers[topic]
     try:
-        _handlers[topic](messages)
-    except Exception as error:
-        for message in messages:
-            _note_failure(message, error)
-        return 0
+        handler(messages)
+    except Exception:  # one of them may be at fault: find out which, one at a time
+        return sum(_deliver_one_of_batch(handler, message) for message in messages)
     _note_delivered(messages)
     return len(messages)
+
+
+def _deliver_one_of_batch(handler: BatchHandler, message: OutboxMessage) -> bool:
+    """Deliver one message of a failed batch alone, so one bad message holds up no other."""
+    try:
+        handler([message])
+    except Exception as error:
+        _note_failure(message, error)
+        return False
+    _note_delivered([message])
+    return True
 
 
 def deliver_due(*, batch_size: int = BATCH_SIZE) -> int:

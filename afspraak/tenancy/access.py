@@ -278,9 +278,17 @@ def organization_for_request(request: HttpRequest, org_slug: str) -> Organizatio
 
 
 def request_access_in_context(
-    request: HttpRequest, organization: Organization, permission: Permission | None = None
+    request: HttpRequest,
+    organization: Organization,
+    permission: Permission | None = None,
+    *,
+    members_only: bool = False,
 ) -> Access:
-    """Return the request's access, inside the organization's active context (see below)."""
+    """Return the request's access, inside the organization's active context (see below).
+
+    A non-member is refused, unless an access source (staff support access) gives them
+    one for this page; ``members_only`` asks no source (the API is for members).
+    """
     user = request.user
     if not isinstance(user, User):
         raise NotFoundError(ORGANIZATION_NOT_FOUND)
@@ -292,6 +300,8 @@ def request_access_in_context(
             reauthenticated=lambda: did_recently_reauthenticate(request),
         )
     except AccessDeniedError as refusal:
+        if members_only:
+            raise
         access = _sourced_access(request, organization, permission, refusal)
     if session_too_old(request, organization):
         raise access.denied(Refusal.SESSION_LIFETIME, permission)
@@ -321,15 +331,15 @@ def _sourced_access(
 def access_for_request(
     request: HttpRequest, org_slug: str, permission: Permission | None = None
 ) -> Access:
-    """Return the access of a page's or API call's user to ``org_slug`` (needing ``permission``).
+    """Return the access of an API call's user, a member, to ``org_slug`` (needing ``permission``).
 
     A missing organization and one the user does not belong to give the same 404; a
     session older than the organization allows, or a user without the MFA it requires,
-    is refused before any permission is looked at.
+    is refused before any permission is looked at. Staff support access opens pages only.
     """
     organization = organization_for_request(request, org_slug)
     with organization_context(organization, user=request.user):
-        return request_access_in_context(request, organization, permission)
+        return request_access_in_context(request, organization, permission, members_only=True)
 
 
 def access_for_member(user: Any, organization: Organization, context: AuditContext) -> Access:

@@ -22,7 +22,7 @@ from afspraak.tenancy.membership import change_member_role
 from afspraak.tenancy.roles import Role
 from afspraak.testing.access import member_access
 from afspraak.testing.audit import assert_audited, events
-from afspraak.testing.factories import UserFactory
+from afspraak.testing.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -346,3 +346,18 @@ def test_every_rule_is_described_in_the_detection_page():
     for rule in RULES:
         assert all((rule.title, rule.condition, rule.falsepositives, rule.logsource))
         assert (rule.evaluate is None) != (rule.sweep is None)
+
+
+def test_the_same_person_made_admin_in_two_organizations_alerts_each(tenants, clock):
+    both = tenants.member.user
+    in_b = MembershipFactory.create(organization=tenants.b, user=both, role=Role.MEMBER)
+    change_member_role(member_access(tenants.owner, reauthenticated=True), tenants.member, "admin")
+    change_member_role(member_access(tenants.outsider, reauthenticated=True), in_b, "admin")
+    deliver_all()
+
+    alerts = _alerts("afspraak-privilege-escalation")
+    assert sorted(a.organization_public_id for a in alerts) == sorted(
+        [tenants.a.public_id, tenants.b.public_id]
+    )
+    # B's owner hears of B's change, not only A's owners of A's.
+    assert any("owner@b.test" in email.to for email in mail.outbox)

@@ -280,18 +280,27 @@ def test_a_batch_topic_gets_its_due_messages_at_once_oldest_first(monkeypatch):
     assert deliver_due() == 0
 
 
-def test_a_failing_batch_is_retried_whole(monkeypatch):
+def test_one_bad_message_in_a_batch_holds_up_no_other(monkeypatch):
+    delivered: list[int] = []
     monkeypatch.setattr(outbox, "_handlers", dict(outbox._handlers))
     monkeypatch.setattr(outbox, "_batch_topics", set(outbox._batch_topics))
 
-    def refuse(messages):
-        raise ConnectionRefusedError("SIEM down")
+    def deliver(messages):
+        if any(m.payload["n"] == 1 for m in messages):
+            raise ConnectionRefusedError("message 1 cannot be sent")
+        delivered.extend(m.payload["n"] for m in messages)
 
-    handles(TOPIC, batch=True)(refuse)
-    first, second = enqueue(TOPIC, {"n": 0}), enqueue(TOPIC, {"n": 1})
+    handles(TOPIC, batch=True)(deliver)
+    messages = [enqueue(TOPIC, {"n": n}) for n in range(3)]
 
-    assert deliver_due() == 0
-    for message in (first, second):
+    assert deliver_due() == 2
+    assert delivered == [0, 2]
+    states = []
+    for message in messages:
         message.refresh_from_db()
-        assert (message.attempts, message.delivered_at) == (1, None)
-        assert message.last_error == "ConnectionRefusedError: SIEM down"
+        states.append((message.delivered_at is not None, message.attempts, message.last_error))
+    assert states == [
+        (True, 1, ""),
+        (False, 1, "ConnectionRefusedError: message 1 cannot be sent"),
+        (True, 1, ""),
+    ]

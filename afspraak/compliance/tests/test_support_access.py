@@ -286,3 +286,13 @@ def test_a_waiting_request_follows_the_organizations_current_choice(tenants, clo
     decide_support_grant(member_access(tenants.owner, reauthenticated=True), grant, approve=True)
     grant.refresh_from_db()
     assert grant.state == GrantState.APPROVED
+
+
+def test_support_access_opens_pages_not_the_api(client, tenants, clock):
+    staff = staff_member()
+    grant = request_support_access(AuditContext(actor=staff), tenants.a, reason="T", hours=1)
+    decide_support_grant(member_access(tenants.owner, reauthenticated=True), grant, approve=True)
+    log_in_with_second_factor(client, staff)
+
+    assert client.get(reverse("tenancy:members", args=["alpha"])).status_code == 200
+    assert client.get("/api/v1/organizations/alpha/members").status_code == 404
