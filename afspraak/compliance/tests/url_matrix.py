@@ -4,7 +4,7 @@ Only owners decide on support access to their organization (the issue: "approved
 the customer's owner"); the staff pages are in ``SUPPORT_STAFF``: staff only, others get 404.
 """
 
-from afspraak.compliance.models import SupportGrant
+from afspraak.compliance.models import SupportGrant, SupportPolicy
 from afspraak.tenancy.roles import Role
 from afspraak.testing.factories import StaffUserFactory
 
@@ -65,6 +65,8 @@ SUPPORT_STAFF = {
 
 
 def _staff_approved_request(tenants):
+    # The organization has chosen a second staff member to decide its requests.
+    SupportPolicy.objects.update_or_create(organization=tenants.a, defaults={"approver": "staff"})
     grant = _grant(tenants)
     grant.approver = "staff"
     grant.save(update_fields=["approver"])
