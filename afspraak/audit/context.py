@@ -56,6 +56,8 @@ def request_id_of(request: HttpRequest) -> str:
     existing = getattr(request, "request_id", "")
     if not existing:
         existing = new_request_id()
+        # Kept on the request itself, so its response and every event of it share the id;
+        # HttpRequest declares no such attribute, hence the ignore.
         request.request_id = existing  # type: ignore[attr-defined]
     return existing
 

@@ -267,11 +267,13 @@ def build_siem_handler(
         return SiemStreamHandler(sys.stderr)
     if spec.kind == "stdout":
         return SiemStreamHandler(sys.stdout)
-    if spec.kind == "file":
-        assert spec.path is not None  # noqa: S101 - parse_sink gives every file sink a path
+    # parse_log_sink gives every file sink a path and every syslog sink a host and port.
+    if spec.kind == "file" and spec.path is not None:
         return SiemFileHandler(
             spec.path, maxBytes=file_max_bytes, backupCount=file_backups, encoding="utf-8"
         )
+    if spec.kind != "syslog+tls":
+        raise ImproperlyConfigured(f"AFSPRAAK_SIEM_SINK: no sink of the kind {spec.kind!r}")
     check_tls_files(ca_file, cert_file, key_file)
     return SyslogTlsHandler(
         SyslogTlsTransport(

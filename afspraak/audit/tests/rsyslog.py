@@ -5,10 +5,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from afspraak.server.certificates import ensure_local_certificates, local_tls_files
 
@@ -74,7 +71,8 @@ class Rsyslog:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"rsyslogd exited: {self.process.stderr.read()!r}")  # type: ignore[union-attr]
+                detail = self.process.stderr.read() if self.process.stderr else b""
+                raise RuntimeError(f"rsyslogd exited: {detail!r}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
                 return
@@ -107,12 +105,3 @@ class Rsyslog:
                 return lines
             time.sleep(0.05)
         raise AssertionError(f"rsyslog received {len(self.lines())} lines, expected {count}")
-
-
-@pytest.fixture
-def rsyslog(tmp_path: Path) -> Iterator[Rsyslog]:
-    """A running rsyslog on a free port of 127.0.0.1, taking syslog over TLS; stopped after."""
-    receiver = Rsyslog(tmp_path / "rsyslog")
-    receiver.start()
-    yield receiver
-    receiver.stop()

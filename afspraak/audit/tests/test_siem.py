@@ -22,7 +22,7 @@ from afspraak.audit.siem import (
     build_siem_handler,
     syslog_frame,
 )
-from afspraak.audit.tests.rsyslog import Rsyslog, rsyslog  # noqa: F401 - the fixture
+from afspraak.audit.tests.rsyslog import Rsyslog
 from afspraak.audit.trail import record
 from afspraak.environment import parse_log_sink
 from afspraak.testing.factories import OrganizationFactory, UserFactory
@@ -45,7 +45,7 @@ def use_handler(handler: logging.Handler) -> Iterator[logging.Handler]:
 
 
 @pytest.fixture
-def syslog_sink(rsyslog: Rsyslog) -> Iterator[logging.Handler]:  # noqa: F811 - the fixture
+def syslog_sink(rsyslog: Rsyslog) -> Iterator[logging.Handler]:
     """The audit stream going to the test's rsyslog, built as the settings build it."""
     yield from use_handler(build_siem_handler(rsyslog.url, ca_file=str(rsyslog.tls.ca_cert)))
 
@@ -60,7 +60,7 @@ def received_events(lines: list[str]) -> list[dict]:
     return [document for document in documents if document.get("event.kind") == "event"]
 
 
-def test_committed_events_arrive_over_tls_as_ecs_json(syslog_sink, rsyslog):  # noqa: F811
+def test_committed_events_arrive_over_tls_as_ecs_json(syslog_sink, rsyslog):
     organization = OrganizationFactory.create()
     user = UserFactory.create()
     context = AuditContext(actor=user, ip_address="203.0.113.9", user_agent="Firefox/140")
@@ -81,7 +81,7 @@ def test_committed_events_arrive_over_tls_as_ecs_json(syslog_sink, rsyslog):  # 
     del organization
 
 
-def test_a_receiver_restart_loses_no_event(rsyslog):  # noqa: F811
+def test_a_receiver_restart_loses_no_event(rsyslog):
     # Retry at once, not after a second: the test restarts the receiver in between.
     transport = SyslogTlsTransport(
         "127.0.0.1", rsyslog.port, ca_file=str(rsyslog.tls.ca_cert), first_backoff=0.0
@@ -116,7 +116,7 @@ def test_a_receiver_restart_loses_no_event(rsyslog):  # noqa: F811
         assert not OutboxMessage.objects.filter(delivered_at__isnull=True).exists()
 
 
-def test_a_forged_line_in_a_user_agent_stays_inside_one_message(syslog_sink, rsyslog):  # noqa: F811
+def test_a_forged_line_in_a_user_agent_stays_inside_one_message(syslog_sink, rsyslog):
     user = UserFactory.create()
     forged_json = json.dumps({"event.action": "accounts.login.succeeded", "user.id": "admin"})
     forged_frame = "60 <110>1 2025-01-01T00:00:00Z host afspraak 1 audit - " + forged_json
@@ -189,7 +189,7 @@ def test_a_sink_that_cannot_write_leaves_the_line_in_the_outbox(tmp_path):
     assert message.last_error.startswith("SiemUnavailableError")
 
 
-def test_an_unreachable_receiver_fails_fast_until_its_backoff_passes(rsyslog):  # noqa: F811
+def test_an_unreachable_receiver_fails_fast_until_its_backoff_passes(rsyslog):
     rsyslog.stop()
     transport = SyslogTlsTransport("127.0.0.1", rsyslog.port, ca_file=str(rsyslog.tls.ca_cert))
 
@@ -199,7 +199,7 @@ def test_an_unreachable_receiver_fails_fast_until_its_backoff_passes(rsyslog):  
         transport.send(b"1 x")
 
 
-def test_a_receiver_with_a_certificate_we_do_not_trust_is_refused(rsyslog, tmp_path):  # noqa: F811
+def test_a_receiver_with_a_certificate_we_do_not_trust_is_refused(rsyslog, tmp_path):
     transport = SyslogTlsTransport("127.0.0.1", rsyslog.port)  # the system's CAs only
 
     with pytest.raises(SiemUnavailableError, match="CERTIFICATE_VERIFY_FAILED"):
