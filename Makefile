@@ -36,6 +36,16 @@ $(VENV)/.dev: requirements-dev.lock $(VENV)/.runtime
 	.venv-sslyze/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-sslyze.lock
 	touch $@
 
+# Patroni, the PostgreSQL pair's failover manager (afspraak/cluster/patroni.py), runs as the
+# postgres user: its virtualenv is made with Debian's /usr/bin/python3 (postgres cannot read a
+# Python under /root) and must be readable by postgres, which the last line checks.
+.venv-patroni/.installed: requirements-patroni.lock
+	test -x .venv-patroni/bin/python || /usr/bin/python3 -m venv .venv-patroni
+	.venv-patroni/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-patroni.lock
+	chmod -R o+rX .venv-patroni
+	if [ "$$(id -u)" -eq 0 ]; then runuser -u postgres -- .venv-patroni/bin/patroni --version; fi || { echo "The postgres user cannot run $(CURDIR)/.venv-patroni: give it read access to the directories above (chmod o+rx)" >&2; exit 1; }
+	touch $@
+
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -53,13 +63,13 @@ test: setup $(VENV)/.dev
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 
-test-sqlite: $(VENV)/.dev .venv-sslyze/.installed
+test-sqlite: $(VENV)/.dev .venv-sslyze/.installed .venv-patroni/.installed
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
 
 # The browser and server tests drive the embedded (SQLite) installation; the rest runs again
-# against PostgreSQL.
+# against PostgreSQL. The cluster tests start their own PostgreSQL pair: they run once, above.
 test-postgres: $(VENV)/.dev
-	AFSPRAAK_TEST_DATABASE=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) -q -m "not browser" \
+	AFSPRAAK_TEST_DATABASE=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) -q -m "not browser and not cluster" \
 		--ignore=afspraak/server/tests
 
 # The benchmarks start the same throw-away servers as the tests (PostgreSQL …).

@@ -104,6 +104,8 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "afspraak.crypto.middleware.CryptoFailureMiddleware",
     "afspraak.tenancy.middleware.DomainErrorMiddleware",
+    # Last, so it sees a view's database error first: a failover answers 503, not 500.
+    "afspraak.server.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "afspraak.urls"
@@ -127,6 +129,16 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------------------------
 DB_ENGINE = env_choice("AFSPRAAK_DB_ENGINE", "sqlite", ("sqlite", "postgresql"))
 if DB_ENGINE == "postgresql":
+    _DB_OPTIONS = {"sslmode": env_str("AFSPRAAK_DB_SSLMODE", "prefer")}
+    # With several hosts (``AFSPRAAK_DB_HOST=a,b``), libpq tries them in order and keeps the
+    # first that matches: ``read-write`` finds the current primary of a Patroni pair.
+    _DB_TARGET_SESSION_ATTRS = env_choice(
+        "AFSPRAAK_DB_TARGET_SESSION_ATTRS",
+        "",
+        ("", "any", "read-write", "read-only", "primary", "standby", "prefer-standby"),
+    )
+    if _DB_TARGET_SESSION_ATTRS:
+        _DB_OPTIONS["target_session_attrs"] = _DB_TARGET_SESSION_ATTRS
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.postgresql",
@@ -136,7 +148,10 @@ if DB_ENGINE == "postgresql":
             "HOST": env_str("AFSPRAAK_DB_HOST", "127.0.0.1"),
             "PORT": env_str("AFSPRAAK_DB_PORT", "5432"),
             "CONN_MAX_AGE": env_int("AFSPRAAK_DB_CONN_MAX_AGE", 60, minimum=0),
-            "OPTIONS": {"sslmode": env_str("AFSPRAAK_DB_SSLMODE", "prefer")},
+            # A persistent connection to a primary that died (failover) is noticed before a
+            # request uses it, so the request connects again, to the new primary.
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": _DB_OPTIONS,
         }
     }
     # System jobs that must cross organizations (offboarding across tenants, backups,

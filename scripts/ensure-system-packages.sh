@@ -15,6 +15,8 @@ if [ "${1:-run}" = test ]; then
     # The SIEM sink's tests deliver over RFC 5425 (syslog over TLS) to a real rsyslog.
     [ -x /usr/sbin/rsyslogd ] || want+=(rsyslog)
     ls /usr/lib/*/rsyslog/lmnsd_ossl.so >/dev/null 2>&1 || want+=(rsyslog-openssl)
+    # The failover tests keep Patroni's leader lock in a real etcd.
+    [ -x /usr/bin/etcd ] || want+=(etcd-server)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 

@@ -391,8 +391,16 @@ class ThrowAwayServer:
 
     def _create_roles(self, coordinates: PostgresCoordinates, superuser_password: str) -> None:
         import psycopg
-        from psycopg import sql
 
+        from afspraak.tenancy.database_roles import DatabaseRoles, create_roles_and_database
+
+        roles = DatabaseRoles(
+            owner_user=coordinates.owner_user,
+            owner_password=coordinates.owner_password,
+            app_user=coordinates.app_user,
+            app_password=coordinates.app_password,
+            database=DATABASE_NAME,
+        )
         try:
             with psycopg.connect(
                 host=coordinates.host,
@@ -404,28 +412,7 @@ class ThrowAwayServer:
                 autocommit=True,
                 connect_timeout=10,
             ) as conn:
-                conn.execute(
-                    sql.SQL(
-                        "CREATE ROLE {} LOGIN CREATEDB NOSUPERUSER NOCREATEROLE NOREPLICATION "
-                        "NOBYPASSRLS PASSWORD {}"
-                    ).format(
-                        sql.Identifier(coordinates.owner_user),
-                        sql.Literal(coordinates.owner_password),
-                    )
-                )
-                conn.execute(
-                    sql.SQL(
-                        "CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
-                        "NOBYPASSRLS PASSWORD {}"
-                    ).format(
-                        sql.Identifier(coordinates.app_user), sql.Literal(coordinates.app_password)
-                    )
-                )
-                conn.execute(
-                    sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                        sql.Identifier(DATABASE_NAME), sql.Identifier(coordinates.owner_user)
-                    )
-                )
+                create_roles_and_database(conn, roles)
         except psycopg.Error as error:
             raise PostgresHarnessError(
                 f"Creating the test roles failed: {error}\n--- server log ({self.log_file}) ---\n"
