@@ -231,17 +231,21 @@ class PatroniPair:
             raise PatroniError(f"{node} reports no timeline")
         return int(status["timeline"])
 
-    def stop(self) -> None:
-        """Stop both nodes (leader last, so the standby does not take over) and etcd."""
-        leader = self.leader()
-        for node in sorted(self.nodes.values(), key=lambda node: node.name == leader):
-            if node.process is not None:
-                node.process.stop(timeout=20)
-                node.process = None
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop both nodes and etcd; kill what has not stopped within ``timeout`` seconds."""
+        processes = [node.process for node in self.nodes.values() if node.process is not None]
+        for process in processes:
+            # Both at once: the standby must not take over from a leader that is stopping.
+            process.terminate()
+        deadline = time.monotonic() + timeout
+        for process in processes:
+            process.stop(timeout=max(0.0, deadline - time.monotonic()))
+        for node in self.nodes.values():
+            node.process = None
             pid = node.postmaster_pid()
             if pid is not None:
                 os.kill(pid, signal.SIGKILL)
-        self.etcd.process.stop(timeout=10)
+        self.etcd.process.stop(timeout=5)
 
     def _accepts_writes(self, name: str) -> bool:
         import psycopg
@@ -294,12 +298,13 @@ def running_patroni_pair(directory: Path) -> Iterator[PatroniPair]:
             _start_patroni(node)
         try:
             wait_until(lambda: pair.leader() is not None, _START_TIMEOUT, "a Patroni leader")
-            leader = pair.leader()
-            standby = next(name for name in nodes if name != leader)
-            pair.wait_for_standby(standby)
+            leader = str(pair.leader())
+            # Migrating while the standby copies the primary saves the time of one of them; a
+            # commit does not wait for a standby that has not joined yet (Patroni lets it).
+            _create_database(pair, leader)
+            pair.wait_for_standby(next(name for name in nodes if name != leader))
         except TimeoutError as error:
             raise PatroniError(f"{error}\n{_logs(pair)}") from error
-        _create_database(pair, str(leader))
         yield pair
 
 

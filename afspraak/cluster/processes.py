@@ -69,11 +69,16 @@ class ServerProcess:
         self.popen.wait(timeout=10)
         self.pid_file.unlink(missing_ok=True)
 
-    def stop(self, timeout: float = 15.0) -> None:
-        """Ask the server to stop (SIGTERM); kill it if it has not stopped within ``timeout``."""
+    def terminate(self) -> None:
+        """Ask the server to stop (SIGTERM) without waiting."""
         if self.is_running():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.popen.pid, signal.SIGTERM)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Ask the server to stop (SIGTERM); kill it if it has not stopped within ``timeout``."""
+        if self.is_running():
+            self.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.popen.wait(timeout=timeout)
         self.kill()
