@@ -5,8 +5,9 @@ the ``postgres`` user, each PostgreSQL on a free 127.0.0.1 port with TLS (a loca
 its certificate) and SCRAM passwords, in synchronous mode: a commit returns only once the
 standby has it, so a confirmed booking is on two nodes. It waits for a leader and a
 streaming synchronous standby, creates Afspraak's roles and database the way the test
-harness does (``afspraak.tenancy.database_roles``), migrates as the owner and grants the
-application role its privileges (``afspraak.tenancy.rls.app_role_grants_sql``). The app
+harness does (``afspraak.tenancy.database_roles``), migrates as the owner, creates the
+database cache's table (as ``afspraak setup`` does) and grants the application role its
+privileges (``afspraak.tenancy.rls.app_role_grants_sql``). The app
 reaches the current primary through ``PatroniPair.database_settings()``: a libpq multi-host
 connection with ``target_session_attrs=read-write``. Leaving the block stops both nodes and
 etcd (SIGKILL if they do not stop in time); a watchdog does the same if the process dies.
@@ -435,6 +436,15 @@ def _start_patroni(node: PatroniNode) -> None:
     )
 
 
+# What ``afspraak setup`` does to a new database: the schema, then the table of the database
+# cache (rate limits and lockout counters when there is no Redis).
+_MIGRATE = (
+    "import django; django.setup(); from django.core.management import call_command; "
+    "call_command('migrate', interactive=False, verbosity=0); "
+    "call_command('createcachetable', verbosity=0)"
+)
+
+
 def _create_database(pair: PatroniPair, leader: str) -> None:
     """Create the roles and database on the leader, migrate as the owner, grant the app role."""
     import psycopg
@@ -451,8 +461,8 @@ def _create_database(pair: PatroniPair, leader: str) -> None:
         "AFSPRAAK_MASTER_KEY_URI": "",
         "AFSPRAAK_LOG_LEVEL": "warning",
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "afspraak.cli", "migrate", "--no-input", "-v", "0"],
+    result = subprocess.run(  # noqa: S603 (this interpreter, a fixed snippet)
+        [sys.executable, "-c", _MIGRATE],
         env=environment,
         capture_output=True,
         text=True,
@@ -460,11 +470,13 @@ def _create_database(pair: PatroniPair, leader: str) -> None:
         cwd=str(pair.directory),
     )
     if result.returncode != 0:
-        raise PatroniError(f"migrate failed:\n{result.stdout}{result.stderr}")
+        raise PatroniError(f"migrate or createcachetable failed:\n{result.stdout}{result.stderr}")
     with psycopg.connect(**pair.connection_kwargs(leader, "owner"), autocommit=True) as conn:
         for statement in app_role_grants_sql(pair.roles.app_user):
             conn.execute(statement)
-    pair._note("created roles and database, migrated, granted the app role")
+    pair._note(
+        "created roles and database, migrated, created the cache table, granted the app role"
+    )
 
 
 def _get_json(url: str) -> dict[str, Any] | None:

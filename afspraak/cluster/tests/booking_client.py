@@ -2,11 +2,14 @@
 
 ``setup`` creates a host, an organization and a 30-minute meeting type open around the
 clock, and prints the meeting type's id. ``book N`` books slot after slot as client N
-through ``book_meeting`` until the stop file exists, printing one JSON line per attempt:
-``confirmed`` (with the booking's public id) once ``book_meeting`` returned, ``retryable``
-when the database was unavailable (the failover), ``taken`` when a retry found its slot
-already booked (a commit whose answer was lost: not counted as confirmed). Each client is
-a process with its own connection, as a web worker is.
+through ``book_meeting`` until the stop file exists; ``post N`` does the same through the
+whole web stack (Django's test client posting the public booking form over HTTPS: every
+middleware, the rate limit in the database cache, the 503 handler). Each prints one JSON
+line per attempt: ``confirmed`` (with the slot's start) once the booking was answered as
+made, ``retryable`` when the database was unavailable (the failover; over HTTP a 503 with
+``Retry-After``), ``taken`` when a retry found its slot already booked (a commit whose
+answer was lost: not counted as confirmed), ``error`` for anything else (a 500 among them).
+Each client is a process with its own connection, as a web worker is.
 """
 
 import json
@@ -91,21 +94,65 @@ def _book(client: int, meeting_type_id: int, stop_file: Path) -> None:
             )
         except (OperationalError, InterfaceError) as error:
             # What a request caught in the switch sees; the web edge answers it with a 503.
-            _emit("retryable", slot, error=type(error).__name__, at=time.time())
+            _emit("retryable", slot, error=type(error).__name__)
             connection.close()
             close_old_connections()
             time.sleep(RETRY_PAUSE)
             attempt += 1
             continue
         except SlotTakenError:
-            _emit("taken", slot, at=time.time())
+            _emit("taken", slot)
         else:
-            _emit("confirmed", slot, booking=booking.public_id, at=time.time())
+            _emit("confirmed", slot, start=start.isoformat(), booking=booking.public_id)
+        slot += CLIENTS_MAX
+
+
+def _post(client_number: int, stop_file: Path) -> None:
+    from django.conf import settings
+    from django.db import close_old_connections
+    from django.test import Client, override_settings
+    from django.urls import reverse
+
+    # Plain static URLs: the pages need no collectstatic manifest (static files are not what
+    # this client is about, and collecting them would take longer than the failover).
+    override_settings(
+        STORAGES=settings.STORAGES
+        | {"staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    ).enable()
+    client = Client(raise_request_exception=False)
+    url = reverse("bookings:book", kwargs={"org_slug": ORGANIZATION_SLUG, "type_slug": "call"})
+    slot = client_number
+    while not stop_file.exists():
+        start = FIRST_SLOT + timedelta(minutes=30) * slot
+        # What a WSGI server's request signals do and Django's test client turns off: drop
+        # a connection that failed or is too old, so the request connects afresh.
+        close_old_connections()
+        response = client.post(
+            url,
+            {
+                "start": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "name": f"Invitee {client_number}-{slot}",
+                "email": f"invitee{client_number}-{slot}@failover.test",
+                "timezone": "Europe/Amsterdam",
+            },
+            secure=True,
+        )
+        if response.status_code == 503 and response.has_header("Retry-After"):
+            _emit("retryable", slot, status=503)
+            time.sleep(RETRY_PAUSE)
+            continue
+        if response.status_code == 302:
+            _emit("confirmed", slot, start=start.isoformat())
+        elif response.status_code == 409:
+            _emit("taken", slot)
+        else:
+            _emit("error", slot, status=response.status_code, body=response.content[:2000].decode())
         slot += CLIENTS_MAX
 
 
 def _emit(outcome: str, slot: int, **details: object) -> None:
-    print(json.dumps({"outcome": outcome, "slot": slot} | details), flush=True)
+    line = {"outcome": outcome, "slot": slot, "at": time.time()} | details
+    print(json.dumps(line), flush=True)
 
 
 def main() -> None:
@@ -115,6 +162,8 @@ def main() -> None:
     django.setup()
     if sys.argv[1] == "setup":
         _setup()
+    elif sys.argv[1] == "post":
+        _post(int(sys.argv[2]), Path(sys.argv[3]))
     else:
         _book(int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]))
 
