@@ -15,6 +15,10 @@ if [ "${1:-run}" = test ]; then
     # The SIEM sink's tests deliver over RFC 5425 (syslog over TLS) to a real rsyslog.
     [ -x /usr/sbin/rsyslogd ] || want+=(rsyslog)
     ls /usr/lib/*/rsyslog/lmnsd_ossl.so >/dev/null 2>&1 || want+=(rsyslog-openssl)
+    # The cluster tests keep the cache, counters and job queue of the app nodes in Redis.
+    [ -x /usr/bin/redis-server ] || want+=(redis-server)
+    # The cluster tests put the app nodes behind HAProxy, which terminates TLS.
+    [ -x /usr/sbin/haproxy ] || want+=(haproxy)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 

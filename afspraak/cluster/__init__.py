@@ -1,0 +1,1 @@
+"""The production shape on one machine: the servers operators run, started on loopback."""
