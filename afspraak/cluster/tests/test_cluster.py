@@ -1,5 +1,6 @@
-"""The loopback cluster under test: headers and TLS through HAProxy, the shared lockout, and a
-rolling restart of the app nodes under a load of bookings (controls D7, D1 in transit).
+"""The loopback cluster under test: headers and TLS through HAProxy, the shared lockout, a
+rolling restart of the app nodes under a load of bookings, and the shared state in Redis
+(controls D7, D1 in transit).
 
 One test item with a subtest per check: pytest-xdist hands items to its workers one by
 one, so separate items would have each worker start a cluster of its own.
@@ -7,7 +8,7 @@ one, so separate items would have each worker start a cluster of its own.
 
 import pytest
 
-from afspraak.cluster.tests import headers, lockout, rolling
+from afspraak.cluster.tests import headers, lockout, rolling, state
 
 CHECKS = [
     headers.check_app_pages_carry_the_security_headers_and_no_server_banner,
@@ -19,6 +20,7 @@ CHECKS = [
     lockout.check_failed_logins_spread_over_both_nodes_lock_the_account_on_both,
     # Last: it restarts every node.
     rolling.check_rolling_restart_under_bookings_fails_no_request,
+    state.check_redis_holds_the_cache_counters_and_the_job_queue,
 ]
 
 
