@@ -162,6 +162,7 @@ class AppNodes:
         self._consumer.start()
         for node in self.nodes:
             node.wait_until_healthy()
+        # By now (the nodes took seconds) a consumer that cannot start has exited.
         failure = self._consumer.failure()
         if failure:
             raise ClusterError(failure)
@@ -189,9 +190,16 @@ class AppNodes:
         """Restart one node after another, each out of HAProxy while it restarts; report each."""
         figures = []
         for node in self.nodes:
-            if proxy.servers()[node.name].status != "UP":
-                # Taking a node out while another is down would leave nobody serving.
-                raise ClusterError(f"{node.name} is not up in HAProxy: not restarting it")
+            # Taking a node out while another is down could leave nobody serving.
+            down = [
+                name
+                for name, state in proxy.servers().items()
+                if name != node.name and state.status != "UP"
+            ]
+            if down:
+                raise ClusterError(
+                    f"not restarting {node.name}: {', '.join(down)} not up in HAProxy"
+                )
             proxy.set_state(node.name, "drain")
             drain = proxy.wait_until_idle(node.name, drain_timeout)
             started = time.monotonic()

@@ -43,6 +43,7 @@ class _ThrowAwayPostgres:
 @contextmanager
 def _running_throwaway_postgres(directory: Path) -> Iterator[DatabaseSource]:
     """Run the test harness's single PostgreSQL server until the Patroni pair replaces it."""
+    # The harness keeps its data in a temporary directory of its own, not in ``directory``.
     from afspraak.testing.postgres import ThrowAwayServer
 
     server = ThrowAwayServer()
