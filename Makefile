@@ -8,7 +8,7 @@ PYTEST_WORKERS ?= 2
 # `make run` and `make setup` read ./.env (see .env.example) when there is one.
 LOAD_ENV := set -a; if [ -f .env ]; then . ./.env; fi; set +a;
 
-.PHONY: run setup test lint format test-sqlite test-postgres bench clean
+.PHONY: run setup test lint format test-sqlite test-postgres bench cluster clean
 
 run: setup
 	$(LOAD_ENV) exec $(BIN)/afspraak serve
@@ -66,16 +66,23 @@ test: setup $(VENV)/.dev
 test-sqlite: $(VENV)/.dev .venv-sslyze/.installed .venv-patroni/.installed
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
 
-# The browser and server tests drive the embedded (SQLite) installation; the rest runs again
-# against PostgreSQL. The cluster tests start their own PostgreSQL pair: they run once, above.
+# The browser and server tests drive the embedded (SQLite) installation, and the cluster
+# tests start their own servers (they run once, above); the rest runs again against PostgreSQL.
 test-postgres: $(VENV)/.dev
-	AFSPRAAK_TEST_DATABASE=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) -q -m "not browser and not cluster" \
+	AFSPRAAK_TEST_DATABASE=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) -q \
+		-m "not browser and not cluster" \
 		--ignore=afspraak/server/tests
 
 # The benchmarks start the same throw-away servers as the tests (PostgreSQL …).
 bench: setup $(VENV)/.dev
 	scripts/ensure-system-packages.sh test
 	for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python "$$script"; done
+
+# The production shape on this machine (docs/runbooks/rolling-upgrade.md): PostgreSQL, Redis,
+# two app nodes, a job consumer and HAProxy on loopback, with the demo data; Ctrl-C stops it.
+cluster: $(VENV)/.dev
+	scripts/ensure-system-packages.sh test
+	exec $(BIN)/python -m afspraak.cluster
 
 clean:
 	rm -rf $(VENV) .venv-* .mypy_cache .ruff_cache

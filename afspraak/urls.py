@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from afspraak.accounts import views as account_views
+from afspraak.server import views as server_views
 from afspraak.tenancy import views as tenancy_views
 
 # Staff reach /admin/ only through allauth's login, which insists on their second factor.
@@ -11,6 +12,8 @@ admin.site.site_header = "Afspraak staff"
 
 urlpatterns = [
     path("", tenancy_views.landing, name="home"),
+    # HAProxy's health check of each app node (deploy/haproxy/haproxy.cfg).
+    path("healthz", server_views.healthz, name="healthz"),
     path("accounts/profile/", account_views.profile, name="account_profile"),
     path("accounts/sessions/end/", account_views.end_session, name="account_end_session"),
     path("accounts/", include("allauth.urls")),

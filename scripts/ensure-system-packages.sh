@@ -17,6 +17,10 @@ if [ "${1:-run}" = test ]; then
     ls /usr/lib/*/rsyslog/lmnsd_ossl.so >/dev/null 2>&1 || want+=(rsyslog-openssl)
     # The failover tests keep Patroni's leader lock in a real etcd.
     [ -x /usr/bin/etcd ] || want+=(etcd-server)
+    # The cluster tests keep the cache, counters and job queue of the app nodes in Redis.
+    [ -x /usr/bin/redis-server ] || want+=(redis-server)
+    # The cluster tests put the app nodes behind HAProxy, which terminates TLS.
+    [ -x /usr/sbin/haproxy ] || want+=(haproxy)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 

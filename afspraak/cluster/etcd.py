@@ -8,7 +8,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from afspraak.cluster.processes import HOST, ServerProcess, free_port, start_server, wait_until
+from afspraak.cluster.loopback import LOOPBACK as HOST
+from afspraak.cluster.loopback import free_port, wait_until
+from afspraak.cluster.processes import ServerProcess, start_server
 
 ETCD_BINARY = "etcd"
 _START_TIMEOUT = 30
@@ -71,7 +73,9 @@ def start_etcd(directory: Path) -> Etcd:
     etcd = Etcd(client_port=client_port, process=process, log_file=log_file)
     try:
         wait_until(
-            lambda: etcd.is_healthy() or not process.is_running(), _START_TIMEOUT, "etcd to start"
+            lambda: etcd.is_healthy() or not process.is_running(),
+            timeout=_START_TIMEOUT,
+            what="etcd to start",
         )
     except TimeoutError:
         process.kill()

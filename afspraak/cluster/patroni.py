@@ -36,14 +36,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from afspraak.cluster.etcd import Etcd, start_etcd
-from afspraak.cluster.processes import (
-    HOST,
-    ServerProcess,
-    Watchdog,
-    free_port,
-    start_server,
-    wait_until,
-)
+from afspraak.cluster.loopback import LOOPBACK as HOST
+from afspraak.cluster.loopback import free_port, wait_until
+from afspraak.cluster.processes import ServerProcess, Watchdog, start_server
 from afspraak.server.certificates import ensure_local_certificates, local_tls_files
 from afspraak.tenancy.database_roles import DatabaseRoles, create_roles_and_database
 
@@ -208,13 +203,15 @@ class PatroniPair:
             found.append(name)
             return True
 
-        seconds = wait_until(promoted, timeout, f"a new leader after {old}")
+        seconds = wait_until(promoted, timeout=timeout, what=f"a new leader after {old}")
         self._note(f"{found[-1]} leads, {seconds:.1f} s after waiting began")
         return found[-1]
 
     def wait_for_standby(self, name: str, timeout: float = _START_TIMEOUT) -> None:
         """Wait until ``name`` streams from the leader as its synchronous standby."""
-        wait_until(lambda: name in self.standbys(), timeout, f"{name} as synchronous standby")
+        wait_until(
+            lambda: name in self.standbys(), timeout=timeout, what=f"{name} as synchronous standby"
+        )
         self._note(f"{name} is the synchronous standby")
 
     def restart_node(self, name: str) -> None:
@@ -298,7 +295,9 @@ def running_patroni_pair(directory: Path) -> Iterator[PatroniPair]:
             _prepare_node(node, directory, etcd, passwords)
             _start_patroni(node)
         try:
-            wait_until(lambda: pair.leader() is not None, _START_TIMEOUT, "a Patroni leader")
+            wait_until(
+                lambda: pair.leader() is not None, timeout=_START_TIMEOUT, what="a Patroni leader"
+            )
             leader = str(pair.leader())
             # Migrating while the standby copies the primary saves the time of one of them; a
             # commit does not wait for a standby that has not joined yet (Patroni lets it).

@@ -15,23 +15,13 @@ import json
 import os
 import pwd
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-HOST = "127.0.0.1"
 _PR_SET_PDEATHSIG = 1
 PID_DIR = "pids"
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
 
 
 def _die_with_parent() -> Callable[[], None]:
@@ -164,19 +154,6 @@ class Watchdog:
             self._popen.wait(timeout=30)
         except subprocess.TimeoutExpired:
             self._popen.kill()
-
-
-def wait_until(
-    check: Callable[[], bool], timeout: float, what: str, interval: float = 0.2
-) -> float:
-    """Poll ``check`` until it holds; return the seconds it took or raise naming ``what``."""
-    started = time.monotonic()
-    while True:
-        if check():
-            return time.monotonic() - started
-        if time.monotonic() - started > timeout:
-            raise TimeoutError(f"Timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def _watchdog_main(directory_json: str) -> None:

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -25,12 +26,14 @@ _PR_SET_PDEATHSIG = 1
 
 @dataclass(frozen=True)
 class ChildSpec:
-    """What to run, under which name, and which signal asks it to stop gracefully."""
+    """What to run, under which name, which signal asks it to stop, and where its output goes."""
 
     name: str
     argv: Sequence[str]
     env: Mapping[str, str]
     stop_signal: signal.Signals = signal.SIGTERM
+    # Appended to, stdout and stderr together; None leaves them on the supervisor's own.
+    log_file: Path | None = None
 
 
 @dataclass
@@ -109,27 +112,27 @@ class Supervisor:
         for spec in self._specs:
             if self.stop_requested:
                 return
-            process = subprocess.Popen(  # noqa: S603 (argv built by afspraak serve, no shell)
-                list(spec.argv),
-                env=dict(spec.env),
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                preexec_fn=_stop_with_parent(spec.stop_signal),
-            )
-            self._children.append(_Child(spec, process))
+            self._children.append(_Child(spec, _spawn(spec)))
 
     def wait(self, watched: Mapping[str, Callable[[], bool]] | None = None) -> str | None:
         """Block until a stop is requested (None) or a child or watched part fails (its story)."""
         watched = watched or {}
         while not self.stop_requested:
-            for child in self._children:
-                returncode = child.process.poll()
-                if returncode is not None and not self.stop_requested:
-                    return f"{child.spec.name} stopped unexpectedly ({describe_exit(returncode)})"
+            failure = self.failure()
+            if failure is not None and not self.stop_requested:
+                return failure
             for name, is_alive in watched.items():
                 if not is_alive() and not self.stop_requested:
                     return f"{name} stopped unexpectedly"
             time.sleep(self._poll_interval)
+        return None
+
+    def failure(self) -> str | None:
+        """Tell the story of the first child that has exited, or None while all run."""
+        for child in self._children:
+            returncode = child.process.poll()
+            if returncode is not None:
+                return f"{child.spec.name} stopped unexpectedly ({describe_exit(returncode)})"
         return None
 
     def stop(self) -> list[str]:
@@ -165,6 +168,24 @@ class Supervisor:
             if child not in running:
                 _kill_group(child)
         return problems
+
+
+def _spawn(spec: ChildSpec) -> subprocess.Popen[bytes]:
+    """Start one child in a session of its own, tied to this process's life."""
+    output = spec.log_file.open("ab") if spec.log_file else None
+    try:
+        return subprocess.Popen(  # noqa: S603 (argv built by our own callers, no shell)
+            list(spec.argv),
+            env=dict(spec.env),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT if output else None,
+            start_new_session=True,
+            preexec_fn=_stop_with_parent(spec.stop_signal),
+        )
+    finally:
+        if output:
+            output.close()
 
 
 def _signal_child(child: _Child, signum: signal.Signals) -> None:

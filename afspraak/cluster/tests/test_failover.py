@@ -14,8 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from afspraak.cluster.loopback import wait_until
 from afspraak.cluster.patroni import PatroniPair, running_patroni_pair
-from afspraak.cluster.processes import wait_until
 
 pytestmark = pytest.mark.cluster
 
@@ -114,8 +114,8 @@ def test_killing_the_primary_loses_no_confirmed_booking(pair):
     try:
         wait_until(
             lambda: _each_confirmed_since(outputs, 0, 2) or _any_ended(clients),
-            60,
-            "bookings before the failover",
+            timeout=60,
+            what="bookings before the failover",
         )
         assert not _any_ended(clients), f"a booking client failed:\n{_tails(outputs)}"
         killed_at = time.time()
@@ -127,8 +127,8 @@ def test_killing_the_primary_loses_no_confirmed_booking(pair):
         try:
             wait_until(
                 lambda: _each_confirmed_since(outputs, promoted_at, 2) or _any_ended(clients),
-                30,
-                "bookings on the new primary",
+                timeout=30,
+                what="bookings on the new primary",
             )
         except TimeoutError as error:
             pytest.fail(f"{error}; the clients' last outcomes:\n{_tails(outputs)}")

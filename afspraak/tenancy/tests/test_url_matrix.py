@@ -74,6 +74,8 @@ API_CASES = [(name, case[0]) for name, cases in API_MATRIX.items() for case in c
 # Public by design: what each route is for, and where its check is.
 PUBLIC = {
     "home": "the landing page (test_public_routes_answer_anonymous_visitors)",
+    "healthz": "the load balancer's health check: says only ok or database unreachable "
+    "(server/tests/test_healthz.py)",
     "bookings:organization": "an organization's booking page (test_public_routes_…)",
     "bookings:meeting_type": "a meeting type's booking page (test_public_routes_…)",
     "bookings:book": "the booking form's target (test_public_routes_…)",

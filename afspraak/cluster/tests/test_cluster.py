@@ -1,0 +1,31 @@
+"""The loopback cluster under test: headers and TLS through HAProxy, the shared lockout, a
+rolling restart of the app nodes under a load of bookings, and the shared state in Redis
+(controls D7, D1 in transit).
+
+One test item with a subtest per check: pytest-xdist hands items to its workers one by
+one, so separate items would have each worker start a cluster of its own.
+"""
+
+import pytest
+
+from afspraak.cluster.tests import headers, lockout, rolling, state
+
+CHECKS = [
+    headers.check_app_pages_carry_the_security_headers_and_no_server_banner,
+    headers.check_static_files_carry_the_security_headers_and_a_policy,
+    headers.check_haproxys_own_503_carries_the_security_headers,
+    headers.check_plain_http_is_redirected_to_the_site,
+    headers.check_sslyze_finds_haproxy_compliant_with_mozilla_intermediate,
+    headers.check_tls_1_2_offers_only_the_policys_suites,
+    lockout.check_failed_logins_spread_over_both_nodes_lock_the_account_on_both,
+    # Last: it restarts every node.
+    rolling.check_rolling_restart_under_bookings_fails_no_request,
+    state.check_redis_holds_the_cache_counters_and_the_job_queue,
+]
+
+
+@pytest.mark.cluster
+def test_the_cluster_on_loopback(cluster, subtests):
+    for check in CHECKS:
+        with subtests.test(check.__name__.removeprefix("check_")):
+            check(cluster)
