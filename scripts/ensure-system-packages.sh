@@ -15,6 +15,8 @@ if [ "${1:-run}" = test ]; then
     # The SIEM sink's tests deliver over RFC 5425 (syslog over TLS) to a real rsyslog.
     [ -x /usr/sbin/rsyslogd ] || want+=(rsyslog)
     ls /usr/lib/*/rsyslog/lmnsd_ossl.so >/dev/null 2>&1 || want+=(rsyslog-openssl)
+    # PostgreSQL's backups (WAL archive, PITR, two encrypted repositories) are pgBackRest's.
+    command -v pgbackrest >/dev/null 2>&1 || want+=(pgbackrest)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 

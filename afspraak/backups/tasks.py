@@ -8,6 +8,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
 from afspraak.audit.context import AuditContext
+from afspraak.backups import pgbackrest
 from afspraak.backups.backup import prune_backups, run_backup
 from afspraak.backups.drill import run_sqlite_drill
 from afspraak.backups.errors import BackupError
@@ -25,15 +26,16 @@ def backup_schedule() -> crontab:
 
 def run_scheduled_backup() -> str | None:
     """Back up and prune once; return the new backup's id, or None when it failed."""
-    if connection.vendor != "sqlite":
-        # pgBackRest runs PostgreSQL's backups on its own schedule.
-        return None
     context = AuditContext.system()
     try:
+        if connection.vendor == "postgresql":
+            # pgBackRest takes the backup (full or partial) and expires old ones itself.
+            taken = pgbackrest.run_pg_backup(context)
+            return ",".join(backup["id"] for backup in taken["backups"])
         manifest = run_backup(context)
         prune_backups(context)
     except BackupError as error:
-        # Already audited by run_backup or prune_backups; the error log is the alert.
+        # Already audited by the run or the prune; the error log is the alert.
         logger.error("scheduled backup failed: %s", error)
         return None
     return str(manifest["id"])
@@ -48,7 +50,10 @@ def scheduled_backup() -> str | None:
 def run_scheduled_drill() -> bool:
     """Run the restore drill once; return whether it passed (a failure is audited and logged)."""
     try:
-        report = run_sqlite_drill(AuditContext.system())
+        if connection.vendor == "postgresql":
+            report = pgbackrest.run_pg_drill(AuditContext.system())
+        else:
+            report = run_sqlite_drill(AuditContext.system())
     except BackupError as error:
         # Another drill holds the scratch directory: that one reports.
         logger.error("scheduled restore drill did not run: %s", error)
