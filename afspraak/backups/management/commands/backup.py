@@ -4,6 +4,7 @@ On SQLite it runs Afspraak's own encrypted backups; on PostgreSQL it drives pgBa
 """
 
 import json
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from afspraak.backups.backup import (
 )
 from afspraak.backups.drill import run_sqlite_drill
 from afspraak.backups.errors import BackupError
+from afspraak.backups.replace_live import replace_live_database
 from afspraak.backups.status import backup_status, last_drill
 
 
@@ -72,7 +74,15 @@ class Command(BaseCommand):
         restore.add_argument(
             "backup_id", metavar="ID", nargs="?", help="required on SQLite; PostgreSQL: latest"
         )
-        restore.add_argument("--to", dest="target", required=True, metavar="PATH", type=Path)
+        restore.add_argument("--to", dest="target", metavar="PATH", type=Path)
+        restore.add_argument(
+            "--replace-live",
+            action="store_true",
+            help="SQLite: replace the live database (server stopped; the old file kept aside)",
+        )
+        restore.add_argument(
+            "--confirm", metavar="ID", help="with --replace-live: the backup id, typed again"
+        )
         restore.add_argument(
             "--from",
             dest="source",
@@ -129,6 +139,21 @@ def _on_sqlite(action: str, options: dict[str, Any]) -> tuple[Any, str]:
             raise BackupError("name the backup to restore: afspraak backup restore ID --to PATH")
         if options["to_time"]:
             raise BackupError("--to-time is for PostgreSQL: a SQLite backup restores as taken")
+        if options["replace_live"]:
+            if options["target"] is not None:
+                raise BackupError("--to and --replace-live exclude each other")
+            _confirm_replacement(options["backup_id"], options["confirm"])
+            manifest = replace_live_database(
+                context, options["backup_id"], source=options["source"]
+            )
+            result = _summary(manifest) | {"kept_aside": manifest["kept_aside"]}
+            text = (
+                f"Backup {result['id']} is now the live database; the old one is kept as "
+                f"{result['kept_aside']}"
+            )
+            return result, text
+        if options["target"] is None:
+            raise BackupError("say where to restore: --to PATH (a new file) or --replace-live")
         manifest = restore_backup(
             context, options["backup_id"], options["target"], source=options["source"]
         )
@@ -166,6 +191,11 @@ def _on_postgresql(action: str, options: dict[str, Any]) -> tuple[Any, str]:
             result["locations"]
         )
     elif action == "restore":
+        if options["replace_live"] or options["target"] is None:
+            raise BackupError(
+                "on PostgreSQL restore into a new data directory with --to and swap it in "
+                "by the runbook (docs/runbooks/backups.md)"
+            )
         to_time = _moment(options["to_time"]) if options["to_time"] else None
         result = pgbackrest.restore_pg_backup(
             context,
@@ -188,6 +218,16 @@ def _on_postgresql(action: str, options: dict[str, Any]) -> tuple[Any, str]:
         result = backup_status()
         text = _status_text(result)
     return result, text
+
+
+def _confirm_replacement(backup_id: str, typed: str | None) -> None:
+    if typed is None and sys.stdin.isatty():
+        typed = input(f"Type the backup id {backup_id} to replace the live database: ").strip()
+    if typed != backup_id:
+        raise BackupError(
+            "not confirmed: --replace-live needs the backup id typed again "
+            "(--confirm ID, or at the prompt); nothing was changed"
+        )
 
 
 def _listing_text(listing: list[dict[str, Any]]) -> str:
