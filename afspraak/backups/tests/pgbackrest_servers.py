@@ -46,6 +46,11 @@ try:
 except OSError:
     pass
 shutil.rmtree(sys.argv[2], ignore_errors=True)
+for leftover in sys.argv[3:]:
+    try:
+        os.unlink(leftover)
+    except OSError:
+        pass
 """
 
 
@@ -76,11 +81,14 @@ def as_server_user() -> list[str]:
 class _Watched:
     """A process group that dies with this process: by stop(), or by its watchdog."""
 
-    def __init__(self, process: subprocess.Popen[bytes], directory: Path) -> None:
+    def __init__(
+        self, process: subprocess.Popen[bytes], directory: Path, leftovers: list[Path]
+    ) -> None:
         self.process = process
         self.directory = directory
         self.watchdog = subprocess.Popen(  # noqa: S603 - this interpreter, our script
-            [sys.executable, "-c", _WATCHDOG, str(process.pid), str(directory)],
+            [sys.executable, "-c", _WATCHDOG, str(process.pid), str(directory)]
+            + [str(path) for path in leftovers],
             stdin=subprocess.PIPE,
             start_new_session=True,
         )
@@ -216,6 +224,9 @@ def start_seaweedfs() -> tuple[SeaweedS3, _Watched]:
                 f"-s3.config={directory / 's3.json'}",
                 f"-s3.cert.file={directory / 'cert.pem'}",
                 f"-s3.key.file={directory / 'key.pem'}",
+                # Its unix sockets go in its directory, not /tmp, so nothing outlives it.
+                f"-filer.localSocket={directory / 'filer.sock'}",
+                f"-s3.localSocket={directory / 's3.sock'}",
                 *(f"-{name}={port}" for name, port in ports.items()),
             ],
             stdout=log,
@@ -223,7 +234,12 @@ def start_seaweedfs() -> tuple[SeaweedS3, _Watched]:
             start_new_session=True,
             cwd=directory,
         )
-    watched = _Watched(process, directory)
+    # SeaweedFS also puts a unix socket per gRPC port in /tmp, with no option to move it.
+    sockets = [
+        Path(f"/tmp/seaweedfs-{kind}-grpc-{ports[f'{kind}.port.grpc']}.sock")  # noqa: S108
+        for kind in ("master", "volume", "filer", "s3")
+    ]
+    watched = _Watched(process, directory, sockets)
     # s3.port answers plain HTTP; the HTTPS port is the one used.
     s3 = SeaweedS3(s3.host, ports["s3.port.https"], s3.access_key, s3.secret_key)
     urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
