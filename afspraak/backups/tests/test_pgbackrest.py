@@ -242,3 +242,29 @@ def test_losing_the_second_location_fails_the_backup_audited_and_alert_worthy(
         "engine": "postgresql",
         "locations": report["locations"],
     }
+
+
+def test_the_hourly_job_takes_differential_backups_between_daily_full_ones(
+    pg, master_keyset, first_backup
+):
+    script = (
+        "import django; django.setup()\n"
+        "from afspraak.backups import tasks\n"
+        "print(tasks.scheduled_backup.call_local())\n"
+    )
+
+    ran = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", script],
+        env=pg.environment(master_keyset, pg.base / "var"),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    completed = _events(pg, "backups.backup.completed")[-1]
+    assert completed["types"] == {"repo1": "diff", "repo2": "diff"}
+    labels = ran.stdout.strip().splitlines()[-1].split(",")
+    assert sorted(labels) == sorted(completed["backups"].values())
+    assert all(label.endswith("D") for label in labels)
