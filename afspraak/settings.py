@@ -444,6 +444,23 @@ if 60 % AFSPRAAK_BACKUP_INTERVAL_MINUTES and AFSPRAAK_BACKUP_INTERVAL_MINUTES % 
         "AFSPRAAK_BACKUP_INTERVAL_MINUTES must divide an hour or be whole hours, "
         f"not {AFSPRAAK_BACKUP_INTERVAL_MINUTES}"
     )
+# PostgreSQL installations: pgBackRest does the backups (deploy/pgbackrest/); `afspraak
+# backup` drives it with its configuration directory (pgbackrest.conf, conf.d/) and stanza,
+# running pgBackRest and pg_ctl as AFSPRAAK_PGBACKREST_SYSTEM_USER when Afspraak runs as root.
+AFSPRAAK_PGBACKREST_CONFIG_PATH = env_str("AFSPRAAK_PGBACKREST_CONFIG_PATH", "/etc/pgbackrest")
+AFSPRAAK_PGBACKREST_STANZA = env_str("AFSPRAAK_PGBACKREST_STANZA", "afspraak")
+AFSPRAAK_PGBACKREST_SYSTEM_USER = env_str("AFSPRAAK_PGBACKREST_SYSTEM_USER", "postgres")
+# A full backup when the newest full one is older than this; otherwise the partial type.
+AFSPRAAK_PGBACKREST_FULL_EVERY_HOURS = env_int(
+    "AFSPRAAK_PGBACKREST_FULL_EVERY_HOURS", 24, minimum=1
+)
+AFSPRAAK_PGBACKREST_PARTIAL_TYPE = env_choice(
+    "AFSPRAAK_PGBACKREST_PARTIAL_TYPE", "diff", ("diff", "incr")
+)
+# Where the drill restores its scratch cluster (default: the system's temporary directory).
+AFSPRAAK_PGBACKREST_SCRATCH_DIR = env_str("AFSPRAAK_PGBACKREST_SCRATCH_DIR")
+# PostgreSQL's server binaries (pg_ctl) for the drill: default the newest installed.
+AFSPRAAK_PG_BIN_DIR = env_str("AFSPRAAK_PG_BIN_DIR")
 
 # --- Staff compliance and support access (docs/runbooks/staff-access.md) ----------------------
 # The longest a staff member's support grant may run; control O1 allows at most 8 hours.

@@ -21,6 +21,8 @@ if [ "${1:-run}" = test ]; then
     [ -x /usr/bin/redis-server ] || want+=(redis-server)
     # The cluster tests put the app nodes behind HAProxy, which terminates TLS.
     [ -x /usr/sbin/haproxy ] || want+=(haproxy)
+    # PostgreSQL's backups (WAL archive, PITR, two encrypted repositories) are pgBackRest's.
+    command -v pgbackrest >/dev/null 2>&1 || want+=(pgbackrest)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 

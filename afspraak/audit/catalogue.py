@@ -104,6 +104,12 @@ ACTIONS: dict[str, str] = {
     "backups.prune.failed": "Old backups could not be deleted in a backup location.",
     "backups.restore.completed": "A backup was restored into a new database file.",
     "backups.restore.failed": "A restore was refused (tampered, truncated, newer schema …).",
+    "backups.drill.passed": (
+        "A restore drill restored the newest backup of every location and checked it."
+    ),
+    "backups.drill.failed": (
+        "A restore drill failed: a backup location's newest backup did not restore or check out."
+    ),
     "backups.deletion.certified": (
         "Deletions were certified permanent: no backup that could hold their data remains."
     ),

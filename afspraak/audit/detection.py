@@ -311,14 +311,19 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         id="afspraak-backup-failure",
-        title="Backup, pruning or restore failed",
+        title="Backup, pruning, restore or restore drill failed",
         level=Severity.HIGH,
         logsource="audit trail: backups.backup.failed, backups.prune.failed, "
-        "backups.restore.failed",
+        "backups.restore.failed, backups.drill.failed",
         condition="any one of these events",
         falsepositives=("a restore refused on purpose in a drill with a damaged file",),
         actions=frozenset(
-            {"backups.backup.failed", "backups.prune.failed", "backups.restore.failed"}
+            {
+                "backups.backup.failed",
+                "backups.prune.failed",
+                "backups.restore.failed",
+                "backups.drill.failed",
+            }
         ),
         evaluate=_single_event("backups"),
     ),

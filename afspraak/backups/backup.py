@@ -263,7 +263,7 @@ def _refuse_newer_schema(applied: set[tuple[str, str]], backup_id: str) -> None:
         )
 
 
-def _live_database_path() -> Path | None:
+def live_database_path() -> Path | None:
     name = str(settings.DATABASES["default"]["NAME"])
     return None if name.startswith("file:") or name == ":memory:" else Path(name).resolve()
 
@@ -279,7 +279,7 @@ def restore_backup(
     """
     target = target.resolve()
     try:
-        manifest = _restore(backup_id, target, source)
+        manifest = decrypt_backup_into(backup_id, target, source)
     except BackupError as error:
         record(
             "backups.restore.failed",
@@ -296,11 +296,12 @@ def restore_backup(
     return manifest
 
 
-def _restore(backup_id: str, target: Path, source: str | None) -> dict[str, Any]:
-    if target == _live_database_path():
+def decrypt_backup_into(backup_id: str, target: Path, source: str | None) -> dict[str, Any]:
+    """Decrypt ``backup_id``'s database into the new file ``target`` (unaudited; see restore)."""
+    if target == live_database_path():
         raise BackupError(
-            "refusing to restore over the live database: restore into a new file "
-            "(--replace-live is not available yet; see docs/runbooks/backups.md)"
+            "refusing to restore over the live database with --to: restore into a new "
+            "file, or use --replace-live (docs/runbooks/backups.md)"
         )
     if target.exists() or target.is_symlink():
         raise BackupError(f"{target} exists: restore only into a new file")

@@ -244,6 +244,7 @@ def test_mass_deletion_by_one_actor(tenants, clock):
         ("backups.backup.failed", "afspraak-backup-failure"),
         ("backups.restore.failed", "afspraak-backup-failure"),
         ("backups.prune.failed", "afspraak-backup-failure"),
+        ("backups.drill.failed", "afspraak-backup-failure"),
         ("crypto.master_key.unavailable", "afspraak-key-unavailable"),
         ("crypto.keyset.missing", "afspraak-key-unavailable"),
     ],
