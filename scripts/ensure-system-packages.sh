@@ -15,6 +15,10 @@ if [ "${1:-run}" = test ]; then
     # The SIEM sink's tests deliver over RFC 5425 (syslog over TLS) to a real rsyslog.
     [ -x /usr/sbin/rsyslogd ] || want+=(rsyslog)
     ls /usr/lib/*/rsyslog/lmnsd_ossl.so >/dev/null 2>&1 || want+=(rsyslog-openssl)
+    # The firewall ruleset's tests check and load it (in a namespace of their own) with nft.
+    [ -x /usr/sbin/nft ] || want+=(nftables)
+    # The firewall tests join two network namespaces with a veth pair (ip netns, ip link).
+    [ -x /usr/sbin/ip ] || [ -x /usr/bin/ip ] || want+=(iproute2)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 

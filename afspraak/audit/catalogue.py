@@ -107,6 +107,12 @@ ACTIONS: dict[str, str] = {
     "backups.deletion.certified": (
         "Deletions were certified permanent: no backup that could hold their data remains."
     ),
+    "backups.drill.passed": "A restore drill restored the latest backup and found it sound.",
+    "backups.drill.failed": "A restore drill failed: the latest backup could not be restored.",
+    # posture: the daily security audit (docs/runbooks/security-audit.md)
+    "posture.audit.completed": "The daily security audit ran; its data lists the checks "
+    "that passed and failed.",
+    "posture.audit.regressed": "A security audit check that passed in the previous run fails now.",
 }
 
 
