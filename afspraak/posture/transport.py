@@ -58,7 +58,8 @@ def _accepted(target: Target, context: ssl.SSLContext) -> str | None:
         with _connect(target, context) as connection:
             cipher = connection.cipher()
             return f"{connection.version()} {cipher[0] if cipher else ''}".strip()
-    except (ssl.SSLError, ConnectionError):
+    except OSError:
+        # A refused handshake (SSLError), a reset or a timeout: not accepted.
         return None
 
 
