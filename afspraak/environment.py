@@ -58,6 +58,16 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_ports(name: str, default: list[int]) -> list[int]:
+    """Return the variable as a comma-separated list of TCP ports (1..65535)."""
+    ports = []
+    for item in env_list(name, [str(port) for port in default]):
+        if not item.isdigit() or not 0 < int(item) < 65536:
+            raise ImproperlyConfigured(f"{name} must list ports between 1 and 65535, not {item!r}")
+        ports.append(int(item))
+    return ports
+
+
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     """Return the variable when it is one of ``choices``."""
     value = (os.environ.get(name) or default).strip().lower()
@@ -113,3 +123,41 @@ def env_log_sink(name: str, default: str) -> str:
     value = env_str(name, default).strip()
     parse_log_sink(value, name=name)
     return value
+
+
+def unsafe_production_settings(
+    *,
+    db_engine: str,
+    db_sslmode: str,
+    site_url: str,
+    allowed_hosts: list[str],
+    trusts_forwarded_proto: bool,
+    proxy_count: int,
+) -> list[str]:
+    """Return what production refuses in these settings, one message each (empty when none).
+
+    ``check --deploy`` lets each of these through; in production each is a start-up error
+    (``afspraak/settings.py``) and a ``security-audit`` failure (``afspraak.posture``).
+    """
+    problems = []
+    if db_engine == "postgresql" and db_sslmode != "verify-full":
+        problems.append(
+            f"AFSPRAAK_DB_SSLMODE must be verify-full in production, not {db_sslmode!r}: "
+            "anything less lets a machine in the path read or impersonate the database"
+        )
+    if not site_url.startswith("https://"):
+        problems.append(
+            f"AFSPRAAK_SITE_URL must be an https:// URL in production, not {site_url!r}: "
+            "links in e-mails and the CSRF origin would be plain HTTP"
+        )
+    if any("*" in host for host in allowed_hosts):
+        problems.append(
+            "AFSPRAAK_ALLOWED_HOSTS must name the site's hosts in production, without '*': "
+            "a wildcard accepts forged Host headers (poisoned links in password-reset mails)"
+        )
+    if trusts_forwarded_proto and proxy_count == 0:
+        problems.append(
+            "AFSPRAAK_TRUST_X_FORWARDED_PROTO=true needs AFSPRAAK_PROXY_COUNT of at least 1 in "
+            "production: with no proxy in front any client can claim HTTPS with the header"
+        )
+    return problems

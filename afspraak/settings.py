@@ -9,6 +9,7 @@ SQLite, keys and certificates in ``var/``, e-mail to the console. Production
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured, ValidationError
@@ -20,8 +21,10 @@ from afspraak.environment import (
     env_int,
     env_list,
     env_log_sink,
+    env_ports,
     env_secret,
     env_str,
+    unsafe_production_settings,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -82,6 +85,7 @@ INSTALLED_APPS = [
     "afspraak.backups",
     "afspraak.security",
     "afspraak.compliance",
+    "afspraak.posture",
 ]
 
 MIDDLEWARE = [
@@ -128,8 +132,9 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------------------------
 DB_ENGINE = env_choice("AFSPRAAK_DB_ENGINE", "sqlite", ("sqlite", "postgresql"))
+_DB_SSLMODE = env_str("AFSPRAAK_DB_SSLMODE", "prefer")
 if DB_ENGINE == "postgresql":
-    _DB_OPTIONS = {"sslmode": env_str("AFSPRAAK_DB_SSLMODE", "prefer")}
+    _DB_OPTIONS = {"sslmode": _DB_SSLMODE}
     # With several hosts (``AFSPRAAK_DB_HOST=a,b``), libpq tries them in order and keeps the
     # first that matches: ``read-write`` finds the current primary of a Patroni pair.
     _DB_TARGET_SESSION_ATTRS = env_choice(
@@ -358,8 +363,22 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if env_bool("AFSPRAAK_TRUST_X_FORWARDED_PROTO", False):
+_TRUST_X_FORWARDED_PROTO = env_bool("AFSPRAAK_TRUST_X_FORWARDED_PROTO", False)
+if _TRUST_X_FORWARDED_PROTO:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# What `check --deploy` lets through but production must not run with (each also a
+# `security-audit` check).
+if IS_PRODUCTION:
+    _unsafe = unsafe_production_settings(
+        db_engine=DB_ENGINE,
+        db_sslmode=_DB_SSLMODE,
+        site_url=SITE_URL,
+        allowed_hosts=ALLOWED_HOSTS,
+        trusts_forwarded_proto=_TRUST_X_FORWARDED_PROTO,
+        proxy_count=ALLAUTH_TRUSTED_PROXY_COUNT,
+    )
+    if _unsafe:
+        raise ImproperlyConfigured("; ".join(_unsafe))
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -482,6 +501,25 @@ AFSPRAAK_OPENSSL_CONF = Path(
     env_str("AFSPRAAK_OPENSSL_CONF", str(BASE_DIR / "deploy" / "openssl-afspraak.cnf"))
 )
 
+# --- Configuration audit (afspraak security-audit, docs/runbooks/security-audit.md) -------------
+# Ports that may listen on an address other than loopback (control N1); the firewall still
+# decides who reaches them.
+AFSPRAAK_AUDIT_ALLOWED_PORTS = env_ports(
+    "AFSPRAAK_AUDIT_ALLOWED_PORTS",
+    [port for port in (AFSPRAAK_HTTPS_PORT, AFSPRAAK_HTTP_PORT) if port],
+)
+# The TLS endpoint the audit connects to (HOST:PORT); by default the site URL's.
+AFSPRAAK_AUDIT_ENDPOINT = env_str("AFSPRAAK_AUDIT_ENDPOINT")
+# The CA that signs the endpoint's certificate: the local CA of `afspraak setup` in the
+# embedded mode, the system's trust store in production (empty).
+AFSPRAAK_AUDIT_CA_FILE = env_str(
+    "AFSPRAAK_AUDIT_CA_FILE", "" if IS_PRODUCTION else str(AFSPRAAK_TLS_DIR / "ca.pem")
+)
+# The firewall ruleset the host's `inet afspraak` table must equal.
+AFSPRAAK_NFTABLES_RULESET = Path(
+    env_str("AFSPRAAK_NFTABLES_RULESET", str(BASE_DIR / "deploy" / "nftables" / "afspraak.nft"))
+)
+
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
@@ -504,6 +542,22 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = not IS_PRODUCTION
+# The policy of responses that are no page: static files here, gunicorn's own error
+# answers in afspraak.server.bare_responses. Nothing in them may run, load or be framed.
+BARE_RESPONSE_CSP = (
+    "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+
+
+def _static_file_headers(headers: Any, path: str, url: str) -> None:
+    """Give static files the headers of pages that SecurityMiddleware does not add."""
+    # WhiteNoise answers inside SecurityMiddleware (HSTS, nosniff, Referrer-Policy come from
+    # it) but before the CSP and clickjacking middleware.
+    headers["Content-Security-Policy"] = BARE_RESPONSE_CSP
+    headers["X-Frame-Options"] = X_FRAME_OPTIONS
+
+
+WHITENOISE_ADD_HEADERS_FUNCTION = _static_file_headers
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"
 USE_I18N = True

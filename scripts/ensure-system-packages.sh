@@ -23,6 +23,10 @@ if [ "${1:-run}" = test ]; then
     [ -x /usr/sbin/haproxy ] || want+=(haproxy)
     # PostgreSQL's backups (WAL archive, PITR, two encrypted repositories) are pgBackRest's.
     command -v pgbackrest >/dev/null 2>&1 || want+=(pgbackrest)
+    # The firewall ruleset's tests check and load it (in a namespace of their own) with nft.
+    [ -x /usr/sbin/nft ] || want+=(nftables)
+    # The firewall tests join two network namespaces with a veth pair (ip netns, ip link).
+    [ -x /usr/sbin/ip ] || [ -x /usr/bin/ip ] || want+=(iproute2)
 fi
 [ ${#want[@]} -eq 0 ] && exit 0
 

@@ -113,6 +113,10 @@ ACTIONS: dict[str, str] = {
     "backups.deletion.certified": (
         "Deletions were certified permanent: no backup that could hold their data remains."
     ),
+    # posture: the daily security audit (docs/runbooks/security-audit.md)
+    "posture.audit.completed": "The daily security audit ran; its data lists the checks "
+    "that passed and failed.",
+    "posture.audit.regressed": "A security audit check that passed in the previous run fails now.",
 }
 
 

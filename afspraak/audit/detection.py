@@ -338,6 +338,16 @@ RULES: tuple[Rule, ...] = (
         evaluate=_single_event("keys"),
     ),
     Rule(
+        id="afspraak-posture-regression",
+        title="A security audit check regressed",
+        level=Severity.HIGH,
+        logsource="audit trail: posture.audit.regressed (the daily afspraak security-audit)",
+        condition="a check of the security audit that passed in the previous run fails now",
+        falsepositives=("a planned change the audit's settings do not know of yet (a new port)",),
+        actions=frozenset({"posture.audit.regressed"}),
+        evaluate=_single_event("posture"),
+    ),
+    Rule(
         id="afspraak-key-rotation-failure",
         title="A key rotation did not finish",
         level=Severity.HIGH,

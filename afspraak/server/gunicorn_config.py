@@ -7,7 +7,11 @@ vary: the worker class, the TLS policy and a proxy trust of nothing.
 
 from typing import Any
 
+from afspraak.server import bare_responses
 from afspraak.server.tls import gunicorn_ssl_context
+
+# gunicorn's own error answers (400, 414 …) carry the security headers; no Server banner.
+bare_responses.install()
 
 worker_class = "gthread"
 

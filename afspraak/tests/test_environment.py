@@ -1,7 +1,15 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from afspraak.environment import env_bool, env_choice, env_int, env_list, env_secret, env_str
+from afspraak.environment import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_ports,
+    env_secret,
+    env_str,
+)
 
 
 def test_unset_and_empty_values_give_the_default(monkeypatch):
@@ -12,6 +20,7 @@ def test_unset_and_empty_values_give_the_default(monkeypatch):
     assert env_bool("AFSPRAAK_T", True) is True
     assert env_int("AFSPRAAK_T", 7) == 7
     assert env_list("AFSPRAAK_T", ["a"]) == ["a"]
+    assert env_ports("AFSPRAAK_T", [443, 80]) == [443, 80]
     assert env_choice("AFSPRAAK_T", "x", ("x", "y")) == "x"
 
 
@@ -28,6 +37,8 @@ def test_booleans_are_read_in_their_usual_spellings(monkeypatch, raw, expected):
         (lambda: env_int("AFSPRAAK_T", 1), "ten", "must be an integer"),
         (lambda: env_int("AFSPRAAK_T", 1, minimum=5), "3", "at least 5"),
         (lambda: env_choice("AFSPRAAK_T", "x", ("x", "y")), "z", "must be one of x, y"),
+        (lambda: env_ports("AFSPRAAK_T", [443]), "443,https", "ports between 1 and 65535"),
+        (lambda: env_ports("AFSPRAAK_T", [443]), "443,70000", "not '70000'"),
     ],
 )
 def test_bad_values_fail_fast_naming_the_variable(monkeypatch, reader, raw, message):
@@ -45,3 +56,8 @@ def test_secret_is_read_from_the_file_named_by_name_file(monkeypatch, tmp_path):
     monkeypatch.setenv("AFSPRAAK_T_FILE", str(tmp_path / "missing"))
     with pytest.raises(ImproperlyConfigured, match="AFSPRAAK_T_FILE"):
         env_secret("AFSPRAAK_T")
+
+
+def test_ports_are_read_as_a_comma_separated_list(monkeypatch):
+    monkeypatch.setenv("AFSPRAAK_T", "443, 80,22")
+    assert env_ports("AFSPRAAK_T", []) == [443, 80, 22]

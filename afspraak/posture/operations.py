@@ -1,0 +1,74 @@
+"""Checks of operations: backups fresh, the last restore drill passed, staff MFA (D5, O2)."""
+
+from datetime import timedelta
+
+from allauth.mfa.models import Authenticator
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from afspraak.accounts.middleware import SECOND_FACTOR_TYPES
+from afspraak.audit.models import AuditEvent
+from afspraak.backups.backup import list_backups
+from afspraak.backups.errors import BackupError
+from afspraak.backups.manifests import created_at_of
+from afspraak.posture.results import Result, Target, failed, passed
+
+# The codes the restore drills record (afspraak.backups); the newest one decides.
+DRILL_PASSED, DRILL_FAILED = "backups.drill.passed", "backups.drill.failed"
+# A backup may be this many scheduled intervals old before the audit calls it stale.
+STALE_INTERVALS = 2
+
+
+def backup_age_limit() -> timedelta:
+    """Return how old the newest backup may be: two scheduled intervals."""
+    return timedelta(minutes=STALE_INTERVALS * settings.AFSPRAAK_BACKUP_INTERVAL_MINUTES)
+
+
+def check_backups_fresh(target: Target) -> Result:
+    """Fail when the newest backup complete in every location is older than two intervals."""
+    try:
+        manifests = list_backups()
+    except BackupError as error:
+        return failed(f"the backups cannot be listed: {error}")
+    moments = [moment for m in manifests if (moment := created_at_of(m)) is not None]
+    if not moments:
+        return target.missing("no backup is complete in every backup location")
+    age = timezone.now() - max(moments)
+    limit = backup_age_limit()
+    if age > limit:
+        return failed(
+            f"the newest backup is {age.total_seconds() / 3600:.1f} hours old, more than "
+            f"{limit.total_seconds() / 3600:.1f}: is the job consumer running? "
+            "(`afspraak backup list`)"
+        )
+    return passed(f"the newest backup is {age.total_seconds() / 60:.0f} minutes old")
+
+
+def check_restore_drill(target: Target) -> Result:
+    """Fail when the newest restore drill failed (or, in production, when none ever ran)."""
+    latest = (
+        AuditEvent.objects.filter(action__in=(DRILL_PASSED, DRILL_FAILED))
+        .order_by("-occurred_at", "-id")
+        .first()
+    )
+    if latest is None:
+        return target.missing("no restore drill has run")
+    when = latest.occurred_at.strftime("%Y-%m-%d %H:%M UTC")
+    if latest.action == DRILL_FAILED:
+        return failed(f"the last restore drill, {when}, failed (audit event {latest.pk})")
+    return passed(f"the last restore drill, {when}, passed")
+
+
+def check_staff_mfa(target: Target) -> Result:
+    """Fail unless every active staff account has a second factor (TOTP or a security key)."""
+    staff = get_user_model().objects.filter(is_staff=True, is_active=True)
+    with_factor = Authenticator.objects.filter(type__in=SECOND_FACTOR_TYPES).values("user_id")
+    missing = list(staff.exclude(pk__in=with_factor).values_list("public_id", flat=True))
+    total = staff.count()
+    if missing:
+        return failed(
+            f"{len(missing)} of {total} staff accounts have no second factor: "
+            + ", ".join(missing[:10])
+        )
+    return passed(f"all {total} staff accounts have a second factor")
