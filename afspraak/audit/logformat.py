@@ -27,6 +27,7 @@ _CATEGORIES: dict[str, str] = {
     "bookings": "database",
     "backups": "database",
     "compliance": "iam",
+    "posture": "configuration",
     "audit.alert": "intrusion_detection",
     "audit.incident": "intrusion_detection",
     "security.console": "web",
