@@ -435,6 +435,16 @@ if 60 % AFSPRAAK_BACKUP_INTERVAL_MINUTES and AFSPRAAK_BACKUP_INTERVAL_MINUTES % 
 AFSPRAAK_SUPPORT_MAX_HOURS = env_int("AFSPRAAK_SUPPORT_MAX_HOURS", 8, minimum=1)
 if AFSPRAAK_SUPPORT_MAX_HOURS > 8:
     raise ImproperlyConfigured("AFSPRAAK_SUPPORT_MAX_HOURS must be at most 8 (control O1)")
+# How often an access review opens (docs/runbooks/access-reviews.md): quarterly by default
+# (CIS 5.1); control O1 allows at most six months.
+AFSPRAAK_ACCESS_REVIEW_INTERVAL_DAYS = env_int(
+    "AFSPRAAK_ACCESS_REVIEW_INTERVAL_DAYS", 91, minimum=1
+)
+if AFSPRAAK_ACCESS_REVIEW_INTERVAL_DAYS > 183:
+    raise ImproperlyConfigured(
+        "AFSPRAAK_ACCESS_REVIEW_INTERVAL_DAYS must be at most 183: control O1 reviews access "
+        "at least every six months"
+    )
 
 # --- Server -------------------------------------------------------------------------------------
 AFSPRAAK_TLS_DIR = VAR_DIR / "tls"

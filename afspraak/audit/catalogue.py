@@ -80,6 +80,11 @@ ACTIONS: dict[str, str] = {
     "compliance.support.revoked": "A staff member's support access was revoked.",
     "compliance.support.approver_changed": "Who approves staff support access changed.",
     "compliance.support.page_viewed": "A staff member opened a page through support access.",
+    "compliance.access_review.opened": "An access review campaign opened.",
+    "compliance.access_review.confirmed": "A reviewer confirmed an access under review.",
+    "compliance.access_review.revoked": "A reviewer revoked an access under review.",
+    "compliance.access_review.completed": "An access review campaign was completed and its "
+    "report sealed.",
     # scheduling
     "scheduling.schedule.created": "A schedule was created.",
     "scheduling.schedule.updated": "A schedule's hours changed.",

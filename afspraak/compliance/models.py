@@ -197,3 +197,73 @@ class SupportGrant(models.Model):
             and self.expires_at is not None
             and self.expires_at > moment
         )
+
+
+# --- Access reviews (control O1) ----------------------------------------------------------------
+
+
+class ReviewCampaign(models.Model):
+    """One access review: every elevated membership, staff account and active support grant."""
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "arc")
+    )
+    opened_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # The completed campaign's report (canonical JSON), its SHA-256 and an HMAC under the
+    # installation's secret, so a report edited later no longer matches.
+    report = models.TextField(blank=True)
+    report_sha256 = models.CharField(max_length=64, blank=True)
+    report_hmac = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        """Tell whether the campaign is still open after its due date."""
+        return self.completed_at is None and self.due_at < (now or timezone.now())
+
+
+class ReviewItemKind(models.TextChoices):
+    MEMBERSHIP = "membership", "Owner or admin of an organization"
+    STAFF = "staff", "Staff account"
+    SUPPORT_GRANT = "support_grant", "Active support access"
+
+
+class ReviewDecision(models.TextChoices):
+    PENDING = "pending", "Not reviewed yet"
+    CONFIRMED = "confirmed", "Confirmed"
+    REVOKED = "revoked", "Revoked"
+
+
+class ReviewItem(models.Model):
+    """One access under review: confirmed or revoked by the organization's owner or, for a
+    staff account, by a security reviewer."""
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "ari")
+    )
+    campaign = models.ForeignKey(ReviewCampaign, on_delete=models.CASCADE, related_name="items")
+    kind = models.CharField(max_length=20, choices=ReviewItemKind.choices)
+    # Empty for a staff account: the operator's own people belong to no organization.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The reviewed thing's public id (membership, user or support grant) and what it grants.
+    subject_public_id = models.CharField(max_length=32)
+    access = models.CharField(max_length=80)
+    decision = models.CharField(
+        max_length=10, choices=ReviewDecision.choices, default=ReviewDecision.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign", "organization", "decision"])]
+
+    def __str__(self) -> str:
+        return self.public_id

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from afspraak.compliance import views
+from afspraak.compliance import review_views, views
 
 app_name = "compliance"
 
@@ -18,6 +18,28 @@ urlpatterns = [
         "o/<slug:org_slug>/support/<str:grant_id>/revoke/",
         views.support_revoke,
         name="support_revoke",
+    ),
+    path("o/<slug:org_slug>/access-review/", review_views.access_review, name="access_review"),
+    path(
+        "o/<slug:org_slug>/access-review/<str:item_id>/confirm/",
+        review_views.access_review_confirm,
+        name="access_review_confirm",
+    ),
+    path(
+        "o/<slug:org_slug>/access-review/<str:item_id>/revoke/",
+        review_views.access_review_revoke,
+        name="access_review_revoke",
+    ),
+    path("staff/access-review/", review_views.staff_access_review, name="staff_access_review"),
+    path(
+        "staff/access-review/<str:item_id>/confirm/",
+        review_views.staff_access_review_confirm,
+        name="staff_access_review_confirm",
+    ),
+    path(
+        "staff/access-review/<str:item_id>/revoke/",
+        review_views.staff_access_review_revoke,
+        name="staff_access_review_revoke",
     ),
     path("staff/support/", views.staff_support, name="staff_support"),
     path(

@@ -4,7 +4,10 @@ Only owners decide on support access to their organization (the issue: "approved
 the customer's owner"); the staff pages are in ``SUPPORT_STAFF``: staff only, others get 404.
 """
 
-from afspraak.compliance.models import SupportGrant, SupportPolicy
+from afspraak.audit.context import AuditContext
+from afspraak.compliance.models import ReviewCampaign, ReviewItemKind, SupportGrant, SupportPolicy
+from afspraak.compliance.reviews import open_campaign, start_review_campaign
+from afspraak.compliance.tests.reviewing import make_security_reviewer
 from afspraak.tenancy.roles import Role
 from afspraak.testing.factories import StaffUserFactory
 
@@ -38,7 +41,34 @@ def _a_grant(tenants):
     return {"grant_id": _grant(tenants).public_id}, {}
 
 
+def _campaign() -> ReviewCampaign:
+    return open_campaign() or start_review_campaign(AuditContext.system())
+
+
+def _admins_review_item(tenants):
+    item = _campaign().items.get(subject_public_id=tenants.admin.public_id)
+    return {"item_id": item.public_id}, {}
+
+
+def _staff_review_item(tenants, staff):
+    # The visitor reviews a colleague's account: only security reviewers decide.
+    colleague = StaffUserFactory.create()
+    make_security_reviewer(staff)
+    item = _campaign().items.filter(kind=ReviewItemKind.STAFF, user=colleague).first()
+    if item is None:
+        item = _campaign().items.create(
+            kind=ReviewItemKind.STAFF,
+            user=colleague,
+            subject_public_id=colleague.public_id,
+            access="Staff",
+        )
+    return {"item_id": item.public_id}, {}
+
+
 MATRIX = {
+    "compliance:access_review": ("get", OWNERS, _nothing),
+    "compliance:access_review_confirm": ("post", OWNERS, _admins_review_item),
+    "compliance:access_review_revoke": ("get", OWNERS, _admins_review_item),
     "compliance:support_requests": ("get", OWNERS, _nothing),
     "compliance:support_approver": ("post", OWNERS, _approver),
     "compliance:support_decide": ("post", OWNERS, _a_request_to_refuse),
@@ -47,6 +77,9 @@ MATRIX = {
 
 # Staff pages: (method, build(tenants, staff) -> (URL kwargs, POST data), status for staff).
 SUPPORT_STAFF = {
+    "compliance:staff_access_review": ("get", lambda tenants, staff: ({}, {}), 200),
+    "compliance:staff_access_review_confirm": ("post", _staff_review_item, 302),
+    "compliance:staff_access_review_revoke": ("post", _staff_review_item, 302),
     "compliance:staff_support": ("get", lambda tenants, staff: ({}, {}), 200),
     "compliance:staff_support_decide": (
         "post",

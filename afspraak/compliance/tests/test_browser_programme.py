@@ -1,0 +1,86 @@
+"""The programme pages (access reviews, and the public and staff pages of issue 14) in
+Chromium at 1280 px and on a 390 px phone: they fit, are axe clean, break no CSP."""
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from afspraak.compliance.models import ReviewItemKind
+from afspraak.compliance.tests.reviewing import campaign, security_reviewer
+from afspraak.compliance.tests.staffing import staff_member
+from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound
+from afspraak.testing.logins import log_in_with_second_factor
+from afspraak.testing.tenants import create_tenants
+
+pytestmark = pytest.mark.browser
+
+
+def _session_cookie(user, url: str) -> dict[str, object]:
+    """Return the session cookie of ``user`` logged in with their second factor."""
+    client = Client()
+    log_in_with_second_factor(client, user)
+    return {
+        "name": settings.SESSION_COOKIE_NAME,
+        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+        "url": url,
+        "secure": True,
+    }
+
+
+def _visit(browser_page, server_url, viewport, browser_console, user, pages) -> None:
+    context = browser_page.context.browser.new_context(
+        base_url=server_url,
+        viewport=viewport,
+        is_mobile=viewport == PHONE,
+        has_touch=viewport == PHONE,
+    )
+    try:
+        if user is not None:
+            context.add_cookies([_session_cookie(user, server_url)])
+        page = context.new_page()
+        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        for name, path in pages.items():
+            response = page.goto(path)
+            assert response is not None
+            assert response.status == 200, (name, response.status)
+            assert_page_is_sound(page, name)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_programme_pages_fit_the_screen_and_are_accessible(
+    browser_page, browser_console, https_live_server, viewport
+):
+    tenants = create_tenants()
+    reviewer = security_reviewer()
+    colleague = staff_member(email="a.colleague.with.a.rather.long.address@example.test")
+    review = campaign()
+    admin_item = review.items.get(subject_public_id=tenants.admin.public_id)
+    staff_item = review.items.get(kind=ReviewItemKind.STAFF, user=colleague)
+    o = f"/o/{tenants.a.slug}"
+
+    _visit(
+        browser_page,
+        https_live_server.url,
+        viewport,
+        browser_console,
+        tenants.owner.user,
+        {
+            "access-review": f"{o}/access-review/",
+            "confirm-revoke-review-item": f"{o}/access-review/{admin_item.public_id}/revoke/",
+        },
+    )
+    _visit(
+        browser_page,
+        https_live_server.url,
+        viewport,
+        browser_console,
+        reviewer,
+        {
+            "staff-access-review": "/staff/access-review/",
+            "staff-confirm-revoke": f"/staff/access-review/{staff_item.public_id}/revoke/",
+        },
+    )
+    assert not browser_console, browser_console
