@@ -267,3 +267,45 @@ class ReviewItem(models.Model):
 
     def __str__(self) -> str:
         return self.public_id
+
+
+# --- Subprocessors (control V1) -----------------------------------------------------------------
+
+
+class Subprocessor(models.Model):
+    """A third party that processes customers' data for the operator, as published."""
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "spr")
+    )
+    name = models.CharField(max_length=120)
+    purpose = models.CharField(max_length=300)
+    data_categories = models.CharField(max_length=300)
+    location = models.CharField(max_length=120)
+    # The signed data processing (confidentiality) agreement: its date and the document's hash.
+    agreement_signed_on = models.DateField()
+    document_sha256 = models.CharField(max_length=64)
+    # Customers hear of a new subprocessor at least 30 days before this date.
+    effective_on = models.DateField()
+    added_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SubprocessorSubscription(models.Model):
+    """An organization owner's wish to hear of new subprocessors by e-mail."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    subscribed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user"], name="one_subprocessor_subscription"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} hears of subprocessors for {self.organization_id}"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from afspraak.compliance import review_views, views
+from afspraak.compliance import public_views, review_views, views
 
 app_name = "compliance"
 
@@ -40,6 +40,17 @@ urlpatterns = [
         "staff/access-review/<str:item_id>/revoke/",
         review_views.staff_access_review_revoke,
         name="staff_access_review_revoke",
+    ),
+    path("subprocessors/", public_views.subprocessors, name="subprocessors"),
+    path(
+        "o/<slug:org_slug>/subprocessors/",
+        public_views.subprocessor_notices,
+        name="subprocessor_notices",
+    ),
+    path(
+        "o/<slug:org_slug>/subprocessors/subscription/",
+        public_views.subprocessor_subscription,
+        name="subprocessor_subscription",
     ),
     path("staff/support/", views.staff_support, name="staff_support"),
     path(

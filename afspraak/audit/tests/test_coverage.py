@@ -21,6 +21,12 @@ WRITES: dict[str, set[str]] = {
         "compliance.support.denied",
     },
     "afspraak.compliance.support.revoke_support_grant": {"compliance.support.revoked"},
+    "afspraak.compliance.subprocessors.subscribe_to_subprocessors": {
+        "compliance.subprocessor.subscribed"
+    },
+    "afspraak.compliance.subprocessors.unsubscribe_from_subprocessors": {
+        "compliance.subprocessor.unsubscribed"
+    },
     "afspraak.compliance.reviews.decide_review_item": {
         "compliance.access_review.confirmed",
         "compliance.access_review.revoked",
@@ -60,6 +66,7 @@ WRITES: dict[str, set[str]] = {
 READS = {
     "afspraak.compliance.standing.staff_gate",
     "afspraak.compliance.reviews.get_review_item_for",
+    "afspraak.compliance.subprocessors.is_subscribed",
     "afspraak.compliance.reviews.review_items_of",
     "afspraak.compliance.support.get_support_grant_for",
     "afspraak.compliance.support.support_grants_of",

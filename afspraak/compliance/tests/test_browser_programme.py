@@ -1,11 +1,16 @@
 """The programme pages (access reviews, and the public and staff pages of issue 14) in
 Chromium at 1280 px and on a 390 px phone: they fit, are axe clean, break no CSP."""
 
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
+from afspraak.audit.context import AuditContext
 from afspraak.compliance.models import ReviewItemKind
+from afspraak.compliance.subprocessors import add_subprocessor
 from afspraak.compliance.tests.reviewing import campaign, security_reviewer
 from afspraak.compliance.tests.staffing import staff_member
 from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound
@@ -13,6 +18,20 @@ from afspraak.testing.logins import log_in_with_second_factor
 from afspraak.testing.tenants import create_tenants
 
 pytestmark = pytest.mark.browser
+
+
+def _subprocessor() -> None:
+    today = timezone.now().date()
+    add_subprocessor(
+        AuditContext.system(),
+        name="Hetzner Online GmbH",
+        purpose="Hosting the application and its database",
+        data_categories="All customer data: accounts, organizations, bookings and invitees",
+        location="Falkenstein, Germany (EU)",
+        agreement_signed_on=today - timedelta(days=10),
+        document_sha256="ab" * 32,
+        effective_on=today + timedelta(days=40),
+    )
 
 
 def _session_cookie(user, url: str) -> dict[str, object]:
@@ -57,6 +76,7 @@ def test_programme_pages_fit_the_screen_and_are_accessible(
     reviewer = security_reviewer()
     colleague = staff_member(email="a.colleague.with.a.rather.long.address@example.test")
     review = campaign()
+    _subprocessor()
     admin_item = review.items.get(subject_public_id=tenants.admin.public_id)
     staff_item = review.items.get(kind=ReviewItemKind.STAFF, user=colleague)
     o = f"/o/{tenants.a.slug}"
@@ -70,6 +90,7 @@ def test_programme_pages_fit_the_screen_and_are_accessible(
         {
             "access-review": f"{o}/access-review/",
             "confirm-revoke-review-item": f"{o}/access-review/{admin_item.public_id}/revoke/",
+            "subprocessor-notices": f"{o}/subprocessors/",
         },
     )
     _visit(
@@ -82,5 +103,13 @@ def test_programme_pages_fit_the_screen_and_are_accessible(
             "staff-access-review": "/staff/access-review/",
             "staff-confirm-revoke": f"/staff/access-review/{staff_item.public_id}/revoke/",
         },
+    )
+    _visit(
+        browser_page,
+        https_live_server.url,
+        viewport,
+        browser_console,
+        None,
+        {"subprocessors": "/subprocessors/"},
     )
     assert not browser_console, browser_console

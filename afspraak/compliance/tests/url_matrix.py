@@ -66,6 +66,8 @@ def _staff_review_item(tenants, staff):
 
 
 MATRIX = {
+    "compliance:subprocessor_notices": ("get", OWNERS, _nothing),
+    "compliance:subprocessor_subscription": ("post", OWNERS, lambda t: ({}, {"subscribe": "yes"})),
     "compliance:access_review": ("get", OWNERS, _nothing),
     "compliance:access_review_confirm": ("post", OWNERS, _admins_review_item),
     "compliance:access_review_revoke": ("get", OWNERS, _admins_review_item),
@@ -104,3 +106,10 @@ def _staff_approved_request(tenants):
     grant.approver = "staff"
     grant.save(update_fields=["approver"])
     return grant.public_id
+
+
+# Public by design: what each page is for, and the test that checks it.
+PUBLIC = {
+    "compliance:subprocessors": "the published subprocessor register (control V1; "
+    "compliance/tests/test_subprocessors.py)",
+}
