@@ -309,3 +309,61 @@ class SubprocessorSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} hears of subprocessors for {self.organization_id}"
+
+
+# --- Penetration tests (control C1) -------------------------------------------------------------
+
+
+class PentestEngagement(models.Model):
+    """A penetration test: who did it, when, on what, and the hash of its report."""
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "pte")
+    )
+    firm = models.CharField(max_length=120)
+    performed_on = models.DateField()
+    scope = models.TextField(max_length=2000)
+    report_sha256 = models.CharField(max_length=64)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.firm} {self.performed_on}"
+
+
+class FindingSeverity(models.TextChoices):
+    CRITICAL = "critical", "Critical"
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+# Days to fix a finding, by severity (control C1).
+FINDING_DEADLINES = {
+    FindingSeverity.CRITICAL: 7,
+    FindingSeverity.HIGH: 30,
+    FindingSeverity.MEDIUM: 90,
+    FindingSeverity.LOW: 180,
+}
+
+
+class PentestFinding(models.Model):
+    """One finding of a penetration test, due for a fix by its severity's deadline."""
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "ptf")
+    )
+    engagement = models.ForeignKey(
+        PentestEngagement, on_delete=models.PROTECT, related_name="findings"
+    )
+    title = models.CharField(max_length=200)
+    severity = models.CharField(max_length=10, choices=FindingSeverity.choices)
+    reported_on = models.DateField()
+    due_on = models.DateField()
+    resolved_on = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.public_id} ({self.severity})"
+
+    def is_overdue(self, today: date) -> bool:
+        """Tell whether the finding is still open after its due date."""
+        return self.resolved_on is None and self.due_on < today

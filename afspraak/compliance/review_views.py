@@ -1,14 +1,24 @@
-"""Access-review pages: an organization's owners at ``/o/<org>/access-review/``, the
-security reviewer at ``/staff/access-review/``."""
+"""Access-review pages (an organization's owners at ``/o/<org>/access-review/``, the
+security reviewer at ``/staff/access-review/``) and the staff's read-only pentest register."""
 
 from django.contrib import messages
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from afspraak.audit.context import AuditContext
-from afspraak.compliance.models import ReviewCampaign, ReviewDecision, ReviewItemKind
+from afspraak.compliance.checks import no_recent_pentest
+from afspraak.compliance.models import (
+    PentestEngagement,
+    PentestFinding,
+    ReviewCampaign,
+    ReviewDecision,
+    ReviewItemKind,
+)
+from afspraak.compliance.pentests import open_findings_by_severity
 from afspraak.compliance.reviews import (
     decide_review_item,
     decide_staff_review_item,
@@ -136,3 +146,23 @@ def staff_access_review_revoke(request: HttpRequest, item_id: str) -> HttpRespon
     decide_staff_review_item(AuditContext.from_request(request), item, confirm=False)
     messages.success(request, f"Revoked: {item.user.email} is no longer staff.")
     return redirect("compliance:staff_access_review")
+
+
+@staff_view
+def staff_pentests(request: HttpRequest) -> HttpResponse:
+    today = timezone.now().date()
+    findings = list(
+        PentestFinding.objects.select_related("engagement").order_by(
+            F("resolved_on").asc(nulls_first=True), "due_on", "id"
+        )[:200]
+    )
+    return render(
+        request,
+        "compliance/staff_pentests.html",
+        {
+            "check": no_recent_pentest(),
+            "engagements": PentestEngagement.objects.order_by("-performed_on", "-id")[:20],
+            "findings": [(finding, finding.is_overdue(today)) for finding in findings],
+            "open_counts": open_findings_by_severity(),
+        },
+    )

@@ -52,6 +52,7 @@ urlpatterns = [
         public_views.subprocessor_subscription,
         name="subprocessor_subscription",
     ),
+    path("staff/pentests/", review_views.staff_pentests, name="staff_pentests"),
     path("staff/support/", views.staff_support, name="staff_support"),
     path(
         "staff/support/<str:grant_id>/decide/",

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from afspraak.audit.context import AuditContext
 from afspraak.compliance.models import ReviewItemKind
+from afspraak.compliance.pentests import record_engagement, record_finding
 from afspraak.compliance.subprocessors import add_subprocessor
 from afspraak.compliance.tests.reviewing import campaign, security_reviewer
 from afspraak.compliance.tests.staffing import staff_member
@@ -18,6 +19,23 @@ from afspraak.testing.logins import log_in_with_second_factor
 from afspraak.testing.tenants import create_tenants
 
 pytestmark = pytest.mark.browser
+
+
+def _pentest() -> None:
+    engagement = record_engagement(
+        AuditContext.system(),
+        firm="Radically Open Security B.V.",
+        performed_on=timezone.now().date() - timedelta(days=20),
+        scope="The web application, its API and the booking pages, as owner, member and visitor",
+        report_sha256="cd" * 32,
+    )
+    for severity in ("critical", "medium"):
+        record_finding(
+            AuditContext.system(),
+            engagement,
+            title=f"A {severity} finding with a long descriptive title about session handling",
+            severity=severity,
+        )
 
 
 def _subprocessor() -> None:
@@ -77,6 +95,7 @@ def test_programme_pages_fit_the_screen_and_are_accessible(
     colleague = staff_member(email="a.colleague.with.a.rather.long.address@example.test")
     review = campaign()
     _subprocessor()
+    _pentest()
     admin_item = review.items.get(subject_public_id=tenants.admin.public_id)
     staff_item = review.items.get(kind=ReviewItemKind.STAFF, user=colleague)
     o = f"/o/{tenants.a.slug}"
@@ -102,6 +121,7 @@ def test_programme_pages_fit_the_screen_and_are_accessible(
         {
             "staff-access-review": "/staff/access-review/",
             "staff-confirm-revoke": f"/staff/access-review/{staff_item.public_id}/revoke/",
+            "staff-pentests": "/staff/pentests/",
         },
     )
     _visit(

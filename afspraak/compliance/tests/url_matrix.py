@@ -79,6 +79,7 @@ MATRIX = {
 
 # Staff pages: (method, build(tenants, staff) -> (URL kwargs, POST data), status for staff).
 SUPPORT_STAFF = {
+    "compliance:staff_pentests": ("get", lambda tenants, staff: ({}, {}), 200),
     "compliance:staff_access_review": ("get", lambda tenants, staff: ({}, {}), 200),
     "compliance:staff_access_review_confirm": ("post", _staff_review_item, 302),
     "compliance:staff_access_review_revoke": ("post", _staff_review_item, 302),
