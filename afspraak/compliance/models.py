@@ -367,3 +367,34 @@ class PentestFinding(models.Model):
     def is_overdue(self, today: date) -> bool:
         """Tell whether the finding is still open after its due date."""
         return self.resolved_on is None and self.due_on < today
+
+
+# --- Vulnerability disclosure (control C2) ------------------------------------------------------
+
+
+class DisclosureState(models.TextChoices):
+    RECEIVED = "received", "Received"
+    TRIAGING = "triaging", "Being triaged"
+    ACCEPTED = "accepted", "Accepted: a vulnerability"
+    REJECTED = "rejected", "Not a vulnerability"
+    FIXED = "fixed", "Fixed"
+
+
+class DisclosureReport(models.Model):
+    """A vulnerability report from the public; everything the reporter wrote is sealed."""
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "vdr")
+    )
+    received_at = models.DateTimeField(default=timezone.now)
+    # AES-256-GCM under the master keyset, bound to the public id: the reporter's address,
+    # summary, details and attachment (``afspraak.compliance.disclosure``).
+    sealed = models.BinaryField()
+    has_attachment = models.BooleanField(default=False)
+    state = models.CharField(
+        max_length=10, choices=DisclosureState.choices, default=DisclosureState.RECEIVED
+    )
+    state_changed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.public_id

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from afspraak.compliance import public_views, review_views, views
+from afspraak.compliance import disclosure_views, public_views, review_views, views
 
 app_name = "compliance"
 
@@ -42,6 +42,16 @@ urlpatterns = [
         name="staff_access_review_revoke",
     ),
     path("subprocessors/", public_views.subprocessors, name="subprocessors"),
+    path(".well-known/security.txt", disclosure_views.security_txt_file, name="security_txt"),
+    path("security.txt", disclosure_views.security_txt_legacy, name="security_txt_legacy"),
+    path("disclosure/", disclosure_views.disclosure, name="disclosure"),
+    path("disclosure/report/", disclosure_views.disclosure_report, name="disclosure_report"),
+    path("staff/disclosures/", disclosure_views.staff_disclosures, name="staff_disclosures"),
+    path(
+        "staff/disclosures/<str:report_id>/",
+        disclosure_views.staff_disclosure,
+        name="staff_disclosure",
+    ),
     path(
         "o/<slug:org_slug>/subprocessors/",
         public_views.subprocessor_notices,

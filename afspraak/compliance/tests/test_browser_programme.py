@@ -9,6 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from afspraak.audit.context import AuditContext
+from afspraak.compliance.disclosure import submit_report
 from afspraak.compliance.models import ReviewItemKind
 from afspraak.compliance.pentests import record_engagement, record_finding
 from afspraak.compliance.subprocessors import add_subprocessor
@@ -96,6 +97,14 @@ def test_programme_pages_fit_the_screen_and_are_accessible(
     review = campaign()
     _subprocessor()
     _pentest()
+    report = submit_report(
+        AuditContext.system(),
+        email="a.researcher.with.a.long.address@example.test",
+        summary="Server-side request forgery in the avatar fetcher",
+        details="1. Set the avatar URL to http://169.254.169.254/latest/meta-data/\n"
+        + "2. "
+        + "A" * 150,
+    )
     admin_item = review.items.get(subject_public_id=tenants.admin.public_id)
     staff_item = review.items.get(kind=ReviewItemKind.STAFF, user=colleague)
     o = f"/o/{tenants.a.slug}"
@@ -122,6 +131,8 @@ def test_programme_pages_fit_the_screen_and_are_accessible(
             "staff-access-review": "/staff/access-review/",
             "staff-confirm-revoke": f"/staff/access-review/{staff_item.public_id}/revoke/",
             "staff-pentests": "/staff/pentests/",
+            "staff-disclosures": "/staff/disclosures/",
+            "staff-disclosure": f"/staff/disclosures/{report.public_id}/",
         },
     )
     _visit(
@@ -130,6 +141,10 @@ def test_programme_pages_fit_the_screen_and_are_accessible(
         viewport,
         browser_console,
         None,
-        {"subprocessors": "/subprocessors/"},
+        {
+            "subprocessors": "/subprocessors/",
+            "disclosure": "/disclosure/",
+            "disclosure-report": "/disclosure/report/",
+        },
     )
     assert not browser_console, browser_console

@@ -5,6 +5,7 @@ the customer's owner"); the staff pages are in ``SUPPORT_STAFF``: staff only, ot
 """
 
 from afspraak.audit.context import AuditContext
+from afspraak.compliance.disclosure import submit_report
 from afspraak.compliance.models import ReviewCampaign, ReviewItemKind, SupportGrant, SupportPolicy
 from afspraak.compliance.reviews import open_campaign, start_review_campaign
 from afspraak.compliance.tests.reviewing import make_security_reviewer
@@ -77,8 +78,18 @@ MATRIX = {
     "compliance:support_revoke": ("get", OWNERS, _a_grant),
 }
 
+
 # Staff pages: (method, build(tenants, staff) -> (URL kwargs, POST data), status for staff).
+def _a_report(tenants, staff):
+    report = submit_report(
+        AuditContext.system(), email="finder@example.test", summary="XSS", details="Steps"
+    )
+    return {"report_id": report.public_id}, {}
+
+
 SUPPORT_STAFF = {
+    "compliance:staff_disclosures": ("get", lambda tenants, staff: ({}, {}), 200),
+    "compliance:staff_disclosure": ("get", _a_report, 200),
     "compliance:staff_pentests": ("get", lambda tenants, staff: ({}, {}), 200),
     "compliance:staff_access_review": ("get", lambda tenants, staff: ({}, {}), 200),
     "compliance:staff_access_review_confirm": ("post", _staff_review_item, 302),
@@ -111,6 +122,11 @@ def _staff_approved_request(tenants):
 
 # Public by design: what each page is for, and the test that checks it.
 PUBLIC = {
+    "compliance:security_txt": "security.txt (RFC 9116; compliance/tests/test_disclosure.py)",
+    "compliance:security_txt_legacy": "the old /security.txt address, redirected (test_disclosure)",
+    "compliance:disclosure": "the vulnerability disclosure policy (test_disclosure)",
+    "compliance:disclosure_report": "the public vulnerability report form, rate-limited "
+    "(test_disclosure)",
     "compliance:subprocessors": "the published subprocessor register (control V1; "
     "compliance/tests/test_subprocessors.py)",
 }
