@@ -1,4 +1,4 @@
-"""The operator's public programme pages: the subprocessor register."""
+"""The operator's public programme pages: the subprocessor register and the trust page."""
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -14,6 +14,7 @@ from afspraak.compliance.subprocessors import (
     subscribe_to_subprocessors,
     unsubscribe_from_subprocessors,
 )
+from afspraak.compliance.trust import cached_trust_figures
 from afspraak.tenancy.pages import OrganizationRequest, organization_page_context, organization_view
 from afspraak.tenancy.roles import Permission
 
@@ -53,3 +54,22 @@ def subprocessor_subscription(request: OrganizationRequest) -> HttpResponse:
         unsubscribe_from_subprocessors(request.access)
         messages.success(request, "You will no longer be e-mailed of new subprocessors.")
     return redirect(reverse("compliance:subprocessor_notices", args=[request.organization.slug]))
+
+
+@require_GET
+def trust(request: HttpRequest) -> HttpResponse:
+    figures = cached_trust_figures()
+    now = timezone.now()
+    return render(
+        request,
+        "compliance/trust.html",
+        {
+            "figures": figures,
+            "backup_age": now - figures.last_backup_at if figures.last_backup_at else None,
+            "mfa_percent": (
+                round(100 * figures.staff_with_mfa / figures.staff_total)
+                if figures.staff_total
+                else None
+            ),
+        },
+    )

@@ -42,6 +42,7 @@ urlpatterns = [
         name="staff_access_review_revoke",
     ),
     path("subprocessors/", public_views.subprocessors, name="subprocessors"),
+    path("trust/", public_views.trust, name="trust"),
     path(".well-known/security.txt", disclosure_views.security_txt_file, name="security_txt"),
     path("security.txt", disclosure_views.security_txt_legacy, name="security_txt_legacy"),
     path("disclosure/", disclosure_views.disclosure, name="disclosure"),

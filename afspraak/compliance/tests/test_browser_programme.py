@@ -145,6 +145,7 @@ def test_programme_pages_fit_the_screen_and_are_accessible(
             "subprocessors": "/subprocessors/",
             "disclosure": "/disclosure/",
             "disclosure-report": "/disclosure/report/",
+            "trust": "/trust/",
         },
     )
     assert not browser_console, browser_console

@@ -127,6 +127,7 @@ PUBLIC = {
     "compliance:disclosure": "the vulnerability disclosure policy (test_disclosure)",
     "compliance:disclosure_report": "the public vulnerability report form, rate-limited "
     "(test_disclosure)",
+    "compliance:trust": "the trust page: live figures, counts only (test_trust.py)",
     "compliance:subprocessors": "the published subprocessor register (control V1; "
     "compliance/tests/test_subprocessors.py)",
 }
