@@ -335,19 +335,35 @@ def _complete_if_done(context: AuditContext, campaign: ReviewCampaign) -> None:
 
 
 def alert_overdue_campaigns() -> list[Alert]:
-    """Raise an alert for each campaign still open after its due date."""
-    overdue = ReviewCampaign.objects.filter(completed_at=None, due_at__lt=timezone.now())
-    return [
-        raise_alert(
-            OVERDUE_RULE,
-            Firing(
-                subject=campaign.public_id,
-                detail=f"{campaign.items.filter(decision=ReviewDecision.PENDING).count()} "
-                f"items undecided since {campaign.opened_at:%Y-%m-%d}",
-            ),
+    """Raise an alert for each campaign still open after its due date, and one for each
+    organization with items left, so its owners hear of it too."""
+    alerts = []
+    for campaign in ReviewCampaign.objects.filter(completed_at=None, due_at__lt=timezone.now()):
+        pending = campaign.items.filter(decision=ReviewDecision.PENDING)
+        alerts.append(
+            raise_alert(
+                OVERDUE_RULE,
+                Firing(
+                    subject=campaign.public_id,
+                    detail=f"{pending.count()} items undecided since {campaign.opened_at:%Y-%m-%d}",
+                ),
+            )
         )
-        for campaign in overdue
-    ]
+        late = Organization.objects.filter(
+            pk__in=pending.exclude(organization=None).values("organization")
+        ).order_by("id")
+        alerts.extend(
+            raise_alert(
+                OVERDUE_RULE,
+                Firing(
+                    subject=f"{campaign.public_id}:{organization.public_id}",
+                    organization_public_id=organization.public_id,
+                    detail=f"the access review of {organization.name} is past its due date",
+                ),
+            )
+            for organization in late
+        )
+    return alerts
 
 
 def run_access_reviews() -> ReviewCampaign | None:

@@ -34,7 +34,7 @@ from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Membership
 from afspraak.tenancy.roles import Role
 from afspraak.testing.access import member_access
-from afspraak.testing.audit import assert_audited
+from afspraak.testing.audit import assert_audited, events
 from afspraak.testing.logins import log_in_with_second_factor
 
 
@@ -183,11 +183,17 @@ def test_job_opens_a_campaign_each_quarter_and_alerts_when_overdue(tenants, cloc
     assert run_access_reviews() is None
     assert not Alert.objects.filter(rule_id=OVERDUE_RULE.id).exists()
 
+    # Organization B's owner does their part in time; A's owner does not.
+    for item in first.items.filter(organization=tenants.b):
+        decide_review_item(member_access(tenants.outsider), item, confirm=True)
     clock.shift(timedelta(days=15))
     run_access_reviews()
-    alert = Alert.objects.get(rule_id=OVERDUE_RULE.id)
-    assert alert.subject == first.public_id
-    assert_audited("audit.alert.raised")
+    alerts = {a.subject: a for a in Alert.objects.filter(rule_id=OVERDUE_RULE.id)}
+    assert set(alerts) == {first.public_id, f"{first.public_id}:{tenants.a.public_id}"}
+    assert alerts[f"{first.public_id}:{tenants.a.public_id}"].organization_public_id == (
+        tenants.a.public_id
+    )
+    assert len(events("audit.alert.raised")) == 2
 
 
 @override_settings(AFSPRAAK_ACCESS_REVIEW_INTERVAL_DAYS=91)
