@@ -285,6 +285,8 @@ ACCOUNT_RATE_LIMITS = {
     # Requests for a fresh invitee link: per address, and per e-mail address asked for.
     "invitee_link": env_str("AFSPRAAK_INVITEE_LINK_IP_RATE", "10/h/ip"),
     "invitee_link_email": env_str("AFSPRAAK_INVITEE_LINK_EMAIL_RATE", "3/h/key"),
+    # Vulnerability reports one address may send (afspraak.compliance.disclosure_views).
+    "disclosure_report": env_str("AFSPRAAK_DISCLOSURE_IP_RATE", "5/h/ip"),
 }
 # allauth must see the same client address as axes behind a proxy.
 ALLAUTH_TRUSTED_PROXY_COUNT = env_int("AFSPRAAK_PROXY_COUNT", 0, minimum=0)
@@ -486,6 +488,23 @@ AFSPRAAK_PG_BIN_DIR = env_str("AFSPRAAK_PG_BIN_DIR")
 AFSPRAAK_SUPPORT_MAX_HOURS = env_int("AFSPRAAK_SUPPORT_MAX_HOURS", 8, minimum=1)
 if AFSPRAAK_SUPPORT_MAX_HOURS > 8:
     raise ImproperlyConfigured("AFSPRAAK_SUPPORT_MAX_HOURS must be at most 8 (control O1)")
+# How often an access review opens (docs/runbooks/access-reviews.md): quarterly by default
+# (CIS 5.1); control O1 allows at most six months.
+AFSPRAAK_ACCESS_REVIEW_INTERVAL_DAYS = env_int(
+    "AFSPRAAK_ACCESS_REVIEW_INTERVAL_DAYS", 91, minimum=1
+)
+if AFSPRAAK_ACCESS_REVIEW_INTERVAL_DAYS > 183:
+    raise ImproperlyConfigured(
+        "AFSPRAAK_ACCESS_REVIEW_INTERVAL_DAYS must be at most 183: control O1 reviews access "
+        "at least every six months"
+    )
+
+# Vulnerability disclosure (docs/runbooks/disclosure.md): the address security.txt names
+# beside the report form (optional), and the largest attachment a report may carry.
+AFSPRAAK_DISCLOSURE_EMAIL = env_str("AFSPRAAK_DISCLOSURE_EMAIL", "")
+AFSPRAAK_DISCLOSURE_ATTACHMENT_MAX_BYTES = env_int(
+    "AFSPRAAK_DISCLOSURE_ATTACHMENT_MAX_BYTES", 2 * 1024 * 1024, minimum=1
+)
 
 # --- Server -------------------------------------------------------------------------------------
 AFSPRAAK_TLS_DIR = VAR_DIR / "tls"

@@ -80,6 +80,21 @@ ACTIONS: dict[str, str] = {
     "compliance.support.revoked": "A staff member's support access was revoked.",
     "compliance.support.approver_changed": "Who approves staff support access changed.",
     "compliance.support.page_viewed": "A staff member opened a page through support access.",
+    "compliance.subprocessor.added": "A subprocessor was added to the register; subscribers "
+    "were notified.",
+    "compliance.subprocessor.subscribed": "An owner subscribed to notices of new subprocessors.",
+    "compliance.subprocessor.unsubscribed": "An owner unsubscribed from subprocessor notices.",
+    "compliance.pentest.recorded": "A penetration test was recorded.",
+    "compliance.pentest.finding_recorded": "A penetration-test finding was recorded.",
+    "compliance.pentest.finding_resolved": "A penetration-test finding was resolved.",
+    "compliance.disclosure.received": "A vulnerability report arrived (stored sealed).",
+    "compliance.disclosure.viewed": "A staff member read a vulnerability report.",
+    "compliance.disclosure.state_changed": "A vulnerability report moved to another triage state.",
+    "compliance.access_review.opened": "An access review campaign opened.",
+    "compliance.access_review.confirmed": "A reviewer confirmed an access under review.",
+    "compliance.access_review.revoked": "A reviewer revoked an access under review.",
+    "compliance.access_review.completed": "An access review campaign was completed and its "
+    "report sealed.",
     # scheduling
     "scheduling.schedule.created": "A schedule was created.",
     "scheduling.schedule.updated": "A schedule's hours changed.",

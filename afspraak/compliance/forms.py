@@ -3,7 +3,7 @@
 from django import forms
 from django.conf import settings
 
-from afspraak.compliance.models import Approver
+from afspraak.compliance.models import Approver, DisclosureState
 
 
 class SupportRequestForm(forms.Form):
@@ -41,3 +41,30 @@ class ApproverForm(forms.Form):
         widget=forms.RadioSelect,
         label="Who approves staff support access",
     )
+
+
+class DisclosureReportForm(forms.Form):
+    email = forms.EmailField(
+        label="Your e-mail address", help_text="We acknowledge your report and write to you here."
+    )
+    summary = forms.CharField(max_length=200, label="Summary")
+    details = forms.CharField(
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 8}),
+        label="Details",
+        help_text="What you found, where, and the steps to reproduce it.",
+    )
+    attachment = forms.FileField(required=False, label="Attachment (optional)")
+
+    def clean_attachment(self) -> object:
+        attachment = self.cleaned_data.get("attachment")
+        limit = settings.AFSPRAAK_DISCLOSURE_ATTACHMENT_MAX_BYTES
+        if attachment is not None and attachment.size > limit:
+            raise forms.ValidationError(
+                f"The attachment is too large: at most {limit // 1024} KiB."
+            )
+        return attachment
+
+
+class DisclosureStateForm(forms.Form):
+    state = forms.ChoiceField(choices=DisclosureState.choices)

@@ -197,3 +197,204 @@ class SupportGrant(models.Model):
             and self.expires_at is not None
             and self.expires_at > moment
         )
+
+
+# --- Access reviews (control O1) ----------------------------------------------------------------
+
+
+class ReviewCampaign(models.Model):
+    """One access review: every elevated membership, staff account and active support grant."""
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "arc")
+    )
+    opened_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+    # The completed campaign's report (canonical JSON), its SHA-256 and an HMAC under the
+    # installation's secret, so a report edited later no longer matches.
+    report = models.TextField(blank=True)
+    report_sha256 = models.CharField(max_length=64, blank=True)
+    report_hmac = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return self.public_id
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        """Tell whether the campaign is still open after its due date."""
+        return self.completed_at is None and self.due_at < (now or timezone.now())
+
+
+class ReviewItemKind(models.TextChoices):
+    MEMBERSHIP = "membership", "Owner or admin of an organization"
+    STAFF = "staff", "Staff account"
+    SUPPORT_GRANT = "support_grant", "Active support access"
+
+
+class ReviewDecision(models.TextChoices):
+    PENDING = "pending", "Not reviewed yet"
+    CONFIRMED = "confirmed", "Confirmed"
+    REVOKED = "revoked", "Revoked"
+
+
+class ReviewItem(models.Model):
+    """One access under review: confirmed or revoked by the organization's owner or, for a
+    staff account, by a security reviewer."""
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "ari")
+    )
+    campaign = models.ForeignKey(ReviewCampaign, on_delete=models.CASCADE, related_name="items")
+    kind = models.CharField(max_length=20, choices=ReviewItemKind.choices)
+    # Empty for a staff account: the operator's own people belong to no organization.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    # The reviewed thing's public id (membership, user or support grant) and what it grants.
+    subject_public_id = models.CharField(max_length=32)
+    access = models.CharField(max_length=80)
+    decision = models.CharField(
+        max_length=10, choices=ReviewDecision.choices, default=ReviewDecision.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign", "organization", "decision"])]
+
+    def __str__(self) -> str:
+        return self.public_id
+
+
+# --- Subprocessors (control V1) -----------------------------------------------------------------
+
+
+class Subprocessor(models.Model):
+    """A third party that processes customers' data for the operator, as published."""
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "spr")
+    )
+    name = models.CharField(max_length=120)
+    purpose = models.CharField(max_length=300)
+    data_categories = models.CharField(max_length=300)
+    location = models.CharField(max_length=120)
+    # The signed data processing (confidentiality) agreement: its date and the document's hash.
+    agreement_signed_on = models.DateField()
+    document_sha256 = models.CharField(max_length=64)
+    # Customers hear of a new subprocessor at least 30 days before this date.
+    effective_on = models.DateField()
+    added_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SubprocessorSubscription(models.Model):
+    """An organization owner's wish to hear of new subprocessors by e-mail."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    subscribed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user"], name="one_subprocessor_subscription"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} hears of subprocessors for {self.organization_id}"
+
+
+# --- Penetration tests (control C1) -------------------------------------------------------------
+
+
+class PentestEngagement(models.Model):
+    """A penetration test: who did it, when, on what, and the hash of its report."""
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "pte")
+    )
+    firm = models.CharField(max_length=120)
+    performed_on = models.DateField()
+    scope = models.TextField(max_length=2000)
+    report_sha256 = models.CharField(max_length=64)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.firm} {self.performed_on}"
+
+
+class FindingSeverity(models.TextChoices):
+    CRITICAL = "critical", "Critical"
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+# Days to fix a finding, by severity (control C1).
+FINDING_DEADLINES = {
+    FindingSeverity.CRITICAL: 7,
+    FindingSeverity.HIGH: 30,
+    FindingSeverity.MEDIUM: 90,
+    FindingSeverity.LOW: 180,
+}
+
+
+class PentestFinding(models.Model):
+    """One finding of a penetration test, due for a fix by its severity's deadline."""
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "ptf")
+    )
+    engagement = models.ForeignKey(
+        PentestEngagement, on_delete=models.PROTECT, related_name="findings"
+    )
+    title = models.CharField(max_length=200)
+    severity = models.CharField(max_length=10, choices=FindingSeverity.choices)
+    reported_on = models.DateField()
+    due_on = models.DateField()
+    resolved_on = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.public_id} ({self.severity})"
+
+    def is_overdue(self, today: date) -> bool:
+        """Tell whether the finding is still open after its due date."""
+        return self.resolved_on is None and self.due_on < today
+
+
+# --- Vulnerability disclosure (control C2) ------------------------------------------------------
+
+
+class DisclosureState(models.TextChoices):
+    RECEIVED = "received", "Received"
+    TRIAGING = "triaging", "Being triaged"
+    ACCEPTED = "accepted", "Accepted: a vulnerability"
+    REJECTED = "rejected", "Not a vulnerability"
+    FIXED = "fixed", "Fixed"
+
+
+class DisclosureReport(models.Model):
+    """A vulnerability report from the public; everything the reporter wrote is sealed."""
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "vdr")
+    )
+    received_at = models.DateTimeField(default=timezone.now)
+    # AES-256-GCM under the master keyset, bound to the public id: the reporter's address,
+    # summary, details and attachment (``afspraak.compliance.disclosure``).
+    sealed = models.BinaryField()
+    has_attachment = models.BooleanField(default=False)
+    state = models.CharField(
+        max_length=10, choices=DisclosureState.choices, default=DisclosureState.RECEIVED
+    )
+    state_changed_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.public_id

@@ -21,6 +21,16 @@ WRITES: dict[str, set[str]] = {
         "compliance.support.denied",
     },
     "afspraak.compliance.support.revoke_support_grant": {"compliance.support.revoked"},
+    "afspraak.compliance.subprocessors.subscribe_to_subprocessors": {
+        "compliance.subprocessor.subscribed"
+    },
+    "afspraak.compliance.subprocessors.unsubscribe_from_subprocessors": {
+        "compliance.subprocessor.unsubscribed"
+    },
+    "afspraak.compliance.reviews.decide_review_item": {
+        "compliance.access_review.confirmed",
+        "compliance.access_review.revoked",
+    },
     "afspraak.compliance.support.set_support_approver": {"compliance.support.approver_changed"},
     "afspraak.bookings.booking.book_meeting": {"bookings.booking.created"},
     "afspraak.bookings.booking.reschedule_booking": {"bookings.booking.rescheduled"},
@@ -55,6 +65,9 @@ WRITES: dict[str, set[str]] = {
 # Reads and checks: they change nothing (their refusals are audited by the edges).
 READS = {
     "afspraak.compliance.standing.staff_gate",
+    "afspraak.compliance.reviews.get_review_item_for",
+    "afspraak.compliance.subprocessors.is_subscribed",
+    "afspraak.compliance.reviews.review_items_of",
     "afspraak.compliance.support.get_support_grant_for",
     "afspraak.compliance.support.support_grants_of",
     "afspraak.bookings.booking.free_slots",

@@ -89,6 +89,8 @@ PUBLIC = {
     "^b/(?P<rest>.*)$": "any other /b/ address: the invitee links' private 404",
     "tenancy:invitation_accept": "an invitation link: the hashed token is the key "
     "(tenancy/tests/test_invitations.py)",
+    # Other apps' public pages, each with its reason, from their tests/url_matrix.py.
+    **collect("url_matrix", "PUBLIC"),
 }
 # The signed-in user's own things, in no organization: anonymous visitors are refused.
 PERSONAL = {

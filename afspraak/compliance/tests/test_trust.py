@@ -1,0 +1,92 @@
+"""The trust page: every figure is read from the system, cached, and changes with its fact."""
+
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils import timezone
+
+from afspraak.audit.context import AuditContext
+from afspraak.audit.models import AuditEvent, Outcome
+from afspraak.audit.trail import record
+from afspraak.compliance.pentests import record_engagement, record_finding
+from afspraak.compliance.tests.staffing import give_mfa, staff_member
+from afspraak.compliance.trust import (
+    TRUST_CACHE_KEY,
+    cached_trust_figures,
+    refresh_trust_figures,
+    tls_floor,
+)
+from afspraak.testing.factories import StaffUserFactory
+
+
+def _page(client) -> str:
+    response = client.get(reverse("compliance:trust"))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_tls_floor_comes_from_the_servers_openssl_configuration(settings, tmp_path):
+    assert tls_floor() == "TLS 1.2"
+    configuration = tmp_path / "openssl.cnf"
+    configuration.write_text("[x]\nMinProtocol = TLSv1.3\n")
+    settings.AFSPRAAK_OPENSSL_CONF = configuration
+    assert tls_floor() == "TLS 1.3"
+
+
+def test_the_page_is_served_from_the_cache_until_the_job_refreshes_it(client, db):
+    cache.delete(TRUST_CACHE_KEY)
+    staff_member()
+    page = _page(client)
+    assert "None recorded" in page
+    assert "1 of 1 (100%)" in page
+
+    # A fact changes: the cached page does not show it yet...
+    StaffUserFactory.create()
+    engagement = record_engagement(
+        AuditContext.system(),
+        firm="ROS",
+        performed_on=timezone.now().date() - timedelta(days=3),
+        scope="Web",
+        report_sha256="ab" * 32,
+    )
+    record_finding(AuditContext.system(), engagement, title="IDOR", severity="high")
+    assert "1 of 1 (100%)" in _page(client)
+
+    # ...the refresh job reads it.
+    refresh_trust_figures()
+    page = _page(client)
+    assert "1 of 2 (50%)" in page
+    assert engagement.performed_on.strftime("%-d %B %Y") in page
+    assert "High: 1" in page
+    assert "IDOR" not in page
+
+
+def test_backups_and_drills_are_read_from_the_audit_trail(db):
+    cache.delete(TRUST_CACHE_KEY)
+    figures = cached_trust_figures()
+    assert figures.last_backup_at is None
+    assert figures.last_drill_passed is None
+
+    record("backups.backup.completed", context=AuditContext.system())
+    figures = refresh_trust_figures()
+    assert figures.last_backup_at is not None
+    assert figures.last_drill_at is None
+
+
+def test_mfa_coverage_counts_staff_only(db, tenants):
+    user = StaffUserFactory.create()
+    assert refresh_trust_figures().staff_with_mfa == 0
+    give_mfa(user)
+    figures = refresh_trust_figures()
+    assert (figures.staff_with_mfa, figures.staff_total) == (1, 1)
+
+
+def test_the_last_restore_drill_result_is_shown(client, db):
+    # The backups app records its drills under these codes; written here as it would.
+    AuditEvent.objects.create(action="backups.drill.passed", outcome=Outcome.SUCCESS)
+    assert refresh_trust_figures().last_drill_passed is True
+    AuditEvent.objects.create(action="backups.drill.failed", outcome=Outcome.FAILURE)
+    figures = refresh_trust_figures()
+    assert figures.last_drill_passed is False
+    assert "Failed on" in _page(client)
