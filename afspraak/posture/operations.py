@@ -12,6 +12,8 @@ from afspraak.audit.models import AuditEvent
 from afspraak.backups.backup import list_backups
 from afspraak.backups.errors import BackupError
 from afspraak.backups.manifests import created_at_of
+from afspraak.compliance.checks import no_recent_pentest
+from afspraak.compliance.pentests import last_engagement
 from afspraak.posture.results import Result, Target, failed, passed
 
 # The codes the restore drills record (afspraak.backups); the newest one decides.
@@ -72,3 +74,13 @@ def check_staff_mfa(target: Target) -> Result:
             + ", ".join(missing[:10])
         )
     return passed(f"all {total} staff accounts have a second factor")
+
+
+def check_recent_pentest(target: Target) -> Result:
+    """Fail when no penetration test was performed in the last twelve months (control C1)."""
+    outcome = no_recent_pentest()
+    if outcome.passed:
+        return passed(outcome.detail)
+    if last_engagement() is None:
+        return target.missing(outcome.detail)
+    return failed(outcome.detail)

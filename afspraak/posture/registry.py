@@ -25,6 +25,7 @@ CHECKS: tuple[Check, ...] = (
     Check("backups-fresh", "Backups fresh", operations.check_backups_fresh),
     Check("restore-drill", "Last restore drill", operations.check_restore_drill),
     Check("staff-mfa", "Staff MFA coverage", operations.check_staff_mfa),
+    Check("pentest", "Penetration test in the last 12 months", operations.check_recent_pentest),
     Check("nftables", "nftables ruleset", host.check_nftables),
 )
 

@@ -1,18 +1,21 @@
-"""Backups fresh, the last restore drill passed, and every staff account has a second factor."""
+"""Backups fresh, the last restore drill passed, staff second factors, a pentest this year."""
 
 import sqlite3
 from datetime import timedelta
 
 import pytest
 from allauth.mfa.models import Authenticator
+from django.utils import timezone
 
 from afspraak.audit.context import AuditContext
 from afspraak.audit.trail import record
 from afspraak.backups.backup import run_backup
+from afspraak.compliance.pentests import record_engagement
 from afspraak.posture.operations import (
     DRILL_FAILED,
     DRILL_PASSED,
     check_backups_fresh,
+    check_recent_pentest,
     check_restore_drill,
     check_staff_mfa,
 )
@@ -120,3 +123,33 @@ def test_a_deactivated_staff_account_does_not_count(posture_target):
     StaffUserFactory.create(is_active=False)
 
     assert check_staff_mfa(posture_target).status is Status.PASS
+
+
+def _pentest(days_ago: int) -> None:
+    record_engagement(
+        AuditContext.system(),
+        firm="Radically Open Security",
+        performed_on=timezone.now().date() - timedelta(days=days_ago),
+        scope="Web application and API",
+        report_sha256="a" * 64,
+    )
+
+
+@pytest.mark.django_db
+def test_no_pentest_recorded_fails_in_production_and_is_noted_in_development(
+    posture_target, production_target
+):
+    assert check_recent_pentest(production_target).status is Status.FAIL
+    development = check_recent_pentest(posture_target)
+    assert development.status is Status.PASS
+    assert development.detail.startswith("not configured (development)")
+
+
+@pytest.mark.django_db
+def test_a_pentest_older_than_twelve_months_fails_everywhere(posture_target, production_target):
+    _pentest(days_ago=400)
+    assert check_recent_pentest(posture_target).status is Status.FAIL
+    assert "400 days old" in check_recent_pentest(production_target).detail
+
+    _pentest(days_ago=30)
+    assert check_recent_pentest(production_target).status is Status.PASS
