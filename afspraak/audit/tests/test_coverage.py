@@ -55,6 +55,8 @@ WRITES: dict[str, set[str]] = {
 # Reads and checks: they change nothing (their refusals are audited by the edges).
 READS = {
     "afspraak.compliance.standing.staff_gate",
+    "afspraak.security.gates.is_suspended",
+    "afspraak.security.gates.suspension_gate",
     "afspraak.compliance.support.get_support_grant_for",
     "afspraak.compliance.support.support_grants_of",
     "afspraak.bookings.booking.free_slots",
