@@ -65,6 +65,7 @@ ACTIONS: dict[str, str] = {
     "tenancy.organization.demo_owner_reset": "The demo organization's owner was reset.",
     "tenancy.security.updated": "An organization's security settings changed.",
     "tenancy.member.role_changed": "A member's role changed.",
+    "tenancy.audit_log.exported": "Someone exported the organization's audit log (CSV or JSON).",
     "tenancy.member.removed": "A member was removed.",
     "tenancy.member.left": "A member left the organization.",
     "tenancy.invitation.created": "Someone was invited to join.",

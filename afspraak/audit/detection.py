@@ -39,6 +39,7 @@ PRIVILEGED_ROLES = ("owner", "admin")
 # ``<prefix>.rotated``.
 ROTATION_PREFIXES = ("crypto.org_key", "crypto.org_index_key")
 DELETION_SUFFIXES = (".deleted", ".removed")
+EXPORT_SUFFIXES = (".exported",)
 # A rotation that started longer ago than this is history, not a failure to report.
 _ROTATION_LOOKBACK = timedelta(days=7)
 
@@ -189,6 +190,28 @@ def _mass_deletion(event: AuditEvent) -> Firing | None:
     )
 
 
+def _mass_export(event: AuditEvent) -> Firing | None:
+    if event.actor_id is None:
+        return None
+    exports = list(
+        AuditEvent.objects.filter(
+            actor_id=event.actor_id,
+            action__endswith=EXPORT_SUFFIXES[0],
+            occurred_at__gt=event.occurred_at - _window(),
+            occurred_at__lte=event.occurred_at,
+        ).order_by("id")
+    )
+    rows = event.data.get("rows")
+    large = isinstance(rows, int) and rows >= settings.AFSPRAAK_DETECT_EXPORT_ROWS
+    if len(exports) < settings.AFSPRAAK_DETECT_EXPORTS and not large:
+        return None
+    return Firing(
+        subject=f"actor:{event.actor_public_id}",
+        evidence=[e.pk for e in exports],
+        organization_public_id=_organization_of(exports),
+    )
+
+
 def _single_event(subject_prefix: str) -> Callable[[AuditEvent], Firing | None]:
     def evaluate(event: AuditEvent) -> Firing | None:
         return Firing(
@@ -308,6 +331,17 @@ RULES: tuple[Rule, ...] = (
         falsepositives=("an owner cleaning up old meeting types and schedules in one go",),
         action_suffixes=DELETION_SUFFIXES,
         evaluate=_mass_deletion,
+    ),
+    Rule(
+        id="afspraak-mass-export",
+        title="Mass export by one actor",
+        level=Severity.HIGH,
+        logsource="audit trail: every *.exported action (the audit log's CSV and JSON export)",
+        condition="AFSPRAAK_DETECT_EXPORTS or more exports by one person within "
+        "AFSPRAAK_DETECT_WINDOW_MINUTES, or one export of AFSPRAAK_DETECT_EXPORT_ROWS rows or more",
+        falsepositives=("an auditor exporting the log month by month for a yearly review",),
+        action_suffixes=EXPORT_SUFFIXES,
+        evaluate=_mass_export,
     ),
     Rule(
         id="afspraak-backup-failure",

@@ -51,6 +51,7 @@ WRITES: dict[str, set[str]] = {
     "afspraak.tenancy.offboarding.revoke_pending_invitations_of": {"tenancy.invitation.revoked"},
     "afspraak.tenancy.organizations.delete_organization": {"tenancy.organization.deleted"},
     "afspraak.tenancy.organizations.update_security_settings": {"tenancy.security.updated"},
+    "afspraak.tenancy.audit_log.export_audit_log": {"tenancy.audit_log.exported"},
 }
 # Reads and checks: they change nothing (their refusals are audited by the edges).
 READS = {
@@ -76,6 +77,7 @@ READS = {
     "afspraak.scheduling.access.require_host_rights",
     "afspraak.scheduling.access.schedules_for",
     "afspraak.tenancy.access.get_invitation_for",
+    "afspraak.tenancy.audit_log.audit_events_for",
     "afspraak.tenancy.access.get_membership_for",
     "afspraak.tenancy.access.members_of",
 }

@@ -3,6 +3,7 @@
 from afspraak.audit.models import Alert, Incident
 from afspraak.publicid import new_public_id
 from afspraak.security.models import MemberSuspension
+from afspraak.tenancy.roles import Role
 
 
 def an_alert(tenants) -> tuple[dict, dict]:
@@ -36,6 +37,12 @@ def a_suspension(tenants) -> tuple[dict, dict]:
 
 def _nothing(tenants) -> tuple[dict, dict]:
     return {}, {}
+
+
+# An organization's own pages: (method, roles allowed, build), as in tenancy's matrix.
+MATRIX = {
+    "org_security:alerts": ("get", frozenset({Role.OWNER, Role.ADMIN, Role.AUDITOR}), _nothing),
+}
 
 
 # URL name: (method, build(tenants) -> (URL kwargs, POST data)); the allowed visitor is
