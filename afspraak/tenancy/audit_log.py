@@ -9,13 +9,17 @@ first row leaves, so the mass-export detection rule sees it.
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from string import Formatter
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 
+from afspraak.accounts.models import User
+from afspraak.audit.catalogue import ACTIONS
 from afspraak.audit.models import AuditEvent
 from afspraak.audit.trail import record
 from afspraak.tenancy.access import Access
@@ -176,3 +180,157 @@ def _json_chunks(events: Iterator[AuditEvent]) -> Iterator[str]:
         yield separator + json.dumps(_row(event), sort_keys=True)
         separator = ",\n"
     yield "\n]\n"
+
+
+# --- Reading the log: one sentence per event ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class Named:
+    """How the log names a person or an object: words, and the page about it if there is one."""
+
+    label: str
+    url: str = ""
+
+
+# A higher app names its own objects for the log (bookings: a booking and its invitee),
+# given the organization and the target ids of one page's events.
+TargetNamer = Callable[[Any, set[str]], dict[str, Named]]
+_target_namers: dict[str, TargetNamer] = {}
+# Who acted, when an event has no member as actor but its target names a person (a
+# booking's invitee); the namer returns the person's name keyed by the target id.
+_actor_namers: dict[str, TargetNamer] = {}
+
+
+def provide_target_namer(
+    target_type: str, namer: TargetNamer, *, actor_namer: TargetNamer | None = None
+) -> None:
+    """Have ``namer`` name the targets of ``target_type`` (and ``actor_namer`` their people)."""
+    _target_namers[target_type] = namer
+    if actor_namer is not None:
+        _actor_namers[target_type] = actor_namer
+
+
+def mask_email(address: str) -> str:
+    """Return ``address`` with its local part hidden but its first letter (``j…@example.com``)."""
+    local, _, domain = address.partition("@")
+    if not domain:
+        return "…"
+    return f"{local[:1]}…@{domain}"
+
+
+# What each action reads as, after the actor's name; {placeholders} come from the event.
+_SENTENCES: dict[str, str] = {
+    "accounts.login.succeeded": "logged in",
+    "accounts.login.failed": "failed to log in",
+    "accounts.logout": "logged out",
+    "accounts.mfa.added": "added a second factor",
+    "accounts.mfa.removed": "removed their second factor",
+    "accounts.password.changed": "changed their password",
+    "accounts.profile.updated": "changed their name",
+    "tenancy.organization.created": "created the organization",
+    "tenancy.security.updated": "changed the security settings",
+    "tenancy.member.role_changed": "changed {user}'s role from {from} to {to}",
+    "tenancy.member.removed": "removed {user} ({role})",
+    "tenancy.member.left": "left the organization ({role})",
+    "tenancy.invitation.created": "invited someone to join as {role}",
+    "tenancy.invitation.revoked": "revoked an invitation",
+    "tenancy.invitation.accepted": "accepted an invitation and joined as {role}",
+    "tenancy.invitation.refused": "could not accept an invitation ({reason})",
+    "tenancy.access.denied": "was refused: {permission} ({reason})",
+    "tenancy.offboarding.sessions_ended": "had {count} session(s) ended",
+    "tenancy.audit_log.exported": "exported the audit log as {format} ({rows} events)",
+    "bookings.booking.created": "booked {target}",
+    "bookings.booking.cancelled": "cancelled {target}",
+    "bookings.booking.rescheduled": "rescheduled {target}",
+    "bookings.booking.approved": "approved {target}",
+    "bookings.booking.declined": "declined {target}",
+    "security.member.suspended": "suspended {user} during a security incident",
+    "security.member.suspension_lifted": "lifted {user}'s suspension",
+}
+_ROLE_WORDS = {"owner": "owner", "admin": "admin", "member": "member", "auditor": "auditor"}
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One event as a person reads it: who, what (with links), when, how it ended."""
+
+    event: AuditEvent
+    actor: Named
+    # The sentence in pieces: text, and people or objects that may link to their page.
+    pieces: tuple[Named, ...]
+    category: str
+
+
+def readable_lines(access: Access, events: list[AuditEvent]) -> list[LogLine]:
+    """Return ``events`` as sentences naming people and objects (a few queries for all)."""
+    access.require(Permission.VIEW_AUDIT_LOG)
+    organization = access.organization
+    people = _people(access, events)
+    by_type: dict[str, set[str]] = {}
+    for event in events:
+        if event.target_type and event.target_id:
+            by_type.setdefault(event.target_type, set()).add(event.target_id)
+    targets = {
+        (kind, target_id): name
+        for kind, ids in by_type.items()
+        if kind in _target_namers
+        for target_id, name in _target_namers[kind](organization, ids).items()
+    }
+    actors = {
+        (kind, target_id): name
+        for kind, ids in by_type.items()
+        if kind in _actor_namers
+        for target_id, name in _actor_namers[kind](organization, ids).items()
+    }
+    return [_line(event, people, targets, actors) for event in events]
+
+
+def _people(access: Access, events: list[AuditEvent]) -> dict[str, Named]:
+    """Return the people the events name (actors and ``data["user"]``), by public id."""
+    wanted = {event.actor_public_id for event in events if event.actor_public_id}
+    wanted |= {str(event.data["user"]) for event in events if event.data.get("user")}
+    members_page = reverse("tenancy:members", args=[access.organization.slug])
+    link = members_page if access.has(Permission.VIEW_MEMBERS) else ""
+    return {
+        user.public_id: Named(user.full_name or user.email, link)
+        for user in User.objects.filter(public_id__in=wanted).only(
+            "public_id", "full_name", "email"
+        )
+    }
+
+
+def _line(
+    event: AuditEvent,
+    people: dict[str, Named],
+    targets: dict[tuple[str, str], Named],
+    actors: dict[tuple[str, str], Named],
+) -> LogLine:
+    key = (event.target_type, event.target_id)
+    if event.actor_public_id:
+        actor = people.get(event.actor_public_id, Named("a former user"))
+    elif key in actors:
+        actor = actors[key]
+    elif event.source_pseudonym:
+        actor = Named("a visitor")
+    else:
+        actor = Named("Afspraak (automatic)")
+    sentence = _SENTENCES.get(event.action)
+    if sentence is None:
+        description = ACTIONS.get(event.action, event.action).rstrip(".")
+        return LogLine(event, actor, (Named(f"— {description}"),), category_of(event.action))
+    values: dict[str, Named] = {
+        name: Named(_ROLE_WORDS.get(str(value), str(value)))
+        for name, value in event.data.items()
+        if isinstance(value, str | int) and not isinstance(value, bool)
+    }
+    if event.data.get("user"):
+        values["user"] = people.get(str(event.data["user"]), Named("a former member"))
+    values["target"] = targets.get(key, Named(event.target_type.rsplit(".", 1)[-1] or "it"))
+    pieces: list[Named] = []
+    for text, name, _, _ in Formatter().parse(sentence):
+        if text:
+            pieces.append(Named(text))
+        if name is not None:
+            pieces.append(values.get(name, Named("?")))
+    return LogLine(event, actor, tuple(pieces), category_of(event.action))

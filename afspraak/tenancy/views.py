@@ -21,7 +21,12 @@ from afspraak.tenancy.access import (
     members_of,
     memberships_of,
 )
-from afspraak.tenancy.audit_log import EXPORT_FORMATS, audit_events_for, export_audit_log
+from afspraak.tenancy.audit_log import (
+    EXPORT_FORMATS,
+    audit_events_for,
+    export_audit_log,
+    readable_lines,
+)
 from afspraak.tenancy.errors import InvitationRefusedError, TenancyError
 from afspraak.tenancy.forms import (
     AuditFilterForm,
@@ -359,7 +364,7 @@ def audit_log(request: OrganizationRequest) -> HttpResponse:
             request,
             form=form,
             page=page,
-            events=list(page),
+            lines=readable_lines(request.access, list(page)),
             query=query.urlencode(),
             export_formats=EXPORT_FORMATS,
         ),

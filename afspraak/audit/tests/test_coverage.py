@@ -78,6 +78,7 @@ READS = {
     "afspraak.scheduling.access.schedules_for",
     "afspraak.tenancy.access.get_invitation_for",
     "afspraak.tenancy.audit_log.audit_events_for",
+    "afspraak.tenancy.audit_log.readable_lines",
     "afspraak.tenancy.access.get_membership_for",
     "afspraak.tenancy.access.members_of",
 }
