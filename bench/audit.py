@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _postgres import start_django_on_postgres
 
 WRITERS = 4
-EVENTS_PER_WRITER = 5_000
+EVENTS_PER_WRITER = int(os.environ.get("AFSPRAAK_BENCH_AUDIT_EVENTS", "5000"))
 CHAIN_LENGTH = int(os.environ.get("AFSPRAAK_BENCH_AUDIT_CHAIN", "1000000"))
 BULK = 20_000
 

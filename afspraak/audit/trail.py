@@ -16,7 +16,7 @@ from afspraak.audit.catalogue import require_catalogued
 from afspraak.audit.chain import CHAIN_TOPIC
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import AuditEvent, OutboxMessage, Outcome
-from afspraak.audit.outbox import enqueue, handles
+from afspraak.audit.outbox import enqueue_together, handles
 from afspraak.audit.pseudonyms import source_pseudonym
 
 logger = logging.getLogger("afspraak.audit.events")
@@ -78,16 +78,21 @@ def record(
         request_id=context.request_id,
         data=payload,
     )
-    with transaction.atomic():
+    # No savepoint: a failure here must roll back the caller's change with it (an
+    # unrecorded change is what the trail exists to prevent), and a savepoint costs two
+    # round trips on every event.
+    with transaction.atomic(savepoint=False):
         event.save()
-        # One dispatcher run, started by the last message, delivers all three.
-        enqueue(CHAIN_TOPIC, {"event": event.pk}, dispatch=False)
-        enqueue(
-            SIEM_TOPIC,
-            {"event": event.pk, "organization": getattr(organization, "public_id", None)},
-            dispatch=False,
+        enqueue_together(
+            [
+                (CHAIN_TOPIC, {"event": event.pk}),
+                (
+                    SIEM_TOPIC,
+                    {"event": event.pk, "organization": getattr(organization, "public_id", None)},
+                ),
+                (DETECTION_TOPIC, {"event": event.pk}),
+            ]
         )
-        enqueue(DETECTION_TOPIC, {"event": event.pk})
     return event
 
 
