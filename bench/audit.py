@@ -12,6 +12,8 @@ throw-away PostgreSQL server on 127.0.0.1 and removes it afterwards). It prints:
 - events verified per second by ``verify_chain`` over a chain of
   ``AFSPRAAK_BENCH_AUDIT_CHAIN`` events (default 1,000,000; the events and links are
   bulk-written for this part, with the same MACs the sequencer makes).
+
+``AFSPRAAK_BENCH_AUDIT_EVENTS`` sets the events per writer (default 5,000).
 """
 
 import multiprocessing

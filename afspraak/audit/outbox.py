@@ -99,7 +99,7 @@ def enqueue(topic: str, payload: dict[str, Any], *, dispatch: bool = True) -> Ou
     with transaction.atomic():
         message = OutboxMessage.objects.create(topic=topic, payload=payload)
         if dispatch:
-            _dispatch_after_commit()
+            dispatch_after_commit()
     return message
 
 
@@ -110,18 +110,23 @@ def enqueue_together(messages: list[tuple[str, dict[str, Any]]]) -> list[OutboxM
     round trip to the database instead of one per message, and no savepoint, so an error
     here rolls back the caller's whole transaction, as it must.
     """
-    unknown = sorted({topic for topic, _ in messages if topic not in _handlers})
-    if unknown:
-        raise UnknownTopicError(f"no outbox handler delivers {', '.join(map(repr, unknown))}")
+    require_topics([topic for topic, _ in messages])
     with transaction.atomic(savepoint=False):
         written = OutboxMessage.objects.bulk_create(
             [OutboxMessage(topic=topic, payload=payload) for topic, payload in messages]
         )
-        _dispatch_after_commit()
+        dispatch_after_commit()
     return written
 
 
-def _dispatch_after_commit() -> None:
+def require_topics(topics: list[str]) -> None:
+    """Refuse topics no handler delivers (before anything is written for them)."""
+    unknown = sorted({topic for topic in topics if topic not in _handlers})
+    if unknown:
+        raise UnknownTopicError(f"no outbox handler delivers {', '.join(map(repr, unknown))}")
+
+
+def dispatch_after_commit() -> None:
     """Queue a dispatcher run for when the current transaction commits."""
     # The change is committed by then; a queue that fails must not turn it into an error
     # page: the periodic run delivers the message instead. A transaction that enqueues

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from afspraak.audit import outbox
@@ -307,8 +307,10 @@ def test_one_bad_message_in_a_batch_holds_up_no_other(monkeypatch):
 
 
 def test_record_writes_its_three_messages_in_one_insert(db, django_assert_num_queries):
-    # The event's INSERT and the three messages' one INSERT; no savepoints.
-    with transaction.atomic(), django_assert_num_queries(2):
+    # PostgreSQL: one statement for the event and its messages; elsewhere the event's
+    # INSERT and the messages' one INSERT. No savepoints either way.
+    expected = 1 if connection.vendor == "postgresql" else 2
+    with transaction.atomic(), django_assert_num_queries(expected):
         record("accounts.logout")
     assert sorted(OutboxMessage.objects.values_list("topic", flat=True)) == [
         "audit.chain",

@@ -5,6 +5,7 @@ screenshots go to var/screenshots/ (issue 12 item 9)."""
 import pytest
 from playwright.sync_api import expect
 
+from afspraak.accounts.models import MAX_NAME_LENGTH
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import Alert
 from afspraak.audit.trail import record
@@ -24,7 +25,8 @@ from afspraak.testing.factories import (
 pytestmark = pytest.mark.browser
 
 OWNER = "owner@alpha.test"
-LONG_NAME = ("Wolfeschlegelsteinhausenbergerdorff" * 6)[:200]
+# The longest name an account takes, with no space to break at.
+LONG_NAME = ("Wolfeschlegelsteinhausenbergerdorff" * 6)[:MAX_NAME_LENGTH]
 
 
 def _an_organization_with_history() -> None:
