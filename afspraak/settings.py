@@ -614,6 +614,8 @@ AFSPRAAK_DETECT_ACCOUNT_FAILURES = env_int("AFSPRAAK_DETECT_ACCOUNT_FAILURES", 8
 AFSPRAAK_DETECT_SOURCE_ACCOUNTS = env_int("AFSPRAAK_DETECT_SOURCE_ACCOUNTS", 5, minimum=2)
 AFSPRAAK_DETECT_MFA_FAILURES = env_int("AFSPRAAK_DETECT_MFA_FAILURES", 5, minimum=2)
 AFSPRAAK_DETECT_DELETIONS = env_int("AFSPRAAK_DETECT_DELETIONS", 20, minimum=2)
+AFSPRAAK_DETECT_EXPORTS = env_int("AFSPRAAK_DETECT_EXPORTS", 5, minimum=2)
+AFSPRAAK_DETECT_EXPORT_ROWS = env_int("AFSPRAAK_DETECT_EXPORT_ROWS", 50_000, minimum=1)
 # A login this many hours after the account was locked out is suspect.
 AFSPRAAK_DETECT_LOCKOUT_HOURS = env_int("AFSPRAAK_DETECT_LOCKOUT_HOURS", 24, minimum=1)
 # A key rotation not finished this many hours after it started has failed.

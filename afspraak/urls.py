@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/v1/", include("afspraak.api.urls")),
     path("admin/", admin.site.urls),
     path("security/", include("afspraak.security.urls")),
+    path("", include("afspraak.security.organization_urls")),
     path("", include("afspraak.scheduling.urls")),
     path("", include("afspraak.bookings.dashboard_urls")),
     path("", include("afspraak.compliance.urls")),

@@ -12,6 +12,8 @@ throw-away PostgreSQL server on 127.0.0.1 and removes it afterwards). It prints:
 - events verified per second by ``verify_chain`` over a chain of
   ``AFSPRAAK_BENCH_AUDIT_CHAIN`` events (default 1,000,000; the events and links are
   bulk-written for this part, with the same MACs the sequencer makes).
+
+``AFSPRAAK_BENCH_AUDIT_EVENTS`` sets the events per writer (default 5,000).
 """
 
 import multiprocessing
@@ -27,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _postgres import start_django_on_postgres
 
 WRITERS = 4
-EVENTS_PER_WRITER = 5_000
+EVENTS_PER_WRITER = int(os.environ.get("AFSPRAAK_BENCH_AUDIT_EVENTS", "5000"))
 CHAIN_LENGTH = int(os.environ.get("AFSPRAAK_BENCH_AUDIT_CHAIN", "1000000"))
 BULK = 20_000
 

@@ -13,6 +13,13 @@ ACTIONS: dict[str, str] = {
     "audit.alert.closed": "A reviewer closed an alert with a reason.",
     "audit.incident.declared": "A reviewer declared an incident from an alert.",
     "audit.incident.updated": "An incident's status, owner or timeline changed.",
+    "security.containment.sessions_ended": "A reviewer ended an account's sessions from an "
+    "incident.",
+    "security.member.suspended": "A reviewer suspended a member of an organization from an "
+    "incident.",
+    "security.member.suspension_lifted": "A reviewer lifted a member's suspension.",
+    "security.keys.rotation_requested": "A reviewer had an organization's keys rotated from an "
+    "incident.",
     "security.console.refused": "Someone not staff with a second factor was refused the "
     "security console.",
     # accounts
@@ -58,6 +65,7 @@ ACTIONS: dict[str, str] = {
     "tenancy.organization.demo_owner_reset": "The demo organization's owner was reset.",
     "tenancy.security.updated": "An organization's security settings changed.",
     "tenancy.member.role_changed": "A member's role changed.",
+    "tenancy.audit_log.exported": "Someone exported the organization's audit log (CSV or JSON).",
     "tenancy.member.removed": "A member was removed.",
     "tenancy.member.left": "A member left the organization.",
     "tenancy.invitation.created": "Someone was invited to join.",

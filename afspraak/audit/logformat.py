@@ -31,6 +31,10 @@ _CATEGORIES: dict[str, str] = {
     "audit.alert": "intrusion_detection",
     "audit.incident": "intrusion_detection",
     "security.console": "web",
+    "security.containment": "session",
+    "security.member": "iam",
+    "security.keys": "configuration",
+    "tenancy.audit_log": "database",
 }
 _TYPES_BY_LAST_WORD: dict[str, list[str]] = {
     "signed_up": ["user", "creation"],

@@ -10,13 +10,20 @@ chained, logged nor detected.
 import logging
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
+from django.db.models.sql import InsertQuery
+from django.utils import timezone
 
 from afspraak.audit.catalogue import require_catalogued
 from afspraak.audit.chain import CHAIN_TOPIC
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import AuditEvent, OutboxMessage, Outcome
-from afspraak.audit.outbox import enqueue, handles
+from afspraak.audit.outbox import (
+    dispatch_after_commit,
+    enqueue_together,
+    handles,
+    require_topics,
+)
 from afspraak.audit.pseudonyms import source_pseudonym
 
 logger = logging.getLogger("afspraak.audit.events")
@@ -78,17 +85,66 @@ def record(
         request_id=context.request_id,
         data=payload,
     )
-    with transaction.atomic():
+    organization_public_id = getattr(organization, "public_id", None)
+    if connection.vendor == "postgresql":
+        _insert_with_messages(event, organization_public_id)
+        return event
+    # No savepoint: a failure here must roll back the caller's change with it (an
+    # unrecorded change is what the trail exists to prevent), and a savepoint costs two
+    # round trips on every event.
+    with transaction.atomic(savepoint=False):
         event.save()
-        # One dispatcher run, started by the last message, delivers all three.
-        enqueue(CHAIN_TOPIC, {"event": event.pk}, dispatch=False)
-        enqueue(
-            SIEM_TOPIC,
-            {"event": event.pk, "organization": getattr(organization, "public_id", None)},
-            dispatch=False,
+        enqueue_together(
+            [
+                (CHAIN_TOPIC, {"event": event.pk}),
+                (
+                    SIEM_TOPIC,
+                    {"event": event.pk, "organization": organization_public_id},
+                ),
+                (DETECTION_TOPIC, {"event": event.pk}),
+            ]
         )
-        enqueue(DETECTION_TOPIC, {"event": event.pk})
     return event
+
+
+# The event and its three messages in one statement (PostgreSQL's data-modifying CTE):
+# one round trip, atomic by itself, or inside the caller's transaction.
+_MESSAGES_SQL = """
+WITH event AS ({insert} RETURNING "id"),
+messages AS (
+    INSERT INTO "audit_outboxmessage"
+        ("topic", "payload", "created_at", "available_at", "attempts", "last_error")
+    SELECT %s, jsonb_build_object('event', event.id), %s, %s, 0, '' FROM event
+    UNION ALL
+    SELECT %s, jsonb_build_object('event', event.id, 'organization', %s::text), %s, %s, 0, ''
+    FROM event
+    UNION ALL
+    SELECT %s, jsonb_build_object('event', event.id), %s, %s, 0, '' FROM event
+)
+SELECT id FROM event
+"""
+
+
+def _insert_with_messages(event: AuditEvent, organization_public_id: str | None) -> None:
+    """Insert ``event`` and its chain, SIEM and detection messages in one statement."""
+    require_topics([CHAIN_TOPIC, SIEM_TOPIC, DETECTION_TOPIC])
+    fields = [field for field in AuditEvent._meta.local_concrete_fields if not field.primary_key]
+    query = InsertQuery(AuditEvent)
+    query.insert_values(fields, [event])
+    [(insert, insert_params)] = query.get_compiler(connection=connection).as_sql()
+    now = timezone.now()
+    params = [
+        *insert_params,
+        *(CHAIN_TOPIC, now, now),
+        *(SIEM_TOPIC, organization_public_id, now, now),
+        *(DETECTION_TOPIC, now, now),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_MESSAGES_SQL.format(insert=insert), params)
+        (event.pk,) = cursor.fetchone()
+    event._state.adding = False
+    event._state.db = connection.alias
+    dispatch_after_commit()
 
 
 @handles(SIEM_TOPIC, batch=True)

@@ -7,3 +7,6 @@ class BookingsConfig(AppConfig):
 
     def ready(self) -> None:
         from afspraak.bookings import erasure, link_renewal, notifications  # noqa: F401  (outbox handlers)
+        from afspraak.bookings.audit_names import provide
+
+        provide()

@@ -75,7 +75,8 @@ def reviewer_for_request(request: HttpRequest) -> Reviewer:
     return Reviewer(user=request.user, context=context)
 
 
-def _require(reviewer: Reviewer) -> None:
+def require_reviewer(reviewer: Reviewer) -> None:
+    """Refuse a reviewer who is no longer staff with a second factor."""
     if not is_staff_account(reviewer.user) or not has_second_factor(reviewer.user):
         raise ForbiddenError("Only staff with a second factor review alerts.")
 
@@ -89,7 +90,7 @@ def _locked_alert(public_id: str) -> Alert:
 
 def acknowledge_alert(reviewer: Reviewer, public_id: str) -> Alert:
     """Acknowledge an open alert: a reviewer is on it (it stops counting as overdue)."""
-    _require(reviewer)
+    require_reviewer(reviewer)
     with transaction.atomic():
         alert = _locked_alert(public_id)
         if alert.status != AlertStatus.OPEN:
@@ -109,7 +110,7 @@ def acknowledge_alert(reviewer: Reviewer, public_id: str) -> Alert:
 
 def close_alert(reviewer: Reviewer, public_id: str, reason: str) -> Alert:
     """Close an alert after review, saying why it needs nothing more."""
-    _require(reviewer)
+    require_reviewer(reviewer)
     reason = reason.strip()
     if not reason or len(reason) > REASON_MAX_LENGTH:
         raise DomainError(f"Say why the alert is closed (at most {REASON_MAX_LENGTH} characters).")
@@ -135,7 +136,7 @@ def close_alert(reviewer: Reviewer, public_id: str, reason: str) -> Alert:
 
 def declare_incident(reviewer: Reviewer, public_id: str, *, severity: str, title: str) -> Incident:
     """Declare an incident from an alert; the reviewer owns it and the alert is closed into it."""
-    _require(reviewer)
+    require_reviewer(reviewer)
     if severity not in Severity.values:
         raise DomainError(f"Choose a severity: {', '.join(Severity.values)}.")
     title = " ".join(title.split())
@@ -184,7 +185,7 @@ def declare_incident(reviewer: Reviewer, public_id: str, *, severity: str, title
 
 def update_incident(reviewer: Reviewer, public_id: str, *, status: str, note: str) -> Incident:
     """Move an incident to ``status`` (forward only, one step or more) with a timeline note."""
-    _require(reviewer)
+    require_reviewer(reviewer)
     note = note.strip()
     if not note or len(note) > REASON_MAX_LENGTH:
         raise DomainError(

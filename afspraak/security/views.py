@@ -7,11 +7,14 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from afspraak.audit.alerts import review_deadline
 from afspraak.audit.models import Alert, AlertStatus, Incident, IncidentStatus, Severity
-from afspraak.security import review
+from afspraak.errors import NotFoundError
+from afspraak.security import containment, review
+from afspraak.security.models import MemberSuspension
 from afspraak.security.review import INCIDENT_FLOW, Reviewer
 
 View = Callable[..., HttpResponse]
@@ -88,3 +91,126 @@ def incident_update(request: HttpRequest, reviewer: Reviewer, incident_id: str) 
         note=request.POST.get("note", ""),
     )
     return redirect("security:console")
+
+
+@require_GET
+@staff_view
+def incident(request: HttpRequest, reviewer: Reviewer, incident_id: str) -> HttpResponse:
+    found = Incident.objects.select_related("owner").filter(public_id=incident_id).first()
+    if found is None:
+        raise NotFoundError("No such incident.")
+    return render(
+        request,
+        "security/incident.html",
+        {
+            "incident": found,
+            "notes": found.notes.select_related("author"),
+            "alerts": found.alerts.all(),
+            "suspensions": MemberSuspension.objects.filter(incident=found, lifted_at__isnull=True)
+            .select_related("organization", "user")
+            .order_by("suspended_at"),
+            "statuses": [(status.value, status.label) for status in INCIDENT_FLOW],
+            "is_open": found.status != IncidentStatus.CLOSED,
+        },
+    )
+
+
+def _confirm(
+    request: HttpRequest, *, title: str, consequences: list[str], button: str, incident_id: str
+) -> HttpResponse:
+    """Ask before a containment action; the page's form POSTs the same fields to this URL."""
+    return render(
+        request,
+        "security/confirm.html",
+        {
+            "confirm_title": title,
+            "consequences": consequences,
+            "confirm_button": button,
+            "back_url": reverse("security:incident", args=[incident_id]),
+            "fields": {key: request.GET.get(key, "") for key in ("user", "organization")},
+        },
+    )
+
+
+def _done(incident_id: str) -> HttpResponse:
+    return redirect("security:incident", incident_id=incident_id)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view
+def end_sessions(request: HttpRequest, reviewer: Reviewer, incident_id: str) -> HttpResponse:
+    if request.method == "POST":
+        containment.end_account_sessions(reviewer, incident_id, request.POST.get("user", ""))
+        return _done(incident_id)
+    user = containment.account_named(request.GET.get("user", ""))
+    return _confirm(
+        request,
+        title=f"End every session of {user.email}?",
+        consequences=[
+            "They are logged out at once on every device, in every organization, and the "
+            "API refuses their calls until they log in again.",
+            "If their password may be known to the attacker, suspend them too: logging in "
+            "again is not prevented.",
+        ],
+        button="End their sessions",
+        incident_id=incident_id,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view
+def suspend_member(request: HttpRequest, reviewer: Reviewer, incident_id: str) -> HttpResponse:
+    if request.method == "POST":
+        containment.suspend_member(
+            reviewer,
+            incident_id,
+            request.POST.get("organization", ""),
+            request.POST.get("user", ""),
+        )
+        return _done(incident_id)
+    user = containment.account_named(request.GET.get("user", ""))
+    organization = containment.organization_named(request.GET.get("organization", ""))
+    return _confirm(
+        request,
+        title=f"Suspend {user.email} in {organization.name}?",
+        consequences=[
+            f"Every page and action of {organization.name} refuses them from their next "
+            "request until you lift the suspension here. Their other organizations are "
+            "not affected.",
+        ],
+        button="Suspend the member",
+        incident_id=incident_id,
+    )
+
+
+@require_POST
+@staff_view
+def lift_suspension(
+    request: HttpRequest, reviewer: Reviewer, incident_id: str, suspension_id: str
+) -> HttpResponse:
+    containment.lift_suspension(reviewer, incident_id, suspension_id)
+    return _done(incident_id)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view
+def rotate_keys(request: HttpRequest, reviewer: Reviewer, incident_id: str) -> HttpResponse:
+    if request.method == "POST":
+        containment.rotate_organization_keys(
+            reviewer, incident_id, request.POST.get("organization", "")
+        )
+        return _done(incident_id)
+    organization = containment.organization_named(request.GET.get("organization", ""))
+    return _confirm(
+        request,
+        title=f"Rotate the keys of {organization.name}?",
+        consequences=[
+            "A new data key and a new blind-index key are made, every row of the "
+            "organization is re-sealed under them in the background, and the old keys are "
+            "destroyed: what a stolen key could open is re-encrypted.",
+            "Its start and end appear in the audit trail (crypto.org_key.*); one that does "
+            "not finish raises an alert.",
+        ],
+        button="Rotate the keys",
+        incident_id=incident_id,
+    )

@@ -7,6 +7,7 @@ from django.core.validators import RegexValidator
 
 from afspraak.inputs.days import validate_day_in_range
 from afspraak.inputs.names import validate_name_text
+from afspraak.tenancy.audit_log import CATEGORIES, AuditFilters
 from afspraak.tenancy.models import SESSION_MAX_AGE_HOURS_LIMIT, Membership
 from afspraak.tenancy.roles import Role
 
@@ -77,6 +78,10 @@ class AuditFilterForm(forms.Form):
         validators=[RegexValidator(r"^[a-z0-9_.]*$", "Use an action code such as tenancy.member.")],
         help_text="An action code or its beginning, e.g. tenancy.member",
     )
+    category = forms.ChoiceField(
+        required=False,
+        choices=[("", "All"), *((name, label) for name, (label, _) in CATEGORIES.items())],
+    )
     # The view reads "until" as the start of the next day: the calendar must have one.
     since = forms.DateField(
         required=False,
@@ -102,3 +107,16 @@ class AuditFilterForm(forms.Form):
         if since and until and since > until:
             raise forms.ValidationError("The start date must not be after the end date.")
         return cleaned
+
+    def filters(self) -> AuditFilters:
+        """Return the valid filters (call after ``is_valid``; an unbound form filters nothing)."""
+        if not self.is_bound:
+            return AuditFilters()
+        data = self.cleaned_data
+        return AuditFilters(
+            actor=data["actor"],
+            action=data["action"],
+            category=data["category"],
+            since=data["since"],
+            until=data["until"],
+        )

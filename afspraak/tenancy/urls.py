@@ -28,5 +28,6 @@ urlpatterns = [
     path("o/<slug:org_slug>/security/", views.security, name="security"),
     path("o/<slug:org_slug>/security/edit/", views.security_edit, name="security_edit"),
     path("o/<slug:org_slug>/audit/", views.audit_log, name="audit_log"),
+    path("o/<slug:org_slug>/audit/export/", views.audit_log_export, name="audit_log_export"),
     path("o/<slug:org_slug>/delete/", views.delete, name="delete"),
 ]

@@ -1,16 +1,17 @@
 """Organization pages: parse, check, call one domain function, render (eagerly, in context)."""
 
-from datetime import UTC, datetime, time, timedelta
+from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import AuditEvent
@@ -19,6 +20,12 @@ from afspraak.tenancy.access import (
     get_membership_for,
     members_of,
     memberships_of,
+)
+from afspraak.tenancy.audit_log import (
+    EXPORT_FORMATS,
+    audit_events_for,
+    export_audit_log,
+    readable_lines,
 )
 from afspraak.tenancy.errors import InvitationRefusedError, TenancyError
 from afspraak.tenancy.forms import (
@@ -340,22 +347,13 @@ def delete(request: OrganizationRequest) -> HttpResponse:
 def audit_log(request: OrganizationRequest) -> HttpResponse:
     members = list(members_of(request.access))
     form = AuditFilterForm(request.GET or None, members=members)
-    events = AuditEvent.objects.filter(organization=request.organization).select_related("actor")
     status = 200
+    events: QuerySet[AuditEvent]
     if form.is_bound and not form.is_valid():
         status = 400
-        events = events.none()
-    elif form.is_bound:
-        filters = form.cleaned_data
-        if filters["actor"]:
-            events = events.filter(actor_public_id=filters["actor"])
-        if filters["action"]:
-            events = events.filter(action__startswith=filters["action"])
-        if filters["since"]:
-            events = events.filter(occurred_at__gte=datetime.combine(filters["since"], time(), UTC))
-        if filters["until"]:
-            end = datetime.combine(filters["until"], time(), UTC) + timedelta(days=1)
-            events = events.filter(occurred_at__lt=end)
+        events = AuditEvent.objects.none()
+    else:
+        events = audit_events_for(request.access, form.filters()).select_related("actor")
     page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -363,10 +361,39 @@ def audit_log(request: OrganizationRequest) -> HttpResponse:
         request,
         "tenancy/audit_log.html",
         organization_page_context(
-            request, form=form, page=page, events=list(page), query=query.urlencode()
+            request,
+            form=form,
+            page=page,
+            lines=readable_lines(request.access, list(page)),
+            query=query.urlencode(),
+            export_formats=EXPORT_FORMATS,
         ),
         status=status,
     )
+
+
+@require_GET
+@organization_view(Permission.VIEW_AUDIT_LOG)
+def audit_log_export(request: OrganizationRequest) -> HttpResponse:
+    members = list(members_of(request.access))
+    query = request.GET.copy()
+    export_format = query.pop("format", ["csv"])[-1]
+    form = AuditFilterForm(query, members=members)
+    if export_format not in EXPORT_FORMATS or not form.is_valid():
+        return HttpResponse(
+            "Choose the format csv or json, and valid filters (as on the audit log page).",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    chunks = export_audit_log(request.access, form.filters(), export_format)
+    content_type = "text/csv" if export_format == "csv" else "application/json"
+    response = StreamingHttpResponse(chunks, content_type=f"{content_type}; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = (
+        f'attachment; filename="audit-{request.organization.slug}-{stamp}.{export_format}"'
+    )
+    # organization_view is typed for plain responses; Django serves a streaming one alike.
+    return cast(HttpResponse, response)
 
 
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:

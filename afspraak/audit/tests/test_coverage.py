@@ -61,6 +61,7 @@ WRITES: dict[str, set[str]] = {
     "afspraak.tenancy.offboarding.revoke_pending_invitations_of": {"tenancy.invitation.revoked"},
     "afspraak.tenancy.organizations.delete_organization": {"tenancy.organization.deleted"},
     "afspraak.tenancy.organizations.update_security_settings": {"tenancy.security.updated"},
+    "afspraak.tenancy.audit_log.export_audit_log": {"tenancy.audit_log.exported"},
 }
 # Reads and checks: they change nothing (their refusals are audited by the edges).
 READS = {
@@ -68,6 +69,8 @@ READS = {
     "afspraak.compliance.reviews.get_review_item_for",
     "afspraak.compliance.subprocessors.is_subscribed",
     "afspraak.compliance.reviews.review_items_of",
+    "afspraak.security.gates.is_suspended",
+    "afspraak.security.gates.suspension_gate",
     "afspraak.compliance.support.get_support_grant_for",
     "afspraak.compliance.support.support_grants_of",
     "afspraak.bookings.booking.free_slots",
@@ -87,6 +90,8 @@ READS = {
     "afspraak.scheduling.access.require_host_rights",
     "afspraak.scheduling.access.schedules_for",
     "afspraak.tenancy.access.get_invitation_for",
+    "afspraak.tenancy.audit_log.audit_events_for",
+    "afspraak.tenancy.audit_log.readable_lines",
     "afspraak.tenancy.access.get_membership_for",
     "afspraak.tenancy.access.members_of",
 }

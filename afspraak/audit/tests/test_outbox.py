@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from afspraak.audit import outbox
@@ -304,3 +304,47 @@ def test_one_bad_message_in_a_batch_holds_up_no_other(monkeypatch):
         (False, 1, "ConnectionRefusedError: message 1 cannot be sent"),
         (True, 1, ""),
     ]
+
+
+def test_record_writes_its_three_messages_in_one_insert(db, django_assert_num_queries):
+    # PostgreSQL: one statement for the event and its messages; elsewhere the event's
+    # INSERT and the messages' one INSERT. No savepoints either way.
+    expected = 1 if connection.vendor == "postgresql" else 2
+    with transaction.atomic(), django_assert_num_queries(expected):
+        record("accounts.logout")
+    assert sorted(OutboxMessage.objects.values_list("topic", flat=True)) == [
+        "audit.chain",
+        "audit.detection",
+        "audit.siem",
+    ]
+
+
+def test_enqueue_together_refuses_an_unknown_topic(db):
+    with pytest.raises(outbox.UnknownTopicError, match=r"nobody\.listens"):
+        outbox.enqueue_together([("audit.siem", {"event": 1}), ("nobody.listens", {})])
+    assert not OutboxMessage.objects.exists()
+
+
+def test_commits_in_quick_succession_share_dispatcher_runs_but_each_is_followed_by_one(
+    monkeypatch,
+):
+    import time
+
+    from huey.contrib.djhuey import HUEY
+
+    queued: list[float] = []
+    monkeypatch.setattr(HUEY, "immediate", False)
+    monkeypatch.setattr(outbox, "_queue_dispatcher", lambda: queued.append(time.monotonic()))
+    monkeypatch.setattr(outbox, "_last_kick", float("-inf"))
+    monkeypatch.setattr(outbox, "_kick_timer", None)
+
+    committed = []
+    for _ in range(3):
+        committed.append(time.monotonic())
+        outbox._start_dispatcher()
+    assert len(queued) == 1  # the first at once; the other two wait for the timer
+    time.sleep(outbox.KICK_INTERVAL * 3)
+
+    assert len(queued) == 2
+    assert queued[1] > committed[-1]  # the timer's run comes after the last commit
+    assert outbox._kick_timer is None

@@ -106,8 +106,8 @@ def test_audit_log_pages_and_keeps_the_query_count_fixed(
     assert len(few.captured_queries) <= 24
 
     assert first.context["page"].paginator.num_pages == 2
-    assert len(first.context["events"]) == AUDIT_PAGE_SIZE
+    assert len(first.context["lines"]) == AUDIT_PAGE_SIZE
     second = client.get("/o/alpha/audit/", {"page": 2, "action": "tenancy.test"})
-    assert len(second.context["events"]) == AUDIT_PAGE_SIZE + 10 - AUDIT_PAGE_SIZE
+    assert len(second.context["lines"]) == AUDIT_PAGE_SIZE + 10 - AUDIT_PAGE_SIZE
     assert "action=tenancy.test&amp;page=1" in second.content.decode()
     assert client.get("/o/alpha/audit/", {"page": "nonsense"}).status_code == 200
