@@ -83,7 +83,11 @@ test-postgres: $(VENV)/.dev
 # The benchmarks start the same throw-away servers as the tests (PostgreSQL …).
 bench: setup $(VENV)/.dev
 	scripts/ensure-system-packages.sh test
-	for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python "$$script"; done
+	figures=$$(mktemp); trap 'rm -f "$$figures"' EXIT; \
+	for script in bench/[!_]*.py; do \
+		echo "== $$script"; AFSPRAAK_BENCH_FIGURES=$$figures $(BIN)/python "$$script"; \
+	done; \
+	$(BIN)/python bench/_table.py "$$figures"
 
 # The production shape on this machine (docs/runbooks/rolling-upgrade.md): PostgreSQL, Redis,
 # two app nodes, a job consumer and HAProxy on loopback, with the demo data; Ctrl-C stops it.

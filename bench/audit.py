@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _figures import figure
 from _postgres import start_django_on_postgres
 
 WRITERS = 4
@@ -136,6 +137,7 @@ def main() -> None:
         appends = _appends_per_second()
         print(f"{WRITERS} writers, {EVENTS_PER_WRITER:,} events each, PostgreSQL:")
         print(f"  {appends:,.0f} events appended/s (target >= 5,000/s)")
+        figure("audit", f"appends, {WRITERS} writers (PostgreSQL)", appends, "events/s", ">= 5,000")
         print(f"  {_links_per_second():,.0f} links/s made by the chain's sequencer")
         print(
             f"  {_delivered_per_second():,.0f} messages/s delivered after it "
@@ -152,6 +154,7 @@ def main() -> None:
             f"  verified {report.links_checked:,} links in {seconds:.1f} s: "
             f"{report.links_checked / seconds:,.0f} events/s"
         )
+        figure("audit", "chain verification", report.links_checked / seconds, "events/s")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _figures import figure
 from _postgres import start_django_on_postgres
 
 CLIENTS = 20
@@ -148,6 +149,13 @@ def main() -> None:
             f"  {distinct['booked']} booked in {seconds:.2f} s: "
             f"{distinct['booked'] / seconds:.0f} bookings/s"
         )
+        figure(
+            "booking",
+            f"bookings, {CLIENTS} clients (PostgreSQL)",
+            distinct["booked"] / seconds,
+            "bookings/s",
+            ">= 150",
+        )
 
         seconds, raced = _run_clients(_book_same, meeting_type)
         # Raw SQL, inside the organization's context: row-level security shows its rows.
@@ -159,6 +167,7 @@ def main() -> None:
             f"  booked {raced['booked']}, refused as taken {raced['taken']}, "
             f"double bookings {doubles}"
         )
+        figure("booking", f"double bookings, {CLIENTS} clients racing", doubles, "bookings", "0")
         if doubles or raced["booked"] != RACE_SLOTS:
             sys.exit("FAILED: the race produced double or missing bookings")
 

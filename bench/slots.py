@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _figures import figure
+
 from afspraak.scheduling.slots import (
     Booking,
     Interval,
@@ -125,6 +127,7 @@ def main() -> None:
         f"15-min grid, 30-min meetings: {count} free slots"
     )
     print(f"  median {median:.2f} ms   p99 {p99:.2f} ms   ({RUNS} runs; target: median <= 20 ms)")
+    figure("slots", f"free slots of {DAYS} days, busy host (median)", median, "ms", "<= 20")
     count, median, p99 = measure([], [])
     print(f"same host with an empty calendar: {count} free slots")
     print(f"  median {median:.2f} ms   p99 {p99:.2f} ms   ({RUNS} runs)")
