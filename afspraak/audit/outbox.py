@@ -96,7 +96,8 @@ def enqueue(topic: str, payload: dict[str, Any], *, dispatch: bool = True) -> Ou
     """
     if topic not in _handlers:
         raise UnknownTopicError(f"no outbox handler delivers {topic!r}")
-    with transaction.atomic():
+    # No savepoint: a failed write must roll back the caller's change with it.
+    with transaction.atomic(savepoint=False):
         message = OutboxMessage.objects.create(topic=topic, payload=payload)
         if dispatch:
             dispatch_after_commit()
