@@ -3,14 +3,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from afspraak.accounts import views as account_views
-from afspraak.tenancy import views as tenancy_views
+from afspraak.bookings import host_home
 
 # Staff reach /admin/ only through allauth's login, which insists on their second factor.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = "Afspraak staff"
 
 urlpatterns = [
-    path("", tenancy_views.landing, name="home"),
+    path("", host_home.landing, name="home"),
     path("accounts/profile/", account_views.profile, name="account_profile"),
     path("accounts/sessions/end/", account_views.end_session, name="account_end_session"),
     path("accounts/", include("allauth.urls")),

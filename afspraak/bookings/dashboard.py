@@ -53,7 +53,7 @@ def _local(booking: Booking) -> dict[str, Any]:
 @organization_view(Permission.HOST)
 def booking_list(request: OrganizationRequest) -> HttpResponse:
     form = BookingFilterForm(request.GET or None)
-    status, tab, email = 200, "upcoming", ""
+    status, tab, email, name = 200, "upcoming", "", ""
     if form.is_bound and not form.is_valid():
         status = 400
         rows: list[dict[str, Any]] = []
@@ -61,11 +61,13 @@ def booking_list(request: OrganizationRequest) -> HttpResponse:
         if form.is_bound:
             tab = form.cleaned_data["tab"] or "upcoming"
             email = form.cleaned_data["email"]
+            name = form.cleaned_data["name"].strip()
         bookings = filter_bookings(
             bookings_for(request.access),
             organization=request.organization,
             tab=tab,
             email=email,
+            name=name,
             now=timezone.now(),
         )
         rows = [_local(booking) for booking in bookings[:LIST_LIMIT]]
@@ -79,6 +81,7 @@ def booking_list(request: OrganizationRequest) -> HttpResponse:
             tab=tab,
             tabs=TABS,
             email=email,
+            searched_name=name,
             limit=LIST_LIMIT,
             sees_all=sees_all_bookings(request.access),
         ),

@@ -18,7 +18,6 @@ from afspraak.tenancy.access import (
     get_invitation_for,
     get_membership_for,
     members_of,
-    memberships_of,
 )
 from afspraak.tenancy.errors import InvitationRefusedError, TenancyError
 from afspraak.tenancy.forms import (
@@ -58,18 +57,6 @@ AUDIT_PAGE_SIZE = 50
 
 def _refused(request: HttpRequest, error: TenancyError) -> HttpResponse:
     return render(request, "tenancy/refused.html", {"message": str(error)}, status=error.status)
-
-
-def landing(request: HttpRequest) -> HttpResponse:
-    """Show the landing page, or the signed-in user's organizations."""
-    return render(
-        request,
-        "home.html",
-        {
-            "memberships": memberships_of(request.user),
-            "current_organization": request.session.get(CURRENT_ORGANIZATION_SESSION_KEY),
-        },
-    )
 
 
 @login_required
@@ -122,6 +109,10 @@ def home(request: OrganizationRequest) -> HttpResponse:
 @require_POST
 def switch(request: OrganizationRequest) -> HttpResponse:
     request.session[CURRENT_ORGANIZATION_SESSION_KEY] = request.organization.public_id
+    messages.success(
+        request,
+        f"{request.organization.name} is now your current organization: your home page shows it.",
+    )
     return redirect("tenancy:home", org_slug=request.organization.slug)
 
 

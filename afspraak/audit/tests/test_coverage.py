@@ -60,6 +60,7 @@ READS = {
     "afspraak.bookings.booking.free_slots",
     "afspraak.bookings.erasure.erasure_requests_for",
     "afspraak.bookings.host_access.bookings_for",
+    "afspraak.bookings.host_home.host_home_for",
     "afspraak.bookings.host_access.get_booking_for",
     "afspraak.bookings.host_access.require_booking_host_rights",
     "afspraak.bookings.host_access.sees_all_bookings",
