@@ -29,6 +29,7 @@ from afspraak.tenancy.access import (
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Membership
 from afspraak.tenancy.pages import CURRENT_ORGANIZATION_SESSION_KEY
+from afspraak.tenancy.pending_invitations import pending_invitations
 from afspraak.tenancy.roles import Permission
 
 SHOWN = 5
@@ -178,5 +179,6 @@ def landing(request: HttpRequest) -> HttpResponse:
             "current_organization": request.session.get(CURRENT_ORGANIZATION_SESSION_KEY),
             "current": current,
             "home": home,
+            "pending_invitations": pending_invitations(request),
         },
     )

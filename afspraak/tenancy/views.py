@@ -50,6 +50,11 @@ from afspraak.tenancy.pages import (
     organization_view,
     render_confirmation,
 )
+from afspraak.tenancy.pending_invitations import (
+    accept_pending_invitation,
+    forget_invitation,
+    remember_invitation,
+)
 from afspraak.tenancy.roles import Permission, Role
 
 AUDIT_PAGE_SIZE = 50
@@ -383,4 +388,31 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         request.session[CURRENT_ORGANIZATION_SESSION_KEY] = organization.public_id
         messages.success(request, f"Welcome to {organization.name}.")
         return redirect("tenancy:home", org_slug=organization.slug)
+    if not request.user.is_authenticated:
+        # Kept for after sign-up, e-mail verification and login (pending_invitations).
+        remember_invitation(request, token)
     return render(request, "tenancy/invitation.html", {"preview": preview, "token": token})
+
+
+@login_required
+@require_POST
+def pending_invitation(request: HttpRequest) -> HttpResponse:
+    """Accept a remembered invitation from the home page, or put it aside for now."""
+    key = request.POST.get("invitation", "")
+    decision = request.POST.get("decision")
+    if decision == "later":
+        forget_invitation(request, key)
+        messages.success(
+            request, "The invitation is put aside; its link still works until it expires."
+        )
+        return redirect("home")
+    if decision != "accept":
+        return _refused(
+            request, InvitationRefusedError("invalid", "Choose Accept or Not now.", 400)
+        )
+    try:
+        membership = accept_pending_invitation(request, key)
+    except InvitationRefusedError as refusal:
+        return _refused(request, refusal)
+    messages.success(request, f"Welcome to {membership.organization.name}.")
+    return redirect("tenancy:home", org_slug=membership.organization.slug)
