@@ -24,6 +24,9 @@ WRITES: dict[str, set[str]] = {
     "afspraak.compliance.support.set_support_approver": {"compliance.support.approver_changed"},
     "afspraak.bookings.booking.book_meeting": {"bookings.booking.created"},
     "afspraak.bookings.booking.reschedule_booking": {"bookings.booking.rescheduled"},
+    "afspraak.bookings.reschedule_requests.ask_invitee_to_reschedule": {
+        "bookings.booking.reschedule_requested"
+    },
     "afspraak.bookings.booking.cancel_booking": {"bookings.booking.cancelled"},
     "afspraak.bookings.booking.approve_booking": {"bookings.booking.approved"},
     "afspraak.bookings.booking.decline_booking": {"bookings.booking.declined"},

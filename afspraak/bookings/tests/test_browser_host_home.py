@@ -57,3 +57,37 @@ def test_the_host_home_shows_what_needs_them_and_copies_a_link(
     finally:
         context.close()
     assert not browser_console, browser_console
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_host_asks_the_invitee_to_reschedule_after_a_confirmation(
+    browser_page, browser_console, https_live_server, viewport
+):
+    studio = OrganizationFactory.create(name="Hanna's Studio", slug="studio")
+    host = UserFactory.create(email=HOST, full_name="Hanna de Vries")
+    MembershipFactory.create(organization=studio, role=Role.MEMBER, user=host)
+    booking = booking_of(studio, host, name=LONG_NAME)
+    device = "phone" if viewport == PHONE else "desktop"
+    context = browser_page.context.browser.new_context(
+        base_url=https_live_server.url, viewport=viewport, is_mobile=viewport == PHONE
+    )
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        page.goto("/accounts/login/")
+        page.get_by_label("Email").fill(HOST)
+        page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+        page.get_by_role("button", name="Sign In").click()
+        page.goto(f"/o/studio/bookings/{booking.public_id}/")
+        page.get_by_role("link", name="Ask the invitee to reschedule…").click()
+        expect(
+            page.get_by_role("heading", name="Ask the invitee to choose another time?")
+        ).to_be_visible()
+        assert_page_is_sound(page, f"confirm-ask-to-reschedule-{device}")
+        page.get_by_role("button", name="E-mail the invitee").click()
+        expect(page.get_by_text("The invitee is e-mailed a link")).to_be_visible()
+        assert_page_is_sound(page, f"booking-after-reschedule-request-{device}")
+    finally:
+        context.close()
+    assert not browser_console, browser_console
