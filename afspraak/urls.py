@@ -3,15 +3,15 @@ from django.contrib import admin
 from django.urls import include, path
 
 from afspraak.accounts import views as account_views
+from afspraak.bookings import host_home
 from afspraak.server import views as server_views
-from afspraak.tenancy import views as tenancy_views
 
 # Staff reach /admin/ only through allauth's login, which insists on their second factor.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = "Afspraak staff"
 
 urlpatterns = [
-    path("", tenancy_views.landing, name="home"),
+    path("", host_home.landing, name="home"),
     # HAProxy's health check of each app node (deploy/haproxy/haproxy.cfg).
     path("healthz", server_views.healthz, name="healthz"),
     path("accounts/profile/", account_views.profile, name="account_profile"),

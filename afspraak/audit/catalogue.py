@@ -116,6 +116,7 @@ ACTIONS: dict[str, str] = {
     # bookings
     "bookings.booking.created": "An invitee booked a meeting.",
     "bookings.booking.rescheduled": "A booking was moved to another time.",
+    "bookings.booking.reschedule_requested": "A host asked the invitee to choose another time.",
     "bookings.booking.cancelled": "A booking was cancelled.",
     "bookings.booking.approved": "A host approved a pending booking.",
     "bookings.booking.declined": "A host declined a pending booking.",

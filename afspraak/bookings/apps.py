@@ -6,7 +6,12 @@ class BookingsConfig(AppConfig):
     label = "bookings"
 
     def ready(self) -> None:
-        from afspraak.bookings import erasure, link_renewal, notifications  # noqa: F401  (outbox handlers)
+        from afspraak.bookings import (  # noqa: F401  (outbox handlers)
+            erasure,
+            link_renewal,
+            notifications,
+            reschedule_requests,
+        )
         from afspraak.bookings.audit_names import provide
 
         provide()

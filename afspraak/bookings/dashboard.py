@@ -16,6 +16,7 @@ from afspraak.bookings.booking import (
     approve_booking,
     cancel_booking,
     decline_booking,
+    invitee_change_refusal,
 )
 from afspraak.bookings.dashboard_forms import BookingFilterForm, CancelForm, DeclineForm
 from afspraak.bookings.erasure import erasure_requests_for
@@ -27,6 +28,7 @@ from afspraak.bookings.host_access import (
     sees_all_bookings,
 )
 from afspraak.bookings.models import Booking, Status
+from afspraak.bookings.reschedule_requests import ask_invitee_to_reschedule
 from afspraak.scheduling.models import zone_or_none
 from afspraak.tenancy.pages import (
     OrganizationRequest,
@@ -53,7 +55,7 @@ def _local(booking: Booking) -> dict[str, Any]:
 @organization_view(Permission.HOST)
 def booking_list(request: OrganizationRequest) -> HttpResponse:
     form = BookingFilterForm(request.GET or None)
-    status, tab, email = 200, "upcoming", ""
+    status, tab, email, name = 200, "upcoming", "", ""
     if form.is_bound and not form.is_valid():
         status = 400
         rows: list[dict[str, Any]] = []
@@ -61,11 +63,13 @@ def booking_list(request: OrganizationRequest) -> HttpResponse:
         if form.is_bound:
             tab = form.cleaned_data["tab"] or "upcoming"
             email = form.cleaned_data["email"]
+            name = form.cleaned_data["name"].strip()
         bookings = filter_bookings(
             bookings_for(request.access),
             organization=request.organization,
             tab=tab,
             email=email,
+            name=name,
             now=timezone.now(),
         )
         rows = [_local(booking) for booking in bookings[:LIST_LIMIT]]
@@ -79,6 +83,7 @@ def booking_list(request: OrganizationRequest) -> HttpResponse:
             tab=tab,
             tabs=TABS,
             email=email,
+            searched_name=name,
             limit=LIST_LIMIT,
             sees_all=sees_all_bookings(request.access),
         ),
@@ -104,6 +109,7 @@ def _detail(
             ),
             answers=booking.labelled_answers(),
             may_cancel=booking.holds_time and not booking.has_passed(now),
+            may_ask_to_reschedule=invitee_change_refusal(booking, now) is None,
             is_pending=booking.status == Status.PENDING,
         ),
         status=status,
@@ -195,6 +201,30 @@ def booking_cancel(request: OrganizationRequest, booking_id: str) -> HttpRespons
     except BookingError as error:
         return _refused(request, booking_id, error.message)
     messages.success(request, "Booking cancelled; the invitee is told.")
+    return _back(request, booking)
+
+
+@organization_view(Permission.HOST)
+@require_http_methods(["GET", "POST"])
+def booking_ask_to_reschedule(request: OrganizationRequest, booking_id: str) -> HttpResponse:
+    booking = get_booking_for(request.access, booking_id)
+    if request.method == "GET":
+        return render_confirmation(
+            request,
+            title="Ask the invitee to choose another time?",
+            consequences=[
+                _describe(booking) + ".",
+                "The invitee is e-mailed a link to pick another free time. The meeting stays "
+                "booked at this time until they do.",
+            ],
+            button="E-mail the invitee",
+            back_url=_detail_url(request, booking),
+        )
+    try:
+        ask_invitee_to_reschedule(request.access, booking)
+    except BookingError as error:
+        return _refused(request, booking_id, error.message)
+    messages.success(request, "The invitee is e-mailed a link to choose another time.")
     return _back(request, booking)
 
 

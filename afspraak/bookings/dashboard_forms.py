@@ -9,6 +9,13 @@ class BookingFilterForm(forms.Form):
     tab = forms.ChoiceField(
         choices=[(tab, tab.capitalize()) for tab in TABS], required=False, initial="upcoming"
     )
+    name = forms.CharField(
+        required=False,
+        label="Invitee name",
+        min_length=2,
+        max_length=200,
+        help_text="Part of the name is enough.",
+    )
     email = forms.EmailField(
         required=False,
         label="Invitee e-mail",

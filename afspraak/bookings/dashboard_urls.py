@@ -21,6 +21,11 @@ urlpatterns = [
         name="booking_cancel",
     ),
     path(
+        "o/<slug:org_slug>/bookings/<str:booking_id>/ask-to-reschedule/",
+        dashboard.booking_ask_to_reschedule,
+        name="booking_ask_to_reschedule",
+    ),
+    path(
         "o/<slug:org_slug>/bookings/<str:booking_id>/approve/",
         dashboard.booking_approve,
         name="booking_approve",

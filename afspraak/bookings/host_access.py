@@ -9,7 +9,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from afspraak.bookings.models import Booking, Status, find_invitee_by_email
+from afspraak.bookings.models import Booking, Invitee, Status, find_invitee_by_email
 from afspraak.errors import NotFoundError
 from afspraak.tenancy.access import Access
 from afspraak.tenancy.models import Organization
@@ -47,10 +47,20 @@ def filter_bookings(
     *,
     organization: Organization,
     tab: str,
-    email: str,
     now: datetime,
+    email: str = "",
+    name: str = "",
 ) -> QuerySet[Booking]:
-    """Narrow ``bookings`` to one tab and, when given, one invitee's e-mail (blind index)."""
+    """Narrow ``bookings`` to one tab and, when given, one invitee's e-mail or part of a name.
+
+    The e-mail is found through its blind index. Names are encrypted, so the names of the
+    invitees of ``bookings`` are decrypted and compared here, case-insensitively.
+    """
+    if name:
+        wanted = name.casefold()
+        invitees = Invitee.objects.filter(bookings__in=bookings).distinct()
+        matching = [invitee.pk for invitee in invitees if wanted in invitee.name.casefold()]
+        bookings = bookings.filter(invitee_id__in=matching)
     if email:
         invitee = find_invitee_by_email(organization, email)
         if invitee is None:

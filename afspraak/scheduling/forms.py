@@ -1,33 +1,44 @@
 """Forms of the schedule and meeting-type pages: they parse input; the domain functions decide."""
 
 import itertools
-import json
 import re
 from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.forms.fields import InvalidJSONInput, JSONString
+from django.db import models
 from django.forms.utils import flatatt
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
+from django.utils.text import slugify
 
 from afspraak.accounts.models import User
 from afspraak.inputs.days import validate_day_in_range
 from afspraak.inputs.errors import InputRefusedError
-from afspraak.inputs.jsontext import load_json
 from afspraak.inputs.names import validate_name_text
-from afspraak.inputs.numbers import parse_whole_number
 from afspraak.scheduling.access import hosts_of_organization, manages_all_hosts, schedules_for
+from afspraak.scheduling.durations import format_lengths, parse_lengths
+from afspraak.scheduling.length_fields import (
+    DAYS_HOURS_MINUTES,
+    HOURS_MINUTES,
+    LengthField,
+    Unit,
+    length_field_for,
+)
 from afspraak.scheduling.meeting_types import EDITABLE_FIELDS
 from afspraak.scheduling.models import (
     WEEKDAY_NAMES,
     MeetingType,
-    QuestionKind,
     Schedule,
     parse_ranges,
     validate_timezone_name,
+)
+from afspraak.scheduling.question_forms import PREFIX as QUESTION_PREFIX
+from afspraak.scheduling.question_forms import (
+    BaseQuestionFormSet,
+    QuestionFormSet,
+    question_initial,
 )
 from afspraak.scheduling.zones import UTC_NAME, is_canonical_zone, zone_options_html
 from afspraak.tenancy.access import Access
@@ -35,13 +46,6 @@ from afspraak.tenancy.access import Access
 # A hyphen or an en dash (\u2013) between the times.
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*[-\u2013]\s*(\d{1,2}):(\d{2})$")
 RANGES_HELP = "For example 09:00-12:00, 13:00-17:00. Empty: not available."
-QUESTIONS_HELP = (
-    "A JSON list, one object per question: "
-    '[{"key": "topic", "label": "What shall we discuss?", "kind": "long_text", '
-    '"required": true}]. Kinds: '
-    + ", ".join(QuestionKind.values)
-    + '. Choice questions also give "choices": ["…", "…"].'
-)
 
 
 def parse_ranges_text(text: str) -> list[list[str]]:
@@ -215,81 +219,99 @@ class DateOverrideForm(forms.Form):
         return cleaned
 
 
-# The questions: a list of at most 20 objects holding a list of choices; far below these.
-QUESTIONS_MAX_DEPTH = 4
-QUESTIONS_MAX_BYTES = 64 * 1024
-
-
-class _QuestionsJSONField(forms.JSONField):
-    """JSON text decoded within the questions' size and nesting limits, shown indented."""
-
-    def to_python(self, value: Any) -> Any:
-        if self.disabled or value in self.empty_values or not isinstance(value, str):
-            return super().to_python(value)
-        try:
-            converted = load_json(
-                value, max_depth=QUESTIONS_MAX_DEPTH, max_bytes=QUESTIONS_MAX_BYTES
-            )
-        except InputRefusedError as refusal:
-            raise ValidationError(
-                f"Write the questions as valid JSON: a list of objects. {refusal}", code="invalid"
-            ) from None
-        return JSONString(converted) if isinstance(converted, str) else converted
-
-    def bound_data(self, data: Any, initial: Any) -> Any:
-        if self.disabled or not isinstance(data, str):
-            return super().bound_data(data, initial)
-        try:
-            return load_json(data, max_depth=QUESTIONS_MAX_DEPTH, max_bytes=QUESTIONS_MAX_BYTES)
-        except InputRefusedError:
-            return InvalidJSONInput(data)
-
-    def prepare_value(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return value
-        return json.dumps(value, ensure_ascii=False, indent=2)
-
-
-class _MinutesListField(forms.CharField):
-    """Minutes as the text "1440, 60"; the model form's initial value is the stored list."""
+class _LengthListField(forms.CharField):
+    """Several lengths as the text "1 d, 1 h"; the model form's initial value is minutes."""
 
     def prepare_value(self, value: Any) -> Any:
         if isinstance(value, list | tuple):
-            return ", ".join(str(minutes) for minutes in value)
+            return format_lengths([int(minutes) for minutes in value])
         return value
+
+    def to_python(self, value: Any) -> list[int]:  # type: ignore[override]
+        try:
+            return parse_lengths(super().to_python(value) or "")
+        except InputRefusedError as refusal:
+            raise ValidationError(str(refusal), code="invalid") from None
+
+
+def _length(name: str, label: str, units: tuple[Unit, ...] = HOURS_MINUTES) -> LengthField:
+    model_field = cast("models.Field[Any, Any]", MeetingType._meta.get_field(name))
+    return length_field_for(model_field, units, label=label)
+
+
+# Which fields each part of the page shows, in order; "host" only for owners and admins.
+FIELDSETS = (
+    (
+        "Basics",
+        (
+            "host",
+            "name",
+            "slug",
+            "description",
+            "duration_minutes",
+            "location_kind",
+            "location_detail",
+            "visibility",
+        ),
+    ),
+    (
+        "Availability",
+        (
+            "schedule",
+            "minimum_notice_minutes",
+            "horizon_days",
+            "slot_interval_minutes",
+            "buffer_before_minutes",
+            "buffer_after_minutes",
+        ),
+    ),
+    ("Limits", ("limit_per_day", "limit_per_week", "requires_approval", "change_cutoff_minutes")),
+    ("Notifications", ("reminder_offsets_minutes",)),
+)
+SLUG_FROM_NAME_MISSING = "Give a web address: the name has no letters or digits to make one from."
 
 
 class MeetingTypeForm(forms.ModelForm):
-    """Every setting of a meeting type; owners and admins also choose its host."""
+    """Every setting of a meeting type and its questions; owners and admins also choose its host."""
 
-    questions = _QuestionsJSONField(
+    slug = forms.SlugField(
+        label="Web address",
+        max_length=60,
         required=False,
-        label="Extra questions",
-        help_text=QUESTIONS_HELP,
-        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Lower-case letters, digits and hyphens; left empty, it is made from the name.",
+        widget=forms.TextInput(attrs={"data-slug-from": "name", "autocomplete": "off"}),
     )
-    reminder_offsets_minutes = _MinutesListField(
+    duration_minutes = _length("duration_minutes", "Duration")
+    minimum_notice_minutes = _length("minimum_notice_minutes", "Minimum notice", DAYS_HOURS_MINUTES)
+    slot_interval_minutes = _length("slot_interval_minutes", "Time between slot starts")
+    buffer_before_minutes = _length("buffer_before_minutes", "Free time before")
+    buffer_after_minutes = _length("buffer_after_minutes", "Free time after")
+    change_cutoff_minutes = _length(
+        "change_cutoff_minutes", "Cancel or reschedule until", DAYS_HOURS_MINUTES
+    )
+    reminder_offsets_minutes = _LengthListField(
         required=False,
-        label="Reminders (minutes before)",
-        help_text="For example 1440, 60 (a day and an hour before). Empty: no reminders.",
+        label="Reminders before the meeting",
+        help_text="For example 1 d, 1 h (a day and an hour before). Empty: no reminders.",
         max_length=100,
     )
 
     class Meta:
         model = MeetingType
         # Schedule and host get their choices per request in __init__: a ScopedManager
-        # refuses the class-level query a model form would make for them.
-        fields = tuple(name for name in EDITABLE_FIELDS if name != "schedule")
+        # refuses the class-level query a model form would make for them. The questions
+        # come from the question builder.
+        fields = tuple(name for name in EDITABLE_FIELDS if name not in {"schedule", "questions"})
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
         labels = {
-            "slug": "Web address",
-            "duration_minutes": "Duration (minutes)",
-            "buffer_before_minutes": "Buffer before (minutes)",
-            "buffer_after_minutes": "Buffer after (minutes)",
-            "minimum_notice_minutes": "Minimum notice (minutes)",
             "horizon_days": "Bookable up to (days ahead)",
-            "slot_interval_minutes": "Slot interval (minutes)",
-            "change_cutoff_minutes": "Cancel/reschedule cut-off (minutes before)",
+            "limit_per_day": "At most a day",
+            "limit_per_week": "At most a week",
+            "requires_approval": "I approve each booking",
+        }
+        help_texts = {
+            "limit_per_day": "Bookings of this type a day; empty: no limit.",
+            "limit_per_week": "Bookings of this type a week; empty: no limit.",
         }
 
     def __init__(self, *args: Any, access: Access, **kwargs: Any) -> None:
@@ -304,16 +326,53 @@ class MeetingTypeForm(forms.ModelForm):
         if manages_all_hosts(access):
             self.fields["host"] = _host_field()
         self.fields["name"].validators.append(validate_name_text)
-        self.order_fields(["host", "name", "slug", "description", "schedule"])
-        self.fields["slug"].help_text = "Lower-case letters, digits and hyphens: the booking page."
+        self.fields["change_cutoff_minutes"].help_text = "Before the start, for invitees."
+        self.fields["slot_interval_minutes"].help_text = "Empty: the duration."
         if self.instance.pk is not None:
             self.initial["schedule"] = self.instance.schedule.public_id
             self.initial["host"] = self.instance.host.public_id
+            # An existing web address is kept unless the host changes it by hand.
+            del self.fields["slug"].widget.attrs["data-slug-from"]
         else:
             self.initial.setdefault("host", access.actor.public_id)
+        self.question_forms = cast(
+            BaseQuestionFormSet,
+            QuestionFormSet(
+                self.data if self.is_bound else None,
+                prefix=QUESTION_PREFIX,
+                initial=None if self.is_bound else question_initial(self.instance.questions),
+            ),
+        )
+
+    def fieldsets(self) -> list[tuple[str, list[forms.BoundField]]]:
+        """Return the page's groups of fields, each as (legend, bound fields)."""
+        return [
+            (legend, [self[name] for name in names if name in self.fields])
+            for legend, names in FIELDSETS
+        ]
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        return self.question_forms.is_valid() and valid
+
+    def has_errors(self) -> bool:
+        """Tell whether the form or one of its questions has an error to show."""
+        return bool(self.errors) or self.question_forms.total_error_count() > 0
+
+    def hide_errors(self) -> None:
+        """Show what was typed without judging it (after a question action, which saves nothing)."""
+        self._errors = forms.utils.ErrorDict()
+        self.cleaned_data = {}
+        self.question_forms.hide_errors()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if not cleaned.get("slug") and cleaned.get("name") and "slug" not in self.errors:
+            slug = slugify(cleaned["name"])[:60].strip("-")
+            if slug:
+                cleaned["slug"] = slug
+            else:
+                self.add_error("slug", SLUG_FROM_NAME_MISSING)
         # Set before the model's own checks run (the schedule must be the host's).
         if cleaned.get("host") is not None:
             self.instance.host = cleaned["host"]
@@ -321,48 +380,15 @@ class MeetingTypeForm(forms.ModelForm):
             self.instance.schedule = cleaned["schedule"]
         return cleaned
 
-    def clean_questions(self) -> Any:
-        questions = self.cleaned_data.get("questions") or []
-        # The shape is the model's to check; here only the texts shown to invitees.
-        for question in questions if isinstance(questions, list) else []:
-            if not isinstance(question, dict):
-                continue
-            texts = [question.get("label"), *_list_or_empty(question.get("choices"))]
-            for text in texts:
-                if isinstance(text, str):
-                    try:
-                        validate_name_text(text)
-                    except ValidationError as error:
-                        raise ValidationError(
-                            f"Question “{question.get('key')}”: {error.messages[0]}"
-                        ) from None
-        return questions
-
-    def clean_reminder_offsets_minutes(self) -> list[int]:
-        text = self.cleaned_data.get("reminder_offsets_minutes", "")
-        offsets = []
-        for piece in (part.strip() for part in text.split(",")):
-            if not piece:
-                continue
-            try:
-                offsets.append(parse_whole_number(piece))
-            except InputRefusedError as refusal:
-                raise ValidationError(
-                    f"“{piece[:20]}” is not a whole number of minutes: {refusal}."
-                ) from None
-        return offsets
-
     def values(self) -> dict[str, Any]:
-        """Return the settings the domain functions take."""
-        return {name: self.cleaned_data[name] for name in EDITABLE_FIELDS}
+        """Return the settings the domain functions take (after ``is_valid``)."""
+        values = {name: self.cleaned_data[name] for name in EDITABLE_FIELDS if name != "questions"}
+        values["questions"] = self.question_forms.questions()
+        return values
 
     def chosen_host(self) -> Any:
         """Return the host picked by an owner or admin, else the meeting type's own."""
         return self.cleaned_data.get("host") or self.instance.host
-
-
-def _list_or_empty(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
 
 
 def add_domain_errors(form: forms.BaseForm, error: ValidationError) -> None:

@@ -30,6 +30,8 @@ from afspraak.scheduling.meeting_types import (
     update_meeting_type,
 )
 from afspraak.scheduling.models import WEEKDAY_NAMES, MeetingType, Schedule
+from afspraak.scheduling.question_forms import ACTION as QUESTION_ACTION
+from afspraak.scheduling.question_forms import rearranged_questions
 from afspraak.scheduling.schedules import (
     ScheduleInUseError,
     create_schedule,
@@ -259,12 +261,39 @@ def meeting_type_list(request: OrganizationRequest) -> HttpResponse:
     )
 
 
+def _meeting_type_form(
+    request: OrganizationRequest, meeting_type: MeetingType
+) -> tuple[MeetingTypeForm, bool]:
+    """Return the page's form and whether the POST asks to save it.
+
+    A question action ("Add a question", "Move up"…) only rearranges what was typed and
+    shows it again, unjudged; the page saves on its own button.
+    """
+    if request.method != "POST":
+        return MeetingTypeForm(instance=meeting_type, access=request.access), False
+    if QUESTION_ACTION not in request.POST:
+        return MeetingTypeForm(request.POST, instance=meeting_type, access=request.access), True
+    try:
+        data = rearranged_questions(request.POST)
+    except ValidationError as error:
+        form = MeetingTypeForm(request.POST, instance=meeting_type, access=request.access)
+        form.hide_errors()
+        form.add_error(None, error)
+        return form, False
+    form = MeetingTypeForm(data, instance=meeting_type, access=request.access)
+    form.hide_errors()
+    return form, False
+
+
+def _form_status(request: OrganizationRequest, form: MeetingTypeForm) -> int:
+    return 400 if request.method == "POST" and form.has_errors() else 200
+
+
 @organization_view(Permission.HOST)
 def meeting_type_create(request: OrganizationRequest) -> HttpResponse:
     draft = MeetingType(organization=request.organization, host=cast(User, request.user))
-    form = MeetingTypeForm(request.POST or None, instance=draft, access=request.access)
-    status = 400 if request.method == "POST" else 200
-    if request.method == "POST" and form.is_valid():
+    form, saving = _meeting_type_form(request, draft)
+    if saving and form.is_valid():
         try:
             meeting_type = create_meeting_type(
                 request.access, host=form.chosen_host(), values=form.values()
@@ -284,16 +313,15 @@ def meeting_type_create(request: OrganizationRequest) -> HttpResponse:
         organization_page_context(
             request, form=form, has_schedule=schedules_for(request.access).exists()
         ),
-        status=status,
+        status=_form_status(request, form),
     )
 
 
 @organization_view(Permission.HOST)
 def meeting_type_edit(request: OrganizationRequest, meeting_type_id: str) -> HttpResponse:
     meeting_type = get_meeting_type_for(request.access, meeting_type_id)
-    form = MeetingTypeForm(request.POST or None, instance=meeting_type, access=request.access)
-    status = 400 if request.method == "POST" else 200
-    if request.method == "POST" and form.is_valid():
+    form, saving = _meeting_type_form(request, meeting_type)
+    if saving and form.is_valid():
         try:
             update_meeting_type(
                 request.access, meeting_type, host=form.chosen_host(), values=form.values()
@@ -318,7 +346,7 @@ def meeting_type_edit(request: OrganizationRequest, meeting_type_id: str) -> Htt
             booking_url=_booking_url(request, saved),
             has_schedule=True,
         ),
-        status=status,
+        status=_form_status(request, form),
     )
 
 

@@ -10,6 +10,7 @@ Accepting needs a signed-in user with a verified e-mail address equal to the inv
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -254,16 +255,80 @@ def preview_invitation(token: str) -> InvitationPreview:
     )
 
 
+def identify_invitation(token: str) -> tuple[str, str]:
+    """Return (organization public id, invitation public id) of the usable invitation ``token``."""
+    organization = _organization_of(token)
+    with organization_context(organization):
+        invitation = _usable_invitation(token)
+    return organization.public_id, invitation.public_id
+
+
+def preview_invitation_by_id(organization_id: str, invitation_id: str) -> InvitationPreview:
+    """Describe a usable invitation named by its public ids, or refuse it as a bad link."""
+    organization = Organization.objects.filter(public_id=organization_id).first()
+    if organization is None:
+        raise InvitationRefusedError("invalid", INVALID_LINK, 404)
+    with organization_context(organization):
+        invitation = _usable_invitation_by_id(invitation_id)
+    return InvitationPreview(
+        organization_name=organization.name,
+        role_label=Role(invitation.role).label,
+        expires_at=invitation.expires_at,
+    )
+
+
+def _usable_invitation_by_id(invitation_id: str, *, lock: bool = False) -> Invitation:
+    invitations = Invitation.objects.select_for_update() if lock else Invitation.objects.all()
+    invitation = invitations.filter(public_id=invitation_id).first()
+    if invitation is None:
+        raise InvitationRefusedError("invalid", INVALID_LINK, 404)
+    if invitation.status in _REFUSALS:
+        raise InvitationRefusedError(*_REFUSALS[InvitationStatus(invitation.status)])
+    return invitation
+
+
 def accept_invitation(context: AuditContext, token: str) -> Membership:
     """Make the context's user a member as the invitation ``token`` offers, if theirs and usable."""
+    return _accept(
+        context, lambda: _organization_of(token), lambda: _usable_invitation(token, lock=True)
+    )
+
+
+def accept_invitation_by_id(
+    context: AuditContext, organization_id: str, invitation_id: str
+) -> Membership:
+    """Accept an invitation named by its public ids for the context's user, if theirs and usable.
+
+    The link's token proves that its holder read the invited mailbox; a verified address
+    equal to the invited one proves the same, and that check is made here as for a link.
+    So a person who opened the link, then signed up and verified the address, joins
+    without the token being kept anywhere.
+    """
+
+    def organization() -> Organization:
+        found = Organization.objects.filter(public_id=organization_id).first()
+        if found is None:
+            raise InvitationRefusedError("invalid", INVALID_LINK, 404)
+        return found
+
+    return _accept(
+        context, organization, lambda: _usable_invitation_by_id(invitation_id, lock=True)
+    )
+
+
+def _accept(
+    context: AuditContext,
+    find_organization: Callable[[], Organization],
+    find_invitation: Callable[[], Invitation],
+) -> Membership:
     user = context.actor
     if user is None:
         raise InvitationRefusedError("anonymous", "Log in to accept this invitation.", 403)
     organization: Organization | None = None
     try:
-        organization = _organization_of(token)
+        organization = find_organization()
         with organization_context(organization, user=user):
-            invitation = _usable_invitation(token, lock=True)
+            invitation = find_invitation()
             # Decrypting this one invitation keeps the comparison case-insensitive, as
             # allauth compares addresses, without an index of every address of the user.
             if not EmailAddress.objects.filter(

@@ -8,6 +8,10 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from afspraak.tenancy.access import organization_session_limit_hours
+from afspraak.tenancy.pending_invitations import accept_invitations_at_login
+
+# Before the session lifetime below: joining may bring an organization's own limit.
+auth_signals.user_logged_in.connect(accept_invitations_at_login, dispatch_uid="invitations")
 
 
 @receiver(auth_signals.user_logged_in)

@@ -8,6 +8,8 @@ app_name = "tenancy"
 
 urlpatterns = [
     path("organizations/new/", views.create, name="create"),
+    # Before the token pattern, which would take "pending" for a token.
+    path("invitations/pending/", views.pending_invitation, name="pending_invitation"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("o/<slug:org_slug>/", views.home, name="home"),
     path("o/<slug:org_slug>/switch/", views.switch, name="switch"),

@@ -19,7 +19,6 @@ from afspraak.tenancy.access import (
     get_invitation_for,
     get_membership_for,
     members_of,
-    memberships_of,
 )
 from afspraak.tenancy.audit_log import (
     EXPORT_FORMATS,
@@ -58,6 +57,11 @@ from afspraak.tenancy.pages import (
     organization_view,
     render_confirmation,
 )
+from afspraak.tenancy.pending_invitations import (
+    accept_pending_invitation,
+    forget_invitation,
+    remember_invitation,
+)
 from afspraak.tenancy.roles import Permission, Role
 
 AUDIT_PAGE_SIZE = 50
@@ -65,18 +69,6 @@ AUDIT_PAGE_SIZE = 50
 
 def _refused(request: HttpRequest, error: TenancyError) -> HttpResponse:
     return render(request, "tenancy/refused.html", {"message": str(error)}, status=error.status)
-
-
-def landing(request: HttpRequest) -> HttpResponse:
-    """Show the landing page, or the signed-in user's organizations."""
-    return render(
-        request,
-        "home.html",
-        {
-            "memberships": memberships_of(request.user),
-            "current_organization": request.session.get(CURRENT_ORGANIZATION_SESSION_KEY),
-        },
-    )
 
 
 @login_required
@@ -129,6 +121,10 @@ def home(request: OrganizationRequest) -> HttpResponse:
 @require_POST
 def switch(request: OrganizationRequest) -> HttpResponse:
     request.session[CURRENT_ORGANIZATION_SESSION_KEY] = request.organization.public_id
+    messages.success(
+        request,
+        f"{request.organization.name} is now your current organization: your home page shows it.",
+    )
     return redirect("tenancy:home", org_slug=request.organization.slug)
 
 
@@ -419,4 +415,31 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         request.session[CURRENT_ORGANIZATION_SESSION_KEY] = organization.public_id
         messages.success(request, f"Welcome to {organization.name}.")
         return redirect("tenancy:home", org_slug=organization.slug)
+    if not request.user.is_authenticated:
+        # Kept for after sign-up, e-mail verification and login (pending_invitations).
+        remember_invitation(request, token)
     return render(request, "tenancy/invitation.html", {"preview": preview, "token": token})
+
+
+@login_required
+@require_POST
+def pending_invitation(request: HttpRequest) -> HttpResponse:
+    """Accept a remembered invitation from the home page, or put it aside for now."""
+    key = request.POST.get("invitation", "")
+    decision = request.POST.get("decision")
+    if decision == "later":
+        forget_invitation(request, key)
+        messages.success(
+            request, "The invitation is put aside; its link still works until it expires."
+        )
+        return redirect("home")
+    if decision != "accept":
+        return _refused(
+            request, InvitationRefusedError("invalid", "Choose Accept or Not now.", 400)
+        )
+    try:
+        membership = accept_pending_invitation(request, key)
+    except InvitationRefusedError as refusal:
+        return _refused(request, refusal)
+    messages.success(request, f"Welcome to {membership.organization.name}.")
+    return redirect("tenancy:home", org_slug=membership.organization.slug)

@@ -34,6 +34,9 @@ WRITES: dict[str, set[str]] = {
     "afspraak.compliance.support.set_support_approver": {"compliance.support.approver_changed"},
     "afspraak.bookings.booking.book_meeting": {"bookings.booking.created"},
     "afspraak.bookings.booking.reschedule_booking": {"bookings.booking.rescheduled"},
+    "afspraak.bookings.reschedule_requests.ask_invitee_to_reschedule": {
+        "bookings.booking.reschedule_requested"
+    },
     "afspraak.bookings.booking.cancel_booking": {"bookings.booking.cancelled"},
     "afspraak.bookings.booking.approve_booking": {"bookings.booking.approved"},
     "afspraak.bookings.booking.decline_booking": {"bookings.booking.declined"},
@@ -76,6 +79,7 @@ READS = {
     "afspraak.bookings.booking.free_slots",
     "afspraak.bookings.erasure.erasure_requests_for",
     "afspraak.bookings.host_access.bookings_for",
+    "afspraak.bookings.host_home.host_home_for",
     "afspraak.bookings.host_access.get_booking_for",
     "afspraak.bookings.host_access.require_booking_host_rights",
     "afspraak.bookings.host_access.sees_all_bookings",

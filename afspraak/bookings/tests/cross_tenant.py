@@ -85,7 +85,10 @@ def probe_invitee(client, tenants):
         for typed, wanted in ((address, made_up), (quote(address), quote(made_up))):
             shown = shown.replace(typed, wanted)
         assert shown == unknown
-        assert "No bookings here for that e-mail address" in shown
+        assert "No bookings here for that search" in shown
+        # Names are compared after decryption: only this organization's invitees'.
+        by_name = client.get("/o/alpha/bookings/", {"tab": tab, "name": "Beta Invitee"})
+        assert by_name.context["rows"] == []
     with organization_context(tenants.b):
         invitee = Invitee.objects.get(pk=booking.invitee_id)
         assert (invitee.name, invitee.email) == ("Beta Invitee", address)

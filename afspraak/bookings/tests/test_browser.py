@@ -117,7 +117,7 @@ def test_amsterdam_host_and_new_york_invitee_book_reschedule_and_cancel(
     host.get_by_role("link", name="New meeting type").click()
     host.get_by_label("Name:", exact=True).fill("Intake call")
     host.get_by_label("Web address").fill("intake")
-    host.get_by_label("Duration (minutes)").fill("30")
+    host.get_by_role("group", name="Duration").get_by_label("minutes").fill("30")
     host.get_by_role("button", name="Save meeting type").click()
     expect(host.get_by_text("Meeting type created.")).to_be_visible()
     page_url = "/alpha/intake/"

@@ -60,6 +60,7 @@ MATRIX = {
     "dashboard:erasures": ("get", frozenset({Role.OWNER, Role.ADMIN}), _nothing),
     "dashboard:booking": ("get", HOSTS, _a_booking),
     "dashboard:booking_cancel": ("post", HOSTS, _a_booking_to_cancel),
+    "dashboard:booking_ask_to_reschedule": ("post", HOSTS, _a_booking),
     "dashboard:booking_approve": ("post", HOSTS, _a_pending_booking),
     "dashboard:booking_decline": ("post", HOSTS, _a_pending_booking),
 }

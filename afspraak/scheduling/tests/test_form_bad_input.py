@@ -1,12 +1,10 @@
 """Malformed schedule and meeting-type input is a form error (400), never a crash."""
 
-import json
-
 import pytest
 
 from afspraak.inputs.names import NAME_HAS_BIDI_CONTROLS
 from afspraak.scheduling.models import MeetingType, Schedule
-from afspraak.scheduling.tests.test_views import _meeting_type_form, _schedule_form
+from afspraak.scheduling.tests.test_views import _meeting_type_form, _schedule_form, length_data
 from afspraak.tenancy.context import organization_context
 from afspraak.testing.factories import ScheduleFactory
 
@@ -30,23 +28,21 @@ def _post_meeting_type(client, org, member, **overrides):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"questions": "[" * 50_000}, "nests deeper than 4 levels"),
-        ({"questions": "[" + "9" * 5_000 + "]"}, "at most 20 digits"),
-        ({"questions": '[{"key": "a", "x": 1e999}]'}, "too large"),
-        ({"reminder_offsets_minutes": "²"}, "“²” is not a whole number of minutes"),
-        ({"reminder_offsets_minutes": "9" * 11}, "must be at most 2147483647"),
+        ({"question-TOTAL_FORMS": "5000"}, "Please submit at most 20 forms."),
+        ({"question-TOTAL_FORMS": "many"}, "ManagementForm data is missing or has been tampered"),
+        ({"reminder_offsets_minutes": "²"}, "“²”: write a length like"),
+        ({"reminder_offsets_minutes": "9" * 11}, "must be at most 1000000"),
+        (length_data("buffer_before_minutes", hours="²"), "“²” is not a whole number of hours"),
+        (length_data("buffer_before_minutes", minutes="9" * 30), "must be at most 1440"),
         ({"name": f"Intake{RLO}gnp.exe"}, NAME_HAS_BIDI_CONTROLS),
+        ({"questions": [{"label": f"A{RLO}", "kind": "long_text"}]}, NAME_HAS_BIDI_CONTROLS),
         (
-            {"questions": json.dumps([{"key": "a", "label": f"A{RLO}", "kind": "long_text"}])},
-            f"Question “a”: {NAME_HAS_BIDI_CONTROLS}",
+            {"questions": [{"label": "A", "kind": "single_choice", "choices": [f"x{RLO}"]}]},
+            f"“x{RLO}”: {NAME_HAS_BIDI_CONTROLS}",
         ),
         (
-            {
-                "questions": json.dumps(
-                    [{"key": "a", "label": "A", "kind": "single_choice", "choices": [f"x{RLO}"]}]
-                )
-            },
-            f"Question “a”: {NAME_HAS_BIDI_CONTROLS}",
+            {"questions": [{"label": "A", "kind": "single_choice", "choices": ["x" * 101]}]},
+            "is longer than 100 characters",
         ),
     ],
 )

@@ -1,6 +1,5 @@
 """The schedule and meeting-type pages: hosts edit their own, owners and admins everyone's."""
 
-import json
 import re
 from datetime import date
 
@@ -43,28 +42,52 @@ def _schedule_form(**overrides):
     }
 
 
-def _meeting_type_form(schedule, **overrides):
-    return {
-        "name": "First consultation",
-        "slug": "first-consultation",
-        "description": "Getting to know each other.",
-        "schedule": schedule.public_id,
-        "duration_minutes": 45,
-        "location_kind": "in_person",
-        "location_detail": "Keizersgracht 1, Amsterdam",
-        "visibility": "hidden",
-        "buffer_before_minutes": 10,
-        "buffer_after_minutes": 15,
-        "minimum_notice_minutes": 120,
-        "horizon_days": 30,
-        "slot_interval_minutes": 15,
-        "limit_per_day": 4,
-        "limit_per_week": 10,
-        "requires_approval": "on",
-        "change_cutoff_minutes": 1440,
-        "questions": json.dumps(QUESTIONS),
-        "reminder_offsets_minutes": "2880, 30",
-    } | overrides
+def question_data(questions):
+    """Return the question builder's POST data for ``questions``."""
+    data = {"question-TOTAL_FORMS": str(len(questions)), "question-INITIAL_FORMS": "0"}
+    for i, question in enumerate(questions):
+        data |= {
+            f"question-{i}-key": question.get("key", ""),
+            f"question-{i}-label": question["label"],
+            f"question-{i}-kind": question["kind"],
+            f"question-{i}-choices": "\n".join(question.get("choices", [])),
+        }
+        if question.get("required"):
+            data[f"question-{i}-required"] = "on"
+    return data
+
+
+def length_data(name, *, days=None, hours=None, minutes=None):
+    """Return a length field's POST data: one box per unit given."""
+    units = {"days": days, "hours": hours, "minutes": minutes}
+    return {f"{name}_{unit}": str(value) for unit, value in units.items() if value is not None}
+
+
+def _meeting_type_form(schedule, *, questions=QUESTIONS, **overrides):
+    return (
+        {
+            "name": "First consultation",
+            "slug": "first-consultation",
+            "description": "Getting to know each other.",
+            "schedule": schedule.public_id,
+            "location_kind": "in_person",
+            "location_detail": "Keizersgracht 1, Amsterdam",
+            "visibility": "hidden",
+            "horizon_days": 30,
+            "limit_per_day": 4,
+            "limit_per_week": 10,
+            "requires_approval": "on",
+            "reminder_offsets_minutes": "2 d, 30 min",
+        }
+        | length_data("duration_minutes", hours=0, minutes=45)
+        | length_data("buffer_before_minutes", hours=0, minutes=10)
+        | length_data("buffer_after_minutes", hours="", minutes=15)
+        | length_data("minimum_notice_minutes", days=0, hours=2, minutes=0)
+        | length_data("slot_interval_minutes", hours="", minutes=15)
+        | length_data("change_cutoff_minutes", days=1, hours="", minutes="")
+        | question_data(questions)
+        | overrides
+    )
 
 
 def test_host_creates_a_schedule_with_several_ranges_a_day_and_date_overrides(client, tenants):
@@ -261,30 +284,52 @@ def test_host_creates_a_meeting_type_with_every_setting_and_questions(client, te
     assert "What shall we discuss?" in page
 
 
-def test_the_new_meeting_type_form_offers_the_default_reminders_as_typed_text(client, tenants):
+def test_the_new_meeting_type_form_offers_the_defaults_in_days_hours_and_minutes(client, tenants):
     ScheduleFactory.create(organization=tenants.a, host=tenants.member.user)
     client.force_login(tenants.member.user)
     page = client.get("/o/alpha/meeting-types/new/").content.decode()
-    assert re.search(r'name="reminder_offsets_minutes"[^>]*value="1440, 60"', page)
+    assert re.search(r'name="reminder_offsets_minutes"[^>]*value="1 d, 1 h"', page)
+    assert re.search(r'name="duration_minutes_hours"[^>]*value="0"', page)
+    assert re.search(r'name="duration_minutes_minutes"[^>]*value="30"', page)
+    assert re.search(r'name="change_cutoff_minutes_days"[^>]*value="1"', page)
+    assert re.search(r'name="minimum_notice_minutes_hours"[^>]*value="4"', page)
+    for legend in ("Basics", "Availability", "Limits", "Notifications", "Questions"):
+        assert f"<legend>{legend}</legend>" in page
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"questions": "[{not json"}, "Write the questions as valid JSON"),
+        ({"questions": [{"label": "A", "kind": "essay"}]}, "Select a valid choice"),
         (
-            {"questions": json.dumps([{"key": "a", "label": "A", "kind": "essay"}])},
-            "has an unknown kind",
+            {"questions": [{"label": "A", "kind": "single_choice"}]},
+            "Give the options to choose from, one per line.",
         ),
         (
-            {"questions": json.dumps([{"key": "a", "label": "A", "kind": "single_choice"}])},
-            "needs 1 to 20 choices",
+            {"questions": [{"label": "A", "kind": "single_choice", "choices": ["x", "x"]}]},
+            "Give each option once.",
         ),
-        ({"reminder_offsets_minutes": "1440, 2"}, "Reminders are up to 5 different offsets"),
-        ({"reminder_offsets_minutes": "a day"}, "is not a whole number of minutes"),
+        ({"questions": [{"label": " ", "kind": "long_text"}]}, "Write the question."),
+        (
+            {"questions": [{"key": "not a key", "label": "A", "kind": "short_text"}]},
+            "must be a short identifier",
+        ),
+        ({"reminder_offsets_minutes": "1 d, 2 min"}, "Reminders are up to 5 different offsets"),
+        ({"reminder_offsets_minutes": "a day"}, "“a day”: write a length like"),
+        ({"reminder_offsets_minutes": "2 weeks"}, "“weeks” is not a unit"),
         ({"location_kind": "link", "location_detail": "http://x.test"}, "must start with https"),
-        ({"duration_minutes": 0}, "greater than or equal to 5"),
+        (length_data("duration_minutes", hours=0, minutes=0), "Give a length from 5 min to 12 h."),
+        (length_data("duration_minutes", hours=13, minutes=0), "Give a length from 5 min to 12 h."),
+        (
+            length_data("duration_minutes", hours="an", minutes=30),
+            "“an” is not a whole number of hours",
+        ),
+        (
+            length_data("duration_minutes", hours="", minutes=""),
+            "This field is required.",
+        ),
         ({"slug": "Not A Slug!"}, "Enter a valid"),
+        ({"name": "---", "slug": ""}, "the name has no letters or digits"),
     ],
 )
 def test_bad_meeting_type_input_is_a_form_error(client, tenants, overrides, message):

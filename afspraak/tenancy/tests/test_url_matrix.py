@@ -96,6 +96,8 @@ PUBLIC = {
 # The signed-in user's own things, in no organization: anonymous visitors are refused.
 PERSONAL = {
     "tenancy:create": ("get", 200),
+    # No remembered invitation to accept: the request is refused as bad.
+    "tenancy:pending_invitation": ("post", 400),
     "account_profile": ("get", 200),
     "account_end_session": ("post", 302),
     "api:organizations": ("get", 200),
