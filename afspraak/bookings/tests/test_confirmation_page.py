@@ -83,7 +83,7 @@ def test_a_cancelled_booking_offers_another_time_and_no_longer_the_video_link(cl
     booking = book(meeting_type, MONDAY_0900)
     with organization_context(meeting_type.organization):
         cancel_booking(system_access(meeting_type.organization), booking)
-    booking.refresh_from_db()
+        booking.refresh_from_db()
     assert booking.location.startswith("https://")
     html = page(client, booking)
     assert "This meeting is cancelled" in html

@@ -44,6 +44,23 @@ class TestChangesReachTheCachedPage:
         book(meeting_type, MONDAY_0900)
         assert SLOT_0900 not in offered(client, meeting_type)
 
+    def test_the_whole_page_kept_for_visitors_without_an_account_is_not_stale(self, client):
+        meeting_type = MeetingTypeFactory.create()
+        assert SLOT_0900 in offered(client, meeting_type)
+        assert SLOT_0900 in offered(client, meeting_type)  # now kept whole
+        book(meeting_type, MONDAY_0900)
+        assert SLOT_0900 not in offered(client, meeting_type)
+
+    def test_a_signed_in_host_gets_their_own_navigation_not_the_visitors_page(self, client):
+        meeting_type = MeetingTypeFactory.create()
+        offered(client, meeting_type)
+        offered(client, meeting_type)
+        client.force_login(meeting_type.host)
+        query = {"tz": "Europe/Amsterdam", "date": str(MONDAY)}
+        html = client.get(page_url(meeting_type), query).content.decode()
+        assert "Log out" in html
+        assert SLOT_0900 in html
+
     def test_a_cancelled_booking_is_offered_again(self, client):
         meeting_type = MeetingTypeFactory.create()
         booking = book(meeting_type, MONDAY_0900)
