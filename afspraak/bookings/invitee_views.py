@@ -49,6 +49,7 @@ from afspraak.bookings.links import (
 )
 from afspraak.bookings.models import Booking, Status
 from afspraak.bookings.public_views import (
+    INVITEE_LOCATION_LABELS,
     SLOT_MALFORMED,
     describe_time,
     host_name,
@@ -77,13 +78,6 @@ FRESH_LINKS_ANSWER = (
     f"{LINK_LIFETIME_AFTER_MEETING.days} days past, we have e-mailed it fresh links. "
     "Please check your inbox."
 )
-# How the invitee reads where the meeting is (the host's form explains more).
-INVITEE_LOCATION_LABELS = {
-    Location.IN_PERSON: "In person",
-    Location.PHONE: "By phone",
-    Location.LINK: "Online",
-    Location.VIDEO: "Video call",
-}
 PRIVATE_HEADERS = {
     "X-Robots-Tag": "noindex, nofollow",
     "Referrer-Policy": "no-referrer",

@@ -48,13 +48,26 @@ from afspraak.bookings.models import Booking
 from afspraak.bookings.timestyle import format_clock, prefers_twelve_hour
 from afspraak.errors import NotFoundError
 from afspraak.scheduling.availability import start_of_local_day
-from afspraak.scheduling.models import MeetingType, SlotsVersion, Visibility, zone_or_none
+from afspraak.scheduling.models import (
+    Location,
+    MeetingType,
+    SlotsVersion,
+    Visibility,
+    zone_or_none,
+)
 from afspraak.scheduling.slots import slots_by_local_date
 from afspraak.scheduling.zones import zone_options_html
 from afspraak.tenancy.access import Access, access_for_visitor
 from afspraak.tenancy.models import Membership, Organization
 from afspraak.tenancy.roles import Permission
 
+# How the invitee reads where the meeting is (the host's form explains more).
+INVITEE_LOCATION_LABELS = {
+    Location.IN_PERSON: "In person",
+    Location.PHONE: "By phone",
+    Location.LINK: "Online",
+    Location.VIDEO: "Video call",
+}
 PAGE_NOT_FOUND = "There is no such booking page."
 SLOT_UNAVAILABLE = "That time is not available (any more). Please choose one of the times shown."
 # The pages' bodies are kept in each process's memory, keyed by the host's slot version read
@@ -335,6 +348,7 @@ def _summary(meeting_type: MeetingType) -> dict[str, Any]:
         "meeting_type": meeting_type,
         "organization": meeting_type.organization,
         "host_name": host_name(meeting_type),
+        "location_label": INVITEE_LOCATION_LABELS[Location(meeting_type.location_kind)],
         "page_url": reverse(
             "bookings:meeting_type",
             kwargs={"org_slug": meeting_type.organization.slug, "type_slug": meeting_type.slug},

@@ -110,3 +110,15 @@ def test_back_to_the_form_after_booking_leads_to_the_booking_not_an_error(client
     # Another browser asking for that time is told it is gone.
     other = Client().get(form_url, query, secure=True)
     assert other.status_code == 409
+
+
+def test_the_booking_page_and_form_use_the_invitees_wording_for_where(client):
+    meeting_type = MeetingTypeFactory.create()
+    page_url = reverse(
+        "bookings:meeting_type",
+        kwargs={"org_slug": meeting_type.organization.slug, "type_slug": meeting_type.slug},
+    )
+    form = client.get(book_url(meeting_type), {"start": "2026-12-07T08:00:00Z"})
+    for html in (client.get(page_url).content.decode(), form.content.decode()):
+        assert "Video call" in html
+        assert "Video room" not in html
