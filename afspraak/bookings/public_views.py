@@ -23,6 +23,8 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.text import compress_string
 from django.views.decorators.http import require_http_methods
 
 from afspraak.accounts.models import User
@@ -251,23 +253,25 @@ def slot_picker(
         ]
         for week in month_days(year, month)
     ]
-    # What is shown holds until the first slot shown falls within the notice, or a new
-    # day begins (for "today" in the invitee's zone and for the horizon in the schedule's).
-    changes_at = [
-        start_of_local_day(today + timedelta(days=1), zone),
+    # What is shown holds up to the last instant the first slot shown is past the notice
+    # (it is offered while now + notice <= its start), and until a new day begins (for
+    # "today" in the invitee's zone and for the horizon in the schedule's).
+    last_instant = [
+        start_of_local_day(today + timedelta(days=1), zone) - timedelta(microseconds=1),
         start_of_local_day(
             now.astimezone(meeting_type.schedule.zone).date() + timedelta(days=1),
             meeting_type.schedule.zone,
-        ),
+        )
+        - timedelta(microseconds=1),
     ]
     if slots:
-        changes_at.append(slots[0] - meeting_type.slot_rules().minimum_notice)
+        last_instant.append(slots[0] - meeting_type.slot_rules().minimum_notice)
     previous, following = _shift_month(year, month, -1), _shift_month(year, month, 1)
     # Nothing is bookable before today or past the horizon, so the links stop there.
     horizon = now + timedelta(days=meeting_type.horizon_days + 1)
     return {
         "errors": errors,
-        "valid_until": min(changes_at),
+        "valid_until": min(last_instant),
         "zone_name": zone_name,
         "zone_options": zone_options_html(zone_name, now),
         "month_value": f"{year:04d}-{month:02d}",
@@ -383,6 +387,16 @@ def bookable_page_version(
     return (row[0], row[1], row[2]) if row is not None else None
 
 
+def _plain_page(request: HttpRequest, content: bytes, gzipped: bytes) -> HttpResponse:
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = HttpResponse(gzipped)
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(content)
+    patch_vary_headers(response, ["Accept-Encoding"])
+    return response
+
+
 def meeting_type_page(request: HttpRequest, org_slug: str, type_slug: str) -> HttpResponse:
     """Show a meeting type with its month of free days and the chosen day's slots."""
     access = visitor_access(request, org_slug)
@@ -397,19 +411,24 @@ def meeting_type_page(request: HttpRequest, org_slug: str, type_slug: str) -> Ht
             else None
         )
         cached = PAGE_CACHE.get(key) if key else None
-        if key and cached is not None and now < cached[1]:
+        if key and cached is not None and now <= cached[1]:
             # A visitor without an account or a message sees the same page as any other.
             plain = not request.user.is_authenticated and not len(get_messages(request))
             whole = PAGE_CACHE.get(f"{key}:plain") if plain else None
-            if whole is not None and now < whole[1]:
-                return HttpResponse(whole[0])
+            if whole is not None and now <= whole[1]:
+                return _plain_page(request, whole[0], whole[2])
             response = render(
                 request,
                 "bookings/public/meeting_type.html",
                 {"title": cached[2], "body": cached[0]},
             )
             if plain:
-                PAGE_CACHE.set(f"{key}:plain", (response.content, cached[1]), PAGE_CACHE_SECONDS)
+                # Kept gzipped too: most of the page is the zone list, which shrinks
+                # tenfold. The page holds no secret, so compressing it reveals nothing
+                # (BREACH needs one beside the attacker's input).
+                kept = (response.content, cached[1], compress_string(response.content))
+                PAGE_CACHE.set(f"{key}:plain", kept, PAGE_CACHE_SECONDS)
+            patch_vary_headers(response, ["Accept-Encoding"])
             return response
         meeting_type = bookable_meeting_type_or_404(type_slug)
         summary = _summary(meeting_type)
@@ -431,12 +450,15 @@ def meeting_type_page(request: HttpRequest, org_slug: str, type_slug: str) -> Ht
         title = f"{meeting_type.name} · {organization.name}"
         if key and not picker["errors"]:
             PAGE_CACHE.set(key, (body, picker["valid_until"], title), PAGE_CACHE_SECONDS)
-        return render(
+        response = render(
             request,
             "bookings/public/meeting_type.html",
             {"title": title, "body": body},
             status=400 if picker["errors"] else 200,
         )
+        # The same address may be answered gzipped (see _plain_page).
+        patch_vary_headers(response, ["Accept-Encoding"])
+        return response
 
 
 def _book_page(

@@ -1,5 +1,6 @@
 """The booking page's cached slots and picker: never stale after a change, in any process."""
 
+import gzip
 import re
 import threading
 from datetime import UTC, date, datetime, timedelta
@@ -139,3 +140,20 @@ def test_a_booking_made_through_another_connection_is_not_offered(tmp_path, clie
 
     assert SLOT_0900 in seen[0]
     assert SLOT_0900 not in seen[1]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("clock")
+def test_the_kept_page_is_sent_gzipped_to_browsers_that_take_it(client):
+    meeting_type = MeetingTypeFactory.create()
+    query = {"tz": "Europe/Amsterdam", "date": str(MONDAY)}
+    first = client.get(page_url(meeting_type), query)
+    client.get(page_url(meeting_type), query)  # now kept whole
+    packed = client.get(page_url(meeting_type), query, headers={"accept-encoding": "gzip, br"})
+    unpacked = client.get(page_url(meeting_type), query)
+
+    assert packed["Content-Encoding"] == "gzip"
+    assert gzip.decompress(packed.content) == first.content == unpacked.content
+    assert not unpacked.has_header("Content-Encoding")
+    for response in (first, packed, unpacked):
+        assert "Accept-Encoding" in response["Vary"]
