@@ -75,3 +75,15 @@ class HTTPSClient(Client):
 @pytest.fixture
 def client():
     return HTTPSClient()
+
+
+@pytest.fixture(autouse=True)
+def _empty_local_cache():
+    """Start each test with an empty per-process cache.
+
+    Its keys name ids and version numbers from the database, which a test's rollback
+    hands out again for other rows; in production they only grow.
+    """
+    from django.core.cache import caches
+
+    caches["local"].clear()

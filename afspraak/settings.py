@@ -195,6 +195,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Counters for rate limits and used TOTP codes must be shared by every worker and survive
 # restarts: the database in the embedded mode, Redis in production.
 _REDIS_URL = env_secret("AFSPRAAK_REDIS_URL")
+CACHES: dict[str, dict[str, Any]]
 if _REDIS_URL:
     CACHES = {
         "default": {
@@ -209,6 +210,13 @@ else:
             "LOCATION": "afspraak_cache",
         }
     }
+# Each process's own memory, for what is keyed by a version read from the database on
+# every use (the booking page's body), so it cannot be stale in any process.
+CACHES["local"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "afspraak-local",
+    "OPTIONS": {"MAX_ENTRIES": 2000},
+}
 
 # --- Background jobs ----------------------------------------------------------------------------
 HUEY = {

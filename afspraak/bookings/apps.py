@@ -13,5 +13,7 @@ class BookingsConfig(AppConfig):
             reschedule_requests,
         )
         from afspraak.bookings.audit_names import provide
+        from afspraak.bookings.booking import connect_slot_receivers
 
         provide()
+        connect_slot_receivers()

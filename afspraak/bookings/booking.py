@@ -27,6 +27,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, OperationalError, transaction
+from django.db.models import signals
 from django.utils import timezone
 
 from afspraak.audit.trail import record
@@ -44,6 +45,7 @@ from afspraak.errors import ConflictError, DomainError, NotFoundError
 from afspraak.inputs.names import validate_name_text
 from afspraak.scheduling.access import MEETING_TYPE_NOT_FOUND
 from afspraak.scheduling.models import Location, MeetingType, QuestionKind, zone_or_none
+from afspraak.scheduling.slot_cache import bump_slots_version, cached_free_slots
 from afspraak.scheduling.slots import Booking as EngineBooking
 from afspraak.scheduling.slots import compute_free_slots, is_slot_offered
 from afspraak.tenancy.access import Access, ActorKind
@@ -248,13 +250,28 @@ def free_slots(
     with access.scope():
         if not takes_bookings(meeting_type):
             return []
-        return compute_free_slots(
-            meeting_type.schedule.engine_schedule(),
-            meeting_type.slot_rules(),
+
+        def compute(reference: datetime) -> list[datetime]:
+            return compute_free_slots(
+                meeting_type.schedule.engine_schedule(),
+                meeting_type.slot_rules(),
+                window_start=window_start,
+                window_end=window_end,
+                now=reference,
+                bookings=_held_bookings(meeting_type, window_start, window_end, exclude=moving),
+            )
+
+        if moving is not None:  # one invitee's view, with their own booking left out
+            return compute(now)
+        return cached_free_slots(
+            meeting_type_id=meeting_type.pk,
+            host_id=meeting_type.host_id,
+            zone_key=meeting_type.schedule.time_zone,
+            minimum_notice=meeting_type.slot_rules().minimum_notice,
             window_start=window_start,
             window_end=window_end,
             now=now,
-            bookings=_held_bookings(meeting_type, window_start, window_end, exclude=moving),
+            compute=compute,
         )
 
 
@@ -522,3 +539,13 @@ def decline_booking(
 ) -> Booking:
     """Decline a pending booking, freeing its time."""
     return _decide(access, booking, Status.DECLINED, reason=reason, now=now)
+
+
+def _booking_changed(sender: Any, instance: Booking, **kwargs: Any) -> None:
+    bump_slots_version(instance.host_id)
+
+
+def connect_slot_receivers() -> None:
+    """Raise the host's slot version whenever one of their bookings is saved or deleted."""
+    signals.post_save.connect(_booking_changed, sender=Booking, dispatch_uid="slots-Booking")
+    signals.post_delete.connect(_booking_changed, sender=Booking, dispatch_uid="slots-Booking")

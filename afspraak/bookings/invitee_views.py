@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from allauth.core.ratelimit import consume_or_429
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -36,6 +37,7 @@ from afspraak.bookings.booking import (
     invitee_change_refusal,
     reschedule_booking,
 )
+from afspraak.bookings.calendar_links import google_calendar_url, outlook_calendar_url
 from afspraak.bookings.erasure import erase_invitee_data
 from afspraak.bookings.forms import CancelForm, NewLinkForm, format_slot_start, parse_slot_start
 from afspraak.bookings.link_renewal import request_fresh_links
@@ -47,6 +49,7 @@ from afspraak.bookings.links import (
 )
 from afspraak.bookings.models import Booking, Status
 from afspraak.bookings.public_views import (
+    INVITEE_LOCATION_LABELS,
     SLOT_MALFORMED,
     describe_time,
     host_name,
@@ -203,36 +206,63 @@ def _zone(name: str, fallback: ZoneInfo) -> ZoneInfo:
     return zone_or_none(name) or fallback
 
 
-def _summary(booking: Booking, now: datetime) -> dict[str, Any]:
+def _calendar_links(booking: Booking, title: str, where: str) -> dict[str, str]:
+    page = f"{settings.SITE_URL}{invitee_url(booking, 'manage')}"
+    details = f"Your page for this meeting (to reschedule or cancel): {page}"
+    start, end = booking.start, booking.end
+    return {
+        "google_calendar_url": google_calendar_url(
+            title=title, start=start, end=end, details=details, location=where
+        ),
+        "outlook_calendar_url": outlook_calendar_url(
+            title=title, start=start, end=end, details=details, location=where
+        ),
+    }
+
+
+def _summary(booking: Booking, now: datetime, *, twelve_hour: bool = False) -> dict[str, Any]:
     meeting_type = booking.meeting_type
     host_zone = meeting_type.schedule.zone
     invitee_zone = _zone(booking.invitee_timezone, host_zone)
+    host = host_name(meeting_type)
+    where = INVITEE_LOCATION_LABELS[Location(meeting_type.location_kind)]
+    title = f"{meeting_type.name} with {host or booking.organization.name}"
     return {
         "booking": booking,
         "meeting_type": meeting_type,
         "organization": booking.organization,
-        "host_name": host_name(meeting_type),
+        "host_name": host,
         "status_label": Status(booking.status).label,
         "is_pending": booking.status == Status.PENDING,
-        "invitee_time": describe_time(booking.start, booking.end, invitee_zone),
-        "host_time": describe_time(booking.start, booking.end, host_zone),
+        "is_confirmed": booking.status == Status.CONFIRMED,
+        "invitee_time": describe_time(
+            booking.start, booking.end, invitee_zone, twelve_hour=twelve_hour
+        ),
+        "host_time": describe_time(booking.start, booking.end, host_zone, twelve_hour=twelve_hour),
         "same_zone": invitee_zone.key == host_zone.key,
-        "location_label": Location(meeting_type.location_kind).label,
+        "location_label": where,
         "is_link": booking.location.startswith("https://"),
+        "answers": booking.labelled_answers() if booking.holds_time else [],
+        "invitee_email": booking.invitee.email,
         "refusal": invitee_change_refusal(booking, now),
         "manage_url": invitee_url(booking, "manage"),
         "cancel_url": invitee_url(booking, "cancel"),
         "reschedule_url": invitee_url(booking, "reschedule"),
         "ics_url": invitee_url(booking, "ics"),
         "erase_url": invitee_url(booking, "erase"),
-    }
+        "book_again_url": reverse(
+            "bookings:meeting_type",
+            kwargs={"org_slug": booking.organization.slug, "type_slug": meeting_type.slug},
+        ),
+    } | _calendar_links(booking, title, booking.location or where)
 
 
 @invitee_page
 @require_http_methods(["GET"])
 def manage(request: HttpRequest, access: Access, booking: Booking) -> HttpResponse:
     """Show the invitee their booking, with what they may still do."""
-    return render(request, "bookings/public/manage.html", _summary(booking, timezone.now()))
+    summary = _summary(booking, timezone.now(), twelve_hour=twelve_hour_clock(request))
+    return render(request, "bookings/public/manage.html", summary)
 
 
 @invitee_page

@@ -168,6 +168,19 @@ def build_message(
         + kind.subject.format(what=f"{booking.meeting_type.name} with {other}", when=when)
     )
     body = render_to_string(f"bookings/email/{notice}_{recipient}.txt", context)
+    html = render_to_string(
+        "bookings/email/message.html",
+        {
+            "title": _one_line(
+                kind.subject.format(what=f"{booking.meeting_type.name} with {other}", when=when)
+            ),
+            "organization_name": booking.organization.name,
+            # The text part, paragraph by paragraph: one wording for both parts.
+            "paragraphs": [part.strip() for part in body.split("\n\n") if part.strip()],
+            "action_url": context["dashboard_url"] if for_host else context["manage_url"],
+            "action_label": "Open in your dashboard" if for_host else "Open your booking",
+        },
+    )
     host_email, invitee_email = booking.host.email, booking.invitee.email
     message = EmailMultiAlternatives(
         subject=subject,
@@ -178,6 +191,7 @@ def build_message(
         reply_to=[invitee_email if for_host else host_email],
         headers={"Auto-Submitted": "auto-generated"},
     )
+    message.attach_alternative(html, "text/html")
     if kind.method is not None:
         calendar = ics.invitation(booking, method=kind.method, for_host=for_host)
         message.attach_alternative(calendar.decode(), f"text/calendar; method={kind.method}")

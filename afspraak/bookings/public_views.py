@@ -6,6 +6,7 @@ visitor's ``Access`` (``access_for_visitor``) and does all its data access insid
 ISO UTC text (``start=2026-12-07T08:00:00Z``) and are shown in the invitee's zone.
 """
 
+import hashlib
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -13,13 +14,20 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from allauth.core.ratelimit import consume_or_429
+from django.contrib.messages import get_messages
+from django.core.cache import caches
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+from django.utils.text import compress_string
 from django.views.decorators.http import require_http_methods
 
+from afspraak.accounts.models import User
 from afspraak.audit.context import AuditContext
 from afspraak.bookings.booking import (
     BookingError,
@@ -42,21 +50,46 @@ from afspraak.bookings.models import Booking
 from afspraak.bookings.timestyle import format_clock, prefers_twelve_hour
 from afspraak.errors import NotFoundError
 from afspraak.scheduling.availability import start_of_local_day
-from afspraak.scheduling.models import MeetingType, Visibility, zone_or_none
+from afspraak.scheduling.models import (
+    Location,
+    MeetingType,
+    SlotsVersion,
+    Visibility,
+    zone_or_none,
+)
 from afspraak.scheduling.slots import slots_by_local_date
 from afspraak.scheduling.zones import zone_options_html
 from afspraak.tenancy.access import Access, access_for_visitor
-from afspraak.tenancy.models import Organization
+from afspraak.tenancy.models import Membership, Organization
 from afspraak.tenancy.roles import Permission
 
+# How the invitee reads where the meeting is (the host's form explains more).
+INVITEE_LOCATION_LABELS = {
+    Location.IN_PERSON: "In person",
+    Location.PHONE: "By phone",
+    Location.LINK: "Online",
+    Location.VIDEO: "Video call",
+}
 PAGE_NOT_FOUND = "There is no such booking page."
 SLOT_UNAVAILABLE = "That time is not available (any more). Please choose one of the times shown."
+# The pages' bodies are kept in each process's memory, keyed by the host's slot version read
+# from the database on every request: as fresh as the database, without a cache query.
+PAGE_CACHE = caches["local"]
+PAGE_CACHE_SECONDS = 3600
+PICKER_PARAMETERS = frozenset({"tz", "month", "date"})
+# The invitee pages this browser booked last, by meeting type and time (see _book_post).
+JUST_BOOKED_SESSION_KEY = "bookings.just_booked"
+JUST_BOOKED_KEPT = 5
 SLOT_MALFORMED = "That link does not name a time we offer. Please choose one of the times shown."
 
 
 def organization_or_404(org_slug: str) -> Organization:
     """Return the organization with this public slug, or raise the booking pages' 404."""
-    organization = Organization.objects.filter(slug=org_slug).first()
+    # Raw SQL: every public page starts here, and building this query through the ORM
+    # cost three times as much as running it (slugs are unique: one row or none).
+    table = Organization._meta.db_table
+    found = Organization.objects.raw(f"SELECT * FROM {table} WHERE slug = %s", [org_slug])  # noqa: S608 - a model's table name
+    organization = next(iter(found), None)
     if organization is None:
         raise NotFoundError(PAGE_NOT_FOUND)
     return organization
@@ -220,11 +253,25 @@ def slot_picker(
         ]
         for week in month_days(year, month)
     ]
+    # What is shown holds up to the last instant the first slot shown is past the notice
+    # (it is offered while now + notice <= its start), and until a new day begins (for
+    # "today" in the invitee's zone and for the horizon in the schedule's).
+    last_instant = [
+        start_of_local_day(today + timedelta(days=1), zone) - timedelta(microseconds=1),
+        start_of_local_day(
+            now.astimezone(meeting_type.schedule.zone).date() + timedelta(days=1),
+            meeting_type.schedule.zone,
+        )
+        - timedelta(microseconds=1),
+    ]
+    if slots:
+        last_instant.append(slots[0] - meeting_type.slot_rules().minimum_notice)
     previous, following = _shift_month(year, month, -1), _shift_month(year, month, 1)
     # Nothing is bookable before today or past the horizon, so the links stop there.
     horizon = now + timedelta(days=meeting_type.horizon_days + 1)
     return {
         "errors": errors,
+        "valid_until": min(last_instant),
         "zone_name": zone_name,
         "zone_options": zone_options_html(zone_name, now),
         "month_value": f"{year:04d}-{month:02d}",
@@ -252,6 +299,28 @@ def slot_picker(
         if chosen
         else [],
     }
+
+
+def page_cache_key(
+    found: tuple[int, int, int], organization: Organization, query: QueryDict, *, twelve_hour: bool
+) -> str | None:
+    """Return the key of a booking page's body as ``query`` asks for it, or None.
+
+    It names the host's slot version (raised by any change to their bookings,
+    schedules, meeting types or name), so a page shown before such a change is not
+    shown after it; only the picker's own parameters count (another query gets no key:
+    it is not worth keeping).
+    """
+    if set(query) - PICKER_PARAMETERS or any(len(query.getlist(name)) > 1 for name in query):
+        return None
+    wanted = "&".join(f"{name}={query[name]}" for name in sorted(query))
+    if len(wanted) > 120:
+        return None
+    meeting_type_id, host_id, version = found
+    clock = "12" if twelve_hour else "24"
+    # The organization's name is on the page but not in the version.
+    name = hashlib.sha256(organization.name.encode()).hexdigest()[:16]
+    return f"page:{meeting_type_id}:{host_id}:{version}:{name}:{clock}:{wanted}"
 
 
 def organization_page(request: HttpRequest, org_slug: str) -> HttpResponse:
@@ -283,6 +352,7 @@ def _summary(meeting_type: MeetingType) -> dict[str, Any]:
         "meeting_type": meeting_type,
         "organization": meeting_type.organization,
         "host_name": host_name(meeting_type),
+        "location_label": INVITEE_LOCATION_LABELS[Location(meeting_type.location_kind)],
         "page_url": reverse(
             "bookings:meeting_type",
             kwargs={"org_slug": meeting_type.organization.slug, "type_slug": meeting_type.slug},
@@ -290,10 +360,76 @@ def _summary(meeting_type: MeetingType) -> dict[str, Any]:
     }
 
 
+def bookable_page_version(
+    organization: Organization, type_slug: str
+) -> tuple[int, int, int] | None:
+    """Return the organization's bookable type's (id, host id, slot version), or None.
+
+    Every condition of ``bookable_meeting_type_or_404`` and the host's version in one
+    statement, for the booking page's cache. Plain SQL because building this query
+    through the ORM cost more than the rest of a cached page; it names the
+    organization itself (the tenant scope does not reach a cursor) and row-level
+    security still applies on PostgreSQL.
+    """
+    sql = f"""
+        SELECT mt.id, mt.host_id, COALESCE(v.number, 0)
+        FROM {MeetingType._meta.db_table} mt
+        JOIN {User._meta.db_table} u ON u.id = mt.host_id
+        LEFT JOIN {SlotsVersion._meta.db_table} v ON v.host_id = mt.host_id
+        WHERE mt.organization_id = %s AND mt.slug = %s AND mt.visibility <> %s
+          AND u.is_active
+          AND EXISTS (SELECT 1 FROM {Membership._meta.db_table} m
+                      WHERE m.organization_id = mt.organization_id AND m.user_id = mt.host_id)
+    """  # noqa: S608 - only table names from the models are formatted in; values are bound
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [organization.pk, type_slug, Visibility.DISABLED.value])
+        row = cursor.fetchone()
+    return (row[0], row[1], row[2]) if row is not None else None
+
+
+def _plain_page(request: HttpRequest, content: bytes, gzipped: bytes) -> HttpResponse:
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        response = HttpResponse(gzipped)
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(content)
+    patch_vary_headers(response, ["Accept-Encoding"])
+    return response
+
+
 def meeting_type_page(request: HttpRequest, org_slug: str, type_slug: str) -> HttpResponse:
     """Show a meeting type with its month of free days and the chosen day's slots."""
     access = visitor_access(request, org_slug)
     with access.scope() as organization:
+        twelve_hour = twelve_hour_clock(request)
+        now = timezone.now()
+        # The version is read before anything it keys: see afspraak.scheduling.slot_cache.
+        found = bookable_page_version(organization, type_slug)
+        key = (
+            page_cache_key(found, organization, request.GET, twelve_hour=twelve_hour)
+            if found is not None
+            else None
+        )
+        cached = PAGE_CACHE.get(key) if key else None
+        if key and cached is not None and now <= cached[1]:
+            # A visitor without an account or a message sees the same page as any other.
+            plain = not request.user.is_authenticated and not len(get_messages(request))
+            whole = PAGE_CACHE.get(f"{key}:plain") if plain else None
+            if whole is not None and now <= whole[1]:
+                return _plain_page(request, whole[0], whole[2])
+            response = render(
+                request,
+                "bookings/public/meeting_type.html",
+                {"title": cached[2], "body": cached[0]},
+            )
+            if plain:
+                # Kept gzipped too: most of the page is the zone list, which shrinks
+                # tenfold. The page holds no secret, so compressing it reveals nothing
+                # (BREACH needs one beside the attacker's input).
+                kept = (response.content, cached[1], compress_string(response.content))
+                PAGE_CACHE.set(f"{key}:plain", kept, PAGE_CACHE_SECONDS)
+            patch_vary_headers(response, ["Accept-Encoding"])
+            return response
         meeting_type = bookable_meeting_type_or_404(type_slug)
         summary = _summary(meeting_type)
         book_url = reverse(
@@ -303,17 +439,26 @@ def meeting_type_page(request: HttpRequest, org_slug: str, type_slug: str) -> Ht
             access,
             meeting_type,
             request.GET,
-            now=timezone.now(),
+            now=now,
             page_url=summary["page_url"],
             slot_url=lambda start, tz: f"{book_url}?{urlencode({'start': start, 'tz': tz})}",
-            twelve_hour=twelve_hour_clock(request),
+            twelve_hour=twelve_hour,
         )
-        return render(
+        body = render_to_string(
+            "bookings/public/_meeting_type_page.html", summary | {"picker": picker}
+        )
+        title = f"{meeting_type.name} · {organization.name}"
+        if key and not picker["errors"]:
+            PAGE_CACHE.set(key, (body, picker["valid_until"], title), PAGE_CACHE_SECONDS)
+        response = render(
             request,
             "bookings/public/meeting_type.html",
-            summary | {"picker": picker},
+            {"title": title, "body": body},
             status=400 if picker["errors"] else 200,
         )
+        # The same address may be answered gzipped (see _plain_page).
+        patch_vary_headers(response, ["Accept-Encoding"])
+        return response
 
 
 def _book_page(
@@ -383,6 +528,11 @@ def book(request: HttpRequest, org_slug: str, type_slug: str) -> HttpResponse:
             )
         fresh = day_slots(access, meeting_type, start.astimezone(zone).date(), zone, now)
         if start not in fresh:
+            booked_here = request.session.get(JUST_BOOKED_SESSION_KEY, {}).get(
+                _just_booked_key(meeting_type, start)
+            )
+            if booked_here:
+                return redirect(booked_here)
             return _book_page(
                 request,
                 meeting_type,
@@ -437,4 +587,14 @@ def _book_post(
             alternatives=day_slots(access, meeting_type, start.astimezone(zone).date(), zone, now),
             status=409 if isinstance(error, SlotTakenError) else 400,
         )
-    return redirect(invitee_url(booking, "manage"))
+    manage_url = invitee_url(booking, "manage")
+    # So that Back to this form (now a taken time) leads this browser to its booking.
+    just_booked = request.session.get(JUST_BOOKED_SESSION_KEY, {})
+    just_booked = dict(list(just_booked.items())[-(JUST_BOOKED_KEPT - 1) :])
+    just_booked[_just_booked_key(meeting_type, start)] = manage_url
+    request.session[JUST_BOOKED_SESSION_KEY] = just_booked
+    return redirect(manage_url)
+
+
+def _just_booked_key(meeting_type: MeetingType, start: datetime) -> str:
+    return f"{meeting_type.public_id}:{format_slot_start(start)}"

@@ -360,3 +360,21 @@ class MeetingType(models.Model):
             limit_per_day=self.limit_per_day,
             limit_per_week=self.limit_per_week,
         )
+
+
+class SlotsVersion(models.Model):
+    """A host's counter of changes to what they offer: the key of their cached free slots.
+
+    Every saved or deleted schedule, date override, meeting type or booking of the host
+    raises it in the writing transaction (``afspraak.scheduling.slot_cache``), so a
+    cached computation made before the change is never read again, by any process.
+    """
+
+    # A plain id, not a foreign key: a version raised while the host's rows are deleted
+    # (a cascade from the user) must not fail on the user being gone; a left-over
+    # counter holds nothing about anyone.
+    host_id = models.BigIntegerField(primary_key=True)
+    number = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"host {self.host_id}: version {self.number}"

@@ -34,4 +34,54 @@
       select.form.submit();
     }
   });
+
+  // A day's times replace the picker in place: no reload, the page stays where it is.
+  // Without this script (or if the fetch fails) the day links load the page as usual.
+  var picker = document.querySelector(".picker");
+  if (!picker || !window.fetch || !window.DOMParser) {
+    return;
+  }
+
+  function showPickerOf(url, remember) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error("HTTP " + response.status);
+        }
+        return response.text();
+      })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").querySelector(".picker");
+        if (!fresh) {
+          throw new Error("no picker");
+        }
+        picker.innerHTML = fresh.innerHTML;
+        if (remember) {
+          window.history.pushState({ picker: true }, "", url);
+        }
+        var heading = picker.querySelector(".day-slots h2");
+        if (heading) {
+          heading.setAttribute("tabindex", "-1");
+          heading.focus({ preventScroll: true });
+        }
+      });
+  }
+
+  picker.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest("a[data-free-day]") : null;
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) {
+      return;
+    }
+    event.preventDefault();
+    showPickerOf(link.href, true).catch(function () {
+      window.location.assign(link.href);
+    });
+  });
+
+  window.addEventListener("popstate", function () {
+    showPickerOf(window.location.href, false).catch(function () {
+      window.location.reload();
+    });
+  });
 })();
+
