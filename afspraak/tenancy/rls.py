@@ -42,6 +42,20 @@ RLS_EXEMPT_TABLES: dict[str, str] = {
         "one row per organization naming who approves staff support access, read by the "
         "operator's staff across organizations; it holds a choice, no customer data"
     ),
+    "compliance_reviewitem": (
+        "the operator's access-review campaign: the items of every organization are opened, "
+        "counted and sealed into one report across organizations; it holds ids, roles and "
+        "decisions; the owners' page filters on the organization explicitly"
+    ),
+    "compliance_subprocessorsubscription": (
+        "the operator's mailing list for subprocessor notices, read across organizations "
+        "when a notice goes out; it holds ids only"
+    ),
+    "security_membersuspension": (
+        "the operator's containment record from an incident: the suspension gate reads it "
+        "for the acting member as the access decision is made, before any organization's "
+        "context is open; it holds ids and times only"
+    ),
 }
 
 _ROLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
