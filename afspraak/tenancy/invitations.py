@@ -255,6 +255,19 @@ def preview_invitation(token: str) -> InvitationPreview:
     )
 
 
+def organization_joined_with(token: str, user: User) -> Organization | None:
+    """Return the organization ``user`` joined with the used invitation ``token``, else None."""
+    try:
+        organization = _organization_of(token)
+    except InvitationRefusedError:
+        return None
+    with organization_context(organization):
+        joined = Invitation.objects.filter(
+            token_hash=hash_token(token), accepted_by_id=user.pk
+        ).exists()
+    return organization if joined else None
+
+
 def identify_invitation(token: str) -> tuple[str, str]:
     """Return (organization public id, invitation public id) of the usable invitation ``token``."""
     organization = _organization_of(token)

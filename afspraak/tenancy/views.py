@@ -39,6 +39,7 @@ from afspraak.tenancy.forms import (
 from afspraak.tenancy.invitations import (
     accept_invitation,
     invite_member,
+    organization_joined_with,
     preview_invitation,
     revoke_invitation,
 )
@@ -396,6 +397,14 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     try:
         preview = preview_invitation(token)
     except InvitationRefusedError as refusal:
+        # Logging in from the invitation page accepts it (pending_invitations), and the
+        # login then returns here: take the new member in, not to "already used".
+        joined = (
+            organization_joined_with(token, request.user) if request.user.is_authenticated else None
+        )
+        if joined is not None:
+            request.session[CURRENT_ORGANIZATION_SESSION_KEY] = joined.public_id
+            return redirect("tenancy:home", org_slug=joined.slug)
         return render(
             request, "tenancy/invitation.html", {"refusal": str(refusal)}, status=refusal.status
         )

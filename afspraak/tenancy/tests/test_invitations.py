@@ -317,3 +317,21 @@ def test_bad_links_get_a_clear_page(client, tenants, invited, invitee, case, sta
         response = client.post(path)
     assert response.status_code == status
     assert message in response.content.decode()
+
+
+def test_a_used_link_takes_the_member_who_used_it_in_and_refuses_anyone_else(
+    client, tenants, invited, invitee
+):
+    _, token = invited
+    accept_invitation(AuditContext.system(invitee), token)
+    path = reverse("tenancy:invitation_accept", args=[token])
+
+    client.force_login(invitee)
+    response = client.get(path)
+    assert response.status_code == 302
+    assert response["Location"] == "/o/alpha/"
+
+    client.force_login(tenants.owner.user)  # a member of Alpha, but not the one invited
+    response = client.get(path)
+    assert response.status_code == 410
+    assert "already been used" in response.content.decode()
