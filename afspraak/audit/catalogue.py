@@ -97,6 +97,8 @@ ACTIONS: dict[str, str] = {
     "compliance.pentest.finding_resolved": "A penetration-test finding was resolved.",
     "compliance.disclosure.received": "A vulnerability report arrived (stored sealed).",
     "compliance.disclosure.viewed": "A staff member read a vulnerability report.",
+    "compliance.disclosure.attachment_downloaded": "A staff member downloaded a vulnerability "
+    "report's attachment.",
     "compliance.disclosure.state_changed": "A vulnerability report moved to another triage state.",
     "compliance.access_review.opened": "An access review campaign opened.",
     "compliance.access_review.confirmed": "A reviewer confirmed an access under review.",

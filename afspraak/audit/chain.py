@@ -13,7 +13,9 @@ no longer matches), a deleted link or event, an event inserted outside the chain
 reordered. The head (sequence and MAC) also goes to the SIEM stream every
 ``AFSPRAAK_AUDIT_HEAD_EVERY`` links and every hour; ``verify_chain(head=…)`` checks the
 table still holds that head, so a truncated or rewritten table is caught against the
-SIEM's copy.
+SIEM's copy. ``verify_chain(using=alias)`` reads another database alias the same way
+(the restore drill checks a restored copy): it only reads, so nothing of that copy —
+its outbox included — is delivered or changed.
 """
 
 import hashlib
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
@@ -171,19 +173,24 @@ class ChainReport:
         return self.first_break is None
 
 
-def verify_chain(*, head: tuple[int, str] | None = None, batch_size: int = 5000) -> ChainReport:
-    """Walk the chain from its start and return the first break (or none)."""
+def verify_chain(
+    *,
+    head: tuple[int, str] | None = None,
+    batch_size: int = 5000,
+    using: str = DEFAULT_DB_ALIAS,
+) -> ChainReport:
+    """Walk the chain of database ``using`` from its start and return the first break."""
     key = _chain_key()
     previous_mac = GENESIS_MAC
     expected = 1
     checked = 0
     last_event_id = 0
-    links = AuditChainLink.objects.order_by("sequence")
+    links = AuditChainLink.objects.using(using).order_by("sequence")
     while True:
         batch = list(links.filter(sequence__gte=expected)[:batch_size])
         if not batch:
             break
-        events = AuditEvent.objects.in_bulk([link.event_id for link in batch])
+        events = AuditEvent.objects.using(using).in_bulk([link.event_id for link in batch])
         for link in batch:
             if link.sequence != expected:
                 return ChainReport(checked, f"link {expected} is missing (deleted)")
@@ -206,7 +213,7 @@ def verify_chain(*, head: tuple[int, str] | None = None, batch_size: int = 5000)
             last_event_id = max(last_event_id, event.pk)
             expected += 1
             checked += 1
-    unlinked = _inserted_event(before=last_event_id)
+    unlinked = _inserted_event(before=last_event_id, using=using)
     if unlinked is not None:
         return ChainReport(checked, f"event {unlinked} is not in the chain (inserted)")
     if head is not None:
@@ -217,7 +224,11 @@ def verify_chain(*, head: tuple[int, str] | None = None, batch_size: int = 5000)
                 f"the chain ends at link {checked}, before the exported head "
                 f"{sequence} (truncated)",
             )
-        exported = AuditChainLink.objects.filter(sequence=sequence).values_list("mac", flat=True)
+        exported = (
+            AuditChainLink.objects.using(using)
+            .filter(sequence=sequence)
+            .values_list("mac", flat=True)
+        )
         if list(exported) != [mac]:
             return ChainReport(
                 checked, f"link {sequence} differs from the exported head (rewritten)"
@@ -225,16 +236,17 @@ def verify_chain(*, head: tuple[int, str] | None = None, batch_size: int = 5000)
     return ChainReport(checked, None)
 
 
-def _inserted_event(*, before: int) -> int | None:
+def _inserted_event(*, before: int, using: str) -> int | None:
     """Return an event older than the newest chained one that has no link and none coming."""
     coming = {
         int(payload["event"])
-        for payload in OutboxMessage.objects.filter(
-            topic=CHAIN_TOPIC, delivered_at__isnull=True
-        ).values_list("payload", flat=True)
+        for payload in OutboxMessage.objects.using(using)
+        .filter(topic=CHAIN_TOPIC, delivered_at__isnull=True)
+        .values_list("payload", flat=True)
     }
     return (
-        AuditEvent.objects.filter(pk__lt=before, link__isnull=True)
+        AuditEvent.objects.using(using)
+        .filter(pk__lt=before, link__isnull=True)
         .exclude(pk__in=coming)
         .order_by("pk")
         .values_list("pk", flat=True)

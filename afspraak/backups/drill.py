@@ -5,7 +5,9 @@ A drill takes the newest backup of *each* location, restores it into a scratch d
 authenticated decryption, ``quick_check``, no newer schema — and then checks the copy:
 SQLite's full ``integrity_check``, ``foreign_key_check``, every migration of this code
 applied, the row count of every table equal to what the backup recorded, and the key
-tables' counts close to the live database's. It records RTO (seconds to a checked
+tables' counts close to the live database's, and the audit chain of the copy verified
+under the live chain key (read through a temporary, read-only database alias: nothing
+of the copy, its outbox included, is delivered). It records RTO (seconds to a checked
 restore) and RPO (age of the newest backup), audits ``backups.drill.passed`` or
 ``backups.drill.failed`` (a detection rule raises an alert on the latter), and removes
 the scratch copy. The audit trail is the drill history; ``afspraak backup status`` shows
@@ -23,10 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.migrations.loader import MigrationLoader
+from django.db.utils import load_backend
 from django.utils import timezone
 
+from afspraak.audit.chain import ChainKeyMissingError, verify_chain
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import Outcome
 from afspraak.audit.trail import record
@@ -182,12 +186,51 @@ def check_restored_database(
         key_tables[table] = {"restored": copy, "live": live}
         if abs(copy - live) > ROW_TOLERANCE_FIXED + ROW_TOLERANCE_FRACTION * live:
             problems.append(f"{table}: {copy} rows restored, {live} live")
+    chain_problem, chain_links = _verify_restored_chain(path)
+    if chain_problem:
+        problems.append(chain_problem)
     counts = {
         "tables": len(restored),
         "rows": sum(restored.values()),
         "key_tables": key_tables,
+        "chain_links": chain_links,
     }
     return problems, counts
+
+
+@contextmanager
+def _read_only_alias(path: Path) -> Iterator[str]:
+    """Give a temporary database alias opening the SQLite file ``path`` read-only."""
+    alias = f"afspraak_drill_{secrets.token_hex(4)}"
+    # A connection of this thread only, outside DATABASES: nothing else (routers, the
+    # outbox, other threads) can find the copy through it.
+    wrapper = load_backend("django.db.backends.sqlite3").DatabaseWrapper(
+        {
+            **connections[DEFAULT_DB_ALIAS].settings_dict,
+            "NAME": f"file:{path}?mode=ro",
+            "OPTIONS": {"uri": True},
+            "CONN_MAX_AGE": 0,
+        },
+        alias,
+    )
+    connections[alias] = wrapper
+    try:
+        yield alias
+    finally:
+        wrapper.close()
+        del connections[alias]
+
+
+def _verify_restored_chain(path: Path) -> tuple[str, int]:
+    """Return what breaks the restored copy's audit chain ("" when intact) and its links."""
+    try:
+        with _read_only_alias(path) as alias:
+            report = verify_chain(using=alias)
+    except ChainKeyMissingError as error:
+        return f"the audit chain could not be verified: {error}", 0
+    if report.intact:
+        return "", report.links_checked
+    return f"the audit chain of the copy is broken: {report.first_break}", report.links_checked
 
 
 def _live_count(table: str) -> int:

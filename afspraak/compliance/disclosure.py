@@ -9,6 +9,7 @@ report through its triage states; each change is audited.
 
 import base64
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -151,6 +152,29 @@ def read_report(context: AuditContext, report: DisclosureReport) -> ReportConten
         data={"report": report.public_id},
     )
     return contents
+
+
+def read_attachment(context: AuditContext, report: DisclosureReport) -> tuple[str, bytes]:
+    """Unseal a report's attachment for a staff member to download, recording the download."""
+    _require_staff(context)
+    if not report.has_attachment:
+        raise NotFoundError("This report has no attachment.")
+    contents = unseal_report(report)
+    record(
+        "compliance.disclosure.attachment_downloaded",
+        context=context,
+        target=report,
+        data={"report": report.public_id},
+    )
+    return safe_attachment_name(report, contents.attachment_name), contents.attachment
+
+
+def safe_attachment_name(report: DisclosureReport, name: str) -> str:
+    """Return a download file name that cannot break a header or name a hidden/path file."""
+    # The reporter chose the name: keep only plain characters and prefix the report id,
+    # so a name like "../x" or one with a quote or line break cannot do harm.
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name).lstrip("._")[:100]
+    return f"{report.public_id}-{cleaned or 'attachment'}"
 
 
 def change_report_state(

@@ -5,6 +5,7 @@ from allauth.core.ratelimit import consume_or_429
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -14,6 +15,7 @@ from afspraak.compliance.disclosure import (
     change_report_state,
     get_report,
     policy_promises,
+    read_attachment,
     read_report,
     security_txt,
     submit_report,
@@ -117,3 +119,17 @@ def staff_disclosure(request: HttpRequest, report_id: str) -> HttpResponse:
             "overdue": triage_overdue(report),
         },
     )
+
+
+@staff_view
+@require_GET
+@never_cache
+def staff_disclosure_attachment(request: HttpRequest, report_id: str) -> HttpResponse:
+    report = get_report(report_id)
+    name, data = read_attachment(AuditContext.from_request(request), report)
+    # Whatever the reporter uploaded is served as opaque bytes to save, never rendered:
+    # a reported exploit page must not run in the staff member's session.
+    response = HttpResponse(data, content_type="application/octet-stream")
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -3,9 +3,11 @@
 ``trust_figures`` gathers them from where the facts live — the server's OpenSSL
 configuration (TLS floor), the crypto settings, the audit trail (backups and restore
 drills), staff accounts and their second factors, access reviews, penetration tests and
-the subprocessor register. They are cached (``TRUST_CACHE_KEY``) so the public page costs
-no queries; a job refreshes them every 15 minutes and the page computes them when the
-cache is empty.
+the subprocessor register, the last restore drill's RTO and the last daily security
+audit's result (read from its ``posture.audit.completed`` event: compliance sits below
+posture in the layers, so it reads the trail, not the module). They are cached
+(``TRUST_CACHE_KEY``) so the public page costs no queries; a job refreshes them every 15
+minutes and the page computes them when the cache is empty.
 """
 
 import re
@@ -31,6 +33,7 @@ TRUST_CACHE_KEY = "compliance.trust_figures"
 TRUST_CACHE_SECONDS = 60 * 60
 BACKUP_COMPLETED = "backups.backup.completed"
 DRILL_PASSED, DRILL_FAILED = "backups.drill.passed", "backups.drill.failed"
+SECURITY_AUDIT_COMPLETED = "posture.audit.completed"
 _MIN_PROTOCOL = re.compile(r"^\s*MinProtocol\s*=\s*(\S+)", re.MULTILINE)
 
 
@@ -51,6 +54,12 @@ class TrustFigures:
     last_pentest_on: Any
     open_findings: dict[str, int] = field(default_factory=dict)
     subprocessors: int = 0
+    # Defaults, so figures cached before these fields existed still load after a deploy.
+    # The slowest location's seconds to a checked restore: what a customer would wait.
+    last_drill_rto_seconds: float | None = None
+    last_security_audit_at: datetime | None = None
+    security_checks_passed: int = 0
+    security_checks_failed: int = 0
 
 
 def tls_floor() -> str:
@@ -67,6 +76,26 @@ def _last(*actions: str) -> AuditEvent | None:
     return AuditEvent.objects.filter(action__in=actions).order_by("-occurred_at", "-id").first()
 
 
+def drill_rto_seconds(drill: AuditEvent | None) -> float | None:
+    """Return the slowest location's RTO of a drill event, or None when none restored."""
+    if drill is None or not isinstance(drill.data, dict):
+        return None
+    locations = drill.data.get("locations")
+    if not isinstance(locations, dict):
+        return None
+    seconds = [
+        float(figures["rto_seconds"])
+        for figures in locations.values()
+        if isinstance(figures, dict) and isinstance(figures.get("rto_seconds"), int | float)
+    ]
+    return max(seconds) if seconds else None
+
+
+def _check_count(event: AuditEvent | None, key: str) -> int:
+    names = event.data.get(key) if event is not None and isinstance(event.data, dict) else None
+    return len(names) if isinstance(names, list) else 0
+
+
 def trust_figures() -> TrustFigures:
     """Gather the trust page's figures from the system now."""
     staff = [user for user in User.objects.filter(is_active=True) if is_staff_account(user)]
@@ -77,6 +106,7 @@ def trust_figures() -> TrustFigures:
     drill = _last(DRILL_PASSED, DRILL_FAILED)
     review = ReviewCampaign.objects.exclude(completed_at=None).order_by("-completed_at").first()
     pentest = last_engagement()
+    security_audit = _last(SECURITY_AUDIT_COMPLETED)
     return TrustFigures(
         computed_at=timezone.now(),
         tls_floor=tls_floor(),
@@ -85,12 +115,16 @@ def trust_figures() -> TrustFigures:
         last_backup_at=backup.occurred_at if backup else None,
         last_drill_at=drill.occurred_at if drill else None,
         last_drill_passed=(drill.action == DRILL_PASSED) if drill else None,
+        last_drill_rto_seconds=drill_rto_seconds(drill),
         staff_total=len(staff),
         staff_with_mfa=sum(1 for user in staff if user.pk in with_mfa),
         last_access_review_at=review.completed_at if review else None,
         last_pentest_on=pentest.performed_on if pentest else None,
         open_findings=open_findings_by_severity(),
         subprocessors=Subprocessor.objects.filter(effective_on__lte=timezone.now().date()).count(),
+        last_security_audit_at=security_audit.occurred_at if security_audit else None,
+        security_checks_passed=_check_count(security_audit, "passed"),
+        security_checks_failed=_check_count(security_audit, "failed"),
     )
 
 

@@ -54,6 +54,11 @@ urlpatterns = [
         name="staff_disclosure",
     ),
     path(
+        "staff/disclosures/<str:report_id>/attachment/",
+        disclosure_views.staff_disclosure_attachment,
+        name="staff_disclosure_attachment",
+    ),
+    path(
         "o/<slug:org_slug>/subprocessors/",
         public_views.subprocessor_notices,
         name="subprocessor_notices",

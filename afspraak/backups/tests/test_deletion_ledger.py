@@ -1,24 +1,26 @@
 """The deletion ledger (D2): a record per deletion, certified once no backup holds the data."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import DeletionRecord
 from afspraak.backups.backup import prune_backups, restore_backup, run_backup
 from afspraak.backups.certification import certify_deletions, deletion_status
+from afspraak.bookings.erasure import erase_invitee_data
 from afspraak.crypto.tests.records import make_invitee
 from afspraak.scheduling.meeting_types import retire_meeting_type
 from afspraak.tenancy.membership import remove_member
 from afspraak.tenancy.models import Organization
 from afspraak.tenancy.organizations import delete_organization
-from afspraak.testing.access import member_access
+from afspraak.testing.access import invitee_access, member_access
 from afspraak.testing.audit import only_event
-from afspraak.testing.factories import MeetingTypeFactory
+from afspraak.testing.factories import MeetingTypeFactory, book
 
 MARKER = "Zq7Marker"
 
@@ -162,3 +164,57 @@ def test_an_incomplete_backup_or_an_unreadable_location_blocks_certification(
     assert pending["reasons"] == [
         f"the second location could not be read: {blocker} is not a directory"
     ]
+
+
+def _sealed_row(booking_pk: int) -> bytes:
+    """Return the booking's sealed personal data as stored: ciphertext, as the file holds it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sealed FROM bookings_booking WHERE id = %s", [booking_pk])
+        (stored,) = cursor.fetchone()
+    return stored if isinstance(stored, bytes) else str(stored).encode()
+
+
+def _holds(tmp_path, backup_id: str, needle: bytes) -> bool:
+    target = tmp_path / f"restored-{backup_id}.sqlite3"
+    restore_backup(AuditContext.system(), backup_id, target, source="second")
+    return needle in target.read_bytes()
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.django_db(transaction=True)
+def test_an_invitee_erasure_is_certified_once_the_backups_holding_the_old_row_are_pruned(
+    tmp_path, backup_dirs, tenants, clock
+):
+    meeting_type = MeetingTypeFactory.create(
+        schedule__organization=tenants.a, schedule__host=tenants.member.user
+    )
+    booking = book(
+        meeting_type,
+        datetime(2026, 12, 7, 8, 0, tzinfo=UTC),
+        name=f"{MARKER} Ada",
+        email="ada@example.test",
+    )
+    # The name is sealed, so the raw bytes hold the row's ciphertext, not the marker: the
+    # erasure rewrites that ciphertext, and only a backup from before keeps the old one.
+    old_ciphertext = _sealed_row(booking.pk)
+    before = run_backup(AuditContext.system())
+
+    erase_invitee_data(invitee_access(booking), booking)
+    entry = _only_record()
+    assert (entry.kind, entry.organization_public_id) == ("invitee", tenants.a.public_id)
+    assert booking.public_id in entry.subject_ids
+    assert _sealed_row(booking.pk) != old_ciphertext
+    clock.shift(timedelta(days=2))
+    after = run_backup(AuditContext.system())
+
+    assert certify_deletions(AuditContext.system()) == []
+    assert [pending["id"] for pending in _status()] == [entry.public_id]
+    assert _holds(tmp_path, before["id"], old_ciphertext)
+
+    clock.shift(timedelta(days=5, hours=1))
+    assert prune_backups(AuditContext.system())["second"] == [before["id"]]
+
+    entry.refresh_from_db()
+    assert entry.certified_at is not None
+    assert _status() == []
+    assert not _holds(tmp_path, after["id"], old_ciphertext)

@@ -6,15 +6,17 @@ from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from afspraak.audit.context import AuditContext
-from afspraak.audit.models import Alert
+from afspraak.audit.models import Alert, AuditChainLink, AuditEvent, OutboxMessage
 from afspraak.audit.outbox import deliver_due
 from afspraak.backups import snapshot, tasks
 from afspraak.backups.backup import run_backup
 from afspraak.backups.drill import run_sqlite_drill
 from afspraak.crypto.tests.records import make_invitee
 from afspraak.testing.audit import only_event
+from afspraak.testing.database import triggers_lifted
 
 pytestmark = [pytest.mark.sqlite_only, pytest.mark.django_db(transaction=True)]
 
@@ -28,6 +30,8 @@ def _command(*args: str) -> Any:
 def test_a_drill_restores_and_checks_the_newest_backup_of_each_location(backup_dirs, tenants):
     make_invitee(tenants.a)
     run_backup(AuditContext.system())
+    linked_before = AuditChainLink.objects.count()
+    assert linked_before > 0
     newest = run_backup(AuditContext.system())
 
     report = run_sqlite_drill(AuditContext.system())
@@ -42,6 +46,8 @@ def test_a_drill_restores_and_checks_the_newest_backup_of_each_location(backup_d
         assert figures["rows"] == sum(newest["row_counts"].values())
         assert figures["rto_seconds"] >= 0
         assert 0 <= figures["rpo_seconds"] < 60
+        # The copy's audit chain was walked: at least the links made before the backup.
+        assert linked_before <= figures["chain_links"] <= AuditChainLink.objects.count()
     passed = only_event("backups.drill.passed")
     assert passed.data == {"engine": "sqlite", "locations": report["locations"]}
     # The scratch copies are gone.
@@ -167,3 +173,34 @@ def test_the_daily_job_drills_and_status_shows_the_last_drill(backup_dirs, tenan
     listing = StringIO()
     call_command("backup", "list", stdout=listing)
     assert "Last restore drill: passed at" in listing.getvalue()
+
+
+def test_a_drill_fails_when_the_copys_audit_chain_is_broken_and_delivers_nothing(
+    backup_dirs, tenants
+):
+    run_backup(AuditContext.system())
+    while deliver_due():
+        pass
+    edited = AuditEvent.objects.filter(link__isnull=False).order_by("pk").first()
+    assert edited is not None
+    # An intruder edited an event before the backup: the copy carries the break.
+    with triggers_lifted(connection), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE audit_auditevent SET data = %s WHERE id = %s", ['{"x": 1}', edited.pk]
+        )
+    run_backup(AuditContext.system())
+    undelivered = set(OutboxMessage.objects.filter(delivered_at=None).values_list("pk", "attempts"))
+
+    report = run_sqlite_drill(AuditContext.system())
+
+    assert not report["passed"]
+    for name in ("primary", "second"):
+        [problem] = report["locations"][name]["problems"]
+        assert problem.startswith("the audit chain of the copy is broken: ")
+        assert f"event {edited.pk} of link" in problem
+        assert "(edited)" in problem
+    # Reading the copy's chain delivered nothing, there or here.
+    assert undelivered <= set(
+        OutboxMessage.objects.filter(delivered_at=None).values_list("pk", "attempts")
+    )
+    only_event("backups.drill.failed")

@@ -15,6 +15,7 @@ from afspraak.audit.models import AuditEvent, OutboxMessage
 from afspraak.compliance.disclosure import (
     TRIAGE_WITHIN_DAYS,
     change_report_state,
+    read_attachment,
     submit_report,
     triage_overdue,
     unseal_report,
@@ -165,3 +166,45 @@ def test_staff_pages_show_and_triage_a_report_recording_the_reading(client, db):
     assert client.post(url, {"state": "triaging"}).status_code == 302
     report.refresh_from_db()
     assert report.state == DisclosureState.TRIAGING
+
+
+def test_staff_download_an_attachment_as_opaque_bytes_and_the_download_is_audited(client, db):
+    staff = staff_member()
+    exploit = b"<html><script>alert(document.cookie)</script></html>"
+    report = submit_report(
+        AuditContext.system(),
+        email="finder@example.test",
+        summary="Stored XSS",
+        details="See the attachment",
+        attachment_name='../"poc"\r\n.html',
+        attachment=exploit,
+    )
+    url = reverse("compliance:staff_disclosure_attachment", args=[report.public_id])
+    log_in_with_second_factor(client, staff)
+    page = client.get(reverse("compliance:staff_disclosure", args=[report.public_id]))
+    assert url in page.content.decode()
+
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.content == exploit
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    # The reporter's name is reduced to plain characters: no path, quote or line break.
+    assert response["Content-Disposition"] == (
+        f'attachment; filename="{report.public_id}-poc_.html"'
+    )
+    assert "no-store" in response["Cache-Control"]
+    assert_audited("compliance.disclosure.attachment_downloaded", actor=staff)
+
+
+def test_an_attachment_is_for_staff_only_and_a_report_without_one_has_none(client, db):
+    staff = staff_member()
+    bare = submit_report(AuditContext.system(), email="", summary="CSRF", details="Steps")
+    with pytest.raises(ForbiddenError):
+        read_attachment(AuditContext.system(), bare)
+    log_in_with_second_factor(client, staff)
+    url = reverse("compliance:staff_disclosure_attachment", args=[bare.public_id])
+    assert client.get(url).status_code == 404
+    assert not AuditEvent.objects.filter(
+        action="compliance.disclosure.attachment_downloaded"
+    ).exists()

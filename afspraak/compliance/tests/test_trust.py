@@ -90,3 +90,64 @@ def test_the_last_restore_drill_result_is_shown(client, db):
     figures = refresh_trust_figures()
     assert figures.last_drill_passed is False
     assert "Failed on" in _page(client)
+
+
+def test_the_last_drills_rto_is_the_slowest_locations_and_follows_the_newest_drill(client, db):
+    cache.delete(TRUST_CACHE_KEY)
+    AuditEvent.objects.create(
+        action="backups.drill.passed",
+        outcome=Outcome.SUCCESS,
+        data={
+            "engine": "sqlite",
+            "locations": {
+                "primary": {"rto_seconds": 1.25, "rpo_seconds": 60, "problems": []},
+                "second": {"rto_seconds": 3.5, "rpo_seconds": 60, "problems": []},
+            },
+        },
+    )
+    assert refresh_trust_figures().last_drill_rto_seconds == 3.5
+    assert "checked in 3.5 seconds (RTO)" in _page(client)
+
+    # A newer drill that could not restore anything has no RTO: none is shown.
+    AuditEvent.objects.create(
+        action="backups.drill.failed",
+        outcome=Outcome.FAILURE,
+        data={"engine": "sqlite", "locations": {"second": {"backup": None, "problems": ["x"]}}},
+    )
+    assert refresh_trust_figures().last_drill_rto_seconds is None
+    assert "(RTO)" not in _page(client)
+
+    AuditEvent.objects.create(
+        action="backups.drill.passed",
+        outcome=Outcome.SUCCESS,
+        data={"engine": "sqlite", "locations": {"primary": {"rto_seconds": 12}}},
+    )
+    refresh_trust_figures()
+    assert "checked in 12 seconds (RTO)" in _page(client)
+
+
+def test_the_last_security_audit_shows_counts_and_date_not_check_names(client, db, clock):
+    cache.delete(TRUST_CACHE_KEY)
+    refresh_trust_figures()
+    assert "Last daily security audit</strong></dt>\n    <dd>None recorded" in _page(client)
+
+    record(
+        "posture.audit.completed",
+        context=AuditContext.system(),
+        outcome=Outcome.FAILURE,
+        data={"passed": ["tls-floor", "hsts", "csp"], "failed": ["security-txt"]},
+    )
+    figures = refresh_trust_figures()
+    assert (figures.security_checks_passed, figures.security_checks_failed) == (3, 1)
+    page = _page(client)
+    assert f"3 checks passed, 1 failed on {timezone.now():%-d %B %Y}" in page
+    assert "security-txt" not in page
+
+    clock.shift(timedelta(days=1))
+    record(
+        "posture.audit.completed",
+        context=AuditContext.system(),
+        data={"passed": ["tls-floor", "hsts", "csp", "security-txt"], "failed": []},
+    )
+    refresh_trust_figures()
+    assert f"4 checks passed, 0 failed on {timezone.now():%-d %B %Y}" in _page(client)

@@ -87,9 +87,22 @@ def _a_report(tenants, staff):
     return {"report_id": report.public_id}, {}
 
 
+def _a_report_with_attachment(tenants, staff):
+    report = submit_report(
+        AuditContext.system(),
+        email="finder@example.test",
+        summary="XSS",
+        details="Steps",
+        attachment_name="poc.html",
+        attachment=b"<script>alert(1)</script>",
+    )
+    return {"report_id": report.public_id}, {}
+
+
 SUPPORT_STAFF = {
     "compliance:staff_disclosures": ("get", lambda tenants, staff: ({}, {}), 200),
     "compliance:staff_disclosure": ("get", _a_report, 200),
+    "compliance:staff_disclosure_attachment": ("get", _a_report_with_attachment, 200),
     "compliance:staff_pentests": ("get", lambda tenants, staff: ({}, {}), 200),
     "compliance:staff_access_review": ("get", lambda tenants, staff: ({}, {}), 200),
     "compliance:staff_access_review_confirm": ("post", _staff_review_item, 302),
