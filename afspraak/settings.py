@@ -108,8 +108,6 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
     "afspraak.crypto.middleware.CryptoFailureMiddleware",
     "afspraak.tenancy.middleware.DomainErrorMiddleware",
-    # Last, so it sees a view's database error first: a failover answers 503, not 500.
-    "afspraak.server.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "afspraak.urls"

@@ -10,6 +10,9 @@ from afspraak.server import views as server_views
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 admin.site.site_header = "Afspraak staff"
 
+# Every unhandled error ends here; a lost database connection answers a retryable 503.
+handler500 = "afspraak.server.errors.server_error"
+
 urlpatterns = [
     path("", host_home.landing, name="home"),
     # HAProxy's health check of each app node (deploy/haproxy/haproxy.cfg).

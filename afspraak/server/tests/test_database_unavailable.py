@@ -1,17 +1,26 @@
 """A request caught in a database failover gets a retryable 503 and leaves nothing half-written."""
 
 import pytest
+from django.contrib.sessions.backends.db import SessionStore
 from django.db import InterfaceError, OperationalError
 from django.urls import reverse
 
 from afspraak.audit.models import AuditEvent
 from afspraak.bookings import booking as booking_flow
 from afspraak.bookings.models import Booking
-from afspraak.server.middleware import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE
+from afspraak.server.errors import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE
 from afspraak.tenancy.context import organization_context
 from afspraak.testing.factories import MeetingTypeFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
+
+
+@pytest.fixture
+def client(client):
+    """The HTTPS client, getting the answer a browser would, not the exception behind it."""
+    client.raise_request_exception = False
+    return client
+
 
 MONDAY_0900 = "2026-12-07T08:00:00Z"
 
@@ -67,6 +76,18 @@ def test_the_api_answers_a_lost_connection_with_retryable_json(client, tenants, 
     assert response.json() == {"detail": UNAVAILABLE_MESSAGE, "retryable": True}
 
 
+def test_a_lost_connection_in_a_middleware_answers_503_too(client, tenants, monkeypatch):
+    client.force_login(tenants.member.user)
+    # The session is the first thing a request reads from the database.
+    monkeypatch.setattr(SessionStore, "load", _lose_the_database)
+
+    response = client.get("/o/alpha/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
+    assert UNAVAILABLE_MESSAGE in response.content.decode()
+
+
 def test_other_errors_are_left_alone(client, tenants, monkeypatch):
     from afspraak.api import organizations
 
@@ -76,5 +97,8 @@ def test_other_errors_are_left_alone(client, tenants, monkeypatch):
     monkeypatch.setattr(organizations, "memberships_of", fail)
     client.force_login(tenants.member.user)
 
-    with pytest.raises(RuntimeError, match="a bug"):
-        client.get("/api/v1/organizations")
+    response = client.get("/api/v1/organizations")
+
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.content.decode()
+    assert "Retry-After" not in response
