@@ -28,6 +28,8 @@ from afspraak.server import processes
 from afspraak.server.certificates import local_tls_files
 
 SETUP_TIMEOUT_SECONDS = 600
+# What a node's environment holds beyond the inherited one (libpq's PGSSLROOTCERT among it).
+NODE_SETTING_PREFIXES = ("AFSPRAAK_", "PG", "DJANGO_SETTINGS_MODULE")
 
 
 @dataclass
@@ -151,17 +153,22 @@ def running_cluster(
         )
 
 
+def node_settings(environment: Mapping[str, str]) -> dict[str, str]:
+    """Return the nodes' own settings: Afspraak's, libpq's and the settings module."""
+    return {
+        name: value for name, value in environment.items() if name.startswith(NODE_SETTING_PREFIXES)
+    }
+
+
 def _write_environment_file(path: Path, environment: Mapping[str, str]) -> Path:
     """Write the nodes' own settings (not the inherited PATH and such) readable by us only."""
-    own = {
-        name: value
-        for name, value in environment.items()
-        if name.startswith("AFSPRAAK_") or name == "DJANGO_SETTINGS_MODULE"
-    }
     # Created 0600 before the database password is written into it.
     path.touch(mode=0o600)
     path.write_text(
-        "".join(f"{name}={shlex.quote(value)}\n" for name, value in sorted(own.items())),
+        "".join(
+            f"{name}={shlex.quote(value)}\n"
+            for name, value in sorted(node_settings(environment).items())
+        ),
         encoding="utf-8",
     )
     return path

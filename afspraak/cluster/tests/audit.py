@@ -1,7 +1,7 @@
 """Check that ``afspraak security-audit``, run on a node of the cluster, passes (control N1).
 
-The audit runs as an operator runs it on a node: a separate process with the nodes'
-environment, against HAProxy's HTTPS port, trusting the cluster's local CA (the default
+The audit runs as an operator runs it on a node: a separate process with the cluster's
+node.env loaded, against HAProxy's HTTPS port, trusting the cluster's local CA (the default
 CA file of the nodes' var directory). This machine also runs listeners that are not the
 cluster's (a 0.0.0.0 port of the sandbox), so the audit is given the cluster's root
 processes (this test process and the postmasters Patroni detached), whose descendants are
@@ -9,6 +9,7 @@ every server of the cluster, and looks at their sockets only.
 """
 
 import json
+import os
 import shlex
 import socket
 import stat
@@ -17,7 +18,7 @@ import sys
 from contextlib import closing
 from urllib.parse import urlsplit
 
-from afspraak.cluster.shape import Cluster
+from afspraak.cluster.shape import NODE_SETTING_PREFIXES, Cluster, node_settings
 from afspraak.posture.host import listening_sockets, process_tree, socket_inodes
 
 AUDIT_TIMEOUT_SECONDS = 180
@@ -35,8 +36,20 @@ NOTED_IN_DEVELOPMENT = {
 }
 
 
+def file_settings(cluster: Cluster) -> dict[str, str]:
+    """Return the settings of the cluster's node.env, read as a shell reads them."""
+    text = cluster.environment_file.read_text(encoding="utf-8")
+    return dict(line.split("=", 1) for line in shlex.split(text))
+
+
 def run_audit(cluster: Cluster) -> tuple[int, dict]:
     """Run the audit as a node's operator would; return its exit code and JSON report."""
+    # An operator's shell with node.env loaded (as `make cluster`'s Audit line does).
+    shell = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(NODE_SETTING_PREFIXES)
+    }
     port = cluster.url.rsplit(":", 1)[1]
     result = subprocess.run(  # noqa: S603 (this interpreter, our own command)
         [
@@ -49,7 +62,7 @@ def run_audit(cluster: Cluster) -> tuple[int, dict]:
             f"127.0.0.1:{port}",
             *(f"--process={pid}" for pid in cluster.root_processes()),
         ],
-        env=cluster.environment,
+        env=shell | file_settings(cluster),
         capture_output=True,
         text=True,
         timeout=AUDIT_TIMEOUT_SECONDS,
@@ -113,12 +126,8 @@ def check_security_audit_fails_on_a_cluster_process_listening_on_every_address(c
 
 
 def check_the_node_environment_file_holds_the_nodes_settings_for_us_only(cluster):
-    path = cluster.environment_file
-    assignments = dict(line.split("=", 1) for line in shlex.split(path.read_text(encoding="utf-8")))
+    settings = file_settings(cluster)
 
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert assignments == {
-        name: value
-        for name, value in cluster.environment.items()
-        if name.startswith("AFSPRAAK_") or name == "DJANGO_SETTINGS_MODULE"
-    }
+    assert stat.S_IMODE(cluster.environment_file.stat().st_mode) == 0o600
+    assert settings == node_settings(cluster.environment)
+    assert "PGSSLROOTCERT" in settings
