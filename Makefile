@@ -91,7 +91,7 @@ bench: setup $(VENV)/.dev
 
 # The production shape on this machine (docs/runbooks/rolling-upgrade.md): PostgreSQL, Redis,
 # two app nodes, a job consumer and HAProxy on loopback, with the demo data; Ctrl-C stops it.
-cluster: $(VENV)/.dev
+cluster: $(VENV)/.dev .venv-patroni/.installed
 	scripts/ensure-system-packages.sh test
 	exec $(BIN)/python -m afspraak.cluster
 

@@ -29,12 +29,17 @@ def main() -> int:
             tempfile.TemporaryDirectory(prefix="afspraak-cluster-") as name,
             running_cluster(Path(name), https_port=arguments.port) as cluster,
         ):
+            # The postmasters may change (a failover restarts one): the line is a snapshot.
+            processes = "".join(f" --process {pid}" for pid in cluster.root_processes())
             print(
                 f"cluster: ready after {cluster.startup_seconds:.1f} s\n"
                 f"  Open:     {cluster.url}/ (trust the local CA: {cluster.ca_file})\n"
                 f"  E-mail:   {cluster.demo_email}\n"
                 f"  Password: {cluster.demo_password}\n"
                 f"  Logs:     {cluster.directory}/logs, {cluster.directory}/haproxy\n"
+                f"  Audit:    (set -a; . {cluster.environment_file}; "
+                f"{sys.executable} -m afspraak.cli security-audit "
+                f"--endpoint 127.0.0.1:{cluster.url.rsplit(':', 1)[1]}{processes})\n"
                 "Ctrl-C stops everything.",
                 flush=True,
             )

@@ -7,6 +7,8 @@ data), and stops everything in reverse order when the block ends, Ctrl-C include
 very same function.
 """
 
+import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -20,12 +22,14 @@ from pathlib import Path
 from afspraak.cluster.appnodes import AppNodes, NodeRestart
 from afspraak.cluster.haproxy import HAProxy, running_haproxy
 from afspraak.cluster.loopback import ClusterError, free_port
-from afspraak.cluster.patroni import running_patroni_pair
+from afspraak.cluster.patroni import PatroniPair, running_patroni_pair
 from afspraak.cluster.redis import RedisServer, running_redis
 from afspraak.server import processes
 from afspraak.server.certificates import local_tls_files
 
 SETUP_TIMEOUT_SECONDS = 600
+# What a node's environment holds beyond the inherited one (libpq's PGSSLROOTCERT among it).
+NODE_SETTING_PREFIXES = ("AFSPRAAK_", "PG", "DJANGO_SETTINGS_MODULE")
 
 
 @dataclass
@@ -38,6 +42,9 @@ class Cluster:
     demo_email: str
     demo_password: str
     environment: dict[str, str]
+    # The nodes' settings as shell assignments, for an operator's `afspraak` commands.
+    environment_file: Path
+    database: PatroniPair
     redis: RedisServer
     nodes: AppNodes
     proxy: HAProxy
@@ -50,6 +57,15 @@ class Cluster:
     def failure(self) -> str | None:
         """Tell the story of an app node or the job consumer that stopped, or None."""
         return self.nodes.failure()
+
+    def root_processes(self) -> list[int]:
+        """Return the pids whose descendants are every server of the cluster."""
+        # This process started every server; Patroni detaches each postmaster it starts
+        # (so PostgreSQL outlives a Patroni crash), which makes them roots of their own.
+        postmasters = [
+            pid for node in self.database.nodes.values() if (pid := node.postmaster_pid())
+        ]
+        return [os.getpid(), *postmasters]
 
 
 def cluster_environment(
@@ -106,6 +122,7 @@ def running_cluster(
         )
         var_dir = Path(environment["AFSPRAAK_VAR_DIR"])
         email, password = (var_dir / "demo-login.txt").read_text(encoding="utf-8").split("\n")[:2]
+        environment_file = _write_environment_file(directory / "node.env", environment)
         nodes = AppNodes(environment, directory / "logs", count=node_count)
         stack.callback(_stop_nodes, nodes)
         nodes.start()
@@ -127,11 +144,34 @@ def running_cluster(
             demo_email=email,
             demo_password=password,
             environment=environment,
+            environment_file=environment_file,
+            database=database,
             redis=redis,
             nodes=nodes,
             proxy=proxy,
             startup_seconds=time.monotonic() - started,
         )
+
+
+def node_settings(environment: Mapping[str, str]) -> dict[str, str]:
+    """Return the nodes' own settings: Afspraak's, libpq's and the settings module."""
+    return {
+        name: value for name, value in environment.items() if name.startswith(NODE_SETTING_PREFIXES)
+    }
+
+
+def _write_environment_file(path: Path, environment: Mapping[str, str]) -> Path:
+    """Write the nodes' own settings (not the inherited PATH and such) readable by us only."""
+    # Created 0600 before the database password is written into it.
+    path.touch(mode=0o600)
+    path.write_text(
+        "".join(
+            f"{name}={shlex.quote(value)}\n"
+            for name, value in sorted(node_settings(environment).items())
+        ),
+        encoding="utf-8",
+    )
+    return path
 
 
 def _postgres_directory(stack: ExitStack) -> Path:

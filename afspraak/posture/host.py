@@ -12,7 +12,8 @@ from django.conf import settings
 
 from afspraak.posture.results import Result, Target, failed, not_applicable, passed
 
-PROC_TCP = (Path("/proc/net/tcp"), Path("/proc/net/tcp6"))
+PROC = Path("/proc")
+PROC_TCP = (PROC / "net" / "tcp", PROC / "net" / "tcp6")
 _LISTEN = "0A"
 TABLE = ("inet", "afspraak")
 _SET_ELEMENTS = re.compile(r"^\s*elements = \{[^}]*\}\n", re.MULTILINE)
@@ -26,8 +27,10 @@ def _address(hex_address: str) -> str:
     return str(ipaddress.ip_address(words))
 
 
-def listening_sockets(paths: tuple[Path, ...] = PROC_TCP) -> list[tuple[str, int]]:
-    """Return the (address, port) of every TCP socket listening in this network namespace."""
+def listening_sockets(
+    paths: tuple[Path, ...] = PROC_TCP, inodes: frozenset[int] | None = None
+) -> list[tuple[str, int]]:
+    """Return the (address, port) of every listening TCP socket, or of those in ``inodes``."""
     found = []
     for path in paths:
         try:
@@ -39,28 +42,102 @@ def listening_sockets(paths: tuple[Path, ...] = PROC_TCP) -> list[tuple[str, int
             fields = line.split()
             if len(fields) < 4 or fields[3] != _LISTEN:
                 continue
+            if inodes is not None and (len(fields) < 10 or int(fields[9]) not in inodes):
+                continue
             address, port = fields[1].split(":")
             found.append((_address(address), int(port, 16)))
     return sorted(set(found))
 
 
+def _parent_of(stat_line: str) -> int:
+    # /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses.
+    return int(stat_line[stat_line.rindex(")") + 2 :].split()[1])
+
+
+def process_tree(roots: tuple[int, ...], proc: Path = PROC) -> set[int]:
+    """Return the pids of ``roots`` and of every process descending from them."""
+    children: dict[int, list[int]] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = _parent_of((entry / "stat").read_text())
+        except (OSError, ValueError, IndexError):
+            # The process ended while we looked.
+            continue
+        children.setdefault(parent, []).append(int(entry.name))
+    tree, pending = set(), list(roots)
+    while pending:
+        pid = pending.pop()
+        if pid not in tree:
+            tree.add(pid)
+            pending.extend(children.get(pid, []))
+    return tree
+
+
+def socket_inodes(pids: set[int], proc: Path = PROC) -> tuple[frozenset[int], list[int]]:
+    """Return the inodes of the sockets the processes ``pids`` hold open, and who hid theirs."""
+    inodes, hidden = set(), []
+    for pid in sorted(pids):
+        try:
+            descriptors = list((proc / str(pid) / "fd").iterdir())
+        except FileNotFoundError:
+            # The process ended while we looked.
+            continue
+        except OSError:
+            # Another user's process, to an auditor without the right to look.
+            hidden.append(pid)
+            continue
+        for descriptor in descriptors:
+            try:
+                link = os.readlink(descriptor)
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(int(link[len("socket:[") : -1]))
+    return frozenset(inodes), hidden
+
+
 def check_listening_sockets(target: Target, paths: tuple[Path, ...] = PROC_TCP) -> Result:
-    """Fail when a port outside AFSPRAAK_AUDIT_ALLOWED_PORTS listens beyond loopback."""
+    """Fail when a port outside AFSPRAAK_AUDIT_ALLOWED_PORTS listens beyond loopback.
+
+    With ``target.processes`` only the sockets of those processes and their descendants
+    count: a host shared with services that are not the installation's.
+    """
     allowed = set(settings.AFSPRAAK_AUDIT_ALLOWED_PORTS)
-    exposed = [
-        (a, p) for a, p in listening_sockets(paths) if not ipaddress.ip_address(a).is_loopback
-    ]
+    scope = "on this host"
+    inodes = None
+    if target.processes:
+        missing = [pid for pid in target.processes if not (PROC / str(pid)).is_dir()]
+        if missing:
+            return failed(f"no process {', '.join(map(str, missing))} runs here to audit")
+        tree = process_tree(target.processes)
+        inodes, hidden = socket_inodes(tree)
+        if hidden:
+            # Fail closed: a socket the audit cannot see is not a socket it can pass.
+            return failed(
+                f"cannot read the open files of processes {', '.join(map(str, hidden))}: "
+                "run the audit as root or as their user"
+            )
+        scope = (
+            f"of processes {', '.join(map(str, target.processes))} and their "
+            f"{len(tree) - len(target.processes)} descendants"
+        )
+    listening = listening_sockets(paths, inodes)
+    exposed = [(a, p) for a, p in listening if not ipaddress.ip_address(a).is_loopback]
     unexpected = [
         f"{a}:{p}" if ":" not in a else f"[{a}]:{p}" for a, p in exposed if p not in allowed
     ]
     if unexpected:
         return failed(
-            f"listening beyond loopback on ports not in AFSPRAAK_AUDIT_ALLOWED_PORTS "
+            f"sockets {scope} listen beyond loopback on ports not in "
+            f"AFSPRAAK_AUDIT_ALLOWED_PORTS "
             f"({', '.join(map(str, sorted(allowed))) or 'none'}): {', '.join(unexpected)}"
         )
     ports = sorted({p for _, p in exposed})
     return passed(
-        f"beyond loopback only allowed ports listen ({', '.join(map(str, ports)) or 'none'})"
+        f"{len(listening)} sockets {scope} listen, beyond loopback only on allowed ports "
+        f"({', '.join(map(str, ports)) or 'none'})"
     )
 
 

@@ -38,7 +38,7 @@ def parse_endpoint(value: str) -> tuple[str, int]:
     return address.strip("[]"), int(port)
 
 
-def target_from_settings(endpoint: str = "") -> Target:
+def target_from_settings(endpoint: str = "", processes: tuple[int, ...] = ()) -> Target:
     """Return the target of the settings: the site URL's host, reached at the audit endpoint."""
     site = urlsplit(settings.SITE_URL)
     server_name = site.hostname or "localhost"
@@ -51,6 +51,7 @@ def target_from_settings(endpoint: str = "") -> Target:
         server_name=server_name,
         ca_file=settings.AFSPRAAK_AUDIT_CA_FILE,
         production=settings.IS_PRODUCTION,
+        processes=processes,
     )
 
 

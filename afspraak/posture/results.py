@@ -49,6 +49,9 @@ class Target:
     server_name: str
     ca_file: str
     production: bool
+    # When given, the listening-sockets check audits only these processes' sockets (and
+    # their descendants'): the installation on a host it shares with other services.
+    processes: tuple[int, ...] = ()
 
     def missing(self, detail: str) -> Result:
         """Fail in production, else pass with a note: something that is not configured."""

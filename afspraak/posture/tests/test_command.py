@@ -60,3 +60,19 @@ def test_all_passing_exits_0_and_the_json_says_so(monkeypatch):
     assert report["checks"] == [
         {"name": "tls", "title": "Tls", "status": "pass", "detail": "TLSv1.3"}
     ]
+
+
+def test_the_processes_given_reach_the_audit_and_its_json(monkeypatch):
+    seen: list[Target] = []
+
+    def run_audit(target: Target) -> list[tuple[Check, Result]]:
+        seen.append(target)
+        return [(Check("tls", "Tls", not_run), Result(Status.PASS, "TLSv1.3"))]
+
+    monkeypatch.setattr(f"{COMMAND}.run_audit", run_audit)
+    out = io.StringIO()
+
+    call_command("security-audit", "--json", "--process", "41", "--process", "42", stdout=out)
+
+    assert seen[0].processes == (41, 42)
+    assert json.loads(out.getvalue())["processes"] == [41, 42]

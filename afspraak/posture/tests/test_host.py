@@ -1,12 +1,21 @@
 """Listening sockets against the allowed ports, and the master key file's permissions."""
 
+import dataclasses
 import os
 import socket
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from afspraak.posture.host import check_listening_sockets, check_master_key_file, listening_sockets
+from afspraak.posture.host import (
+    check_listening_sockets,
+    check_master_key_file,
+    listening_sockets,
+    socket_inodes,
+)
 from afspraak.posture.results import Status
 
 # /proc/net/tcp as the kernel writes it: 0.0.0.0:8443 and 127.0.0.1:5432 listening (0A),
@@ -65,6 +74,83 @@ def test_a_database_port_open_to_every_address_fails(settings, tmp_path, posture
 
     assert result.status is Status.FAIL
     assert result.detail.endswith("(8443): 0.0.0.0:5432")
+
+
+# Listens on every address on a free port, says which, and waits, under a shell that stays
+# its parent: the listener is a descendant, not the process the audit is given.
+_EXPOSED_LISTENER = (
+    "import socket, sys; s = socket.create_server(('0.0.0.0', 0)); "
+    "print(s.getsockname()[1], flush=True); sys.stdin.read()"
+)
+
+
+@pytest.fixture
+def exposed_listener() -> Iterator[tuple[int, int]]:
+    """Run a shell whose child listens on 0.0.0.0; yield the shell's pid and the port."""
+    shell = subprocess.Popen(  # noqa: S603 (this interpreter, our own script)
+        ["/bin/sh", "-c", f'"{sys.executable}" -c "{_EXPOSED_LISTENER}"; exit 0'],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert shell.stdout is not None
+        yield shell.pid, int(shell.stdout.readline())
+    finally:
+        shell.kill()
+        shell.wait(timeout=10)
+
+
+def test_the_sockets_of_the_audited_processes_descendants_are_checked(
+    settings, posture_target, exposed_listener
+):
+    settings.AFSPRAAK_AUDIT_ALLOWED_PORTS = [8443]
+    shell, port = exposed_listener
+
+    result = check_listening_sockets(dataclasses.replace(posture_target, processes=(shell,)))
+
+    assert result.status is Status.FAIL
+    assert result.detail.endswith(f"(8443): 0.0.0.0:{port}")
+    assert f"of processes {shell} and their 1 descendants" in result.detail
+
+
+def test_other_processes_sockets_are_left_out_when_processes_are_given(
+    settings, posture_target, exposed_listener
+):
+    settings.AFSPRAAK_AUDIT_ALLOWED_PORTS = [8443]
+    _, port = exposed_listener
+    # A sibling of the listener: neither its ancestor nor its descendant.
+    with subprocess.Popen(["/bin/cat"], stdin=subprocess.PIPE) as sibling:
+        whole_host = check_listening_sockets(posture_target)
+        only_sibling = check_listening_sockets(
+            dataclasses.replace(posture_target, processes=(sibling.pid,))
+        )
+        sibling.kill()
+
+    assert f"0.0.0.0:{port}" in whole_host.detail
+    assert only_sibling.status is Status.PASS, only_sibling.detail
+
+
+def test_a_process_that_does_not_run_fails_the_check(posture_target):
+    # Above the kernel's highest possible pid (2**22): no process can have it.
+    absent = 2**22 + 1
+
+    result = check_listening_sockets(dataclasses.replace(posture_target, processes=(absent,)))
+
+    assert result.status is Status.FAIL
+    assert result.detail == f"no process {absent} runs here to audit"
+
+
+def test_a_process_whose_sockets_cannot_be_read_is_reported(tmp_path):
+    # A fake /proc: process 7's descriptors can be listed, process 8's cannot (a file
+    # where the directory should be stands for another user's process; root reads all).
+    (tmp_path / "7" / "fd").mkdir(parents=True)
+    (tmp_path / "7" / "fd" / "3").symlink_to("socket:[4242]")
+    (tmp_path / "7" / "fd" / "4").symlink_to("/dev/null")
+    (tmp_path / "8").mkdir()
+    (tmp_path / "8" / "fd").write_text("")
+
+    assert socket_inodes({7, 8}, tmp_path) == (frozenset({4242}), [8])
 
 
 @pytest.fixture

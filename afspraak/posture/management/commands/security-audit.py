@@ -26,10 +26,19 @@ class Command(BaseCommand):
             metavar="HOST:PORT",
             help="the TLS endpoint (default: AFSPRAAK_AUDIT_ENDPOINT, else the site URL's)",
         )
+        parser.add_argument(
+            "--process",
+            action="append",
+            type=int,
+            default=[],
+            metavar="PID",
+            help="audit the listening sockets of this process and its descendants only "
+            "(repeatable; default: every socket of the host)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            target = target_from_settings(options["endpoint"])
+            target = target_from_settings(options["endpoint"], tuple(options["process"]))
         except ValueError as error:
             raise CommandError(str(error)) from None
         results = run_audit(target)
@@ -38,6 +47,7 @@ class Command(BaseCommand):
             report = {
                 "endpoint": f"{target.host}:{target.port}",
                 "production": target.production,
+                "processes": list(target.processes),
                 "passed": not failures,
                 "checks": [
                     {
