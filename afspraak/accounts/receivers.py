@@ -1,7 +1,8 @@
 """Audit receivers for account events raised by Django, allauth and django-axes.
 
 Each event is recorded once, with ids and codes only: never the e-mail address a
-login tried, never a password, code or secret.
+login tried (a failed login keeps its keyed hash, ``login_identity``), never a password,
+code or secret.
 """
 
 from typing import Any
@@ -22,14 +23,14 @@ from afspraak.accounts.lockout import (
     username_from_attempt,
     was_refused_by_lock,
 )
+from afspraak.accounts.login_identity import login_identity
 from afspraak.accounts.middleware import SESSION_EXPIRED_ATTRIBUTE, start_session_clock
 from afspraak.audit.context import context_of
 from afspraak.audit.models import Outcome
 from afspraak.audit.trail import record
 
 
-def _account_tried(request: Any, credentials: dict[str, Any] | None) -> Any:
-    email = username_from_attempt(request, credentials)
+def _account_tried(email: str) -> Any:
     return get_user_model().objects.filter(email=email).first() if email else None
 
 
@@ -63,8 +64,10 @@ def audit_logged_in(sender: Any, request: Any, user: Any, **kwargs: Any) -> None
 def audit_login_failed(
     sender: Any, credentials: dict[str, Any], request: Any = None, **kwargs: Any
 ) -> None:
-    # The address tried may be anyone's (personal data): keep the account's public id only.
-    user = _account_tried(request, credentials)
+    # The address tried may be anyone's (personal data): keep the account's public id and
+    # the address's keyed hash, which tells the detection rules one identity from many.
+    email = username_from_attempt(request, credentials)
+    user = _account_tried(email)
     refused = was_refused_by_lock(request)
     record(
         "accounts.login.failed",
@@ -75,6 +78,7 @@ def audit_login_failed(
         data={
             "known_account": user is not None,
             "reason": "locked_out" if refused else "invalid_credentials",
+            "identity": login_identity(email),
         },
     )
 

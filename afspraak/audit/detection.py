@@ -114,15 +114,23 @@ def _brute_force(event: AuditEvent) -> Firing | None:
     return Firing(subject=f"account:{event.target_id}", evidence=[e.pk for e in failures])
 
 
+def _identity_tried(event: AuditEvent) -> str:
+    """Return what tells a failed login's attempted identity from others' (never the address)."""
+    # ``identity`` is the keyed hash of the address tried (``accounts.login_identity``), so
+    # one person mistyping their own unknown address five times is one identity. An event
+    # written before failed logins carried it can only be told apart by its account, or
+    # counts alone, as the rule counted then.
+    identity = event.data.get("identity")
+    if isinstance(identity, str) and identity:
+        return f"identity:{identity}"
+    return f"account:{event.target_id}" if event.target_id else f"event:{event.pk}"
+
+
 def _credential_stuffing(event: AuditEvent) -> Firing | None:
     if not event.ip_address:
         return None
     failures = _recent(event, ["accounts.login.failed"], ip_address=event.ip_address)
-    # Each unknown address tried counts as an account: they cannot be told apart, and
-    # trying addresses that have no account is what stuffing mostly does.
-    known = {e.target_id for e in failures if e.target_id}
-    accounts = len(known) + sum(1 for e in failures if not e.target_id)
-    if accounts < settings.AFSPRAAK_DETECT_SOURCE_ACCOUNTS:
+    if len({_identity_tried(e) for e in failures}) < settings.AFSPRAAK_DETECT_SOURCE_ACCOUNTS:
         return None
     return Firing(subject=f"source:{event.ip_address}", evidence=[e.pk for e in failures])
 
@@ -281,8 +289,8 @@ RULES: tuple[Rule, ...] = (
         level=Severity.HIGH,
         logsource="audit trail: accounts.login.failed",
         condition="failed logins from one source address for AFSPRAAK_DETECT_SOURCE_ACCOUNTS "
-        "or more different accounts (each unknown address tried counts as one) within "
-        "AFSPRAAK_DETECT_WINDOW_MINUTES",
+        "or more different addresses (told apart by their keyed hash, with or without an "
+        "account) within AFSPRAAK_DETECT_WINDOW_MINUTES",
         falsepositives=(
             "an office behind one NAT address where several people mistype at once",
             "a person trying their old addresses one after another",

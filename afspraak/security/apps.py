@@ -11,8 +11,8 @@ class SecurityConfig(AppConfig):
             contacts,  # noqa: F401
             containment,  # noqa: F401  (outbox handler)
         )
-        from afspraak.security.gates import REFUSAL_MESSAGES, suspension_gate
-        from afspraak.tenancy.access import register_gate
+        from afspraak.security.gates import REFUSAL_MESSAGES, suspension_check
+        from afspraak.tenancy.access import register_admission_check
 
-        # Tenancy cannot import security: it is handed the gate.
-        register_gate("security.suspension", suspension_gate, REFUSAL_MESSAGES)
+        # Tenancy cannot import security: it is handed the check.
+        register_admission_check("security.suspension", suspension_check, REFUSAL_MESSAGES)

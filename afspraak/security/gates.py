@@ -1,8 +1,12 @@
-"""The suspension gate: a member suspended during an incident is refused every action."""
+"""The suspension check: a member suspended during an incident is refused everything.
+
+It is an admission check (``register_admission_check``), not a gate: it refuses every
+page and API call of the organization, the overview and others that name no permission
+included, and every ``require`` of a domain function.
+"""
 
 from afspraak.security.models import MemberSuspension
 from afspraak.tenancy.access import Access, ActorKind
-from afspraak.tenancy.roles import Permission
 
 SUSPENDED = "suspended"
 REFUSAL_MESSAGES = {
@@ -29,8 +33,8 @@ def is_suspended(access: Access) -> bool:
     return bool(cached)
 
 
-def suspension_gate(access: Access, permission: Permission) -> str | None:
-    """Refuse a member whose suspension has not been lifted."""
+def suspension_check(access: Access) -> str | None:
+    """Refuse a member whose suspension has not been lifted, whatever they ask."""
     if access.kind != ActorKind.MEMBER:
         return None
     return SUSPENDED if is_suspended(access) else None

@@ -11,7 +11,9 @@ Every refusal raises ``AccessDeniedError``, which names the permission asked for
 edge that catches it (``tenancy.middleware`` for pages, ``api.errors`` for the API)
 records it with ``record_refusal`` after the transaction has rolled back, the same way
 everywhere. Later gates (staff training and agreements, support-grant expiry, token
-scopes) plug in with ``register_gate`` and nowhere else.
+scopes) plug in with ``register_gate`` and nowhere else; a check about the person alone,
+whatever they ask (a member suspended during an incident), plugs in with
+``register_admission_check`` and also closes the pages that name no permission.
 
 The access helpers at the bottom fetch tenant objects for an ``Access``: another
 organization's object and a missing one give the same ``NotFoundError``.
@@ -113,6 +115,21 @@ def unregister_gate(name: str) -> None:
     _gates.pop(name, None)
 
 
+# An admission check looks at a person's access alone and returns a refusal reason or None.
+# It runs when a request or API call enters the organization, before any permission (so
+# the pages that name none, like the overview, are closed too), and in every ``require``.
+AdmissionCheck = Callable[["Access"], str | None]
+_admission_checks: dict[str, AdmissionCheck] = {}
+
+
+def register_admission_check(
+    name: str, check: AdmissionCheck, messages: dict[str, str] | None = None
+) -> None:
+    """Add a check that refuses a person everything in the organization, pages and API alike."""
+    _admission_checks[name] = check
+    _gate_messages.update(messages or {})
+
+
 # An access source gives a signed-in user who is not a member an access to the organization
 # (a staff member's support grant), or None; it is asked only for a page or call that names
 # the permission it needs, and the access it returns still passes every check below.
@@ -162,8 +179,21 @@ class Access:
             # Gates are about people (their training, grants, tokens); an operator's command
             # on the server is already past every one of them.
             return None
+        reason = self.admission_refusal()
+        if reason:
+            return reason
         for gate in list(_gates.values()):
             reason = gate(self, permission)
+            if reason:
+                return reason
+        return None
+
+    def admission_refusal(self) -> str | None:
+        """Return why this person may not act in the organization at all, or None."""
+        if self.kind == ActorKind.SYSTEM:
+            return None
+        for check in list(_admission_checks.values()):
+            reason = check(self)
             if reason:
                 return reason
         return None
@@ -307,6 +337,10 @@ def request_access_in_context(
         raise access.denied(Refusal.SESSION_LIFETIME, permission)
     if organization.require_mfa and not user.has_mfa():
         raise access.denied(Refusal.MFA_REQUIRED, permission)
+    # Before the permission: a page or call that names none is closed to them too.
+    admission = access.admission_refusal()
+    if admission is not None:
+        raise access.denied(admission, permission)
     if permission is not None:
         access.require(permission)
     return access

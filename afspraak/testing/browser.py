@@ -7,6 +7,9 @@ context with a valid certificate and ``Secure``/``__Host-`` cookies work, while 
 other certificate problem still fails. ``browser_console`` collects the page's console
 messages and uncaught errors (CSP violations show up there).
 
+``second_factor_session_cookie`` gives a browser context the session of someone who
+logged in with their second factor (staff pages ask for one).
+
 ``assert_page_is_sound`` checks a page the way issue 12 asks: it fits the viewport (no
 horizontal scrolling), axe-core (vendored, never served) finds no serious or critical
 violation, and a screenshot lands in ``var/screenshots/`` for a reviewer.
@@ -16,11 +19,14 @@ Browser tests carry the ``browser`` marker; they run on the SQLite run only.
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.conf import settings
+from django.test import Client
 
 from afspraak.testing.liveserver import HTTPSLiveServer
+from afspraak.testing.logins import log_in_with_second_factor
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -85,6 +91,22 @@ def browser_page(
         finally:
             context.close()
             browser.close()
+
+
+def second_factor_session_cookie(user: Any, url: str) -> dict[str, Any]:
+    """Return a session cookie for ``url`` of ``user`` logged in with their second factor.
+
+    Staff pages want a session that used its second factor; a browser context takes it
+    with ``add_cookies`` instead of typing a TOTP code.
+    """
+    client = Client()
+    log_in_with_second_factor(client, user)
+    return {
+        "name": settings.SESSION_COOKIE_NAME,
+        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+        "url": url,
+        "secure": True,
+    }
 
 
 def accessibility_violations(page: "Page") -> list[str]:

@@ -1,6 +1,7 @@
 """Every account action is audited exactly once, with the right outcome, and with ids and
 codes only: never an e-mail address, a password, a code or a secret."""
 
+import hashlib
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -10,6 +11,7 @@ from allauth.mfa.models import Authenticator
 from django.core import mail
 from django.urls import reverse
 
+from afspraak.accounts.login_identity import LOGIN_IDENTITY_BYTES, login_identity
 from afspraak.accounts.tests.signin import (
     enrol_totp,
     reauthenticate,
@@ -88,7 +90,11 @@ def test_failed_login_is_audited_without_the_address_tried(client):
     event = the_one_event("accounts.login.failed", outcome="failure")
     assert event.actor_id is None
     assert event.target_id == user.public_id
-    assert event.data == {"known_account": True, "reason": "invalid_credentials"}
+    assert event.data == {
+        "known_account": True,
+        "reason": "invalid_credentials",
+        "identity": login_identity(user.email),
+    }
 
 
 def test_failed_login_for_an_unknown_address_is_audited_without_it(client):
@@ -96,7 +102,27 @@ def test_failed_login_for_an_unknown_address_is_audited_without_it(client):
 
     event = the_one_event("accounts.login.failed", outcome="failure")
     assert event.target_id == ""
-    assert event.data == {"known_account": False, "reason": "invalid_credentials"}
+    assert event.data == {
+        "known_account": False,
+        "reason": "invalid_credentials",
+        "identity": login_identity("stranger@example.test"),
+    }
+    assert "stranger" not in json.dumps(event.data)
+
+
+def test_failed_logins_tell_the_same_address_from_another_by_its_keyed_hash(client):
+    for tried in ("Stranger@Example.test", " stranger@example.test", "other@example.test"):
+        submit_password(client, tried, WRONG_PASSWORD)
+
+    identities = [
+        event.data["identity"]
+        for event in AuditEvent.objects.filter(action="accounts.login.failed").order_by("id")
+    ]
+    # Normalised as the lockout counts accounts: the first two are one address.
+    assert identities[0] == identities[1] != identities[2]
+    # Keyed: not a plain hash anyone could compute from a guessed address.
+    assert identities[0] != hashlib.sha256(b"stranger@example.test").hexdigest()[:32]
+    assert len(identities[0]) == 2 * LOGIN_IDENTITY_BYTES
 
 
 def test_lockout_is_audited_once(client):

@@ -17,6 +17,7 @@ from django.core import mail
 from django.db import connection
 from django.urls import reverse
 
+from afspraak.accounts.login_identity import login_identity
 from afspraak.accounts.tests.login_worker import WRONG_PASSWORD
 from afspraak.accounts.tests.signin import submit_password
 from afspraak.audit.models import AuditEvent
@@ -66,7 +67,11 @@ def test_ten_failures_lock_the_account_even_against_the_right_password(client):
     assert not _logged_in(client)
     failures = events("accounts.login.failed")
     assert [e.outcome for e in failures] == ["failure"] * 10 + ["denied"]
-    assert failures[-1].data == {"known_account": True, "reason": "locked_out"}
+    assert failures[-1].data == {
+        "known_account": True,
+        "reason": "locked_out",
+        "identity": login_identity(user.email),
+    }
     assert {e.target_id for e in failures} == {user.public_id}
     [lockout] = events("accounts.login.locked_out")
     assert (lockout.outcome, lockout.target_id) == ("denied", user.public_id)

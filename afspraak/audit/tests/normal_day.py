@@ -1,7 +1,8 @@
 """A realistic day of audit events, for the detection rules to stay quiet on.
 
 Two organizations' people log in (a few with their second factor), mistype a password
-now and then, invitees book and cancel, an owner tidies up a schedule and a meeting type,
+now and then (one of them tries an address of theirs that has no account, over and
+over), invitees book and cancel, an owner tidies up a schedule and a meeting type,
 someone is given the member role, the nightly backup succeeds and the keys rotate.
 """
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import time_machine
 
+from afspraak.accounts.login_identity import login_identity
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import Outcome
 from afspraak.audit.trail import record
@@ -40,13 +42,18 @@ def replay_normal_day(clock: time_machine.Traveller, tenants: Tenants) -> int:
         if index in (2, 5, 9):
             # A mistyped password or two before the right one (from the office NAT for two).
             source = office[0] if index != 9 else context.acting_as(None)
+            mistyped = {
+                "known_account": True,
+                "reason": "invalid_credentials",
+                "identity": login_identity(person.email),
+            }
             at(
                 3,
                 "accounts.login.failed",
                 context=source,
                 target=person,
                 outcome=Outcome.FAILURE,
-                data={"known_account": True, "reason": "invalid_credentials"},
+                data=mistyped,
             )
             if index == 5:
                 at(
@@ -55,16 +62,23 @@ def replay_normal_day(clock: time_machine.Traveller, tenants: Tenants) -> int:
                     context=source,
                     target=person,
                     outcome=Outcome.FAILURE,
-                    data={"known_account": True, "reason": "invalid_credentials"},
+                    data=mistyped,
                 )
         if index == 4:
-            at(
-                1,
-                "accounts.login.failed",
-                context=office[0],
-                outcome=Outcome.FAILURE,
-                data={"known_account": False, "reason": "invalid_credentials"},
-            )
+            # Their private address, which has no account, tried five times from the office
+            # before they remember the work one: one identity, not five accounts.
+            for _ in range(5):
+                at(
+                    1,
+                    "accounts.login.failed",
+                    context=office[0],
+                    outcome=Outcome.FAILURE,
+                    data={
+                        "known_account": False,
+                        "reason": "invalid_credentials",
+                        "identity": login_identity("private.person@mail.test"),
+                    },
+                )
         at(
             2,
             "accounts.login.succeeded",

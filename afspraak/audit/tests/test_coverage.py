@@ -73,7 +73,7 @@ READS = {
     "afspraak.compliance.subprocessors.is_subscribed",
     "afspraak.compliance.reviews.review_items_of",
     "afspraak.security.gates.is_suspended",
-    "afspraak.security.gates.suspension_gate",
+    "afspraak.security.gates.suspension_check",
     "afspraak.compliance.support.get_support_grant_for",
     "afspraak.compliance.support.support_grants_of",
     "afspraak.bookings.booking.free_slots",

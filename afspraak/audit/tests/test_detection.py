@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
 
+from afspraak.accounts.login_identity import login_identity
 from afspraak.audit.alerts import overdue_alerts
 from afspraak.audit.context import AuditContext
 from afspraak.audit.detection import PRIVILEGED_ROLES, RULES, evaluate, run_sweep
@@ -39,13 +40,18 @@ def _from(address: str) -> AuditContext:
     return AuditContext(ip_address=address, user_agent="python-requests")
 
 
-def _failed_login(user, address: str = ATTACKER) -> None:
+def _failed_login(user, address: str = ATTACKER, *, tried: str = "") -> None:
+    """Record a failed login from ``address`` for ``user``, or for the unknown ``tried``."""
     record(
         "accounts.login.failed",
         context=_from(address),
         outcome=Outcome.FAILURE,
         target=user,
-        data={"known_account": user is not None, "reason": "invalid_credentials"},
+        data={
+            "known_account": user is not None,
+            "reason": "invalid_credentials",
+            "identity": login_identity(user.email if user is not None else tried),
+        },
     )
 
 
@@ -138,13 +144,45 @@ def test_credential_stuffing_from_one_address_across_accounts(tenants, clock):
     for user in accounts:
         clock.shift(timedelta(seconds=5))
         _failed_login(user)
-    _failed_login(None)  # an address with no account counts too
+    _failed_login(None, tried="nobody@example.test")  # an address with no account counts too
     deliver_all()
 
     [alert] = _alerts("afspraak-credential-stuffing")
     assert alert.subject == f"source:{ATTACKER}"
     assert len(alert.evidence) == settings.AFSPRAAK_DETECT_SOURCE_ACCOUNTS
     assert not _alerts("afspraak-brute-force-account")
+
+
+def test_credential_stuffing_with_addresses_that_have_no_account(tenants, clock):
+    for number in range(settings.AFSPRAAK_DETECT_SOURCE_ACCOUNTS):
+        clock.shift(timedelta(seconds=5))
+        _failed_login(None, tried=f"guess{number}@example.test")
+    deliver_all()
+
+    [alert] = _alerts("afspraak-credential-stuffing")
+    assert alert.subject == f"source:{ATTACKER}"
+    assert len(alert.evidence) == settings.AFSPRAAK_DETECT_SOURCE_ACCOUNTS
+
+
+def test_one_person_mistyping_their_own_unknown_address_is_one_identity(tenants, clock):
+    # Below the brute-force threshold, so only the stuffing rule could mistake it.
+    for _ in range(settings.AFSPRAAK_DETECT_SOURCE_ACCOUNTS + 1):
+        clock.shift(timedelta(seconds=20))
+        _failed_login(None, tried="my.old.address@example.test")
+    deliver_all()
+
+    assert len(events("accounts.login.failed")) == settings.AFSPRAAK_DETECT_SOURCE_ACCOUNTS + 1
+    assert not Alert.objects.exists()
+
+
+def test_one_person_mistyping_their_password_many_times_is_one_identity(tenants, clock):
+    victim = tenants.member.user
+    for _ in range(settings.AFSPRAAK_DETECT_SOURCE_ACCOUNTS + 1):
+        clock.shift(timedelta(seconds=20))
+        _failed_login(victim)
+    deliver_all()
+
+    assert not _alerts("afspraak-credential-stuffing")
 
 
 def test_mfa_failure_burst(tenants, clock):

@@ -4,8 +4,6 @@ Chromium at 1280 px and on a 390 px phone: they fit, are axe clean, break no CSP
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 
 from afspraak.audit.context import AuditContext
@@ -15,8 +13,12 @@ from afspraak.compliance.pentests import record_engagement, record_finding
 from afspraak.compliance.subprocessors import add_subprocessor
 from afspraak.compliance.tests.reviewing import campaign, security_reviewer
 from afspraak.compliance.tests.staffing import staff_member
-from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound
-from afspraak.testing.logins import log_in_with_second_factor
+from afspraak.testing.browser import (
+    DESKTOP,
+    PHONE,
+    assert_page_is_sound,
+    second_factor_session_cookie,
+)
 from afspraak.testing.tenants import create_tenants
 
 pytestmark = pytest.mark.browser
@@ -53,18 +55,6 @@ def _subprocessor() -> None:
     )
 
 
-def _session_cookie(user, url: str) -> dict[str, object]:
-    """Return the session cookie of ``user`` logged in with their second factor."""
-    client = Client()
-    log_in_with_second_factor(client, user)
-    return {
-        "name": settings.SESSION_COOKIE_NAME,
-        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-        "url": url,
-        "secure": True,
-    }
-
-
 def _visit(browser_page, server_url, viewport, browser_console, user, pages) -> None:
     context = browser_page.context.browser.new_context(
         base_url=server_url,
@@ -74,7 +64,7 @@ def _visit(browser_page, server_url, viewport, browser_console, user, pages) -> 
     )
     try:
         if user is not None:
-            context.add_cookies([_session_cookie(user, server_url)])
+            context.add_cookies([second_factor_session_cookie(user, server_url)])
         page = context.new_page()
         page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
         page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))

@@ -11,7 +11,7 @@ from afspraak.security.models import MemberSuspension
 from afspraak.security.tests.second_factor import give_second_factor
 from afspraak.security.tests.url_matrix import an_incident
 from afspraak.tenancy.context import organization_context
-from afspraak.testing.audit import assert_audited
+from afspraak.testing.audit import assert_audited, events
 from afspraak.testing.factories import StaffUserFactory
 from conftest import HTTPSClient as Client
 
@@ -110,6 +110,47 @@ def test_a_suspended_member_is_refused_from_their_next_request_until_lifted(
     assert member_client.get(bookings_page(tenants)).status_code == 200
     assert_audited("security.member.suspension_lifted", data={"suspension": suspension.public_id})
     assert len(notes_of(incident)) == 2  # suspended, lifted
+
+
+def test_a_suspended_member_is_refused_every_page_and_api_call_of_the_organization(
+    staff_client, tenants, incident
+):
+    admin = tenants.admin.user
+    client = Client()
+    client.force_login(admin)
+    slug = tenants.a.slug
+    overview = reverse("tenancy:home", args=[slug])  # names no permission
+    members_page = reverse("tenancy:members", args=[slug])  # names can_view_members
+    leave_page = reverse("tenancy:leave", args=[slug])
+    members_api = reverse("api:organization_members", args=[slug])
+    assert [client.get(url).status_code for url in (overview, members_page, members_api)] == [
+        200,
+        200,
+        200,
+    ]
+
+    staff_client.post(
+        reverse("security:suspend_member", args=[incident]),
+        {"user": admin.public_id, "organization": tenants.a.public_id},
+    )
+
+    for url in (overview, members_page, leave_page):
+        refused = client.get(url)
+        assert refused.status_code == 403, url
+        assert "suspended while a security incident" in refused.content.decode()
+    assert client.post(leave_page).status_code == 403
+    api = client.get(members_api)
+    assert api.status_code == 403
+    assert "suspended while a security incident" in api.json()["detail"]
+    refusals = events("tenancy.access.denied")
+    assert [(e.actor_id, e.data["reason"], e.data.get("permission")) for e in refusals] == [
+        (admin.pk, "suspended", None),
+        (admin.pk, "suspended", "can_view_members"),
+        (admin.pk, "suspended", None),
+        (admin.pk, "suspended", None),
+        (admin.pk, "suspended", "can_view_members"),
+    ]
+    assert all(e.organization_id == tenants.a.pk for e in refusals)
 
 
 def test_suspending_twice_is_a_conflict(staff_client, tenants, incident):
