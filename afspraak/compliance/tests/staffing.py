@@ -1,9 +1,12 @@
-"""Staff members of the compliance tests: in good standing, or missing one thing."""
+"""Staff members of the compliance tests: in good standing, or missing one thing; and a
+browser session for them that used its second factor."""
 
 from datetime import date, timedelta
 from typing import Any
 
 from allauth.mfa.models import Authenticator
+from django.conf import settings
+from django.test import Client
 from django.utils import timezone
 
 from afspraak.accounts.models import User
@@ -14,7 +17,9 @@ from afspraak.compliance.models import (
     TrainingCompletion,
     TrainingKind,
 )
+from afspraak.testing.browser import PHONE, assert_page_is_sound
 from afspraak.testing.factories import StaffUserFactory
+from afspraak.testing.logins import log_in_with_second_factor
 
 DOCUMENT = "ab" * 32
 
@@ -52,3 +57,38 @@ def staff_member(*, missing: str = "", trained_on: date | None = None, **fields:
     if missing != "mfa":
         give_mfa(user)
     return user
+
+
+def second_factor_cookie(user, url: str) -> dict[str, object]:
+    """Return the session cookie of ``user`` logged in with their second factor."""
+    client = Client()
+    log_in_with_second_factor(client, user)
+    return {
+        "name": settings.SESSION_COOKIE_NAME,
+        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+        "url": url,
+        "secure": True,
+    }
+
+
+def visit_pages(browser_page, server_url, viewport, browser_console, user, pages) -> None:
+    """Open each of ``pages`` (name → path) as ``user`` (None: nobody), checking each is sound."""
+    context = browser_page.context.browser.new_context(
+        base_url=server_url,
+        viewport=viewport,
+        is_mobile=viewport == PHONE,
+        has_touch=viewport == PHONE,
+    )
+    try:
+        if user is not None:
+            context.add_cookies([second_factor_cookie(user, server_url)])
+        page = context.new_page()
+        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        for name, path in pages.items():
+            response = page.goto(path)
+            assert response is not None
+            assert response.status == 200, (name, response.status)
+            assert_page_is_sound(page, name)
+    finally:
+        context.close()
