@@ -1,6 +1,7 @@
 """The support-access pages in Chromium at 1280 px and on a 390 px phone: the staff member's
 request page and list, the staff approval list, the owners' approval page and settings, and
-the confirmation before ending an access. They fit, are axe clean and break no CSP."""
+the confirmations before approving and ending an access. They fit, are axe clean and break
+no CSP."""
 
 import pytest
 
@@ -35,7 +36,7 @@ def test_support_pages_fit_the_screen_and_are_accessible(
             AuditContext(actor=staff), organization, reason=REASON, hours=hours
         )
 
-    ask(tenants.a)  # Waiting for the owners.
+    pending = ask(tenants.a)  # Waiting for the owners.
     active = ask(tenants.a, hours=8)
     decide_support_grant(owner, active, approve=True)
     decide_support_grant(owner, ask(tenants.a, hours=1), approve=False)
@@ -50,6 +51,7 @@ def test_support_pages_fit_the_screen_and_are_accessible(
         tenants.owner.user,
         {
             "support-approval": f"{o}/support/",
+            "support-confirm-approve": f"{o}/support/{pending.public_id}/decide/",
             "support-confirm-end": f"{o}/support/{active.public_id}/revoke/",
         },
     )
