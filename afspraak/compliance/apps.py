@@ -7,7 +7,10 @@ class ComplianceConfig(AppConfig):
     verbose_name = "Compliance"
 
     def ready(self) -> None:
-        from afspraak.compliance import reminders  # noqa: F401  (outbox handler, daily job)
+        from afspraak.compliance import (
+            reminders,  # noqa: F401  (outbox handler, daily job)
+            support_mail,  # noqa: F401  (outbox handlers)
+        )
         from afspraak.compliance.standing import REFUSAL_MESSAGES, staff_gate
         from afspraak.compliance.support import support_access_source
         from afspraak.tenancy.access import register_access_source, register_gate

@@ -35,6 +35,14 @@ class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", "Approve"), ("deny", "Refuse")])
 
 
+class ApprovalConfirmationForm(forms.Form):
+    """The confirmation page's form: it can only approve."""
+
+    decision = forms.ChoiceField(
+        choices=[("approve", "Approve")], initial="approve", widget=forms.HiddenInput
+    )
+
+
 class ApproverForm(forms.Form):
     approver = forms.ChoiceField(
         choices=Approver.choices,

@@ -23,6 +23,7 @@ from afspraak.audit.context import AuditContext
 from afspraak.audit.trail import record
 from afspraak.compliance.models import Approver, GrantState, SupportGrant, SupportPolicy
 from afspraak.compliance.standing import standing_refusal
+from afspraak.compliance.support_mail import queue_outcome_mail, queue_request_mails
 from afspraak.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
 from afspraak.tenancy.access import Access, access_for_support_grant
 from afspraak.tenancy.models import Organization
@@ -74,6 +75,7 @@ def request_support_access(
             target=grant,
             data=_event_data(grant, hours=hours, approver=grant.approver),
         )
+        queue_request_mails(grant)
     return grant
 
 
@@ -105,6 +107,7 @@ def _decide(context: AuditContext, grant: SupportGrant, *, approve: bool) -> Sup
         target=locked,
         data=_event_data(locked),
     )
+    queue_outcome_mail(locked, decided_by=context.actor)
     return locked
 
 
@@ -152,6 +155,7 @@ def _revoke(context: AuditContext, grant: SupportGrant) -> SupportGrant:
             target=locked,
             data=_event_data(locked),
         )
+        queue_outcome_mail(locked, decided_by=context.actor)
     return locked
 
 

@@ -18,7 +18,12 @@ from afspraak.accounts.sessions import session_used_second_factor
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import Outcome
 from afspraak.audit.trail import record
-from afspraak.compliance.forms import ApproverForm, DecisionForm, SupportRequestForm
+from afspraak.compliance.forms import (
+    ApprovalConfirmationForm,
+    ApproverForm,
+    DecisionForm,
+    SupportRequestForm,
+)
 from afspraak.compliance.models import Approver, GrantState, SupportGrant
 from afspraak.compliance.standing import REFUSAL_MESSAGES, standing_refusal
 from afspraak.compliance.support import (
@@ -84,10 +89,35 @@ def support_approver(request: OrganizationRequest) -> HttpResponse:
     return redirect(_support_page(request))
 
 
+def _approval_refusal(request: OrganizationRequest, grant: SupportGrant) -> str:
+    if grant.state != GrantState.REQUESTED:
+        return "This request was already decided."
+    if approver_of(request.organization) != Approver.OWNER:
+        return "A second staff member decides this request, not the organization."
+    return ""
+
+
 @organization_view(Permission.MANAGE_SUPPORT_ACCESS)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def support_decide(request: OrganizationRequest, grant_id: str) -> HttpResponse:
     grant = get_support_grant_for(request.access, grant_id)
+    if request.method == "GET":
+        # Approving opens the organization's data: the owner reads what they give first.
+        organization = request.organization.name
+        return render_confirmation(
+            request,
+            title=f"Give {grant.staff.email} access to {organization}?",
+            consequences=[
+                f"They can read {organization}'s members, security settings and audit log, "
+                f"without changing anything, for {grant.hours} hours from now.",
+                f"Their reason: {grant.reason}",
+                "Every page they open appears in your audit log; you can end it at any moment.",
+            ],
+            button="Approve support access",
+            back_url=_support_page(request),
+            form=ApprovalConfirmationForm(),
+            refusal=_approval_refusal(request, grant),
+        )
     form = DecisionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Approve or refuse the request.")

@@ -1,4 +1,5 @@
-"""Staff members of the compliance tests: in good standing, or missing one thing."""
+"""Staff members of the compliance tests: in good standing, or missing one thing; and a
+browser session for them that used its second factor."""
 
 from datetime import date, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from afspraak.compliance.models import (
     TrainingCompletion,
     TrainingKind,
 )
+from afspraak.testing.browser import PHONE, assert_page_is_sound, second_factor_session_cookie
 from afspraak.testing.factories import StaffUserFactory
 
 DOCUMENT = "ab" * 32
@@ -52,3 +54,26 @@ def staff_member(*, missing: str = "", trained_on: date | None = None, **fields:
     if missing != "mfa":
         give_mfa(user)
     return user
+
+
+def visit_pages(browser_page, server_url, viewport, browser_console, user, pages) -> None:
+    """Open each of ``pages`` (name → path) as ``user`` (None: nobody), checking each is sound."""
+    context = browser_page.context.browser.new_context(
+        base_url=server_url,
+        viewport=viewport,
+        is_mobile=viewport == PHONE,
+        has_touch=viewport == PHONE,
+    )
+    try:
+        if user is not None:
+            context.add_cookies([second_factor_session_cookie(user, server_url)])
+        page = context.new_page()
+        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        for name, path in pages.items():
+            response = page.goto(path)
+            assert response is not None
+            assert response.status == 200, (name, response.status)
+            assert_page_is_sound(page, name)
+    finally:
+        context.close()

@@ -12,13 +12,8 @@ from afspraak.compliance.models import ReviewItemKind
 from afspraak.compliance.pentests import record_engagement, record_finding
 from afspraak.compliance.subprocessors import add_subprocessor
 from afspraak.compliance.tests.reviewing import campaign, security_reviewer
-from afspraak.compliance.tests.staffing import staff_member
-from afspraak.testing.browser import (
-    DESKTOP,
-    PHONE,
-    assert_page_is_sound,
-    second_factor_session_cookie,
-)
+from afspraak.compliance.tests.staffing import staff_member, visit_pages
+from afspraak.testing.browser import DESKTOP, PHONE
 from afspraak.testing.tenants import create_tenants
 
 pytestmark = pytest.mark.browser
@@ -55,28 +50,6 @@ def _subprocessor() -> None:
     )
 
 
-def _visit(browser_page, server_url, viewport, browser_console, user, pages) -> None:
-    context = browser_page.context.browser.new_context(
-        base_url=server_url,
-        viewport=viewport,
-        is_mobile=viewport == PHONE,
-        has_touch=viewport == PHONE,
-    )
-    try:
-        if user is not None:
-            context.add_cookies([second_factor_session_cookie(user, server_url)])
-        page = context.new_page()
-        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
-        for name, path in pages.items():
-            response = page.goto(path)
-            assert response is not None
-            assert response.status == 200, (name, response.status)
-            assert_page_is_sound(page, name)
-    finally:
-        context.close()
-
-
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_programme_pages_fit_the_screen_and_are_accessible(
     browser_page, browser_console, https_live_server, viewport
@@ -99,7 +72,7 @@ def test_programme_pages_fit_the_screen_and_are_accessible(
     staff_item = review.items.get(kind=ReviewItemKind.STAFF, user=colleague)
     o = f"/o/{tenants.a.slug}"
 
-    _visit(
+    visit_pages(
         browser_page,
         https_live_server.url,
         viewport,
@@ -111,7 +84,7 @@ def test_programme_pages_fit_the_screen_and_are_accessible(
             "subprocessor-notices": f"{o}/subprocessors/",
         },
     )
-    _visit(
+    visit_pages(
         browser_page,
         https_live_server.url,
         viewport,
@@ -125,7 +98,7 @@ def test_programme_pages_fit_the_screen_and_are_accessible(
             "staff-disclosure": f"/staff/disclosures/{report.public_id}/",
         },
     )
-    _visit(
+    visit_pages(
         browser_page,
         https_live_server.url,
         viewport,

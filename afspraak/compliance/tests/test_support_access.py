@@ -242,7 +242,7 @@ def test_owner_support_page_lists_requests_in_the_same_queries_however_many(clie
 
     client.get(page)  # the session's first page pays for a few things once
     assert count_queries(1) == count_queries(5)
-    assert client.get(page).content.decode().count('value="approve"') == 6
+    assert client.get(page).content.decode().count('/decide/">Approve…</a>') == 6
     assert not events("compliance.support.page_viewed")
 
 
@@ -296,3 +296,24 @@ def test_support_access_opens_pages_not_the_api(client, tenants, clock):
 
     assert client.get(reverse("tenancy:members", args=["alpha"])).status_code == 200
     assert client.get("/api/v1/organizations/alpha/members").status_code == 404
+
+
+def test_owner_approves_through_a_confirmation_that_says_what_they_give(client, tenants):
+    staff = staff_member(email="helper@afspraak.test")
+    grant = request_support_access(AuditContext(actor=staff), tenants.a, reason="T 42", hours=3)
+    decide = reverse("compliance:support_decide", args=[tenants.a.slug, grant.public_id])
+    client.force_login(tenants.owner.user)
+    page = client.get(reverse("compliance:support_requests", args=[tenants.a.slug])).content
+    assert decide.encode() in page
+
+    confirmation = client.get(decide).content.decode()
+    for fact in ("helper@afspraak.test", "T 42", "for 3 hours", "Approve support access"):
+        assert fact in confirmation
+    assert 'name="decision" value="approve"' in confirmation
+    assert SupportGrant.objects.get(pk=grant.pk).state == GrantState.REQUESTED
+
+    assert _approve_as_owner(client, tenants, grant).status_code == 302
+    # Decided: the confirmation says so and offers no button.
+    again = client.get(decide).content.decode()
+    assert "already decided" in again
+    assert "Approve support access" not in again
