@@ -12,10 +12,13 @@ E-mails are queued for the job consumer (Huey), as in production, not sent. It p
   ``book_meeting``: the re-check, encrypted invitee data, the audit event);
 - a race: 20 clients each try to book the same 200 slots in the same order; the number
   of bookings made, the number refused as taken, and the number of double bookings
-  (held bookings of the host whose times overlap), counted in SQL. It must be 0.
+  (held bookings of the host whose times overlap), counted in SQL. It must be 0;
+- the same distinct-slot load on the embedded default (SQLite, ``make run``'s
+  configuration), run in a child process of its own (Django is set up once per process).
 """
 
 import multiprocessing
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,11 +29,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _embedded import start_django_on_sqlite
 from _figures import figure
 from _postgres import start_django_on_postgres
 
 CLIENTS = 20
 DISTINCT_BOOKINGS = 1000
+EMBEDDED = "--embedded"
+# The embedded default serves with AFSPRAAK_WEB_WORKERS (2) processes of AFSPRAAK_WEB_THREADS
+# threads; 20 SQLite writers would queue past its 20-s lock timeout on a loaded machine.
+EMBEDDED_CLIENTS = 4
 RACE_SLOTS = 200
 FIRST_SLOT = datetime(2030, 1, 7, 0, 0, tzinfo=UTC)
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
@@ -74,8 +82,8 @@ def _meeting_type():
         )
 
 
-def _run_clients(work, meeting_type) -> tuple[float, Counter[str]]:
-    """Run ``work(meeting_type, client_number)`` in CLIENTS processes; return seconds, outcomes.
+def _run_clients(work, meeting_type, clients=CLIENTS) -> tuple[float, Counter[str]]:
+    """Run ``work(meeting_type, client, clients)`` in ``clients`` processes; return time, outcomes.
 
     Processes, not threads: each client is its own interpreter with its own database
     connection, as web workers are, so the figure is not one interpreter's lock.
@@ -89,11 +97,11 @@ def _run_clients(work, meeting_type) -> tuple[float, Counter[str]]:
 
     def client(number: int) -> None:
         try:
-            results.put(dict(work(meeting_type, number)))
+            results.put(dict(work(meeting_type, number, clients)))
         finally:
             connections.close_all()
 
-    processes = [context.Process(target=client, args=(n,)) for n in range(CLIENTS)]
+    processes = [context.Process(target=client, args=(n,)) for n in range(clients)]
     started = time.perf_counter()
     for process in processes:
         process.start()
@@ -105,16 +113,16 @@ def _run_clients(work, meeting_type) -> tuple[float, Counter[str]]:
     return time.perf_counter() - started, outcomes
 
 
-def _book_distinct(meeting_type, client: int) -> Counter[str]:
-    """Book this client's share of the distinct slots (every CLIENTS-th one)."""
+def _book_distinct(meeting_type, client: int, clients: int) -> Counter[str]:
+    """Book this client's share of the distinct slots (every ``clients``-th one)."""
     step = timedelta(minutes=30)
     return Counter(
         _book(meeting_type, FIRST_SLOT + n * step, client)
-        for n in range(client, DISTINCT_BOOKINGS, CLIENTS)
+        for n in range(client, DISTINCT_BOOKINGS, clients)
     )
 
 
-def _book_same(meeting_type, client: int) -> Counter[str]:
+def _book_same(meeting_type, client: int, clients: int) -> Counter[str]:
     """Try to book every racing slot, in the same order as every other client."""
     step = timedelta(minutes=30)
     return Counter(_book(meeting_type, RACE_START + n * step, client) for n in range(RACE_SLOTS))
@@ -132,6 +140,28 @@ def _book(meeting_type, start: datetime, n: int) -> str:
     except SlotTakenError:
         return "taken"
     return "booked"
+
+
+def embedded() -> None:
+    """Book the distinct slots on SQLite, as the embedded default does."""
+    with tempfile.TemporaryDirectory(prefix="afspraak-bench-") as name:
+        start_django_on_sqlite(Path(name))
+        seconds, distinct = _run_clients(_book_distinct, _meeting_type(), EMBEDDED_CLIENTS)
+        print(
+            f"{EMBEDDED_CLIENTS} clients, {DISTINCT_BOOKINGS} distinct slots on SQLite (embedded):"
+        )
+        print(
+            f"  {distinct['booked']} booked in {seconds:.2f} s: "
+            f"{distinct['booked'] / seconds:.0f} bookings/s"
+        )
+        figure(
+            "booking",
+            f"bookings, {EMBEDDED_CLIENTS} clients (SQLite, embedded)",
+            distinct["booked"] / seconds,
+            "bookings/s",
+        )
+        if distinct["booked"] != DISTINCT_BOOKINGS:
+            sys.exit("FAILED: distinct slots were refused on SQLite")
 
 
 def main() -> None:
@@ -170,7 +200,12 @@ def main() -> None:
         figure("booking", f"double bookings, {CLIENTS} clients racing", doubles, "bookings", "0")
         if doubles or raced["booked"] != RACE_SLOTS:
             sys.exit("FAILED: the race produced double or missing bookings")
+    # The child inherits the environment, the figures file named there included.
+    subprocess.run([sys.executable, __file__, EMBEDDED], check=True)  # noqa: S603 (this script)
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == [EMBEDDED]:
+        embedded()
+    else:
+        main()

@@ -373,8 +373,10 @@ def _announce(
         | (data or {}),
     )
     if booking.holds_time:
-        # The change's own time, which its function was given.
-        notifications.arrange_reminders(booking, now=booking.updated_at)
+        # A new booking of a type that asks for no reminders has none to arm or drop.
+        if change != "created" or booking.meeting_type.reminder_offsets_minutes:
+            # The change's own time, which its function was given.
+            notifications.arrange_reminders(booking, now=booking.updated_at)
     else:
         notifications.drop_unsent_reminders(booking)
     notifications.enqueue_booking_emails(booking, change, previous_start=previous_start)

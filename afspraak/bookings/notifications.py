@@ -45,7 +45,7 @@ from django.urls import reverse
 from django.utils import dateformat, timezone
 
 from afspraak.audit.models import OutboxMessage
-from afspraak.audit.outbox import enqueue, handles
+from afspraak.audit.outbox import enqueue_together, handles
 from afspraak.bookings import ics
 from afspraak.bookings.links import invitee_url
 from afspraak.bookings.models import Booking, Reminder, ReminderStatus, Status
@@ -247,20 +247,25 @@ def enqueue_booking_emails(
 ) -> None:
     """Leave the e-mails ``change`` of ``booking`` sends in the outbox (inside its transaction)."""
     notice = notice_for_change(change, booking.status)
-    for recipient in RECIPIENTS:
-        if (notice, recipient) in NOTICES:
-            enqueue(
-                BOOKING_EMAIL_TOPIC,
-                {
-                    "organization": booking.organization.public_id,
-                    "booking": booking.public_id,
-                    "notice": notice,
-                    "recipient": recipient,
-                    "previous_start": (
-                        previous_start.isoformat() if previous_start is not None else None
-                    ),
-                },
-            )
+    messages = [
+        (
+            BOOKING_EMAIL_TOPIC,
+            {
+                "organization": booking.organization.public_id,
+                "booking": booking.public_id,
+                "notice": notice,
+                "recipient": recipient,
+                "previous_start": (
+                    previous_start.isoformat() if previous_start is not None else None
+                ),
+            },
+        )
+        for recipient in RECIPIENTS
+        if (notice, recipient) in NOTICES
+    ]
+    if messages:
+        # One INSERT for the host's and the invitee's e-mails: a round trip less per change.
+        enqueue_together(messages)
 
 
 def outbox_message_id(message: OutboxMessage) -> str:

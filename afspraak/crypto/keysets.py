@@ -11,10 +11,12 @@ Unwrapped primitives are cached per process, at most ``CACHE_SIZE`` organization
 - reads (decryption) trust the cache and, when a value does not authenticate, drop
   the entry and try once more with the keysets as stored now (a process that has not
   seen a rotation yet catches up instead of failing);
-- writes and blind-index lookups check the revisions first (one small query). On
-  PostgreSQL that query takes a share lock on the keyset rows, held until the
-  writer's transaction ends, so a rotation (which locks them for update) cannot
-  retire a key while a row encrypted under it is still being written.
+- writes and blind-index lookups check the revisions first (one small query per
+  transaction). On PostgreSQL that query takes a share lock on the keyset rows, held
+  until the writer's transaction ends, so a rotation (which locks them for update)
+  cannot retire a key while a row encrypted under it is still being written; later
+  writes of the same transaction reuse what it read (unless the savepoint it was
+  taken in was rolled back, which releases the lock).
 
 Keysets are tenant rows: on PostgreSQL, row-level security shows them only inside
 their organization's context (``afspraak.crypto.tenants.organization_context``),
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 import tink
-from django.db import connection
+from django.db import connection, transaction
 from tink import aead, prf
 from tink.proto import tink_pb2
 
@@ -117,8 +119,9 @@ def clear_key_caches() -> None:
 
 
 def forget(organization_id: int) -> None:
-    """Forget one organization's unwrapped keysets."""
+    """Forget one organization's unwrapped keysets and the revisions this transaction read."""
     _cache.discard(organization_id)
+    _forget_locked_revisions(organization_id)
 
 
 # --- Wrapping -----------------------------------------------------------------------------------
@@ -155,6 +158,8 @@ def unwrap_keyset(keyset: OrganizationKeyset, organization_public_id: str) -> ti
 def store_keyset(keyset: OrganizationKeyset, handle: tink.KeysetHandle, public_id: str) -> None:
     """Wrap ``handle`` under the current master key into ``keyset`` (not saved)."""
     keyset.wrapped_keyset = wrap_keyset(handle, public_id, keyset.purpose)
+    # The caller changes the keyset's revision next, in this transaction: read it again.
+    _forget_locked_revisions(keyset.organization_id)
     keyset.master_key_id = master_keyring().primary_key_id
     note_master_key(keyset.master_key_id)
 
@@ -281,11 +286,57 @@ _REVISIONS_SQL = (
 _REVISIONS_SHARED_SQL = _REVISIONS_SQL + " FOR SHARE"
 
 
+@dataclass(frozen=True, slots=True)
+class _RevisionsLocked:
+    """The revisions share-locked in the current transaction: a do-nothing on-commit hook.
+
+    Kept among the transaction's on-commit hooks because Django drops those with the
+    savepoint they were added in, when it is rolled back, just as PostgreSQL releases a
+    row lock taken in a rolled-back savepoint, and drops them all when the transaction
+    ends, when the lock ends too: while the marker is there, the lock is held.
+    """
+
+    organization_id: int
+    revisions: frozenset[tuple[str, str]]
+
+    def __call__(self) -> None:
+        """Do nothing: the marker only lives as long as the lock."""
+
+
+def _revisions_locked_here(organization_id: int) -> frozenset[tuple[str, str]] | None:
+    if not connection.in_atomic_block:
+        return None
+    # Entries are (savepoint ids, hook, robust); the stubs know only the first two.
+    for entry in connection.run_on_commit:
+        hook = entry[1]
+        if isinstance(hook, _RevisionsLocked) and hook.organization_id == organization_id:
+            return hook.revisions
+    return None
+
+
+def _forget_locked_revisions(organization_id: int) -> None:
+    connection.run_on_commit = [
+        entry
+        for entry in connection.run_on_commit
+        if not (
+            isinstance(entry[1], _RevisionsLocked) and entry[1].organization_id == organization_id
+        )
+    ]
+
+
 def _current_revisions(organization_id: int) -> frozenset[tuple[str, str]]:
+    # One share lock per transaction is enough: it is held until the transaction ends,
+    # so the revisions it read cannot change under later writes of the same transaction.
+    revisions = _revisions_locked_here(organization_id)
+    if revisions is not None:
+        return revisions
     sql = _REVISIONS_SHARED_SQL if connection.vendor == "postgresql" else _REVISIONS_SQL
     with connection.cursor() as cursor:
         cursor.execute(sql, [organization_id])
-        return frozenset((purpose, revision) for purpose, revision in cursor.fetchall())
+        revisions = frozenset((purpose, revision) for purpose, revision in cursor.fetchall())
+    if connection.in_atomic_block:
+        transaction.on_commit(_RevisionsLocked(organization_id, revisions))
+    return revisions
 
 
 def keys_for_writing(organization_id: int) -> OrganizationKeys:

@@ -1,10 +1,13 @@
 """Organization keysets: created with the organization, stored wrapped, cached per process."""
 
 import json
+from contextlib import suppress
 from typing import cast
 
 import pytest
 import tink
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from tink import secret_key_access
 
 from afspraak.audit.models import AuditEvent
@@ -135,6 +138,7 @@ def test_loading_many_rows_looks_the_keys_up_once(org, django_assert_num_queries
     assert names[0] == "Anna de Vries"
 
 
+@pytest.mark.django_db(transaction=True)  # the save in a transaction of its own
 def test_saving_checks_the_keyset_revision_and_skips_unwrapping_when_unchanged(
     org, django_assert_num_queries
 ):
@@ -143,6 +147,44 @@ def test_saving_checks_the_keyset_revision_and_skips_unwrapping_when_unchanged(
     with organization_context(org), django_assert_num_queries(2):
         # The revision check, then the update; the cached primitives are reused.
         invitee.save(update_fields=["sealed"])
+
+
+def change(invitee: Invitee) -> None:
+    """Change an encrypted field of ``invitee`` and save it (a write under the data keyset)."""
+    invitee.notes = f"{invitee.notes}."
+    invitee.save(update_fields=["sealed"])
+
+
+def revision_checks(queries: CaptureQueriesContext) -> int:
+    """Count the revision checks (the share-locking query) among ``queries``."""
+    check = "SELECT purpose, revision FROM crypto_organizationkeyset"
+    return sum(check in query["sql"] for query in queries.captured_queries)
+
+
+def test_a_transaction_checks_the_revisions_once_unless_the_savepoint_that_did_rolls_back(org):
+    invitee = make_invitee(org)
+    keysets.forget(org.pk)  # start as a new transaction would: nothing checked yet
+    with organization_context(org), CaptureQueriesContext(connection) as queries:
+        with suppress(RuntimeError), transaction.atomic():
+            change(invitee)
+            raise RuntimeError  # rolling the savepoint back releases the lock it took
+        assert revision_checks(queries) == 1
+        change(invitee)  # so this one checks (and locks) again
+        assert revision_checks(queries) == 2
+        change(invitee)  # and this one relies on that lock
+        make_invitee(org, email="second@example.test")
+    assert revision_checks(queries) == 2
+
+
+def test_a_change_of_the_keyset_in_the_transaction_makes_the_next_write_check_again(org):
+    invitee = make_invitee(org)
+    keysets.forget(org.pk)
+    with organization_context(org), CaptureQueriesContext(connection) as queries:
+        change(invitee)
+        keyset = OrganizationKeyset.objects.get(organization=org, purpose=KeysetPurpose.DATA)
+        keysets.store_keyset(keyset, keysets.unwrap_keyset(keyset, org.public_id), org.public_id)
+        change(invitee)
+    assert revision_checks(queries) == 2
 
 
 def test_a_process_with_stale_keys_catches_up_after_a_rotation_elsewhere(org):
