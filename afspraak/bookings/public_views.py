@@ -318,8 +318,9 @@ def page_cache_key(
         return None
     meeting_type_id, host_id, version = found
     clock = "12" if twelve_hour else "24"
-    # The organization's name is on the page but not in the version.
-    name = hashlib.sha256(organization.name.encode()).hexdigest()[:16]
+    # The organization's name and branding are on the page but not in the version.
+    seed = f"{organization.name}:{organization.accent_colour}:{organization.logo_hash}"
+    name = hashlib.sha256(seed.encode()).hexdigest()[:16]
     return f"page:{meeting_type_id}:{host_id}:{version}:{name}:{clock}:{wanted}"
 
 
@@ -420,7 +421,7 @@ def meeting_type_page(request: HttpRequest, org_slug: str, type_slug: str) -> Ht
             response = render(
                 request,
                 "bookings/public/meeting_type.html",
-                {"title": cached[2], "body": cached[0]},
+                {"title": cached[2], "body": cached[0], "organization": organization},
             )
             if plain:
                 # Kept gzipped too: most of the page is the zone list, which shrinks
@@ -453,7 +454,7 @@ def meeting_type_page(request: HttpRequest, org_slug: str, type_slug: str) -> Ht
         response = render(
             request,
             "bookings/public/meeting_type.html",
-            {"title": title, "body": body},
+            {"title": title, "body": body, "organization": organization},
             status=400 if picker["errors"] else 200,
         )
         # The same address may be answered gzipped (see _plain_page).

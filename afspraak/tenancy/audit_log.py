@@ -236,6 +236,7 @@ _SENTENCES: dict[str, str] = {
     "tenancy.invitation.created": "invited someone to join as {role}",
     "tenancy.invitation.revoked": "revoked an invitation",
     "tenancy.invitation.accepted": "accepted an invitation and joined as {role}",
+    "tenancy.invitation.declined": "declined an invitation",
     "tenancy.invitation.refused": "could not accept an invitation ({reason})",
     "tenancy.access.denied": "was refused: {permission} ({reason})",
     "tenancy.offboarding.sessions_ended": "had {count} session(s) ended",
