@@ -34,7 +34,10 @@ CATEGORIES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "bookings": ("Bookings", ("bookings.",)),
     "scheduling": ("Meeting types and schedules", ("scheduling.",)),
-    "settings": ("Organization settings", ("tenancy.organization.", "tenancy.security.")),
+    "settings": (
+        "Organization settings",
+        ("tenancy.organization.", "tenancy.security.", "tenancy.branding."),
+    ),
     "security": (
         "Security: refusals, keys, alerts, support access",
         ("tenancy.access.", "crypto.", "security.", "audit.", "compliance."),
@@ -230,6 +233,7 @@ _SENTENCES: dict[str, str] = {
     "accounts.profile.updated": "changed their name",
     "tenancy.organization.created": "created the organization",
     "tenancy.security.updated": "changed the security settings",
+    "tenancy.branding.updated": "changed the branding (accent colour or logo)",
     "tenancy.member.role_changed": "changed {user}'s role from {from} to {to}",
     "tenancy.member.removed": "removed {user} ({role})",
     "tenancy.member.left": "left the organization ({role})",

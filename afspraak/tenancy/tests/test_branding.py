@@ -193,3 +193,10 @@ def test_the_booking_e_mail_carries_the_colour_and_the_logo(tenants, clock, sett
     assert "background:#8a1c7c;color:#ffffff;" in html
     logo = reverse("tenancy:brand_logo", args=[tenants.a.slug, brand_version(tenants.a)])
     assert f'<img src="{settings.SITE_URL}{logo}"' in html
+
+
+def test_the_audit_log_says_the_branding_changed(client, tenants):
+    update_branding(member_access(tenants.owner), accent_colour="#8a1c7c", logo=None)
+    client.force_login(tenants.owner.user)
+    log = client.get(reverse("tenancy:audit_log", args=[tenants.a.slug]), {"category": "settings"})
+    assert "changed the branding (accent colour or logo)" in log.content.decode()
