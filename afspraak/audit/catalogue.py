@@ -68,6 +68,7 @@ ACTIONS: dict[str, str] = {
     "tenancy.audit_log.exported": "Someone exported the organization's audit log (CSV or JSON).",
     "tenancy.member.removed": "A member was removed.",
     "tenancy.member.left": "A member left the organization.",
+    "tenancy.embedding.updated": "The sites allowed to frame the booking pages changed.",
     "tenancy.branding.updated": "The organization's accent colour or logo changed.",
     "tenancy.invitation.created": "Someone was invited to join.",
     "tenancy.invitation.revoked": "An invitation was withdrawn.",

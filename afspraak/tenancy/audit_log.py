@@ -36,7 +36,7 @@ CATEGORIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "scheduling": ("Meeting types and schedules", ("scheduling.",)),
     "settings": (
         "Organization settings",
-        ("tenancy.organization.", "tenancy.security.", "tenancy.branding."),
+        ("tenancy.organization.", "tenancy.security.", "tenancy.branding.", "tenancy.embedding."),
     ),
     "security": (
         "Security: refusals, keys, alerts, support access",
@@ -234,6 +234,7 @@ _SENTENCES: dict[str, str] = {
     "tenancy.organization.created": "created the organization",
     "tenancy.security.updated": "changed the security settings",
     "tenancy.branding.updated": "changed the branding (accent colour or logo)",
+    "tenancy.embedding.updated": "changed the sites allowed to embed the booking pages",
     "tenancy.member.role_changed": "changed {user}'s role from {from} to {to}",
     "tenancy.member.removed": "removed {user} ({role})",
     "tenancy.member.left": "left the organization ({role})",

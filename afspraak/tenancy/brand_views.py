@@ -13,8 +13,9 @@ from afspraak.tenancy.branding import (
     brand_version,
     update_branding,
 )
+from afspraak.tenancy.embedding import update_embed_origins
 from afspraak.tenancy.errors import TenancyError
-from afspraak.tenancy.forms import BrandingForm
+from afspraak.tenancy.forms import BrandingForm, EmbeddingForm
 from afspraak.tenancy.models import Organization, OrganizationLogo
 from afspraak.tenancy.pages import OrganizationRequest, organization_page_context, organization_view
 from afspraak.tenancy.roles import Permission
@@ -60,6 +61,34 @@ def branding(request: OrganizationRequest) -> HttpResponse:
     return render(
         request,
         "tenancy/branding.html",
+        organization_page_context(request, form=form),
+        status=status,
+    )
+
+
+@organization_view(Permission.MANAGE_SECURITY)
+def embedding(request: OrganizationRequest) -> HttpResponse:
+    organization = request.organization
+    form = EmbeddingForm(
+        request.POST or None, initial={"embed_origins": organization.embed_origins}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_embed_origins(request.access, form.cleaned_data["embed_origins"])
+        except TenancyError as error:
+            form.add_error("embed_origins", str(error))
+            return render(
+                request,
+                "tenancy/embedding.html",
+                organization_page_context(request, form=form),
+                status=error.status,
+            )
+        messages.success(request, "Embedding settings saved.")
+        return redirect("tenancy:embedding", org_slug=organization.slug)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "tenancy/embedding.html",
         organization_page_context(request, form=form),
         status=status,
     )

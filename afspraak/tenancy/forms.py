@@ -122,6 +122,19 @@ class AuditFilterForm(forms.Form):
         )
 
 
+class EmbeddingForm(forms.Form):
+    embed_origins = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Allow embedding of booking pages on these sites",
+        help_text=(
+            "One https address a line, like https://www.example.com. Only these sites may "
+            "show your booking pages in a frame; empty: none may."
+        ),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
 class BrandingForm(forms.Form):
     accent_colour = forms.CharField(
         max_length=7,

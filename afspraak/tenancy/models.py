@@ -44,6 +44,9 @@ class Organization(models.Model):
     accent_colour = models.CharField(max_length=7, blank=True, default="", db_default="")
     # The logo's bytes live in OrganizationLogo, not loaded with every request's organization.
     logo_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # Sites that may frame the public booking pages, one https origin a line
+    # (afspraak.tenancy.embedding); empty: none may.
+    embed_origins = models.TextField(blank=True, default="", db_default="")
 
     def __str__(self) -> str:
         return self.name

@@ -28,6 +28,7 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("o/<slug:org_slug>/branding/", brand_views.branding, name="branding"),
+    path("o/<slug:org_slug>/embedding/", brand_views.embedding, name="embedding"),
     path(
         "o-brand/<slug:org_slug>/<str:version>/style.css",
         brand_views.stylesheet,

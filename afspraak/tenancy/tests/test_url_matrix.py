@@ -56,6 +56,7 @@ MATRIX = {
     "tenancy:security": ("get", VIEWERS, _nothing),
     "tenancy:security_edit": ("get", MANAGERS, _nothing),
     "tenancy:branding": ("get", MANAGERS, _nothing),
+    "tenancy:embedding": ("get", MANAGERS, _nothing),
     "tenancy:audit_log": ("get", VIEWERS, _nothing),
     "tenancy:audit_log_export": ("get", VIEWERS, _nothing),
     "tenancy:delete": ("get", OWNERS, _nothing),
