@@ -175,6 +175,8 @@ def build_message(
                 kind.subject.format(what=f"{booking.meeting_type.name} with {other}", when=when)
             ),
             "organization_name": booking.organization.name,
+            # Its branding: accent colour and logo (afspraak.tenancy.templatetags.branding).
+            "organization": booking.organization,
             # The text part, paragraph by paragraph: one wording for both parts.
             "paragraphs": [part.strip() for part in body.split("\n\n") if part.strip()],
             "action_url": context["dashboard_url"] if for_host else context["manage_url"],

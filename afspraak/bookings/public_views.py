@@ -60,6 +60,7 @@ from afspraak.scheduling.models import (
 from afspraak.scheduling.slots import slots_by_local_date
 from afspraak.scheduling.zones import zone_options_html
 from afspraak.tenancy.access import Access, access_for_visitor
+from afspraak.tenancy.embedding import embed_origins_of
 from afspraak.tenancy.models import Membership, Organization
 from afspraak.tenancy.roles import Permission
 
@@ -318,9 +319,21 @@ def page_cache_key(
         return None
     meeting_type_id, host_id, version = found
     clock = "12" if twelve_hour else "24"
-    # The organization's name is on the page but not in the version.
-    name = hashlib.sha256(organization.name.encode()).hexdigest()[:16]
+    # The organization's name and branding are on the page but not in the version.
+    seed = f"{organization.name}:{organization.accent_colour}:{organization.logo_hash}"
+    name = hashlib.sha256(seed.encode()).hexdigest()[:16]
     return f"page:{meeting_type_id}:{host_id}:{version}:{name}:{clock}:{wanted}"
+
+
+def framable_by_embedders(response: HttpResponse, organization: Organization) -> HttpResponse:
+    """Let the sites the organization named frame this public booking page, and no other."""
+    origins = embed_origins_of(organization)
+    if origins:
+        # Replaces only frame-ancestors of the site-wide CSP; X-Frame-Options cannot
+        # name sites, so it is left off where the CSP names them.
+        response._csp_replace = {"frame-ancestors": origins}  # type: ignore[attr-defined]
+        response.xframe_options_exempt = True
+    return response
 
 
 def organization_page(request: HttpRequest, org_slug: str) -> HttpResponse:
@@ -340,10 +353,13 @@ def organization_page(request: HttpRequest, org_slug: str) -> HttpResponse:
             {"meeting_type": meeting_type, "host_name": meeting_type.host.full_name}
             for meeting_type in meeting_types
         ]
-        return render(
-            request,
-            "bookings/public/organization.html",
-            {"organization": organization, "entries": entries},
+        return framable_by_embedders(
+            render(
+                request,
+                "bookings/public/organization.html",
+                {"organization": organization, "entries": entries},
+            ),
+            organization,
         )
 
 
@@ -416,11 +432,11 @@ def meeting_type_page(request: HttpRequest, org_slug: str, type_slug: str) -> Ht
             plain = not request.user.is_authenticated and not len(get_messages(request))
             whole = PAGE_CACHE.get(f"{key}:plain") if plain else None
             if whole is not None and now <= whole[1]:
-                return _plain_page(request, whole[0], whole[2])
+                return framable_by_embedders(_plain_page(request, whole[0], whole[2]), organization)
             response = render(
                 request,
                 "bookings/public/meeting_type.html",
-                {"title": cached[2], "body": cached[0]},
+                {"title": cached[2], "body": cached[0], "organization": organization},
             )
             if plain:
                 # Kept gzipped too: most of the page is the zone list, which shrinks
@@ -429,7 +445,7 @@ def meeting_type_page(request: HttpRequest, org_slug: str, type_slug: str) -> Ht
                 kept = (response.content, cached[1], compress_string(response.content))
                 PAGE_CACHE.set(f"{key}:plain", kept, PAGE_CACHE_SECONDS)
             patch_vary_headers(response, ["Accept-Encoding"])
-            return response
+            return framable_by_embedders(response, organization)
         meeting_type = bookable_meeting_type_or_404(type_slug)
         summary = _summary(meeting_type)
         book_url = reverse(
@@ -453,12 +469,12 @@ def meeting_type_page(request: HttpRequest, org_slug: str, type_slug: str) -> Ht
         response = render(
             request,
             "bookings/public/meeting_type.html",
-            {"title": title, "body": body},
+            {"title": title, "body": body, "organization": organization},
             status=400 if picker["errors"] else 200,
         )
         # The same address may be answered gzipped (see _plain_page).
         patch_vary_headers(response, ["Accept-Encoding"])
-        return response
+        return framable_by_embedders(response, organization)
 
 
 def _book_page(

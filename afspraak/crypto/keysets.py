@@ -30,6 +30,7 @@ from types import MappingProxyType
 
 import tink
 from django.db import connection, transaction
+from django.db.models import F
 from tink import aead, prf
 from tink.proto import tink_pb2
 
@@ -230,9 +231,11 @@ def _primitives_by_prefix(handle: tink.KeysetHandle) -> Mapping[str, aead.Aead]:
 def _load(organization_id: int) -> OrganizationKeys:
     rows = {
         keyset.purpose: keyset
-        for keyset in OrganizationKeyset.objects.filter(
-            organization_id=organization_id
-        ).select_related("organization")
+        # Only the public id is read from the organization: a data migration calls this
+        # with an older schema, which lacks the organization's later columns.
+        for keyset in OrganizationKeyset.objects.filter(organization_id=organization_id).annotate(
+            organization_public_id=F("organization__public_id")
+        )
     }
     for purpose in KeysetPurpose.values:
         if purpose not in rows:
@@ -244,7 +247,7 @@ def _load(organization_id: int) -> OrganizationKeys:
                 organization_id=organization_id,
                 purpose=purpose,
             )
-    public_id = rows[KeysetPurpose.DATA].organization.public_id
+    public_id = rows[KeysetPurpose.DATA].organization_public_id
     data_handle = unwrap_keyset(rows[KeysetPurpose.DATA], public_id)
     index_handle = unwrap_keyset(rows[KeysetPurpose.INDEX], public_id)
     info = data_handle.keyset_info()

@@ -120,3 +120,35 @@ class AuditFilterForm(forms.Form):
             since=data["since"],
             until=data["until"],
         )
+
+
+class EmbeddingForm(forms.Form):
+    embed_origins = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Allow embedding of booking pages on these sites",
+        help_text=(
+            "One https address a line, like https://www.example.com. Only these sites may "
+            "show your booking pages in a frame; empty: none may."
+        ),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class BrandingForm(forms.Form):
+    accent_colour = forms.CharField(
+        max_length=7,
+        required=False,
+        label="Accent colour",
+        help_text=(
+            "Six hexadecimal digits after #, for example #2456d6; white text on it must "
+            "have a contrast of at least 4.5:1. Empty: Afspraak's blue."
+        ),
+    )
+    logo = forms.FileField(
+        required=False,
+        label="Logo",
+        help_text="A PNG or JPEG image of at most 256 KB and 2048 pixels a side.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
+    )
+    remove_logo = forms.BooleanField(required=False, label="Remove the current logo")

@@ -58,6 +58,12 @@ _REFUSALS = {
         "This invitation was withdrawn. Ask the organization for a new one.",
         410,
     ),
+    InvitationStatus.DECLINED: (
+        "declined",
+        "This invitation was declined. Ask the organization for a new one if you changed "
+        "your mind.",
+        410,
+    ),
     InvitationStatus.ACCEPTED: (
         "used",
         "This invitation has already been used. Each invitation link works only once.",
@@ -102,6 +108,7 @@ def invite_member(access: Access, email: str, role: str) -> tuple[Invitation, st
             addressed_to(organization, [email]),
             accepted_at__isnull=True,
             revoked_at__isnull=True,
+            declined_at__isnull=True,
             expires_at__gt=now,
         ).exists():
             raise RuleViolationError(
@@ -327,6 +334,36 @@ def accept_invitation_by_id(
     return _accept(
         context, organization, lambda: _usable_invitation_by_id(invitation_id, lock=True)
     )
+
+
+def decline_invitation_by_id(
+    context: AuditContext, organization_id: str, invitation_id: str
+) -> Invitation:
+    """Decline a usable invitation named by its public ids for the context's user, if theirs."""
+    user = context.actor
+    if user is None:
+        raise InvitationRefusedError("anonymous", "Log in to decline this invitation.", 403)
+    organization = Organization.objects.filter(public_id=organization_id).first()
+    if organization is None:
+        raise InvitationRefusedError("invalid", INVALID_LINK, 404)
+    with organization_context(organization, user=user):
+        invitation = _usable_invitation_by_id(invitation_id, lock=True)
+        # Only the invited person may say no: otherwise anyone who saw the link could
+        # make an invitation unusable for the person it was meant for.
+        if not EmailAddress.objects.filter(
+            user=user, verified=True, email__iexact=invitation.email
+        ).exists():
+            raise InvitationRefusedError("wrong_address", WRONG_ADDRESS, 403)
+        invitation.declined_at = timezone.now()
+        invitation.save(update_fields=["declined_at"])
+        record(
+            "tenancy.invitation.declined",
+            context=context,
+            organization=organization,
+            target=invitation,
+            data={},
+        )
+    return invitation
 
 
 def _accept(

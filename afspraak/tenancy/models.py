@@ -40,9 +40,36 @@ class Organization(models.Model):
         help_text="Members' sessions end this many hours after login; empty: the platform's.",
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # Branding (afspraak.tenancy.branding): empty means the design system's own.
+    accent_colour = models.CharField(max_length=7, blank=True, default="", db_default="")
+    # The logo's bytes live in OrganizationLogo, not loaded with every request's organization.
+    logo_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
+    # Sites that may frame the public booking pages, one https origin a line
+    # (afspraak.tenancy.embedding); empty: none may.
+    embed_origins = models.TextField(blank=True, default="", db_default="")
 
     def __str__(self) -> str:
         return self.name
+
+
+class OrganizationLogo(models.Model):
+    """The organization's logo image, checked by ``afspraak.tenancy.branding.inspect_logo``."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    content_type = models.CharField(max_length=16)
+    data = models.BinaryField()
+
+    objects: ClassVar[models.Manager["OrganizationLogo"]] = ScopedManager(
+        organization="organization"
+    )
+
+    class Meta:
+        constraints: ClassVar[list[models.BaseConstraint]] = [
+            models.UniqueConstraint(fields=["organization"], name="tenancy_organization_one_logo")
+        ]
+
+    def __str__(self) -> str:
+        return f"logo of {self.organization_id}"
 
 
 class Membership(models.Model):
@@ -77,6 +104,7 @@ class InvitationStatus(models.TextChoices):
     PENDING = "pending", "Pending"
     ACCEPTED = "accepted", "Accepted"
     REVOKED = "revoked", "Revoked"
+    DECLINED = "declined", "Declined"
     EXPIRED = "expired", "Expired"
 
 
@@ -113,6 +141,8 @@ class Invitation(EncryptedModel):
         related_name="+",
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Set when the invited person says no: the link stops working and the inviter sees it.
+    declined_at = models.DateTimeField(null=True, blank=True)
 
     objects: ClassVar[models.Manager["Invitation"]] = ScopedManager(organization="organization")
 
@@ -134,6 +164,8 @@ class Invitation(EncryptedModel):
     def status(self) -> str:
         if self.revoked_at is not None:
             return InvitationStatus.REVOKED
+        if self.declined_at is not None:
+            return InvitationStatus.DECLINED
         if self.accepted_at is not None:
             return InvitationStatus.ACCEPTED
         if self.expires_at <= timezone.now():

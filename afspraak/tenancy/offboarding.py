@@ -64,6 +64,7 @@ def revoke_pending_invitations_of(access: Access, user: Any, *, trigger: str) ->
             Q(invited_by=user) | addressed_to(organization, addresses),
             accepted_at__isnull=True,
             revoked_at__isnull=True,
+            declined_at__isnull=True,
             expires_at__gt=now,
         )
         for invitation in pending:

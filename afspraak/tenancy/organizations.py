@@ -23,7 +23,7 @@ _NAME_MAX_LENGTH = Organization._meta.get_field("name").max_length or 120
 RESERVED_SLUGS = frozenset(
     {"accounts", "admin", "api", "b", "invitations", "o", "organizations", "static", "media"}
     | {"robots.txt", "favicon.ico", "well-known", "healthz", "security", "trust", "status"}
-    | {"staff", "subprocessors", "disclosure", "security.txt"}
+    | {"staff", "subprocessors", "disclosure", "security.txt", "o-brand"}
 )
 
 

@@ -4,7 +4,8 @@ Opening an invitation link while logged out remembers the invitation's public id
 its token) in the session. Sign-up, e-mail verification and login keep the session, so
 at login the invitation is accepted for the user if their verified address is the
 invited one (``accept_invitation_by_id`` checks); one it cannot accept yet stays on the
-home page with Accept and "Not now".
+home page with Accept, Decline (the invitation ends, the inviter sees it) and "Not now"
+(only forgotten by this session).
 """
 
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from afspraak.tenancy.errors import InvitationRefusedError
 from afspraak.tenancy.invitations import (
     InvitationPreview,
     accept_invitation_by_id,
+    decline_invitation_by_id,
     identify_invitation,
     preview_invitation_by_id,
 )
@@ -94,6 +96,20 @@ def accept_pending_invitation(request: HttpRequest, key: str, *, user: Any = Non
     forget_invitation(request, key)
     request.session[CURRENT_ORGANIZATION_SESSION_KEY] = membership.organization.public_id
     return membership
+
+
+def decline_pending_invitation(request: HttpRequest, key: str) -> None:
+    """Decline a remembered invitation for the request's user; it is forgotten unless theirs."""
+    if key not in _remembered(request):
+        raise InvitationRefusedError("invalid", "That invitation is not waiting for you.", 400)
+    organization_id, _, invitation_id = key.partition("/")
+    try:
+        decline_invitation_by_id(AuditContext.from_request(request), organization_id, invitation_id)
+    except InvitationRefusedError as refusal:
+        if refusal.code != "wrong_address":
+            forget_invitation(request, key)
+        raise
+    forget_invitation(request, key)
 
 
 def accept_invitations_at_login(

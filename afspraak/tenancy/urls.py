@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from afspraak.tenancy import views
+from afspraak.tenancy import brand_views, views
 
 app_name = "tenancy"
 
@@ -27,6 +27,14 @@ urlpatterns = [
         views.invitation_revoke,
         name="invitation_revoke",
     ),
+    path("o/<slug:org_slug>/branding/", brand_views.branding, name="branding"),
+    path("o/<slug:org_slug>/embedding/", brand_views.embedding, name="embedding"),
+    path(
+        "o-brand/<slug:org_slug>/<str:version>/style.css",
+        brand_views.stylesheet,
+        name="brand_stylesheet",
+    ),
+    path("o-brand/<slug:org_slug>/<str:version>/logo", brand_views.logo, name="brand_logo"),
     path("o/<slug:org_slug>/security/", views.security, name="security"),
     path("o/<slug:org_slug>/security/edit/", views.security_edit, name="security_edit"),
     path("o/<slug:org_slug>/audit/", views.audit_log, name="audit_log"),

@@ -60,6 +60,7 @@ from afspraak.tenancy.pages import (
 )
 from afspraak.tenancy.pending_invitations import (
     accept_pending_invitation,
+    decline_pending_invitation,
     forget_invitation,
     remember_invitation,
 )
@@ -162,9 +163,17 @@ def members(request: OrganizationRequest) -> HttpResponse:
     invitations = (
         list(
             Invitation.objects.filter(
-                revoked_at__isnull=True, accepted_at__isnull=True, expires_at__gt=timezone.now()
+                revoked_at__isnull=True,
+                accepted_at__isnull=True,
+                declined_at__isnull=True,
+                expires_at__gt=timezone.now(),
             ).select_related("invited_by")
         )
+        if can_manage
+        else []
+    )
+    declined = (
+        list(Invitation.objects.filter(declined_at__isnull=False).order_by("-declined_at")[:20])
         if can_manage
         else []
     )
@@ -175,6 +184,7 @@ def members(request: OrganizationRequest) -> HttpResponse:
             request,
             members=members,
             invitations=invitations,
+            declined_invitations=declined,
             can_manage=can_manage,
             can_manage_owners=request.access.has(Permission.MANAGE_OWNERS),
             roles=assignable_roles(request.access.has(Permission.MANAGE_OWNERS)),
@@ -433,7 +443,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 @require_POST
 def pending_invitation(request: HttpRequest) -> HttpResponse:
-    """Accept a remembered invitation from the home page, or put it aside for now."""
+    """Accept or decline a remembered invitation from the home page, or put it aside for now."""
     key = request.POST.get("invitation", "")
     decision = request.POST.get("decision")
     if decision == "later":
@@ -442,9 +452,17 @@ def pending_invitation(request: HttpRequest) -> HttpResponse:
             request, "The invitation is put aside; its link still works until it expires."
         )
         return redirect("home")
+    if decision == "decline":
+        try:
+            decline_pending_invitation(request, key)
+        except InvitationRefusedError as refusal:
+            return _refused(request, refusal)
+        messages.success(request, "You declined the invitation. Whoever invited you will see it.")
+        return redirect("home")
     if decision != "accept":
         return _refused(
-            request, InvitationRefusedError("invalid", "Choose Accept or Not now.", 400)
+            request,
+            InvitationRefusedError("invalid", "Choose Accept, Decline or Not now.", 400),
         )
     try:
         membership = accept_pending_invitation(request, key)

@@ -55,6 +55,8 @@ WRITES: dict[str, set[str]] = {
     "afspraak.scheduling.schedules.delete_schedule": {"scheduling.schedule.deleted"},
     "afspraak.scheduling.schedules.set_date_override": {"scheduling.schedule.override_set"},
     "afspraak.scheduling.schedules.remove_date_override": {"scheduling.schedule.override_removed"},
+    "afspraak.tenancy.branding.update_branding": {"tenancy.branding.updated"},
+    "afspraak.tenancy.embedding.update_embed_origins": {"tenancy.embedding.updated"},
     "afspraak.tenancy.invitations.invite_member": {"tenancy.invitation.created"},
     "afspraak.tenancy.invitations.revoke_invitation": {"tenancy.invitation.revoked"},
     "afspraak.tenancy.membership.change_member_role": {"tenancy.member.role_changed"},

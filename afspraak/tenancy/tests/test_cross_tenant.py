@@ -7,10 +7,12 @@ as a made-up id, leaving B's object as it was.
 import pytest
 
 from afspraak.audit.trail import record
+from afspraak.tenancy.branding import update_branding
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Invitation, Membership
 from afspraak.tenancy.rls import RLS_EXEMPT_TABLES, tenant_models
 from afspraak.tenancy.tests.contributions import collect
+from afspraak.testing.access import member_access
 from afspraak.testing.factories import InvitationFactory
 
 
@@ -41,11 +43,22 @@ def probe_invitation(client, tenants):
         assert Invitation.objects.get(pk=theirs.pk).is_pending
 
 
+def probe_organization_logo(client, tenants):
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00"
+    update_branding(member_access(tenants.outsider), accent_colour="", logo=png + b"\x00" * 9)
+    # No id names a logo: only the slug in its address, which serves that organization's own.
+    theirs = client.get("/o-brand/beta/0/logo")
+    probed = client.get("/o-brand/alpha/0/logo")
+    assert theirs.status_code == 200
+    assert probed.status_code == 404
+
+
 # One probe per tenant model: a new tenant model fails the completeness test until it
 # has a probe, here or in its app's tests/cross_tenant.py (see contributions.py).
 PROBES = {
     "tenancy.Membership": probe_membership,
     "tenancy.Invitation": probe_invitation,
+    "tenancy.OrganizationLogo": probe_organization_logo,
     **collect("cross_tenant", "PROBES"),
 }
 RUNNABLE = sorted(label for label, probe in PROBES.items() if callable(probe))

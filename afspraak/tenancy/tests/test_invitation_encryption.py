@@ -20,7 +20,6 @@ from afspraak.testing.factories import InvitationFactory, OrganizationFactory
 
 INVITEE = "new.person@example.test"
 BEFORE = ("tenancy", "0003_row_level_security")
-SEALED = ("tenancy", "0005_invitation_sealed")
 
 
 def stored_columns(invitation: Invitation) -> tuple[str, str]:
@@ -115,8 +114,9 @@ def test_migrations_encrypt_and_seal_existing_addresses_and_their_way_back_decry
                 expires_at=timezone.now() + timedelta(days=7),
             )
 
-        # 0004 encrypts the address into its own column, 0005 seals it into the row's.
-        MigrationExecutor(connection).migrate([SEALED])
+        # 0004 encrypts the address into its own column, 0005 seals it into the row's; the
+        # later migrations only add what the current model (used below) reads.
+        MigrationExecutor(connection).migrate(latest)
 
         keysets.clear_cache()
         with organization_context(organization):

@@ -5,7 +5,10 @@ import pytest
 from allauth.account.models import EmailAddress
 
 from afspraak.tenancy.access import memberships_of
-from afspraak.tenancy.invitations import invite_member
+from afspraak.tenancy.context import organization_context
+from afspraak.tenancy.errors import InvitationRefusedError
+from afspraak.tenancy.invitations import invite_member, preview_invitation_by_id
+from afspraak.tenancy.models import InvitationStatus
 from afspraak.tenancy.pending_invitations import SESSION_KEY
 from afspraak.tenancy.roles import Role
 from afspraak.testing.access import member_access
@@ -82,3 +85,58 @@ def test_another_address_does_not_join_and_not_now_puts_it_aside(client, tenants
 def test_an_invitation_not_waiting_in_the_session_is_refused(client, tenants, opened, data):
     client.force_login(UserFactory.create(email="someone.else@example.test"))
     assert client.post("/invitations/pending/", data).status_code == 400
+
+
+def _waiting_for(client, *, verified_later: bool):
+    """Log in the invited person before their address is verified, so the invitation waits."""
+    user = UserFactory.create(email=INVITEE, verified_email=False)
+    EmailAddress.objects.create(user=user, email=INVITEE, verified=False, primary=True)
+    client.force_login(user)
+    if verified_later:
+        EmailAddress.objects.filter(user=user).update(verified=True)
+    (pending,) = client.get("/").context["pending_invitations"]
+    return user, pending
+
+
+def test_the_invited_person_declines_and_the_inviter_sees_it(client, tenants, opened):
+    user, pending = _waiting_for(client, verified_later=True)
+    declined = client.post(
+        "/invitations/pending/", {"invitation": pending.key, "decision": "decline"}
+    )
+    assert declined.status_code == 302
+    assert memberships_of(user) == []
+    assert client.get("/").context["pending_invitations"] == []
+    with organization_context(tenants.a):
+        opened.refresh_from_db()
+    assert opened.status == InvitationStatus.DECLINED
+    (event,) = events("tenancy.invitation.declined", organization=tenants.a)
+    assert event.actor == user
+    client.force_login(tenants.owner.user)
+    members = client.get(f"/o/{tenants.a.slug}/members/")
+    assert [i.public_id for i in members.context["declined_invitations"]] == [opened.public_id]
+    assert members.context["invitations"] == []
+    assert "declined to join as admin" in members.content.decode()
+
+
+def test_a_declined_invitation_link_no_longer_works(client, tenants, opened):
+    _, pending = _waiting_for(client, verified_later=True)
+    client.post("/invitations/pending/", {"invitation": pending.key, "decision": "decline"})
+    with pytest.raises(InvitationRefusedError) as refusal:
+        preview_invitation_by_id(tenants.a.public_id, opened.public_id)
+    assert (refusal.value.code, refusal.value.status) == ("declined", 410)
+    # The address can be invited again.
+    invite_member(member_access(tenants.owner), INVITEE, Role.MEMBER)
+
+
+def test_only_the_invited_address_may_decline(client, tenants, opened):
+    _, pending = _waiting_for(client, verified_later=False)
+    refused = client.post(
+        "/invitations/pending/", {"invitation": pending.key, "decision": "decline"}
+    )
+    assert refused.status_code == 403
+    with organization_context(tenants.a):
+        opened.refresh_from_db()
+    assert opened.status == InvitationStatus.PENDING
+    assert events("tenancy.invitation.declined", organization=tenants.a) == []
+    # It stays waiting: verifying the address later still lets them choose.
+    assert len(client.get("/").context["pending_invitations"]) == 1

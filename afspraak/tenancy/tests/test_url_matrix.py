@@ -55,6 +55,8 @@ MATRIX = {
     "tenancy:invitation_revoke": ("post", MANAGERS, _an_invitation),
     "tenancy:security": ("get", VIEWERS, _nothing),
     "tenancy:security_edit": ("get", MANAGERS, _nothing),
+    "tenancy:branding": ("get", MANAGERS, _nothing),
+    "tenancy:embedding": ("get", MANAGERS, _nothing),
     "tenancy:audit_log": ("get", VIEWERS, _nothing),
     "tenancy:audit_log_export": ("get", VIEWERS, _nothing),
     "tenancy:delete": ("get", OWNERS, _nothing),
@@ -90,6 +92,10 @@ PUBLIC = {
     "^b/(?P<rest>.*)$": "any other /b/ address: the invitee links' private 404",
     "tenancy:invitation_accept": "an invitation link: the hashed token is the key "
     "(tenancy/tests/test_invitations.py)",
+    "tenancy:brand_stylesheet": "the accent colour the public pages load "
+    "(tenancy/tests/test_branding.py)",
+    "tenancy:brand_logo": "the logo the public pages and e-mails show "
+    "(tenancy/tests/test_branding.py)",
     # Other apps' public pages, each with its reason, from their tests/url_matrix.py.
     **collect("url_matrix", "PUBLIC"),
 }
