@@ -308,6 +308,7 @@ def test_bad_links_get_a_clear_page(client, tenants, invited, invitee, case, sta
         token = token[:-2]
     if case == "reused":
         accept_invitation(AuditContext.system(invitee), token)
+        user = UserFactory.create()  # the one who used it is taken in instead (below)
     if case == "wrong-address":
         user = UserFactory.create()
     client.force_login(user)
