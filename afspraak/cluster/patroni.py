@@ -52,7 +52,8 @@ APP_ROLE = "afspraak_app"
 DATABASE_NAME = "afspraak"
 PG_BIN_DIR = Path("/usr/lib/postgresql/15/bin")
 RUNUSER = "/usr/sbin/runuser"
-PATRONI_VENV = Path(__file__).resolve().parents[2] / ".venv-patroni"
+# As root, a link to the virtualenv outside the clone (Makefile): postgres runs it by its real path.
+PATRONI_VENV = (Path(__file__).resolve().parents[2] / ".venv-patroni").resolve()
 # Patroni's minimum ttl; a dead leader's lock expires at most this long after its last renewal.
 LEADER_TTL = 20
 _START_TIMEOUT = 90
