@@ -22,6 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _figures import figure
+
 # Plain stdlib helpers (no pytest): the server tests start the server the same way.
 from afspraak.server.tests.serving import (
     ServeProcess,
@@ -109,6 +111,9 @@ def main() -> None:
     print(f"booking page {BOOKING_PAGE}: {booking:8.1f} requests/s")
     verdict = "meets" if ratio >= TARGET_RATIO else "MISSES"
     print(f"ratio: {ratio:.2f} ({verdict} the target of {TARGET_RATIO})")
+    figure("pages", f"home page {HOME}", home, "requests/s")
+    figure("pages", f"booking page {BOOKING_PAGE}", booking, "requests/s")
+    figure("pages", "booking page / home page", ratio, "x", f">= {TARGET_RATIO}")
 
 
 if __name__ == "__main__":
