@@ -14,6 +14,7 @@ the test. E-mails sent by the app land in ``django.core.mail.outbox`` as usual.
 import base64
 import hashlib
 import ssl
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,10 +113,29 @@ def spki_sha256(certificate: Path) -> str:
     return base64.b64encode(hashlib.sha256(der).digest()).decode("ascii")
 
 
-def _whitenoise_serves_static_files(application: Any) -> Any:
-    # Static files come from the app's own WhiteNoise middleware, as in production, so
-    # the hashed names that ManifestStaticFilesStorage puts in pages resolve.
-    return application
+def _one_request_at_a_time(application: Any) -> Any:
+    """Serve the app (static files included) one request at a time.
+
+    Static files come from the app's own WhiteNoise middleware, as in production, so the
+    hashed names that ManifestStaticFilesStorage puts in pages resolve. The server's
+    threads share the test's one in-memory SQLite connection: two requests at once (a
+    page's script fetching a fragment while another request runs) would interleave their
+    transactions on it ("no such savepoint"), so each request, its body included, runs
+    alone.
+    """
+    lock = threading.Lock()
+
+    def serialized(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        with lock:
+            result = application(environ, start_response)
+            try:
+                return list(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+
+    return serialized
 
 
 @pytest.fixture(scope="session")
@@ -134,7 +154,7 @@ def _https_live_server_thread(
     }
     thread = TLSLiveServerThread(
         BIND_ADDRESS,
-        _whitenoise_serves_static_files,
+        _one_request_at_a_time,
         connections_override=shared,
         ssl_context=server_ssl_context(tls),
     )
