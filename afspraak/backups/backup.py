@@ -162,7 +162,8 @@ def run_backup(context: AuditContext) -> dict[str, Any]:
             stage = "write to primary"
             primary = locations[0]
             # configured_locations() always puts the primary directory first.
-            assert isinstance(primary, DirectoryLocation)  # noqa: S101
+            if not isinstance(primary, DirectoryLocation):
+                raise BackupError("the first backup location must be the primary directory")
             for entry in files.values():
                 primary.move_in(backup_id, entry["object"], work / entry["object"])
             # The manifests last, the primary's very last: until then nothing is listed.

@@ -128,7 +128,9 @@ def _drill_location(location: Location, scratch: Path) -> dict[str, Any]:
         return figures
     figures["backup"] = newest["id"]
     created = created_at_of(newest)
-    assert created is not None  # noqa: S101 - _newest_backup keeps only dated manifests
+    if created is None:
+        figures["problems"].append(f"{location.name}: backup {newest['id']} has no date")
+        return figures
     figures["rpo_seconds"] = round((timezone.now() - created).total_seconds())
     target = scratch / f"{location.name}.sqlite3"
     started = time.monotonic()
