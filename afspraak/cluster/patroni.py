@@ -396,6 +396,9 @@ def _node_config(node: PatroniNode, etcd: Etcd, passwords: dict[str, str]) -> di
             "data_dir": str(node.data_dir),
             "bin_dir": str(PG_BIN_DIR),
             "pgpass": str(node.directory / "pgpass"),
+            # pg_basebackup otherwise waits for a spread checkpoint: minutes, when the copy
+            # starts while the migrations have just dirtied many pages.
+            "basebackup": [{"checkpoint": "fast"}],
             "authentication": {
                 "superuser": {"username": SUPERUSER, "password": passwords[SUPERUSER]},
                 "replication": {
