@@ -26,6 +26,7 @@ from afspraak.environment import (
     env_str,
     unsafe_production_settings,
 )
+from afspraak.redis_sentinel import SentinelPool, parse_sentinels
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("AFSPRAAK_VAR_DIR", str(BASE_DIR / "var")))
@@ -193,12 +194,26 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Counters for rate limits and used TOTP codes must be shared by every worker and survive
 # restarts: the database in the embedded mode, Redis in production.
 _REDIS_URL = env_secret("AFSPRAAK_REDIS_URL")
+# Sentinels to ask for the current primary (no single Redis to lose): the URL then names
+# the service they watch (``afspraak.redis_sentinel``).
+_REDIS_SENTINELS = env_str("AFSPRAAK_REDIS_SENTINELS")
+_REDIS_OPTIONS: dict[str, Any] = {}
+if _REDIS_SENTINELS:
+    if not _REDIS_URL:
+        raise ImproperlyConfigured(
+            "AFSPRAAK_REDIS_SENTINELS needs AFSPRAAK_REDIS_URL (redis://:password@SERVICE/DB)"
+        )
+    _REDIS_OPTIONS = {
+        "pool_class": SentinelPool,
+        "sentinels": parse_sentinels("AFSPRAAK_REDIS_SENTINELS", _REDIS_SENTINELS),
+    }
 CACHES: dict[str, dict[str, Any]]
 if _REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": _REDIS_URL,
+            "OPTIONS": _REDIS_OPTIONS,
         }
     }
 else:
@@ -225,7 +240,12 @@ HUEY = {
         "worker_type": "thread",
     },
 }
-if _REDIS_URL:
+if _REDIS_SENTINELS:
+    HUEY |= {
+        "huey_class": "huey.RedisHuey",
+        "connection_pool": SentinelPool.from_url(_REDIS_URL, sentinels=_REDIS_OPTIONS["sentinels"]),
+    }
+elif _REDIS_URL:
     HUEY |= {"huey_class": "huey.RedisHuey", "url": _REDIS_URL}
 else:
     HUEY |= {"huey_class": "huey.SqliteHuey", "filename": str(VAR_DIR / "huey.sqlite3")}

@@ -23,7 +23,10 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=0, help="HTTPS port (default: a free one)")
     arguments = parser.parse_args()
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    print("cluster: starting PostgreSQL, Redis, two app nodes, a job consumer and HAProxy…")
+    print(
+        "cluster: starting PostgreSQL (Patroni pair), Redis (with sentinels), two app nodes, "
+        "a job consumer and HAProxy…"
+    )
     try:
         with (
             tempfile.TemporaryDirectory(prefix="afspraak-cluster-") as name,

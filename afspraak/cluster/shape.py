@@ -1,5 +1,8 @@
 """The production shape on one machine: database, Redis, app nodes, a job consumer, HAProxy.
 
+The database is a Patroni pair, Redis a primary and a replica under three sentinels: each
+loses a server without the app losing its way.
+
 ``running_cluster`` starts the parts in the order they depend on each other, sets the
 database up with ``afspraak setup`` (migrations, keys, the local certificate, demo
 data), and stops everything in reverse order when the block ends, Ctrl-C included.
@@ -23,7 +26,7 @@ from afspraak.cluster.appnodes import AppNodes, NodeRestart
 from afspraak.cluster.haproxy import HAProxy, running_haproxy
 from afspraak.cluster.loopback import ClusterError, free_port
 from afspraak.cluster.patroni import PatroniPair, running_patroni_pair
-from afspraak.cluster.redis import RedisServer, running_redis
+from afspraak.cluster.redis import RedisPair, running_redis_pair
 from afspraak.server import processes
 from afspraak.server.certificates import local_tls_files
 
@@ -45,7 +48,7 @@ class Cluster:
     # The nodes' settings as shell assignments, for an operator's `afspraak` commands.
     environment_file: Path
     database: PatroniPair
-    redis: RedisServer
+    redis: RedisPair
     nodes: AppNodes
     proxy: HAProxy
     startup_seconds: float = field(default=0.0)
@@ -69,7 +72,7 @@ class Cluster:
 
 
 def cluster_environment(
-    directory: Path, site_url: str, redis: RedisServer, database: Mapping[str, str]
+    directory: Path, site_url: str, redis: RedisPair, database: Mapping[str, str]
 ) -> dict[str, str]:
     """Return the environment every app node and the job consumer run with."""
     # Settings of the caller's shell (or of a test run) must not leak into the nodes.
@@ -82,7 +85,7 @@ def cluster_environment(
         "DJANGO_SETTINGS_MODULE": "afspraak.settings",
         "AFSPRAAK_VAR_DIR": str(directory / "var"),
         "AFSPRAAK_SITE_URL": site_url,
-        "AFSPRAAK_REDIS_URL": redis.url,
+        **redis.settings(),
         # Behind HAProxy: the scheme comes from its X-Forwarded-Proto, the client's
         # address from the one X-Forwarded-For entry it appends.
         "AFSPRAAK_TRUST_X_FORWARDED_PROTO": "true",
@@ -107,7 +110,7 @@ def running_cluster(
     directory.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         database = stack.enter_context(running_patroni_pair(_postgres_directory(stack)))
-        redis = stack.enter_context(running_redis(directory / "redis"))
+        redis = stack.enter_context(running_redis_pair(directory / "redis"))
         overrides = dict(settings or {})
         # The owner migrates and loads the demo data; the nodes sign in as the application
         # role, which owns no table and cannot bypass row-level security.

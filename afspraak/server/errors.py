@@ -1,8 +1,9 @@
-"""Answer a request the database could not serve (a failover under way) with a retryable 503.
+"""Answer a request the database or Redis could not serve (a failover) with a retryable 503.
 
 Django's ``handler500`` (``afspraak.urls``) is where every unhandled exception ends, wherever
 it was raised: in a view, or in a middleware that reached the database first (the session,
-the user, the second-factor check). A lost or refused connection there gets a 503 with
+the user, the second-factor check). A lost or refused connection there, to PostgreSQL or to
+Redis (the cache and rate-limit counters, while Sentinel promotes a replica), gets a 503 with
 ``Retry-After`` instead of the 500 page.
 """
 
@@ -13,6 +14,8 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.views import defaults
+from redis import ConnectionError as RedisConnectionError
+from redis import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
@@ -22,9 +25,13 @@ UNAVAILABLE_MESSAGE = (
     "The service is briefly unavailable and nothing was saved. Please try again in a few seconds."
 )
 
+# Redis's errors for a lost or timed-out connection; the Sentinel pool reports a former
+# primary that now refuses writes as a lost connection too.
+_UNAVAILABLE = (OperationalError, InterfaceError, RedisConnectionError, RedisTimeoutError)
+
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """Answer an unhandled error: a retryable 503 when the database was unreachable, else 500.
+    """Answer an unhandled error: a retryable 503 when the database or Redis was unreachable.
 
     The request's transaction has rolled back by the time the error arrives here (it left
     the ``atomic`` block), so nothing of it was written and retrying is safe. Django drops
@@ -33,10 +40,10 @@ def server_error(request: HttpRequest) -> HttpResponse:
     ``target_session_attrs=read-write`` to whichever node is the primary by then.
     """
     error = sys.exc_info()[1]
-    if not isinstance(error, OperationalError | InterfaceError):
+    if not isinstance(error, _UNAVAILABLE):
         return defaults.server_error(request)
     logger.warning(
-        "database unavailable, answered 503: %s: %s",
+        "database or Redis unavailable, answered 503: %s: %s",
         type(error).__name__,
         str(error).splitlines()[0] if str(error) else "",
     )

@@ -16,7 +16,6 @@ import stat
 import subprocess
 import sys
 from contextlib import closing
-from urllib.parse import urlsplit
 
 from afspraak.cluster.shape import NODE_SETTING_PREFIXES, Cluster, node_settings
 from afspraak.posture.host import listening_sockets, process_tree, socket_inodes
@@ -73,11 +72,12 @@ def run_audit(cluster: Cluster) -> tuple[int, dict]:
 
 
 def cluster_ports(cluster: Cluster) -> set[int]:
-    """Return the ports of HAProxy's HTTPS, the app nodes, Redis and both PostgreSQL nodes."""
+    """Return the ports of HAProxy's HTTPS, the app nodes, Redis and its sentinels, PostgreSQL."""
     return {
         int(cluster.url.rsplit(":", 1)[1]),
         *(int(address.rsplit(":", 1)[1]) for address in cluster.nodes.addresses),
-        int(urlsplit(cluster.redis.url).port or 0),
+        *cluster.redis.server_ports.values(),
+        *cluster.redis.sentinel_ports,
         *(int(port) for port in cluster.environment["AFSPRAAK_DB_PORT"].split(",")),
     }
 

@@ -1,10 +1,8 @@
 """Check that the state the app nodes share lives where every node sees it: Redis."""
 
-import redis
-
 
 def check_redis_holds_the_cache_counters_and_the_job_queue(cluster):
-    client = redis.Redis.from_url(cluster.redis.url)
+    client = cluster.redis.client(cluster.redis.primary())
     keys = [key.decode() for key in client.scan_iter(count=1000)]
     commands = client.info("commandstats")
 

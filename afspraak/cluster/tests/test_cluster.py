@@ -1,6 +1,7 @@
 """The loopback cluster under test: headers and TLS through HAProxy, the shared lockout, a
-rolling restart of the app nodes under a load of bookings, the shared state in Redis, and
-``afspraak security-audit`` run on a node (controls D7, D1 in transit, N1).
+rolling restart of the app nodes under a load of bookings, the shared state in Redis, the
+loss of the Redis primary under bookings, and ``afspraak security-audit`` run on a node
+(controls D7, D1 in transit, N1).
 
 One test item with a subtest per check: pytest-xdist hands items to its workers one by
 one, so separate items would have each worker start a cluster of its own.
@@ -8,7 +9,7 @@ one, so separate items would have each worker start a cluster of its own.
 
 import pytest
 
-from afspraak.cluster.tests import audit, headers, lockout, rolling, state
+from afspraak.cluster.tests import audit, headers, lockout, redis_failover, rolling, state
 
 CHECKS = [
     headers.check_app_pages_carry_the_security_headers_and_no_server_banner,
@@ -21,9 +22,10 @@ CHECKS = [
     audit.check_security_audit_passes_on_the_cluster,
     audit.check_security_audit_fails_on_a_cluster_process_listening_on_every_address,
     audit.check_the_node_environment_file_holds_the_nodes_settings_for_us_only,
-    # Last: it restarts every node.
+    # Last: these restart every node, then lose the Redis primary.
     rolling.check_rolling_restart_under_bookings_fails_no_request,
     state.check_redis_holds_the_cache_counters_and_the_job_queue,
+    redis_failover.check_losing_the_redis_primary_under_bookings_fails_no_request,
 ]
 
 

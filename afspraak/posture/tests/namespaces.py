@@ -18,7 +18,7 @@ CLIENT_ADDRESS = "10.213.0.2"
 ADMIN_ADDRESS = "10.213.0.3"
 # In the cluster set, but no address the client has.
 CLUSTER_ADDRESS = "10.213.0.9"
-PORTS = (22, 80, 443, 2379, 5432, 6379, 8008)
+PORTS = (22, 80, 443, 2379, 5432, 6379, 8008, 26379)
 UNSHARE, NSENTER, NFT, IP = "/usr/bin/unshare", "/usr/bin/nsenter", "/usr/sbin/nft", "/usr/sbin/ip"
 _PR_SET_PDEATHSIG = 1
 

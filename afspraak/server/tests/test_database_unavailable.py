@@ -1,6 +1,7 @@
-"""A request caught in a database failover gets a retryable 503 and leaves nothing half-written."""
+"""A request caught in a database or Redis failover gets a retryable 503, nothing half-written."""
 
 import pytest
+import redis
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import InterfaceError, OperationalError
 from django.urls import reverse
@@ -8,6 +9,7 @@ from django.urls import reverse
 from afspraak.audit.models import AuditEvent
 from afspraak.bookings import booking as booking_flow
 from afspraak.bookings.models import Booking
+from afspraak.scheduling import slot_cache
 from afspraak.server.errors import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE
 from afspraak.tenancy.context import organization_context
 from afspraak.testing.factories import MeetingTypeFactory
@@ -82,6 +84,32 @@ def test_a_lost_connection_in_a_middleware_answers_503_too(client, tenants, monk
     monkeypatch.setattr(SessionStore, "load", _lose_the_database)
 
     response = client.get("/o/alpha/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
+    assert UNAVAILABLE_MESSAGE in response.content.decode()
+
+
+class _LostRedis:
+    """The default cache while Sentinel promotes a replica: every call loses its connection."""
+
+    def get(self, *args, **kwargs):
+        raise redis.ConnectionError("Connection closed by server.")
+
+    set = get
+
+
+def test_a_booking_page_cut_off_by_a_redis_failover_answers_503(client, monkeypatch):
+    meeting_type = MeetingTypeFactory.create()
+    # The slots are cached in Redis in production.
+    monkeypatch.setattr(slot_cache, "cache", _LostRedis())
+
+    response = client.get(
+        reverse(
+            "bookings:meeting_type",
+            kwargs={"org_slug": meeting_type.organization.slug, "type_slug": meeting_type.slug},
+        )
+    )
 
     assert response.status_code == 503
     assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
