@@ -21,6 +21,10 @@ if [ "${1:-run}" = test ]; then
     [ -x /usr/bin/redis-server ] || want+=(redis-server)
     # The cluster tests put the app nodes behind HAProxy, which terminates TLS.
     [ -x /usr/sbin/haproxy ] || want+=(haproxy)
+    # Two HAProxy machines share one address through keepalived (VRRP), whose check of
+    # HAProxy is a curl request.
+    [ -x /usr/sbin/keepalived ] || want+=(keepalived)
+    [ -x /usr/bin/curl ] || want+=(curl)
     # PostgreSQL's backups (WAL archive, PITR, two encrypted repositories) are pgBackRest's.
     command -v pgbackrest >/dev/null 2>&1 || want+=(pgbackrest)
     # The firewall ruleset's tests check and load it (in a namespace of their own) with nft.

@@ -124,8 +124,15 @@ def running_haproxy(
     https_port: int,
     tls_cert: Path,
     tls_key: Path,
+    address: str = LOOPBACK,
+    http_port: int = 0,
+    enter: Sequence[str] = (),
 ) -> Iterator[HAProxy]:
-    """Run HAProxy on ``https_port`` (and a free plain port) in front of ``nodes`` until the end."""
+    """Run HAProxy on ``https_port`` (and a free plain port) in front of ``nodes`` until the end.
+
+    ``address`` is where it listens ("" for every address, as production does); ``enter`` is
+    a command that runs it elsewhere (``nsenter`` into a network namespace).
+    """
     if len(nodes) != len(SERVER_NAMES):
         raise ClusterError(
             f"{CONFIG_FILE} names {len(SERVER_NAMES)} app nodes, not {len(nodes)}: "
@@ -138,14 +145,14 @@ def running_haproxy(
     pem.write_bytes(tls_cert.read_bytes() + tls_key.read_bytes())
     proxy = HAProxy(
         https_port=https_port,
-        http_port=free_port(),
+        http_port=http_port or free_port(),
         socket_path=directory / "haproxy.sock",
         log_file=directory / "haproxy.log",
     )
     environment = {
         "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin"),
-        "AFSPRAAK_HAPROXY_HTTPS_BIND": f"{LOOPBACK}:{proxy.https_port}",
-        "AFSPRAAK_HAPROXY_HTTP_BIND": f"{LOOPBACK}:{proxy.http_port}",
+        "AFSPRAAK_HAPROXY_HTTPS_BIND": f"{address}:{proxy.https_port}",
+        "AFSPRAAK_HAPROXY_HTTP_BIND": f"{address}:{proxy.http_port}",
         "AFSPRAAK_HAPROXY_CERT": str(pem),
         "AFSPRAAK_HAPROXY_SOCKET": str(proxy.socket_path),
         "AFSPRAAK_SITE_URL": site_url,
@@ -157,7 +164,7 @@ def running_haproxy(
             ChildSpec(
                 name="HAProxy",
                 # -db: stay in the foreground, so the supervisor watches and stops it.
-                argv=[_executable(), "-db", "-f", str(CONFIG_FILE)],
+                argv=[*enter, _executable(), "-db", "-f", str(CONFIG_FILE)],
                 env=environment,
                 log_file=proxy.log_file,
             )
