@@ -103,7 +103,8 @@ class HAProxy:
 def check_configuration(environment: dict[str, str]) -> None:
     """Have HAProxy check the configuration with these values; raise with its complaint."""
     result = subprocess.run(  # noqa: S603 (fixed arguments, our own configuration file)
-        [_executable(), "-c", "-q", "-f", str(CONFIG_FILE)],
+        # Not quiet (-q): that would also silence the complaint.
+        [_executable(), "-c", "-f", str(CONFIG_FILE)],
         env=environment,
         capture_output=True,
         text=True,

@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -182,18 +183,27 @@ def _start_balancer(stack: ExitStack, balancer: Balancer) -> None:
 
 
 @pytest.fixture
-def balancers(tmp_path: Path) -> Iterator[tuple[Namespace, dict[str, Balancer]]]:
+def short_path() -> Iterator[Path]:
+    """Return a directory whose path is short enough for HAProxy's unix socket."""
+    # A socket address holds 108 bytes, and HAProxy binds "<path>.<pid>.tmp" first: pytest's
+    # own directories are too deep.
+    with tempfile.TemporaryDirectory(prefix="afspraak-lb-") as name:
+        yield Path(name)
+
+
+@pytest.fixture
+def balancers(short_path: Path) -> Iterator[tuple[Namespace, dict[str, Balancer]]]:
     """Start the client's namespace and both load balancers; stop everything afterwards."""
     for program in (KEEPALIVED, CURL):
         assert Path(program).exists(), f"{program} is missing: scripts/ensure-system-packages.sh"
-    ensure_local_certificates(tmp_path / "tls", hostnames=(SITE,))
+    ensure_local_certificates(short_path / "tls", hostnames=(SITE,))
     with ExitStack() as stack:
-        stack.callback(Watchdog(tmp_path).close)
+        stack.callback(Watchdog(short_path).close)
         client = Namespace("sleep", "infinity")
         stack.callback(client.stop)
         machines = {}
         for name in BALANCERS:
-            machines[name] = Balancer(name, Namespace("sleep", "infinity"), tmp_path / name)
+            machines[name] = Balancer(name, Namespace("sleep", "infinity"), short_path / name)
             stack.callback(machines[name].namespace.stop)
         _wire(client, machines)
         for balancer in machines.values():
@@ -230,10 +240,10 @@ def test_the_second_balancer_takes_the_address_when_the_first_stops_answering(ba
     assert not lb1.holds_the_floating_address()
 
 
-def test_a_returning_balancer_leaves_the_address_where_it_is(balancers, tmp_path):
+def test_a_returning_balancer_leaves_the_address_where_it_is(balancers):
     client, machines = balancers
     lb1, lb2 = machines["lb1"], machines["lb2"]
-    ca_file = local_tls_files(tmp_path / "tls").ca_cert
+    ca_file = local_tls_files(lb1.directory.parent / "tls").ca_cert
     wait_until(lb1.holds_the_floating_address, what="lb1 holding the address", timeout=30)
     lb1.kill_haproxy()
     wait_until(lb2.holds_the_floating_address, what="lb2 taking the address", timeout=30)
