@@ -173,6 +173,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("AFSPRAAK_DB_NAME", str(VAR_DIR / "afspraak.sqlite3")),
+            # Reused by each web thread: a new SQLite connection parses the whole schema at
+            # its first statement, which cost more than the rest of a cached booking page.
+            "CONN_MAX_AGE": env_int("AFSPRAAK_DB_CONN_MAX_AGE", 60, minimum=0),
             # IMMEDIATE takes the write lock at BEGIN, so a read-then-write check inside
             # a transaction cannot race another writer.
             # secure_delete zeroes what a delete frees, so deleted data leaves the file (and
