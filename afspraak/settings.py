@@ -289,7 +289,7 @@ ACCOUNT_SESSION_REMEMBER = False
 # lock is django-axes. Both sit in the shared cache, so every worker counts together.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": env_str("AFSPRAAK_LOGIN_FAILED_IP_RATE", "30/15m/ip"),
-    # Bookings one address may submit on the public pages (afspraak.bookings.public_views).
+    # Bookings one address may submit on the public pages (afspraak.bookings.book_views).
     "booking": env_str("AFSPRAAK_BOOKING_IP_RATE", "30/h/ip"),
     # Requests for a fresh invitee link: per address, and per e-mail address asked for.
     "invitee_link": env_str("AFSPRAAK_INVITEE_LINK_IP_RATE", "10/h/ip"),

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path, re_path
 
-from afspraak.bookings import invitee_views, public_views
+from afspraak.bookings import book_views, booking_pages, invitee_views
 
 app_name = "bookings"
 
@@ -16,7 +16,7 @@ urlpatterns: list[URLPattern] = [
     # Never a token: tokens are signed and contain ":", so none is "new-link".
     path("b/new-link/<slug:org_slug>/", invitee_views.new_link, name="new_link"),
     re_path(r"^b/(?P<rest>.*)$", invitee_views.link_not_found),
-    path("<slug:org_slug>/", public_views.organization_page, name="organization"),
-    path("<slug:org_slug>/<slug:type_slug>/", public_views.meeting_type_page, name="meeting_type"),
-    path("<slug:org_slug>/<slug:type_slug>/book/", public_views.book, name="book"),
+    path("<slug:org_slug>/", booking_pages.organization_page, name="organization"),
+    path("<slug:org_slug>/<slug:type_slug>/", booking_pages.meeting_type_page, name="meeting_type"),
+    path("<slug:org_slug>/<slug:type_slug>/book/", book_views.book, name="book"),
 ]
