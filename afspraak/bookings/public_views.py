@@ -26,7 +26,11 @@ from afspraak.errors import NotFoundError
 from afspraak.scheduling.availability import start_of_local_day
 from afspraak.scheduling.models import Location, MeetingType, Visibility, zone_or_none
 from afspraak.scheduling.slots import slots_by_local_date
-from afspraak.scheduling.zones import zone_options_html
+from afspraak.scheduling.zones import (
+    chosen_zone_option_html,
+    zone_list_version,
+    zone_options_html,
+)
 from afspraak.tenancy.access import Access, access_for_visitor
 from afspraak.tenancy.embedding import embed_origins_of
 from afspraak.tenancy.models import Organization
@@ -40,6 +44,8 @@ INVITEE_LOCATION_LABELS = {
     Location.VIDEO: "Video call",
 }
 PAGE_NOT_FOUND = "There is no such booking page."
+# The picker's query asking for every zone in the page (for a browser without script).
+ALL_ZONES = "all"
 SLOT_MALFORMED = "That link does not name a time we offer. Please choose one of the times shown."
 
 
@@ -160,8 +166,10 @@ def slot_picker(
     falls back to its default and is reported in ``errors``; the zone defaults to
     ``default_zone``, else the schedule's. ``slot_url(start, tz)`` makes one slot's link.
     ``moving``: the booking being rescheduled, whose own time is shown as free.
-    ``twelve_hour``: show the times as "2:30 PM" rather than "14:30".
+    ``twelve_hour``: show the times as "2:30 PM" rather than "14:30". ``zones=all`` in
+    ``query`` lists every zone in the page rather than only the chosen one.
     """
+    every_zone = query.get("zones") == ALL_ZONES
     form = SlotQueryForm(query)
     form.is_valid()
     errors = [message for messages in form.errors.values() for message in messages]
@@ -233,7 +241,21 @@ def slot_picker(
         "errors": errors,
         "valid_until": min(last_instant),
         "zone_name": zone_name,
-        "zone_options": zone_options_html(zone_name, now),
+        # The whole list only where asked for (a browser without script follows the
+        # "More time zones" link); otherwise the chosen zone, and the list's address.
+        "zone_options": (
+            zone_options_html(zone_name, now)
+            if every_zone
+            else chosen_zone_option_html(zone_name, now)
+        ),
+        "zone_list_url": (
+            None if every_zone else reverse("bookings:zone_options", args=[zone_list_version(now)])
+        ),
+        "every_zone_url": link(
+            zones=ALL_ZONES,
+            month=f"{year:04d}-{month:02d}",
+            **({"date": chosen.isoformat()} if chosen else {}),
+        ),
         "month_value": f"{year:04d}-{month:02d}",
         "month_label": f"{date(year, month, 1):%B %Y}",
         "weekday_names": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],

@@ -2,12 +2,14 @@
 
 from django.urls import URLPattern, path, re_path
 
-from afspraak.bookings import book_views, booking_pages, invitee_views
+from afspraak.bookings import book_views, booking_pages, invitee_views, zone_views
 
 app_name = "bookings"
 
 urlpatterns: list[URLPattern] = [
     # "b" is a reserved organization slug, so these come first without shadowing anyone.
+    # The time-zone list of the pickers (never a token: tokens are signed and contain ":").
+    path("b/zones/<str:version>/", zone_views.zone_options, name="zone_options"),
     path("b/<str:token>/", invitee_views.manage, name="manage"),
     path("b/<str:token>/invite.ics", invitee_views.invite_ics, name="ics"),
     path("b/<str:token>/cancel/", invitee_views.cancel, name="cancel"),
