@@ -174,6 +174,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("AFSPRAAK_DB_NAME", str(VAR_DIR / "afspraak.sqlite3")),
+            # Reused by each web thread: a new SQLite connection parses the whole schema at
+            # its first statement, which cost more than the rest of a cached booking page.
+            "CONN_MAX_AGE": env_int("AFSPRAAK_DB_CONN_MAX_AGE", 60, minimum=0),
             # IMMEDIATE takes the write lock at BEGIN, so a read-then-write check inside
             # a transaction cannot race another writer.
             # secure_delete zeroes what a delete frees, so deleted data leaves the file (and
@@ -306,7 +309,7 @@ ACCOUNT_SESSION_REMEMBER = False
 # lock is django-axes. Both sit in the shared cache, so every worker counts together.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": env_str("AFSPRAAK_LOGIN_FAILED_IP_RATE", "30/15m/ip"),
-    # Bookings one address may submit on the public pages (afspraak.bookings.public_views).
+    # Bookings one address may submit on the public pages (afspraak.bookings.book_views).
     "booking": env_str("AFSPRAAK_BOOKING_IP_RATE", "30/h/ip"),
     # Requests for a fresh invitee link: per address, and per e-mail address asked for.
     "invitee_link": env_str("AFSPRAAK_INVITEE_LINK_IP_RATE", "10/h/ip"),

@@ -9,9 +9,14 @@ Everything that takes a zone checks it against this one list (:func:`is_canonica
 
 Offsets change twice a year in many zones, so the options are labelled with the offset
 at the hour they are rendered, and their HTML is kept per hour: rendering ~400 options
-through the template engine on every booking page was most of that page's cost.
+through the template engine on every booking page was most of that page's cost. The
+public pages do not carry the list at all: they name it by an address that holds its
+hour and a hash of its content (:func:`zone_list_version`), which never changes and so
+is cached for good by browsers, and show only the chosen zone until it is loaded.
 """
 
+import hashlib
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
@@ -22,6 +27,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 UTC_NAME = "UTC"
+# How old an hour's list may still be asked for: pages kept up to an hour name the list
+# of the hour they were made in, and a browser may open an old tab later.
+ZONE_LIST_HOURS_KEPT = 48
+_ZONE_LIST_VERSION = re.compile(r"(\d{10})-([0-9a-f]{12})")
 NOT_A_ZONE = (
     "“{value}” is not a time zone we offer; choose one from the list (e.g. Europe/Amsterdam)."
 )
@@ -83,7 +92,7 @@ def zone_choices(now: datetime) -> list[tuple[str, str | list[tuple[str, str]]]]
     return _zone_choices_at(_this_hour(now))
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=4)
 def _options_html_at(hour: datetime) -> str:
     parts = [format_html('<option value="{}">{}</option>', UTC_NAME, UTC_NAME)]
     for region, zones in _groups(hour):
@@ -100,3 +109,46 @@ def zone_options_html(selected: str, now: datetime) -> SafeString:
         marker = f'<option value="{selected}">'
         html = html.replace(marker, f'<option value="{selected}" selected>', 1)
     return mark_safe(html)  # noqa: S308 - built from format_html, names checked above
+
+
+@lru_cache(maxsize=4)
+def _version_at(hour: datetime) -> str:
+    digest = hashlib.sha256(_options_html_at(hour).encode()).hexdigest()[:12]
+    return f"{hour:%Y%m%d%H}-{digest}"
+
+
+def zone_list_version(now: datetime) -> str:
+    """Return the version naming the zone list of ``now``'s hour: that hour and a content hash."""
+    return _version_at(_this_hour(now))
+
+
+def zone_list_html(version: str, now: datetime) -> SafeString | None:
+    """Return the ``<option>``s of every zone that ``version`` names, or None for another version.
+
+    Only the hours of the last ``ZONE_LIST_HOURS_KEPT`` hours (and the next) are served,
+    and only with the hash of their content now: a list from before a time-zone update is
+    gone, not served under the name of what it was.
+    """
+    match = _ZONE_LIST_VERSION.fullmatch(version)
+    if match is None:
+        return None
+    try:
+        hour = datetime.strptime(match[1], "%Y%m%d%H").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    current = _this_hour(now)
+    if not current - timedelta(hours=ZONE_LIST_HOURS_KEPT) <= hour <= current + timedelta(hours=1):
+        return None
+    if zone_list_version(hour) != version:
+        return None
+    return mark_safe(_options_html_at(hour))  # noqa: S308 - built from format_html
+
+
+def chosen_zone_option_html(selected: str, now: datetime) -> SafeString:
+    """Return the ``<option>`` of the chosen zone alone, selected, for a page without the list.
+
+    An unknown ``selected`` gives UTC's, so the page always submits a zone it can show.
+    """
+    name = selected if is_canonical_zone(selected) else UTC_NAME
+    label = UTC_NAME if name == UTC_NAME else zone_label(name, _this_hour(now))
+    return format_html('<option value="{}" selected>{}</option>', name, label)

@@ -53,3 +53,26 @@ def test_an_unknown_target_fails_at_startup_naming_the_variable(value):
     result = _settings(AFSPRAAK_DB_TARGET_SESSION_ATTRS=value)
     assert result.returncode != 0
     assert "AFSPRAAK_DB_TARGET_SESSION_ATTRS must be one of" in result.stderr
+
+
+def _sqlite_conn_max_age(**variables: str) -> subprocess.CompletedProcess[str]:
+    environment = {
+        name: value for name, value in os.environ.items() if not name.startswith("AFSPRAAK_DB_")
+    }
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import afspraak.settings as s; print(s.DATABASES['default']['CONN_MAX_AGE'])",
+        ],
+        env=environment | {"AFSPRAAK_DB_ENGINE": "sqlite"} | variables,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_sqlite_connections_are_reused_as_postgresql_ones_are():
+    # A fresh SQLite connection parses the schema again: the booking page's main cost.
+    assert _sqlite_conn_max_age().stdout.strip() == "60"
+    assert _sqlite_conn_max_age(AFSPRAAK_DB_CONN_MAX_AGE="0").stdout.strip() == "0"

@@ -1,12 +1,14 @@
 """The booking page's zone picker in Chromium at 1280 px and on a 390 px phone: the
 browser's zone is detected, the search box narrows the list, picking a zone reloads the
-times at once, and an en-US visitor reads 12-hour times (issue 12)."""
+times at once, and an en-US visitor reads 12-hour times (issue 12); without script the
+page shows its zone and links to a page listing every zone."""
 
 import re
 
 import pytest
 from playwright.sync_api import expect
 
+from afspraak.scheduling.zones import canonical_zones
 from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound
 from afspraak.testing.factories import MeetingTypeFactory
 
@@ -50,3 +52,31 @@ def test_the_zone_picker_finds_a_zone_and_shows_its_times(
     finally:
         context.close()
     assert not browser_console, browser_console
+
+
+def test_without_script_the_picker_shows_the_chosen_zone_and_links_to_every_zone(
+    browser_page, https_live_server
+):
+    meeting_type = MeetingTypeFactory.create()
+    url = f"/{meeting_type.organization.slug}/{meeting_type.slug}/"
+    context = browser_page.context.browser.new_context(
+        base_url=https_live_server.url, viewport=PHONE, java_script_enabled=False
+    )
+    try:
+        page = context.new_page()
+        page.goto(url)
+        zone = page.get_by_label("Times are shown in")
+        # The page carries the schedule's zone alone, chosen; the list is behind the link.
+        expect(zone.locator("option")).to_have_count(1)
+        expect(zone).to_have_value("Europe/Amsterdam")
+        page.get_by_role("link", name="More time zones").click()
+        expect(page.get_by_label("Times are shown in").locator("option")).to_have_count(
+            len(canonical_zones())
+        )
+        page.get_by_label("Times are shown in").select_option("Asia/Tokyo")
+        page.get_by_role("button", name="Show times").click()
+        expect(page).to_have_url(re.compile(r"tz=Asia%2FTokyo"))
+        expect(page.get_by_label("Times are shown in")).to_have_value("Asia/Tokyo")
+        expect(page.locator("[data-slot]").first).to_be_visible()
+    finally:
+        context.close()

@@ -64,3 +64,9 @@ MATRIX = {
     "dashboard:booking_approve": ("post", HOSTS, _a_pending_booking),
     "dashboard:booking_decline": ("post", HOSTS, _a_pending_booking),
 }
+
+
+PUBLIC = {
+    "bookings:zone_options": "the time-zone list the public pickers load, the same for everyone "
+    "(bookings/tests/test_zone_list.py)",
+}

@@ -6,9 +6,12 @@ from django.core.exceptions import ValidationError
 from afspraak.scheduling.models import validate_timezone_name, zone_or_none
 from afspraak.scheduling.zones import (
     canonical_zones,
+    chosen_zone_option_html,
     format_offset,
     zone_choices,
     zone_label,
+    zone_list_html,
+    zone_list_version,
     zone_options_html,
 )
 
@@ -91,3 +94,20 @@ def test_the_options_mark_the_chosen_zone_only():
 def test_an_unknown_chosen_zone_selects_nothing():
     html = zone_options_html('Europe/Amsterdam">', WINTER)
     assert " selected" not in html
+
+
+def test_a_page_without_the_list_shows_the_chosen_zone_alone_or_utc():
+    assert chosen_zone_option_html("Asia/Tokyo", SUMMER) == (
+        '<option value="Asia/Tokyo" selected>Tokyo (UTC+09:00)</option>'
+    )
+    assert chosen_zone_option_html("US/Eastern", SUMMER) == (
+        '<option value="UTC" selected>UTC</option>'
+    )
+
+
+def test_the_zone_lists_version_names_its_hour_and_content():
+    version = zone_list_version(SUMMER + timedelta(minutes=59))
+    assert version.startswith("2026071512-")
+    assert zone_list_html(version, SUMMER) == zone_options_html("", SUMMER)
+    # Offsets differ between winter and summer, so does the content's hash.
+    assert zone_list_version(WINTER).split("-")[1] != version.split("-")[1]

@@ -1,5 +1,6 @@
 // Booking pages: show times in the visitor's own time zone, and switch zones at once.
-// Without this script the page shows the schedule's zone and a "Show times" button.
+// Without this script the page shows the schedule's zone, a "Show times" button and a link
+// to every zone.
 (function () {
   "use strict";
   var select = document.querySelector("[data-zone-select]");
@@ -7,7 +8,8 @@
     return;
   }
   var params = new URLSearchParams(window.location.search);
-  if (!params.has("tz")) {
+
+  function showBrowserZone() {
     var zone = "";
     try {
       zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
@@ -21,7 +23,16 @@
     if (known && zone !== select.value) {
       params.set("tz", zone);
       window.location.replace(window.location.pathname + "?" + params.toString());
-      return;
+    }
+  }
+
+  if (!params.has("tz")) {
+    // The page names the list rather than holding it: zone-picker.js loads it first.
+    var waiting = select.hasAttribute("data-zone-list");
+    if (waiting && !select.hasAttribute("data-zone-list-loaded")) {
+      select.addEventListener("zone-list-loaded", showBrowserZone, { once: true });
+    } else {
+      showBrowserZone();
     }
   }
   // Choosing a zone reloads the times at once, so the button is only for pages without script.
