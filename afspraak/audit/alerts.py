@@ -65,6 +65,8 @@ class Firing:
     evidence: list[int] = field(default_factory=list)
     organization_public_id: str = ""
     detail: str = ""
+    # A rule whose findings differ in gravity sets it per firing; empty: the rule's level.
+    severity: str = ""
 
 
 def provide_organization_contacts(provider: Callable[[str], list[str]]) -> None:
@@ -106,7 +108,7 @@ def raise_alert(rule: "Rule", firing: Firing) -> Alert:
             public_id=new_public_id("alr"),
             rule_id=rule.id,
             title=rule.title,
-            severity=rule.level,
+            severity=firing.severity or rule.level,
             subject=firing.subject,
             organization_public_id=firing.organization_public_id,
             evidence=firing.evidence[-MAX_EVIDENCE:],

@@ -28,6 +28,7 @@ from datetime import UTC
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
@@ -82,8 +83,15 @@ def canonical_event(event: AuditEvent) -> bytes:
 
 def link_mac(key: bytes, sequence: int, previous_mac: str, event: AuditEvent) -> str:
     """Return the MAC of ``event`` as link ``sequence`` after ``previous_mac``."""
-    message = f"{sequence}:{previous_mac}:".encode() + canonical_event(event)
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return _signed(hmac.new(key, digestmod=hashlib.sha256), sequence, previous_mac, event)
+
+
+def _signed(signer: "hmac.HMAC", sequence: int, previous_mac: str, event: AuditEvent) -> str:
+    """Return the MAC of ``event`` from a copy of ``signer`` (the key's set-up done once)."""
+    mac = signer.copy()
+    mac.update(f"{sequence}:{previous_mac}:".encode())
+    mac.update(canonical_event(event))
+    return mac.hexdigest()
 
 
 def _head() -> AuditChainHead:
@@ -94,14 +102,18 @@ def _head() -> AuditChainHead:
 @handles(CHAIN_TOPIC, batch=True)
 def link_events(messages: list[OutboxMessage]) -> None:
     """Append the messages' events to the chain in their order (each once, however often)."""
-    key = _chain_key()
+    signer = hmac.new(_chain_key(), digestmod=hashlib.sha256)
     event_ids = [message.payload["event"] for message in messages]
     with transaction.atomic():
         head = _head()
-        linked = set(
-            AuditChainLink.objects.filter(event_id__in=event_ids).values_list("event_id", flat=True)
+        # The events and whether each is linked already, in one query (a redelivered
+        # message's event is skipped).
+        events = (
+            AuditEvent.objects.filter(pk__in=event_ids)
+            .annotate(is_linked=Exists(AuditChainLink.objects.filter(event_id=OuterRef("pk"))))
+            .in_bulk()
         )
-        events = AuditEvent.objects.in_bulk(event_ids)
+        linked = {event_id for event_id, event in events.items() if event.is_linked}
         sequence, mac, exported = head.sequence, head.mac, head.exported_sequence
         links = []
         for event_id in event_ids:
@@ -111,7 +123,7 @@ def link_events(messages: list[OutboxMessage]) -> None:
             if event is None:
                 raise LookupError(f"audit event {event_id} is gone before it was chained")
             sequence += 1
-            previous, mac = mac, link_mac(key, sequence, mac, event)
+            previous, mac = mac, _signed(signer, sequence, mac, event)
             links.append(
                 AuditChainLink(event=event, sequence=sequence, previous_mac=previous, mac=mac)
             )
@@ -180,7 +192,7 @@ def verify_chain(
     using: str = DEFAULT_DB_ALIAS,
 ) -> ChainReport:
     """Walk the chain of database ``using`` from its start and return the first break."""
-    key = _chain_key()
+    signer = hmac.new(_chain_key(), digestmod=hashlib.sha256)
     previous_mac = GENESIS_MAC
     expected = 1
     checked = 0
@@ -205,7 +217,9 @@ def verify_chain(
                 return ChainReport(
                     checked, f"event {link.event_id} of link {link.sequence} is missing (deleted)"
                 )
-            if not hmac.compare_digest(link.mac, link_mac(key, link.sequence, previous_mac, event)):
+            if not hmac.compare_digest(
+                link.mac, _signed(signer, link.sequence, previous_mac, event)
+            ):
                 return ChainReport(
                     checked, f"event {event.pk} of link {link.sequence} was changed (edited)"
                 )

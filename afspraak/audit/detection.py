@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 from huey import crontab
@@ -41,6 +42,10 @@ PRIVILEGED_ROLES = ("owner", "admin")
 ROTATION_PREFIXES = ("crypto.org_key", "crypto.org_index_key")
 DELETION_SUFFIXES = (".deleted", ".removed")
 EXPORT_SUFFIXES = (".exported",)
+# What compliance's support access records for each page a staff member opens through a
+# grant, and what the access layer records for every refusal (a staff member's included).
+SUPPORT_VIEW = "compliance.support.page_viewed"
+ACCESS_DENIED = "tenancy.access.denied"
 # A rotation that started longer ago than this is history, not a failure to report.
 _ROTATION_LOOKBACK = timedelta(days=7)
 
@@ -221,6 +226,41 @@ def _mass_export(event: AuditEvent) -> Firing | None:
     )
 
 
+def _is_staff(user_id: int | None) -> bool:
+    """Tell whether ``user_id`` is one of the operator's staff (as ``is_staff_account`` does)."""
+    if user_id is None:
+        return False
+    return (
+        get_user_model()
+        .objects.filter(Q(is_staff=True) | Q(is_superuser=True), pk=user_id)
+        .exists()
+    )
+
+
+def _staff_access(event: AuditEvent) -> Firing | None:
+    if not _is_staff(event.actor_id):
+        return None
+    if event.action == SUPPORT_VIEW:
+        # Allowed by the organization's grant, yet its owners hear of it and a reviewer
+        # looks: one alert per grant, its later pages grouped into it.
+        return Firing(
+            subject=f"support-grant:{event.data.get('grant') or event.target_id}",
+            evidence=[event.pk],
+            organization_public_id=_organization_of([event]),
+            severity=Severity.LOW,
+        )
+    # A refusal: a write through a read-only grant, or an organization's page with no
+    # active grant at all (the refusal of an outsider names the organization in its data).
+    organization = _organization_of([event]) or str(event.data.get("organization") or "")
+    return Firing(
+        subject=f"staff:{event.actor_public_id}",
+        evidence=[event.pk],
+        organization_public_id=organization,
+        detail=f"refused: {event.data.get('reason', '')}"[:300],
+        severity=Severity.HIGH,
+    )
+
+
 def _single_event(subject_prefix: str) -> Callable[[AuditEvent], Firing | None]:
     def evaluate(event: AuditEvent) -> Firing | None:
         return Firing(
@@ -329,6 +369,22 @@ RULES: tuple[Rule, ...] = (
         falsepositives=("an organization promoting a colleague on purpose (most of them)",),
         actions=frozenset({"tenancy.member.role_changed"}),
         evaluate=_privilege_escalation,
+    ),
+    Rule(
+        id="afspraak-staff-customer-access",
+        title="Staff accessed an organization's data",
+        level=Severity.HIGH,
+        logsource=f"audit trail: {SUPPORT_VIEW}, {ACCESS_DENIED} (actor is staff)",
+        condition="a staff account opened an organization's page through a support grant "
+        "(low: one alert per grant, later pages grouped in), or a staff account was refused "
+        "an organization's data: a write through the read-only grant, or any page without "
+        "an active grant (high)",
+        falsepositives=(
+            "support work the organization asked for and approved (the low alerts)",
+            "a staff member following a customer's link before the grant was approved",
+        ),
+        actions=frozenset({SUPPORT_VIEW, ACCESS_DENIED}),
+        evaluate=_staff_access,
     ),
     Rule(
         id="afspraak-mass-deletion",

@@ -85,6 +85,18 @@ class SiemStreamHandler(_FailLoudly, logging.StreamHandler):
 class SiemFileHandler(_FailLoudly, RotatingFileHandler):
     """Write each line to a file rotated by size; raise when it cannot be written."""
 
+    # The record last formatted and its line: the rotating handler formats each record
+    # twice (once to measure it against the size limit), and an ECS line costs enough to
+    # make once. Calls come under the handler's lock, one record at a time.
+    _formatted: tuple[logging.LogRecord, str] | None = None
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self._formatted is not None and self._formatted[0] is record:
+            return self._formatted[1]
+        line = super().format(record)
+        self._formatted = (record, line)
+        return line
+
 
 def syslog_frame(
     message: str,

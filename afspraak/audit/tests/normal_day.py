@@ -3,7 +3,8 @@
 Two organizations' people log in (a few with their second factor), mistype a password
 now and then (one of them tries an address of theirs that has no account, over and
 over), invitees book and cancel, an owner tidies up a schedule and a meeting type,
-someone is given the member role, the nightly backup succeeds and the keys rotate.
+someone is given the member role, a member is refused a page their role does not allow,
+the nightly backup succeeds and the keys rotate.
 """
 
 from datetime import timedelta
@@ -159,6 +160,15 @@ def replay_normal_day(clock: time_machine.Traveller, tenants: Tenants) -> int:
         data={"user": tenants.admin.user.public_id, "from": Role.ADMIN, "to": Role.MEMBER},
     )
     at(4, "tenancy.invitation.created", context=owner, organization=tenants.a)
+    # A member tries the invitation page their role does not allow (not staff: no alert).
+    at(
+        7,
+        "tenancy.access.denied",
+        context=AuditContext(actor=tenants.member.user, ip_address="203.0.113.12"),
+        organization=tenants.a,
+        outcome=Outcome.DENIED,
+        data={"reason": "permission", "organization": tenants.a.public_id},
+    )
     # A key rotation that starts and finishes, and the nightly backup.
     system = AuditContext.system()
     at(

@@ -7,7 +7,7 @@ import logging
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection
+from django.db import connection, transaction
 from django.test import RequestFactory
 
 from afspraak.audit.chain import link_event, verify_chain
@@ -175,3 +175,73 @@ def test_an_invitees_address_and_browser_are_kept_only_as_a_pseudonym(chained):
     assert AuditEvent.objects.get(pk=elsewhere.pk).ip_address == "203.0.113.9"
     deliver_due()
     assert verify_chain().intact
+
+
+def _edit(events: list[AuditEvent]) -> str:
+    raw("UPDATE audit_auditevent SET data = %s WHERE id = %s", ['{"n": 99}', events[1].pk])
+    return f"event {events[1].pk} of link 2 was changed (edited)"
+
+
+def _delete_event(events: list[AuditEvent]) -> str:
+    raw("DELETE FROM audit_auditevent WHERE id = %s", [events[1].pk])
+    return f"event {events[1].pk} of link 2 is missing (deleted)"
+
+
+def _delete_link(events: list[AuditEvent]) -> str:
+    raw("DELETE FROM audit_auditchainlink WHERE sequence = %s", [2])
+    return "link 2 is missing (deleted)"
+
+
+def _insert(events: list[AuditEvent]) -> str:
+    raw(
+        "INSERT INTO audit_auditevent (occurred_at, action, outcome, actor_public_id, "
+        "target_type, target_id, user_agent, source_pseudonym, request_id, data) "
+        "VALUES (%s, 'accounts.logout', 'success', '', '', '', '', '', '', '{}')",
+        [events[0].occurred_at],
+    )
+    inserted = AuditEvent.objects.filter(link__isnull=True).get().pk
+    # The trail goes on: a later event is chained after the forged one.
+    with transaction.atomic():
+        record("accounts.logout")
+    deliver_due()
+    return f"event {inserted} is not in the chain (inserted)"
+
+
+def _reorder(events: list[AuditEvent]) -> str:
+    for old, new in ((2, -1), (3, 2), (-1, 3)):
+        raw("UPDATE audit_auditchainlink SET sequence = %s WHERE sequence = %s", [new, old])
+    return "link 2 does not follow link 1 (links reordered or inserted)"
+
+
+def _truncate(events: list[AuditEvent]) -> str:
+    # The newest two events and their links gone, the head row set back to match: only the
+    # head the SIEM received tells.
+    survivor = AuditChainLink.objects.get(sequence=2)
+    raw("DELETE FROM audit_auditchainlink WHERE sequence > 2", [])
+    raw("DELETE FROM audit_auditevent WHERE id > %s", [events[1].pk])
+    raw("UPDATE audit_auditchainhead SET sequence = 2, mac = %s", [survivor.mac])
+    return "the chain ends at link 2, before the exported head 4 (truncated)"
+
+
+def _two_edits(events: list[AuditEvent]) -> str:
+    for event in (events[3], events[1]):
+        raw("UPDATE audit_auditevent SET action = %s WHERE id = %s", ["accounts.login", event.pk])
+    return f"event {events[1].pk} of link 2 was changed (edited)"
+
+
+@pytest.mark.parametrize(
+    "tamper", [_edit, _delete_event, _delete_link, _insert, _reorder, _truncate, _two_edits]
+)
+def test_the_command_names_the_first_broken_link_of_each_kind_of_tampering(chained, tamper):
+    events = chained(4)
+    head = AuditChainHead.objects.get()
+    exported = f"{head.sequence}:{head.mac}"  # what the SIEM received
+    call_command("audit", "verify", "--head", exported, stdout=io.StringIO())
+
+    expected = tamper(events)
+
+    out = io.StringIO()
+    with pytest.raises(CommandError) as broken:
+        call_command("audit", "verify", "--head", exported, "--json", stdout=out)
+    assert json.loads(out.getvalue())["first_break"] == expected
+    assert str(broken.value).endswith(f": {expected}.")

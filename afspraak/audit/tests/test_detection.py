@@ -9,9 +9,10 @@ import pytest
 from django.conf import settings
 from django.core import mail
 from django.core.management import call_command
+from django.urls import reverse
 
 from afspraak.accounts.login_identity import login_identity
-from afspraak.audit.alerts import overdue_alerts
+from afspraak.audit.alerts import organization_contacts, overdue_alerts
 from afspraak.audit.context import AuditContext
 from afspraak.audit.detection import PRIVILEGED_ROLES, RULES, evaluate, run_sweep
 from afspraak.audit.models import Alert, AlertStatus, AuditEvent, Outcome
@@ -19,11 +20,14 @@ from afspraak.audit.outbox import deliver_due
 from afspraak.audit.tests.normal_day import replay_normal_day
 from afspraak.audit.tests.test_chain import raw
 from afspraak.audit.trail import record
+from afspraak.compliance.support import decide_support_grant, request_support_access
+from afspraak.compliance.tests.staffing import staff_member
 from afspraak.tenancy.membership import change_member_role
 from afspraak.tenancy.roles import Role
 from afspraak.testing.access import member_access
 from afspraak.testing.audit import assert_audited, events
 from afspraak.testing.factories import MembershipFactory, UserFactory
+from afspraak.testing.logins import log_in_with_second_factor
 
 pytestmark = pytest.mark.django_db
 
@@ -400,3 +404,80 @@ def test_the_same_person_made_admin_in_two_organizations_alerts_each(tenants, cl
     )
     # B's owner hears of B's change, not only A's owners of A's.
     assert any("owner@b.test" in email.to for email in mail.outbox)
+
+
+def test_staff_support_pages_raise_one_low_alert_per_grant_told_to_the_organization(
+    client, tenants, clock
+):
+    staff = staff_member()
+    grant = request_support_access(AuditContext(actor=staff), tenants.a, reason="T 7", hours=2)
+    decide_support_grant(member_access(tenants.owner, reauthenticated=True), grant, approve=True)
+    deliver_all()
+    mail.outbox.clear()
+    log_in_with_second_factor(client, staff)
+    for name in ("tenancy:members", "tenancy:audit_log", "tenancy:members"):
+        clock.shift(timedelta(minutes=2))
+        assert client.get(reverse(name, args=[tenants.a.slug])).status_code == 200
+        deliver_all()
+
+    [alert] = _alerts("afspraak-staff-customer-access")
+    assert alert.severity == "low"
+    assert alert.subject == f"support-grant:{grant.public_id}"
+    assert alert.organization_public_id == tenants.a.public_id
+    views = events("compliance.support.page_viewed")
+    assert len(views) == 3
+    assert alert.evidence == [view.pk for view in views]
+    assert alert.firings == 3
+    # Told once, to the operator's team and to A's owners and admins.
+    assert sorted(tuple(email.to) for email in mail.outbox) == sorted(
+        [tuple(CONTACTS), ("admin@a.test", "owner@a.test")]
+    )
+
+
+def test_staff_refused_a_write_through_a_grant_raises_a_high_alert(client, tenants, clock):
+    staff = staff_member()
+    grant = request_support_access(AuditContext(actor=staff), tenants.a, reason="T 8", hours=2)
+    decide_support_grant(member_access(tenants.owner, reauthenticated=True), grant, approve=True)
+    log_in_with_second_factor(client, staff)
+
+    invite = client.post(reverse("tenancy:invite", args=[tenants.a.slug]), {"email": "x@b.test"})
+    deliver_all()
+
+    assert invite.status_code == 403
+    [alert] = _alerts("afspraak-staff-customer-access")
+    assert (alert.severity, alert.subject) == ("high", f"staff:{staff.public_id}")
+    assert alert.organization_public_id == tenants.a.public_id
+    assert alert.detail == "refused: permission"
+    [refusal] = events("tenancy.access.denied")
+    assert alert.evidence == [refusal.pk]
+
+
+def test_staff_reaching_an_organization_without_a_grant_raises_a_high_alert(client, tenants, clock):
+    staff = staff_member(is_superuser=True, is_staff=False)
+    log_in_with_second_factor(client, staff)
+
+    for _ in range(2):
+        assert client.get(reverse("tenancy:members", args=[tenants.b.slug])).status_code == 404
+    deliver_all()
+
+    [alert] = _alerts("afspraak-staff-customer-access")
+    assert (alert.severity, alert.subject) == ("high", f"staff:{staff.public_id}")
+    # The outsider's refusal stays out of B's log, yet B's owners hear of it.
+    assert alert.organization_public_id == tenants.b.public_id
+    assert alert.detail == "refused: not_member"
+    assert len(alert.evidence) == 2
+    assert sorted(tuple(email.to) for email in mail.outbox) == sorted(
+        [tuple(CONTACTS), tuple(organization_contacts(tenants.b.public_id))]
+    )
+
+
+def test_a_member_refused_a_page_is_not_staff_access(client, tenants):
+    client.force_login(tenants.member.user)
+
+    assert client.post(reverse("tenancy:invite", args=[tenants.a.slug])).status_code == 403
+    client.force_login(tenants.outsider.user)
+    assert client.get(reverse("tenancy:members", args=[tenants.a.slug])).status_code == 404
+    deliver_all()
+
+    assert len(events("tenancy.access.denied")) == 2
+    assert not _alerts("afspraak-staff-customer-access")

@@ -177,6 +177,26 @@ def test_the_file_sink_rotates_and_keeps_a_few_files(tmp_path):
     assert newest[-1]["event.id"] == str(events[-1].pk)
 
 
+def test_the_file_sink_formats_each_line_once(tmp_path, monkeypatch):
+    handler = build_siem_handler(f"file:{tmp_path / 'audit.json'}", file_max_bytes=1 << 20)
+    formatted: list[logging.LogRecord] = []
+    original = ECSFormatter.format
+
+    def counted(self: ECSFormatter, line: logging.LogRecord) -> str:
+        formatted.append(line)
+        return original(self, line)
+
+    monkeypatch.setattr(ECSFormatter, "format", counted)
+    for _ in use_handler(handler):
+        record("accounts.logout", data={"n": 1})
+        record("accounts.logout", data={"n": 2})
+        deliver_due()
+
+    lines = (tmp_path / "audit.json").read_text().splitlines()
+    assert [json.loads(line)["afspraak.data"]["n"] for line in lines] == [1, 2]
+    assert len(formatted) == 2
+
+
 def test_a_sink_that_cannot_write_leaves_the_line_in_the_outbox(tmp_path):
     handler = build_siem_handler(f"file:{tmp_path / 'audit.json'}")
     assert isinstance(handler, SiemFileHandler)
