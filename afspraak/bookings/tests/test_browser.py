@@ -238,6 +238,7 @@ def test_amsterdam_host_and_new_york_invitee_book_reschedule_and_cancel(
             assert event.decoded("DTSTART") == moved
 
         invitee.goto(page_url)
+        expect(invitee).to_have_url(re.compile(r"\?tz=America%2FNew_York$"))
         open_day(invitee, tuesday)
         assert new_york_clock(moved) in shown_slots(invitee)
     finally:
@@ -270,6 +271,7 @@ def test_booking_page_fits_a_phone_screen(browser_page, browser_console, https_l
             )
 
         page.goto(page_url)
+        expect(page).to_have_url(re.compile(r"\?tz=America%2FNew_York$"))
         open_day(page, monday)
         expect(page.locator(".day-slots a.slot").first).to_be_visible()
         assert fits()

@@ -5,6 +5,7 @@ The clock is not frozen: the live server and Chromium run in real time, so the d
 chosen relative to now (a weekday at least two days ahead, past the notice).
 """
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -61,6 +62,8 @@ def test_an_invitee_books_and_sees_a_confirmation_back_included(
         page = context.new_page()
         watch_console(page, browser_console)
         page.goto(page_url)
+        # The page switches to the browser's zone once the zone list has loaded.
+        expect(page).to_have_url(re.compile(r"tz=America%2FNew_York"))
         expect(page.get_by_role("link", name="Log in")).to_have_count(0)
         open_day(page, monday)
         choose_day_in_place(page, day_label(tuesday))

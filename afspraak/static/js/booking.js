@@ -8,8 +8,21 @@
     return;
   }
   var params = new URLSearchParams(window.location.search);
+  // Once the visitor has chosen something, the page is theirs: a zone switch arriving later
+  // (after the zone list) would reload it from under them.
+  var interacted = false;
+  document.addEventListener(
+    "click",
+    function () {
+      interacted = true;
+    },
+    { capture: true, once: true }
+  );
 
   function showBrowserZone() {
+    if (interacted) {
+      return;
+    }
     var zone = "";
     try {
       zone = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
