@@ -94,7 +94,7 @@ def test_the_embed_code_on_the_host_home_fits_the_screen(
         page.goto("/accounts/login/")
         page.get_by_label("Email").fill("owner@alpha.test")
         page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_role("button", name="Log in").click()
         embed = page.get_by_label("Embed code")
         expect(embed).to_have_value(re.compile(r'^<iframe src="https://[^"]+/alpha/[^"]+/"'))
         assert_page_is_sound(page, "host-home-embed-code")
