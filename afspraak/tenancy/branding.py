@@ -169,6 +169,20 @@ def brand_stylesheet(organization: Organization) -> str:
     )
 
 
+def brand_navigation_stylesheet(organization: Organization) -> str:
+    """Return the CSS that marks the host's organization navigation with the accent."""
+    colour = organization.accent_colour
+    if not colour:
+        return ""
+    # The host's own pages keep Afspraak's look (the accent is for invitees); only the
+    # navigation's rule and current-page underline, lines rather than text, take it.
+    return (
+        f".org-nav {{ border-bottom: 3px solid {colour}; }}\n"
+        f'.org-nav a[aria-current="page"] {{ text-decoration-color: {colour}; '
+        "text-decoration-thickness: 3px; text-underline-offset: .3em; }\n"
+    )
+
+
 def update_branding(
     access: Access, *, accent_colour: str, logo: bytes | None, remove_logo: bool = False
 ) -> Organization:

@@ -235,3 +235,36 @@ def test_the_audit_log_says_the_branding_changed(client, tenants):
     client.force_login(tenants.owner.user)
     log = client.get(reverse("tenancy:audit_log", args=[tenants.a.slug]), {"category": "settings"})
     assert "changed the branding (accent colour or logo)" in log.content.decode()
+
+
+def test_members_pages_mark_the_organization_navigation_with_the_accent_only(client, tenants):
+    update_branding(member_access(tenants.owner), accent_colour="#8a1c7c", logo=None)
+    tenants.a.refresh_from_db()
+    version = brand_version(tenants.a)
+    client.force_login(tenants.member.user)
+    page = client.get(reverse("tenancy:home", args=[tenants.a.slug])).content.decode()
+    navigation = reverse("tenancy:brand_navigation_stylesheet", args=[tenants.a.slug, version])
+    assert f'<link rel="stylesheet" href="{navigation}">' in page
+    # The host's own pages keep Afspraak's accent: the public stylesheet is not loaded.
+    assert reverse("tenancy:brand_stylesheet", args=[tenants.a.slug, version]) not in page
+
+    served = client.get(navigation)
+    css = served.content.decode()
+    assert served["Content-Type"].startswith("text/css")
+    assert "immutable" in served["Cache-Control"]
+    assert ".org-nav { border-bottom: 3px solid #8a1c7c; }" in css
+    assert "text-decoration-color: #8a1c7c" in css
+    assert ":root" not in css
+    assert "--accent" not in css
+
+
+def test_an_organization_without_an_accent_links_no_navigation_stylesheet(client, tenants):
+    client.force_login(tenants.member.user)
+    page = client.get(reverse("tenancy:home", args=[tenants.a.slug])).content.decode()
+    assert "/nav.css" not in page
+    served = client.get(
+        reverse("tenancy:brand_navigation_stylesheet", args=[tenants.a.slug, "0" * 12])
+    )
+    assert served.status_code == 200
+    assert served.content == b""
+    assert "immutable" not in served["Cache-Control"]
