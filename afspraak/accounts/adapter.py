@@ -8,9 +8,12 @@ from allauth.core import context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from allauth.usersessions.adapter import DefaultUserSessionsAdapter
+from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.http import HttpRequest
 
+from afspraak.accounts.html_email import attach_html_part
 from afspraak.accounts.mfa_secrets import UnsealedSecret, open_secret
 from afspraak.accounts.middleware import SECOND_FACTOR_TYPES, must_have_mfa
 from afspraak.audit.context import context_of
@@ -19,7 +22,8 @@ from afspraak.audit.trail import record
 
 
 class AccountAdapter(DefaultAccountAdapter):
-    """Account rules: lower-cased e-mail logins; audited throttling of failed logins."""
+    """Account rules: lower-cased e-mail logins; audited throttling of failed logins; e-mails
+    with an HTML part in the site's design."""
 
     def clean_email(self, email: str) -> str:
         return super().clean_email(email).strip().lower()
@@ -28,6 +32,27 @@ class AccountAdapter(DefaultAccountAdapter):
         # The sign-up form asks the name others will see (SignupForm.full_name).
         user.full_name = form.cleaned_data.get("full_name", "")
         return super().save_user(request, user, form, commit=commit)
+
+    def render_mail(
+        self,
+        template_prefix: str,
+        email: str | list[str],
+        context: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> EmailMessage:
+        # The site's own address, for the footer: allauth's "current site" is whatever
+        # host the request named (the greeting once read "Hello from localhost:9443!").
+        context = {**context, "site_url": settings.SITE_URL}
+        message = super().render_mail(template_prefix, email, context, headers)
+        if isinstance(message, EmailMultiAlternatives) and not message.alternatives:
+            action_url, action_label = _main_link(context)
+            attach_html_part(
+                message,
+                title=str(message.subject).removeprefix(settings.ACCOUNT_EMAIL_SUBJECT_PREFIX),
+                action_url=action_url,
+                action_label=action_label,
+            )
+        return message
 
     def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
         # allauth refuses here, before any password is checked, once this address has
@@ -44,6 +69,22 @@ class AccountAdapter(DefaultAccountAdapter):
                 data={"rate": "login_failed"},
             )
             raise
+
+
+# The links allauth's e-mails carry, by context key, and their HTML part's button.
+MAIN_LINKS = (
+    ("activate_url", "Confirm your e-mail address"),
+    ("password_reset_url", "Reset your password"),
+    ("signup_url", "Sign up"),
+)
+
+
+def _main_link(context: dict[str, Any]) -> tuple[str, str]:
+    """Return the address and label of the button an account e-mail's HTML part shows."""
+    for key, label in MAIN_LINKS:
+        if context.get(key):
+            return str(context[key]), label
+    return "", ""
 
 
 class MFAAdapter(DefaultMFAAdapter):

@@ -12,11 +12,12 @@ import smtplib
 from datetime import datetime
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from afspraak.accounts.html_email import attach_html_part
 from afspraak.audit.models import OutboxMessage
 from afspraak.audit.outbox import enqueue, handles
 from afspraak.bookings.links import LINK_LIFETIME_AFTER_MEETING, invitee_url
@@ -64,7 +65,7 @@ def send_fresh_links_email(message: OutboxMessage) -> None:
     )
 
 
-def _message(invitee: Invitee, bookings: list[Booking]) -> EmailMessage:
+def _message(invitee: Invitee, bookings: list[Booking]) -> EmailMultiAlternatives:
     organization = bookings[0].organization
     entries = [
         {
@@ -79,16 +80,17 @@ def _message(invitee: Invitee, bookings: list[Booking]) -> EmailMessage:
         "bookings/email/fresh_links_invitee.txt",
         {"invitee_name": invitee.name, "organization": organization.name, "entries": entries},
     )
-    subject = " ".join(
-        f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Your booking links: {organization.name}".split()
-    )
-    return EmailMessage(
-        subject=subject,
+    title = f"Your booking links: {organization.name}"
+    message = EmailMultiAlternatives(
+        subject=" ".join(f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{title}".split()),
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[invitee.email],
         headers={"Auto-Submitted": "auto-generated"},
     )
+    # One link per booking: each is in the text, so the HTML part has no single button.
+    attach_html_part(message, title=title, organization=organization)
+    return message
 
 
 def send_fresh_links(*, organization_public_id: str, invitee_public_id: str) -> bool:

@@ -44,6 +44,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import dateformat, timezone
 
+from afspraak.accounts.html_email import attach_html_part
 from afspraak.audit.models import OutboxMessage
 from afspraak.audit.outbox import enqueue_together, handles
 from afspraak.bookings import ics
@@ -142,6 +143,8 @@ def build_message(
     zone = host_zone(booking) if for_host else booking.invitee_timezone
     other = booking.invitee_name if for_host else ics.host_name(booking)
     when = format_when(booking.start, booking.end, zone)
+    manage_url = "" if for_host else f"{settings.SITE_URL}{invitee_url(booking)}"
+    dashboard_url = host_dashboard_url(booking) if for_host else ""
     context = {
         "booking": booking,
         "notice": notice,
@@ -159,8 +162,8 @@ def build_message(
         ),
         "location": booking.location,
         "reason": booking.cancel_reason,
-        "manage_url": "" if for_host else f"{settings.SITE_URL}{invitee_url(booking)}",
-        "dashboard_url": host_dashboard_url(booking) if for_host else "",
+        "manage_url": manage_url,
+        "dashboard_url": dashboard_url,
     }
     subject = _one_line(
         # The prefix of the site's account e-mails, so all its mail looks alike.
@@ -168,21 +171,6 @@ def build_message(
         + kind.subject.format(what=f"{booking.meeting_type.name} with {other}", when=when)
     )
     body = render_to_string(f"bookings/email/{notice}_{recipient}.txt", context)
-    html = render_to_string(
-        "bookings/email/message.html",
-        {
-            "title": _one_line(
-                kind.subject.format(what=f"{booking.meeting_type.name} with {other}", when=when)
-            ),
-            "organization_name": booking.organization.name,
-            # Its branding: accent colour and logo (afspraak.tenancy.templatetags.branding).
-            "organization": booking.organization,
-            # The text part, paragraph by paragraph: one wording for both parts.
-            "paragraphs": [part.strip() for part in body.split("\n\n") if part.strip()],
-            "action_url": context["dashboard_url"] if for_host else context["manage_url"],
-            "action_label": "Open in your dashboard" if for_host else "Open your booking",
-        },
-    )
     host_email, invitee_email = booking.host.email, booking.invitee.email
     message = EmailMultiAlternatives(
         subject=subject,
@@ -193,7 +181,14 @@ def build_message(
         reply_to=[invitee_email if for_host else host_email],
         headers={"Auto-Submitted": "auto-generated"},
     )
-    message.attach_alternative(html, "text/html")
+    attach_html_part(
+        message,
+        title=kind.subject.format(what=f"{booking.meeting_type.name} with {other}", when=when),
+        # Its branding: accent colour and logo (afspraak.tenancy.templatetags.branding).
+        organization=booking.organization,
+        action_url=dashboard_url if for_host else manage_url,
+        action_label="Open in your dashboard" if for_host else "Open your booking",
+    )
     if kind.method is not None:
         calendar = ics.invitation(booking, method=kind.method, for_host=for_host)
         message.attach_alternative(calendar.decode(), f"text/calendar; method={kind.method}")

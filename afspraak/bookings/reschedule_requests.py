@@ -10,10 +10,11 @@ import smtplib
 from datetime import datetime
 
 from django.conf import settings
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from afspraak.accounts.html_email import attach_html_part
 from afspraak.audit.models import OutboxMessage
 from afspraak.audit.outbox import enqueue, handles
 from afspraak.audit.trail import record
@@ -81,8 +82,9 @@ def send_reschedule_request_email(message: OutboxMessage) -> None:
     logger.info("reschedule request sent for booking %s", booking.public_id)
 
 
-def _message(booking: Booking) -> EmailMessage:
+def _message(booking: Booking) -> EmailMultiAlternatives:
     host = booking.host.full_name or booking.organization.name
+    reschedule_url = f"{settings.SITE_URL}{invitee_url(booking, 'reschedule')}"
     body = render_to_string(
         "bookings/email/reschedule_request_invitee.txt",
         {
@@ -90,18 +92,23 @@ def _message(booking: Booking) -> EmailMessage:
             "host": host,
             "meeting_type": booking.meeting_type.name,
             "when": format_when(booking.start, booking.end, booking.invitee_timezone),
-            "reschedule_url": f"{settings.SITE_URL}{invitee_url(booking, 'reschedule')}",
+            "reschedule_url": reschedule_url,
             "manage_url": f"{settings.SITE_URL}{invitee_url(booking)}",
         },
     )
-    subject = " ".join(
-        f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}Please choose another time: "
-        f"{booking.meeting_type.name}".split()
-    )
-    return EmailMessage(
-        subject=subject,
+    title = f"Please choose another time: {booking.meeting_type.name}"
+    message = EmailMultiAlternatives(
+        subject=" ".join(f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{title}".split()),
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[booking.invitee.email],
         headers={"Auto-Submitted": "auto-generated"},
     )
+    attach_html_part(
+        message,
+        title=title,
+        organization=booking.organization,
+        action_url=reschedule_url,
+        action_label="Choose another time",
+    )
+    return message

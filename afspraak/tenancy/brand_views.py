@@ -9,6 +9,7 @@ from afspraak.errors import NotFoundError
 from afspraak.tenancy.access import access_for_visitor
 from afspraak.tenancy.branding import (
     MAX_LOGO_BYTES,
+    brand_navigation_stylesheet,
     brand_stylesheet,
     brand_version,
     update_branding,
@@ -107,6 +108,14 @@ def stylesheet(request: HttpRequest, org_slug: str, version: str) -> HttpRespons
     response = HttpResponse(brand_stylesheet(organization), content_type="text/css")
     current = version == brand_version(organization)
     response["Cache-Control"] = _IMMUTABLE if current else _SHORT
+    return response
+
+
+def navigation_stylesheet(request: HttpRequest, org_slug: str, version: str) -> HttpResponse:
+    """Serve the accent for the organization navigation of its members' pages."""
+    organization = _organization_or_404(org_slug)
+    response = HttpResponse(brand_navigation_stylesheet(organization), content_type="text/css")
+    response["Cache-Control"] = _IMMUTABLE if version == brand_version(organization) else _SHORT
     return response
 
 

@@ -3,9 +3,11 @@
 The colour must keep white text on it readable (WCAG AA, 4.5:1), since the design
 system writes white on the accent (buttons) and the accent on white (links), and the
 two contrasts are the same number. The logo is an uploaded image; Pillow is not a
-runtime dependency, so only PNG and JPEG are taken, recognised by their signature,
-and their size read from the header: anything else, or a header that does not parse,
-is refused. It is served with its own type, ``nosniff`` and a CSP that runs nothing.
+runtime dependency, so only PNG, JPEG and still WebP are taken, recognised by their
+signature, and their size read from the header: anything else, or a header that does
+not parse, is refused (an animated WebP too: a logo does not move). The bytes are
+stored as uploaded and served with their own type, ``nosniff`` and a CSP that runs
+nothing, so the browser's own decoder is the only one that reads them.
 """
 
 import hashlib
@@ -28,6 +30,8 @@ _COLOUR = re.compile(r"#[0-9a-f]{6}")
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # JPEG start-of-frame markers (baseline, progressive...), which carry the image's size.
 _JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+# WebP's extended header flags an animation with this bit.
+_WEBP_ANIMATION = 0x02
 
 
 class BrandingError(TenancyError):
@@ -93,16 +97,44 @@ def _jpeg_size(data: bytes) -> tuple[int, int]:
     raise BrandingError("The JPEG file is damaged: its size could not be read.")
 
 
+def _is_webp(data: bytes) -> bool:
+    return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+
+
+def _webp_size(data: bytes) -> tuple[int, int]:
+    # RIFF header (12 bytes), then the first chunk: VP8X (extended), VP8L (lossless) or
+    # "VP8 " (lossy), each with the canvas size at its own place.
+    damaged = BrandingError("The WebP file is damaged: its size could not be read.")
+    if len(data) < 30 or struct.unpack("<I", data[4:8])[0] + 8 != len(data):
+        raise damaged
+    chunk = data[12:16]
+    if chunk == b"VP8X":
+        if data[20] & _WEBP_ANIMATION:
+            raise BrandingError("The logo must be a still image, not an animation.")
+        width = int.from_bytes(data[24:27], "little") + 1
+        height = int.from_bytes(data[27:30], "little") + 1
+        return width, height
+    if chunk == b"VP8L" and data[20] == 0x2F:
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    raise damaged
+
+
 def inspect_logo(data: bytes) -> Logo:
-    """Return the type and size of an uploaded logo, or refuse anything but a sane PNG/JPEG."""
+    """Return the type and size of an uploaded logo; refuse all but a sane PNG, JPEG or WebP."""
     if len(data) > MAX_LOGO_BYTES:
         raise BrandingError(f"The logo is larger than {MAX_LOGO_BYTES // 1024} KB.")
     if data.startswith(_PNG_SIGNATURE):
         content_type, (width, height) = "image/png", _png_size(data)
     elif data.startswith(b"\xff\xd8\xff"):
         content_type, (width, height) = "image/jpeg", _jpeg_size(data)
+    elif _is_webp(data):
+        content_type, (width, height) = "image/webp", _webp_size(data)
     else:
-        raise BrandingError("The logo must be a PNG or JPEG image.")
+        raise BrandingError("The logo must be a PNG, JPEG or WebP image.")
     if not (1 <= width <= MAX_LOGO_SIDE and 1 <= height <= MAX_LOGO_SIDE):
         raise BrandingError(f"The logo must be between 1 and {MAX_LOGO_SIDE} pixels wide and high.")
     return Logo(content_type, width, height)
@@ -134,6 +166,20 @@ def brand_stylesheet(organization: Organization) -> str:
     return (
         f":root {{ --accent: {colour}; --accent-dark: {_shade(colour, 0.75)}; "
         f"--accent-soft: {_tint(colour, 0.08)}; }}\n"
+    )
+
+
+def brand_navigation_stylesheet(organization: Organization) -> str:
+    """Return the CSS that marks the host's organization navigation with the accent."""
+    colour = organization.accent_colour
+    if not colour:
+        return ""
+    # The host's own pages keep Afspraak's look (the accent is for invitees); only the
+    # navigation's rule and current-page underline, lines rather than text, take it.
+    return (
+        f".org-nav {{ border-bottom: 3px solid {colour}; }}\n"
+        f'.org-nav a[aria-current="page"] {{ text-decoration-color: {colour}; '
+        "text-decoration-thickness: 3px; text-underline-offset: .3em; }\n"
     )
 
 

@@ -148,7 +148,7 @@ class BrandingForm(forms.Form):
     logo = forms.FileField(
         required=False,
         label="Logo",
-        help_text="A PNG or JPEG image of at most 256 KB and 2048 pixels a side.",
-        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg"}),
+        help_text="A PNG, JPEG or WebP image of at most 256 KB and 2048 pixels a side.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
     )
     remove_logo = forms.BooleanField(required=False, label="Remove the current logo")

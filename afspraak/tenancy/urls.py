@@ -34,6 +34,11 @@ urlpatterns = [
         brand_views.stylesheet,
         name="brand_stylesheet",
     ),
+    path(
+        "o-brand/<slug:org_slug>/<str:version>/nav.css",
+        brand_views.navigation_stylesheet,
+        name="brand_navigation_stylesheet",
+    ),
     path("o-brand/<slug:org_slug>/<str:version>/logo", brand_views.logo, name="brand_logo"),
     path("o/<slug:org_slug>/security/", views.security, name="security"),
     path("o/<slug:org_slug>/security/edit/", views.security_edit, name="security_edit"),

@@ -11,8 +11,9 @@ messages and uncaught errors (CSP violations show up there).
 logged in with their second factor (staff pages ask for one).
 
 ``assert_page_is_sound`` checks a page the way issue 12 asks: it fits the viewport (no
-horizontal scrolling), axe-core (vendored, never served) finds no serious or critical
-violation, and a screenshot lands in ``var/screenshots/`` for a reviewer.
+horizontal scrolling), no table header or short cell breaks a word, axe-core (vendored,
+never served) finds no serious or critical violation, and a screenshot lands in
+``var/screenshots/`` for a reviewer.
 
 Browser tests carry the ``browser`` marker; they run on the SQLite run only.
 """
@@ -126,6 +127,35 @@ def accessibility_violations(page: "Page") -> list[str]:
     ]
 
 
+# Finds each word of the table headers and short cells whose letters lie on two lines.
+_SPLIT_WORDS_SCRIPT = """
+() => {
+  const split = [];
+  for (const cell of document.querySelectorAll("th, td.short")) {
+    if (!cell.getClientRects().length) continue;
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const match of node.data.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const lines = new Set(
+          [...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top))
+        );
+        if (lines.size > 1) split.push(match[0]);
+      }
+    }
+  }
+  return split;
+}
+"""
+
+
+def words_split_across_lines(page: "Page") -> list[str]:
+    """Return the words of table headers and short cells (``td.short``) broken mid-word."""
+    return list(page.evaluate(_SPLIT_WORDS_SCRIPT))
+
+
 def assert_page_is_sound(page: "Page", name: str) -> None:
     """Assert ``page`` fits its viewport and is axe clean; save its screenshot as ``name``."""
     width = page.viewport_size["width"] if page.viewport_size else 0
@@ -134,6 +164,9 @@ def assert_page_is_sound(page: "Page", name: str) -> None:
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     if scroll_width > width:
         pytest.fail(f"{name} is {scroll_width} px wide at {width} px")
+    split = words_split_across_lines(page)
+    if split:
+        pytest.fail(f"{name} at {width} px breaks table words mid-word: {split}")
     violations = accessibility_violations(page)
     if violations:
         pytest.fail(f"{name} at {width} px: " + "; ".join(violations))

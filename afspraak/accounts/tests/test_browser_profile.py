@@ -28,7 +28,7 @@ def test_a_host_renames_themselves_on_the_profile_page(
         page.goto("/accounts/login/")
         page.get_by_label("Email").fill(EMAIL)
         page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_role("button", name="Log in").click()
         page.get_by_role("link", name="Profile").click()
 
         name = page.get_by_label("Your name")

@@ -78,8 +78,8 @@ def test_new_user_signs_up_verifies_enables_totp_and_signs_back_in_with_it(
     page.get_by_label("Email").fill(EMAIL)
     page.get_by_label(re.compile(r"^Password:?$")).fill(PASSWORD)
     page.get_by_label("Password (again)").fill(PASSWORD)
-    page.get_by_role("button", name="Sign Up").click()
-    expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Confirm your e-mail address")).to_be_visible()
 
     (message,) = mail.outbox
     assert message.to == [EMAIL]
@@ -94,7 +94,7 @@ def test_new_user_signs_up_verifies_enables_totp_and_signs_back_in_with_it(
     visit(page, "/accounts/login/")
     page.get_by_label("Email").fill(EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="Welcome, Hanna de Vries")).to_be_visible()
     session_cookie = next(
         c for c in page.context.cookies() if c["name"] == "__Host-afspraak_session"
@@ -103,35 +103,35 @@ def test_new_user_signs_up_verifies_enables_totp_and_signs_back_in_with_it(
 
     page.get_by_role("link", name="Two-factor").click()
     authenticator_app = page.locator("section").filter(
-        has=page.get_by_role("heading", name="Authenticator App")
+        has=page.get_by_role("heading", name="Authenticator app")
     )
-    authenticator_app.get_by_role("link", name="Activate").click()
+    authenticator_app.get_by_role("link", name="Set up").click()
     heading = page.get_by_role(
-        "heading", name=re.compile("^(Confirm Access|Activate Authenticator App)$")
+        "heading", name=re.compile("^(Confirm it is you|Set up an authenticator app)$")
     )
     expect(heading).to_be_visible()
-    if heading.inner_text().strip() == "Confirm Access":
+    if heading.inner_text().strip() == "Confirm it is you":
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Confirm").click()
-    expect(page.get_by_role("heading", name="Activate Authenticator App")).to_be_visible()
-    secret = page.get_by_label("Authenticator secret").input_value()
+    expect(page.get_by_role("heading", name="Set up an authenticator app")).to_be_visible()
+    secret = page.locator(".totp-secret").inner_text().strip()
     assert re.fullmatch(r"[A-Z2-7]{32}", secret), secret
     spent = submit_totp_code(page, secret, field="Authenticator code", button="Activate")
 
-    expect(page.get_by_role("heading", name="Recovery Codes")).to_be_visible()
+    expect(page.get_by_role("heading", name="Recovery codes")).to_be_visible()
     recovery_codes = page.get_by_label("Unused codes").input_value().split()
     assert recovery_codes
     assert all(code.isdigit() for code in recovery_codes)
 
     page.get_by_role("button", name="Log out").click()
-    expect(page.get_by_text("You have signed out.")).to_be_visible()
+    expect(page.get_by_text("You have logged out.")).to_be_visible()
 
     visit(page, "/accounts/login/")
     page.get_by_label("Email").fill(EMAIL)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/$"))
-    submit_totp_code(page, secret, field="Code", button="Sign In", after_counter=spent)
+    submit_totp_code(page, secret, field="Code", button="Log in", after_counter=spent)
     expect(page.get_by_role("heading", name="Welcome, Hanna de Vries")).to_be_visible()
 
     page.get_by_role("link", name="Sessions").click()

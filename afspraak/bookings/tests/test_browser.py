@@ -97,7 +97,7 @@ def test_amsterdam_host_and_new_york_invitee_book_reschedule_and_cancel(
     host.goto("/accounts/login/")
     host.get_by_label("Email").fill(HOST)
     host.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    host.get_by_role("button", name="Sign In").click()
+    host.get_by_role("button", name="Log in").click()
     host.get_by_role("link", name="Alpha Clinic").click()
     host.get_by_role("link", name="Schedules").click()
     host.get_by_role("link", name="New schedule").click()

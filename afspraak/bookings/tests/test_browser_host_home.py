@@ -42,7 +42,7 @@ def test_the_host_home_shows_what_needs_them_and_copies_a_link(
         page.goto("/accounts/login/")
         page.get_by_label("Email").fill(HOST)
         page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_role("button", name="Log in").click()
         expect(page.get_by_role("heading", name="Upcoming 1")).to_be_visible()
         expect(page.get_by_role("heading", name="Awaiting your approval 1")).to_be_visible()
         expect(page.locator("main")).to_contain_text(LONG_NAME)
@@ -78,7 +78,7 @@ def test_the_host_asks_the_invitee_to_reschedule_after_a_confirmation(
         page.goto("/accounts/login/")
         page.get_by_label("Email").fill(HOST)
         page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_role("button", name="Log in").click()
         page.goto(f"/o/studio/bookings/{booking.public_id}/")
         page.get_by_role("link", name="Ask the invitee to reschedule…").click()
         expect(

@@ -4,6 +4,9 @@ import re
 
 import pytest
 
+from afspraak.bookings import link_renewal, reschedule_requests
+from afspraak.bookings.links import invitee_url
+from afspraak.bookings.models import Booking
 from afspraak.bookings.tests.test_notifications import (
     INVITEE_EMAIL,
     TUESDAY_1500_AMSTERDAM,
@@ -11,6 +14,7 @@ from afspraak.bookings.tests.test_notifications import (
     clock_start,  # noqa: F401 - the module's moment, for the clock
     committed,  # noqa: F401 - the fixture that runs the outbox after the change
 )
+from afspraak.tenancy.context import organization_context
 from afspraak.testing.factories import MeetingTypeFactory, book
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clock")]
@@ -55,3 +59,47 @@ def test_account_emails_greet_with_the_product_not_the_server(client, smtp_serve
     [mail] = smtp_server.messages
     assert "Hello from Afspraak!" in mail.text()
     assert "localhost" not in mail.text().splitlines()[0]
+
+
+def test_a_reschedule_request_has_a_branded_escaped_html_part_with_its_link(smtp_server):
+    meeting_type = MeetingTypeFactory.create(
+        name="Intake <call>", schedule__organization__name="Alpha & <Sons>"
+    )
+    organization = meeting_type.schedule.organization
+    organization.accent_colour = "#7a2e8a"
+    organization.save(update_fields=["accent_colour"])
+    booking = book(
+        meeting_type, TUESDAY_1500_AMSTERDAM, name="Ada <b>Lovelace</b>", email=INVITEE_EMAIL
+    )
+    with organization_context(organization):
+        reschedule_requests._message(Booking.objects.get(pk=booking.pk)).send()
+
+    mail = _only(smtp_server.to(INVITEE_EMAIL))
+    text, html = mail.text(), html_of(mail)
+    assert "Ada <b>Lovelace</b>" in text
+    assert "Ada &lt;b&gt;Lovelace&lt;/b&gt;" in html
+    assert "<b>" not in html
+    assert "Please choose another time: Intake &lt;call&gt;" in html
+    assert "Sent by Afspraak for Alpha &amp; &lt;Sons&gt;." in html
+    [button] = re.findall(
+        r'<a href="(https://[^"]+/reschedule/)"[^>]*background:#7a2e8a[^>]*>'
+        r"Choose another time</a>",
+        html,
+    )
+    assert button in text
+
+
+def test_fresh_links_have_an_html_part_with_every_link(smtp_server):
+    meeting_type = MeetingTypeFactory.create(name="Intake call")
+    organization = meeting_type.schedule.organization
+    booking = book(meeting_type, TUESDAY_1500_AMSTERDAM, name="Ada", email=INVITEE_EMAIL)
+    with organization_context(organization):
+        loaded = Booking.objects.select_related("organization", "meeting_type").get(pk=booking.pk)
+        link_renewal._message(loaded.invitee, [loaded]).send()
+
+    mail = _only(smtp_server.to(INVITEE_EMAIL))
+    text, html = mail.text(), html_of(mail)
+    fresh = invitee_url(loaded)
+    assert fresh in text
+    assert f'{fresh}" rel="nofollow">' in html
+    assert "Intake call" in html

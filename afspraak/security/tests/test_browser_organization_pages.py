@@ -73,7 +73,7 @@ def test_audit_log_and_alerts_fit_the_screen_and_are_accessible(
         page.goto("/accounts/login/")
         page.get_by_label("Email").fill(OWNER)
         page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_role("button", name="Log in").click()
         expect(page.get_by_role("link", name="Alpha Clinic")).to_be_visible()
 
         page.goto("/o/alpha/audit/")

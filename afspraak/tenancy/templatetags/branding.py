@@ -25,6 +25,19 @@ def brand_stylesheet_link(organization: object) -> str:
 
 
 @register.simple_tag
+def brand_navigation_stylesheet_link(organization: object) -> str:
+    """Return the <link> to the accent of the organization navigation, or nothing."""
+    if not isinstance(organization, Organization) or not organization.accent_colour:
+        return ""
+    url = reverse(
+        "tenancy:brand_navigation_stylesheet",
+        kwargs={"org_slug": organization.slug, "version": brand_version(organization)},
+    )
+    # In the body beside the navigation it marks (a stylesheet link may stand there).
+    return format_html('<link rel="stylesheet" href="{}">', url)
+
+
+@register.simple_tag
 def brand_logo_url(organization: object, *, absolute: bool = False) -> str:
     """Return the address of the organization's logo (absolute for e-mails), or ''."""
     if not isinstance(organization, Organization) or not organization.logo_hash:

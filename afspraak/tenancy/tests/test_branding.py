@@ -28,10 +28,21 @@ pytestmark = pytest.mark.django_db
 WEDNESDAY_1100_AMSTERDAM = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 
 
-def image(kind: str, size: tuple[int, int] = (120, 40)) -> bytes:
+def image(kind: str, size: tuple[int, int] = (120, 40), **options) -> bytes:
     buffer = io.BytesIO()
-    Image.new("RGB", size, (20, 80, 160)).save(buffer, format=kind)
+    Image.new("RGB", size, (20, 80, 160)).save(buffer, format=kind, **options)
     return buffer.getvalue()
+
+
+def animated_webp() -> bytes:
+    buffer = io.BytesIO()
+    first, second = (Image.new("RGB", (30, 20), colour) for colour in ((1, 2, 3), (200, 2, 3)))
+    first.save(buffer, format="WEBP", save_all=True, append_images=[second], duration=100)
+    return buffer.getvalue()
+
+
+# A minimal big-endian EXIF block: Pillow then writes WebP's extended (VP8X) header.
+EXIF = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x00"
 
 
 @pytest.mark.parametrize(
@@ -60,19 +71,40 @@ def test_the_contrast_is_the_wcag_ratio():
     assert contrast_with_white("#767676") >= 4.5 > contrast_with_white("#777777")
 
 
-@pytest.mark.parametrize(("kind", "content_type"), [("PNG", "image/png"), ("JPEG", "image/jpeg")])
-def test_a_png_or_jpeg_logo_is_read_from_its_header(kind, content_type):
-    logo = inspect_logo(image(kind, (300, 90)))
+@pytest.mark.parametrize(
+    ("kind", "options", "content_type"),
+    [
+        ("PNG", {}, "image/png"),
+        ("JPEG", {}, "image/jpeg"),
+        ("WEBP", {}, "image/webp"),
+        ("WEBP", {"lossless": True}, "image/webp"),
+        ("WEBP", {"exif": EXIF}, "image/webp"),
+    ],
+    ids=["png", "jpeg", "webp-lossy", "webp-lossless", "webp-extended"],
+)
+def test_a_png_jpeg_or_webp_logo_is_read_from_its_header(kind, options, content_type):
+    logo = inspect_logo(image(kind, (300, 90), **options))
     assert (logo.content_type, logo.width, logo.height) == (content_type, 300, 90)
+
+
+@pytest.mark.parametrize("options", [{}, {"lossless": True}, {"exif": EXIF}])
+def test_a_webp_logo_is_sized_like_the_image_it_holds(options):
+    logo = inspect_logo(image("WEBP", (2048, 7), **options))
+    assert (logo.width, logo.height) == (2048, 7)
+    with pytest.raises(BrandingError, match="between 1 and 2048 pixels"):
+        inspect_logo(image("WEBP", (2049, 7), **options))
 
 
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        (image("GIF"), "must be a PNG or JPEG"),
-        (image("WEBP"), "must be a PNG or JPEG"),
-        (b"<svg onload=alert(1)>", "must be a PNG or JPEG"),
-        (b"<html><script>alert(1)</script>", "must be a PNG or JPEG"),
+        (image("GIF"), "must be a PNG, JPEG or WebP"),
+        (b"<svg onload=alert(1)>", "must be a PNG, JPEG or WebP"),
+        (b"<html><script>alert(1)</script>", "must be a PNG, JPEG or WebP"),
+        (b"RIFF\x04\x00\x00\x00WAVE", "must be a PNG, JPEG or WebP"),
+        (animated_webp(), "a still image, not an animation"),
+        (image("WEBP")[:-2], "WebP file is damaged"),
+        (image("WEBP")[:12] + b"VP8Z" + image("WEBP")[16:], "WebP file is damaged"),
         (image("PNG")[:20], "PNG file is damaged"),
         (b"\xff\xd8\xff\xe0\x00\x10JFIF", "JPEG file is damaged"),
         (image("PNG", (3000, 10)), "between 1 and 2048 pixels"),
@@ -109,7 +141,7 @@ def test_a_bad_colour_or_logo_is_refused_on_the_page_with_its_reason(client, ten
     fake.name = "logo.png"
     refused = client.post(url, {"accent_colour": "", "logo": fake})
     assert refused.status_code == 400
-    assert "must be a PNG or JPEG" in refused.content.decode()
+    assert "must be a PNG, JPEG or WebP" in refused.content.decode()
     tenants.a.refresh_from_db()
     assert (tenants.a.accent_colour, tenants.a.logo_hash) == ("", "")
 
@@ -130,8 +162,11 @@ def test_the_stylesheet_sets_the_accent_and_is_cached_by_its_version(client, ten
     assert missing.status_code == 404
 
 
-def test_the_logo_is_served_as_an_image_that_cannot_run_anything(client, tenants):
-    png = image("PNG")
+@pytest.mark.parametrize(("kind", "content_type"), [("PNG", "image/png"), ("WEBP", "image/webp")])
+def test_the_logo_is_served_as_an_image_that_cannot_run_anything(
+    client, tenants, kind, content_type
+):
+    png = image(kind)
     update_branding(member_access(tenants.owner), accent_colour="", logo=png)
     tenants.a.refresh_from_db()
     served = client.get(
@@ -139,7 +174,7 @@ def test_the_logo_is_served_as_an_image_that_cannot_run_anything(client, tenants
     )
     assert served.status_code == 200
     assert served.content == png
-    assert served["Content-Type"] == "image/png"
+    assert served["Content-Type"] == content_type
     assert served["X-Content-Type-Options"] == "nosniff"
     assert "default-src 'none'" in served["Content-Security-Policy"]
     assert "sandbox" in served["Content-Security-Policy"]
@@ -200,3 +235,36 @@ def test_the_audit_log_says_the_branding_changed(client, tenants):
     client.force_login(tenants.owner.user)
     log = client.get(reverse("tenancy:audit_log", args=[tenants.a.slug]), {"category": "settings"})
     assert "changed the branding (accent colour or logo)" in log.content.decode()
+
+
+def test_members_pages_mark_the_organization_navigation_with_the_accent_only(client, tenants):
+    update_branding(member_access(tenants.owner), accent_colour="#8a1c7c", logo=None)
+    tenants.a.refresh_from_db()
+    version = brand_version(tenants.a)
+    client.force_login(tenants.member.user)
+    page = client.get(reverse("tenancy:home", args=[tenants.a.slug])).content.decode()
+    navigation = reverse("tenancy:brand_navigation_stylesheet", args=[tenants.a.slug, version])
+    assert f'<link rel="stylesheet" href="{navigation}">' in page
+    # The host's own pages keep Afspraak's accent: the public stylesheet is not loaded.
+    assert reverse("tenancy:brand_stylesheet", args=[tenants.a.slug, version]) not in page
+
+    served = client.get(navigation)
+    css = served.content.decode()
+    assert served["Content-Type"].startswith("text/css")
+    assert "immutable" in served["Cache-Control"]
+    assert ".org-nav { border-bottom: 3px solid #8a1c7c; }" in css
+    assert "text-decoration-color: #8a1c7c" in css
+    assert ":root" not in css
+    assert "--accent" not in css
+
+
+def test_an_organization_without_an_accent_links_no_navigation_stylesheet(client, tenants):
+    client.force_login(tenants.member.user)
+    page = client.get(reverse("tenancy:home", args=[tenants.a.slug])).content.decode()
+    assert "/nav.css" not in page
+    served = client.get(
+        reverse("tenancy:brand_navigation_stylesheet", args=[tenants.a.slug, "0" * 12])
+    )
+    assert served.status_code == 200
+    assert served.content == b""
+    assert "immutable" not in served["Cache-Control"]

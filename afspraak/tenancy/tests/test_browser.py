@@ -26,7 +26,7 @@ MEMBER = "member@alpha.test"
 def log_in(page: Page, email: str) -> None:
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
 
 
 def test_owner_invites_member_accepts_sees_only_their_part_and_is_cut_off_on_removal(

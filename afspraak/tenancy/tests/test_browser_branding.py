@@ -94,10 +94,46 @@ def test_the_embed_code_on_the_host_home_fits_the_screen(
         page.goto("/accounts/login/")
         page.get_by_label("Email").fill("owner@alpha.test")
         page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_role("button", name="Log in").click()
         embed = page.get_by_label("Embed code")
         expect(embed).to_have_value(re.compile(r'^<iframe src="https://[^"]+/alpha/[^"]+/"'))
         assert_page_is_sound(page, "host-home-embed-code")
+    finally:
+        context.close()
+    assert not browser_console, browser_console
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_members_organization_navigation_carries_the_accent_alone(
+    browser_page, browser_console, https_live_server, viewport
+):
+    alpha = OrganizationFactory.create(name="Alpha Clinic", slug="alpha")
+    owner = MembershipFactory.create(
+        organization=alpha, role=Role.OWNER, user__email="owner@alpha.test"
+    )
+    update_branding(member_access(owner), accent_colour=ACCENT, logo=None)
+    context = browser_page.context.browser.new_context(
+        base_url=https_live_server.url, viewport=viewport, is_mobile=viewport == PHONE
+    )
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        page.goto("/accounts/login/")
+        page.get_by_label("Email").fill("owner@alpha.test")
+        page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.goto("/o/alpha/members/")
+        navigation = page.locator("nav.org-nav")
+        expect(navigation).to_have_css("border-bottom-color", "rgb(138, 28, 124)")
+        current = navigation.get_by_role("link", name="Members")
+        expect(current).to_have_css("text-decoration-color", "rgb(138, 28, 124)")
+        # The rest of the host's page keeps Afspraak's own accent.
+        accent = page.evaluate(
+            "getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()"
+        )
+        assert accent == "#2456d6"
+        assert_page_is_sound(page, "branded-organization-navigation")
     finally:
         context.close()
     assert not browser_console, browser_console

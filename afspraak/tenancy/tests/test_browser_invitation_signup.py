@@ -63,8 +63,8 @@ def test_an_invited_person_signs_up_verifies_and_lands_in_the_organization(
         page.get_by_label("Email").fill(new_member)
         page.get_by_label(re.compile(r"^Password:?$")).fill(PASSWORD)
         page.get_by_label("Password (again)").fill(PASSWORD)
-        page.get_by_role("button", name="Sign Up").click()
-        expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
+        page.get_by_role("button", name="Sign up").click()
+        expect(page.get_by_role("heading", name="Confirm your e-mail address")).to_be_visible()
         page.goto(
             _link_in_mail(
                 page, smtp_server, https_live_server, "/accounts/confirm-email/", new_member
@@ -75,7 +75,7 @@ def test_an_invited_person_signs_up_verifies_and_lands_in_the_organization(
         page.goto("/accounts/login/")
         page.get_by_label("Email").fill(new_member)
         page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_role("button", name="Log in").click()
         expect(page.get_by_text("Welcome to Hanna's Studio.")).to_be_visible()
         expect(page.get_by_role("link", name="Hanna's Studio")).to_be_visible()
         assert_page_is_sound(page, f"invited-member-home-{device}")

@@ -94,6 +94,8 @@ PUBLIC = {
     "(tenancy/tests/test_invitations.py)",
     "tenancy:brand_stylesheet": "the accent colour the public pages load "
     "(tenancy/tests/test_branding.py)",
+    "tenancy:brand_navigation_stylesheet": "the accent of the members' organization "
+    "navigation, as public as the colour itself (tenancy/tests/test_branding.py)",
     "tenancy:brand_logo": "the logo the public pages and e-mails show "
     "(tenancy/tests/test_branding.py)",
     # Other apps' public pages, each with its reason, from their tests/url_matrix.py.
