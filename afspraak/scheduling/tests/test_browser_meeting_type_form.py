@@ -41,7 +41,7 @@ def test_a_host_builds_a_meeting_type_with_questions(
         page.goto("/accounts/login/")
         page.get_by_label("Email").fill(HOST)
         page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_role("button", name="Log in").click()
         page.goto("/o/studio/meeting-types/new/")
         page.get_by_label("Name").fill("Première consultation")
         expect(page.get_by_label("Web address")).to_have_value("premiere-consultation")

@@ -35,7 +35,7 @@ def test_a_new_schedule_takes_the_browsers_zone_and_the_list_can_be_searched(
         page.goto("/accounts/login/")
         page.get_by_label("Email").fill(HOST)
         page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_role("button", name="Log in").click()
         page.goto("/o/studio/schedules/new/")
         zone = page.locator("select[name='time_zone']")
         expect(zone).to_have_value("Asia/Tokyo")
