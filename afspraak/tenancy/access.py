@@ -10,8 +10,9 @@ API, commands and jobs cannot disagree.
 Every refusal raises ``AccessDeniedError``, which names the permission asked for and why; the
 edge that catches it (``tenancy.middleware`` for pages, ``api.errors`` for the API)
 records it with ``record_refusal`` after the transaction has rolled back, the same way
-everywhere. Later gates (staff training and agreements, support-grant expiry, token
-scopes) plug in with ``register_gate`` and nowhere else; a check about the person alone,
+everywhere. Later gates (staff training and agreements, support-grant expiry) plug in
+with ``register_gate`` and nowhere else (an API token's scope is not a gate: it narrows
+the permissions ``access_for_api_token`` gives); a check about the person alone,
 whatever they ask (a member suspended during an incident), plugs in with
 ``register_admission_check`` and also closes the pages that name no permission.
 

@@ -16,6 +16,7 @@ from afspraak.tenancy.models import ApiToken, ApiTokenScope, Membership
 from afspraak.tenancy.roles import Role
 from afspraak.testing.access import member_access
 from afspraak.testing.audit import assert_audited, assert_not_audited
+from afspraak.testing.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -62,7 +63,7 @@ def test_last_use_is_written_at_most_once_a_minute(client, tenants, clock):
 
 
 def test_a_token_lists_only_its_own_organization(client, tenants):
-    Membership.objects.create(organization=tenants.b, user=tenants.admin.user, role=Role.ADMIN)
+    MembershipFactory.create(organization=tenants.b, user=tenants.admin.user, role=Role.ADMIN)
     _, secret = make_token(tenants.admin)
 
     response = client.get(reverse("api:organizations"), **bearer(secret))
@@ -71,7 +72,7 @@ def test_a_token_lists_only_its_own_organization(client, tenants):
 
 
 def test_a_token_used_against_another_organization_is_answered_as_an_outsider(client, tenants):
-    Membership.objects.create(organization=tenants.b, user=tenants.admin.user, role=Role.ADMIN)
+    MembershipFactory.create(organization=tenants.b, user=tenants.admin.user, role=Role.ADMIN)
     _, secret = make_token(tenants.admin)
 
     response = client.get("/api/v1/organizations/beta/members", **bearer(secret))
