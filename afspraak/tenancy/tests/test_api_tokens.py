@@ -199,3 +199,33 @@ def test_the_create_form_refuses_a_lifetime_over_a_year(client, tenants):
     )
     assert response.status_code == 400
     assert "365" in response.text
+
+
+def test_the_tokens_page_costs_the_same_queries_for_one_token_or_many(
+    client, tenants, django_assert_max_num_queries
+):
+    make_token(tenants.member)
+    client.force_login(tenants.owner.user)
+    url = reverse("tenancy:api_tokens", args=["alpha"])
+    client.get(url)  # warm the session and the caches
+    with django_assert_max_num_queries(100) as one:
+        client.get(url)
+    for membership in (tenants.owner, tenants.admin, tenants.auditor):
+        make_token(membership)
+
+    with django_assert_max_num_queries(len(one.captured_queries)) as many:
+        page = client.get(url)
+
+    assert len(many.captured_queries) == len(one.captured_queries)
+    assert len(page.context["tokens"]) == 4
+
+
+def test_the_audit_log_tells_token_events_in_words(client, tenants):
+    token, _ = make_token(tenants.member)
+    revoke_api_token(member_access(tenants.admin), token)
+    client.force_login(tenants.owner.user)
+
+    page = client.get(reverse("tenancy:audit_log", args=["alpha"]))
+
+    assert "made an API token (role scope, valid 90 days)" in page.text
+    assert "revoked an API token of" in page.text
