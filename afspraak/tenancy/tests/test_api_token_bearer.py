@@ -240,3 +240,14 @@ def test_the_lookup_is_by_keyed_hash_and_compares_in_constant_time(tenants, monk
     assert ApiToken._meta.get_field("key_hash").unique
     assert find_api_token("not-a-token") is None
     assert_not_audited("tenancy.api_token.refused")
+
+
+def test_an_organization_requiring_mfa_refuses_the_token_of_a_member_without_it(client, tenants):
+    _, secret = make_token(tenants.admin)
+    tenants.a.require_mfa = True
+    tenants.a.save(update_fields=["require_mfa"])
+
+    response = client.get(MEMBERS, **bearer(secret))
+
+    assert response.status_code == 403
+    assert_audited("tenancy.access.denied", data={"reason": "mfa_required"})
