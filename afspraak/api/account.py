@@ -5,6 +5,7 @@ from typing import Any
 from allauth.account.internal.flows.password_change import finalize_password_change
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import UserRateThrottle
@@ -56,6 +57,8 @@ class PasswordCheckThrottle(UserRateThrottle):
 
 
 class PasswordChangeView(APIView):
+    # The account is the person's, not an integration's: API tokens do not reach it.
+    authentication_classes = [SessionAuthentication]
     throttle_classes = [PasswordChangeThrottle]
 
     @extend_schema(
@@ -89,6 +92,8 @@ class PasswordChangeView(APIView):
 
 
 class PasswordCheckView(APIView):
+    # The account is the person's, not an integration's: API tokens do not reach it.
+    authentication_classes = [SessionAuthentication]
     throttle_classes = [PasswordCheckThrottle]
 
     @extend_schema(

@@ -5,12 +5,22 @@ from typing import Any
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from afspraak.api.authentication import TokenRefusedError
 from afspraak.errors import DomainError
 from afspraak.tenancy.access import AccessDeniedError, record_refusal
+from afspraak.tenancy.api_tokens import record_token_refusal
 
 
 def handle_api_exception(exception: Exception, context: dict[str, Any]) -> Response | None:
     """Answer a domain error with its status and message; leave the rest to DRF."""
+    if isinstance(exception, TokenRefusedError):
+        record_token_refusal(exception.context, exception.token, exception.reason)
+        # 401 whatever DRF chose: the session authenticates first and names no challenge.
+        return Response(
+            {"detail": exception.detail},
+            status=401,
+            headers={"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'},
+        )
     if isinstance(exception, AccessDeniedError):
         record_refusal(exception)
     if isinstance(exception, DomainError):

@@ -22,6 +22,7 @@ from afspraak.tenancy.access import (
     memberships_of,
 )
 from afspraak.tenancy.membership import remove_member
+from afspraak.tenancy.models import ApiToken
 from afspraak.tenancy.roles import Permission
 
 
@@ -47,7 +48,13 @@ def _user(request: Request) -> User:
 class OrganizationListView(APIView):
     @extend_schema(responses=OrganizationSerializer(many=True), summary="Your organizations")
     def get(self, request: Request) -> Response:
-        return Response(OrganizationSerializer(memberships_of(_user(request)), many=True).data)
+        memberships = memberships_of(_user(request))
+        if isinstance(request.auth, ApiToken):
+            # A token is for one organization: it does not reveal the member's others.
+            memberships = [
+                m for m in memberships if m.organization_id == request.auth.organization_id
+            ]
+        return Response(OrganizationSerializer(memberships, many=True).data)
 
 
 class MemberListView(APIView):

@@ -13,6 +13,8 @@ ACTIONS: dict[str, str] = {
     "audit.alert.closed": "A reviewer closed an alert with a reason.",
     "audit.incident.declared": "A reviewer declared an incident from an alert.",
     "audit.incident.updated": "An incident's status, owner or timeline changed.",
+    "security.containment.api_tokens_revoked": "A reviewer revoked a member's API tokens "
+    "from an incident.",
     "security.containment.sessions_ended": "A reviewer ended an account's sessions from an "
     "incident.",
     "security.member.suspended": "A reviewer suspended a member of an organization from an "
@@ -70,6 +72,9 @@ ACTIONS: dict[str, str] = {
     "tenancy.member.left": "A member left the organization.",
     "tenancy.embedding.updated": "The sites allowed to frame the booking pages changed.",
     "tenancy.branding.updated": "The organization's accent colour or logo changed.",
+    "tenancy.api_token.created": "A member made an API token.",
+    "tenancy.api_token.revoked": "An API token was revoked.",
+    "tenancy.api_token.refused": "An API token was refused (unknown, revoked or expired).",
     "tenancy.invitation.created": "Someone was invited to join.",
     "tenancy.invitation.revoked": "An invitation was withdrawn.",
     "tenancy.invitation.accepted": "An invitation was accepted.",

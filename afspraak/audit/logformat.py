@@ -22,6 +22,8 @@ _CATEGORIES: dict[str, str] = {
     "crypto": "configuration",
     "tenancy": "iam",
     "tenancy.security": "configuration",
+    "tenancy.api_token": "iam",
+    "tenancy.api_token.refused": "authentication",
     "tenancy.offboarding.sessions_ended": "session",
     "scheduling": "configuration",
     "bookings": "database",

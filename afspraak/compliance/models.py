@@ -229,6 +229,7 @@ class ReviewItemKind(models.TextChoices):
     MEMBERSHIP = "membership", "Owner or admin of an organization"
     STAFF = "staff", "Staff account"
     SUPPORT_GRANT = "support_grant", "Active support access"
+    API_TOKEN = "api_token", "API token that may change more than bookings"
 
 
 class ReviewDecision(models.TextChoices):

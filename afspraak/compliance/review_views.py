@@ -42,6 +42,8 @@ REVOKE_CONSEQUENCE = {
     ReviewItemKind.MEMBERSHIP: "{email} becomes a plain member of {organization} at once: "
     "no more managing members, settings or the audit log.",
     ReviewItemKind.SUPPORT_GRANT: "{email}'s support access to {organization} ends at once.",
+    ReviewItemKind.API_TOKEN: "This API token of {email} in {organization} is revoked at once: "
+    "programs using it are refused from their next call.",
 }
 
 

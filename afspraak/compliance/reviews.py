@@ -1,14 +1,15 @@
 """Access reviews (control O1): every quarter, every elevated access is confirmed or revoked.
 
-A campaign lists every owner and admin membership, every staff account and every active
-support grant (the installation has no API tokens to review). An organization's owners
-decide on its memberships and grants; a security reviewer (staff with
+A campaign lists every owner and admin membership, every staff account, every active
+support grant and every active API token of elevated scope (one that may manage members,
+security, integrations or the organization). An organization's owners decide on its
+memberships, grants and tokens; a security reviewer (staff with
 ``compliance.review_security``) decides on staff accounts. A revocation takes effect in
 the same transaction as the decision: the member becomes a plain member, the grant
-ends, the staff account loses its staff flags. When the last item is decided the
-campaign is complete and its report is stored with its SHA-256 and an HMAC under the
-installation's secret. A daily job opens a campaign when one is due and raises an alert
-for a campaign past its due date.
+ends, the token is revoked, the staff account loses its staff flags. When the last item
+is decided the campaign is complete and its report is stored with its SHA-256 and an
+HMAC under the installation's secret. A daily job opens a campaign when one is due and
+raises an alert for a campaign past its due date.
 """
 
 import hashlib
@@ -44,9 +45,10 @@ from afspraak.compliance.support import revoke_support_grant
 from afspraak.crypto.system_secrets import system_secret
 from afspraak.errors import ConflictError, ForbiddenError, NotFoundError
 from afspraak.tenancy.access import Access
+from afspraak.tenancy.api_tokens import elevated_api_tokens, revoke_api_token
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.membership import change_member_role
-from afspraak.tenancy.models import Membership, Organization
+from afspraak.tenancy.models import ApiToken, Membership, Organization
 from afspraak.tenancy.roles import Permission, Role
 
 # How long reviewers have to decide every item of a campaign.
@@ -124,6 +126,18 @@ def start_review_campaign(context: AuditContext) -> ReviewCampaign:
                     user=grant.staff,
                     subject_public_id=grant.public_id,
                     access=f"Support access until {grant.expires_at:%Y-%m-%d %H:%M} UTC",
+                )
+            )
+        for token in elevated_api_tokens():
+            items.append(
+                ReviewItem(
+                    campaign=campaign,
+                    kind=ReviewItemKind.API_TOKEN,
+                    organization=token.organization,
+                    user=token.user,
+                    subject_public_id=token.public_id,
+                    access=f"API token “{token.name}” ({token.prefix}…), "
+                    f"{token.get_scope_display().lower()}, until {token.expires_at:%Y-%m-%d}",
                 )
             )
         for user in User.objects.filter(is_active=True).order_by("id"):
@@ -228,6 +242,11 @@ def _revoke_organization_access(access: Access, item: ReviewItem) -> None:
         ).first()
         if grant is not None and grant.state in (GrantState.REQUESTED, GrantState.APPROVED):
             revoke_support_grant(access, grant)
+    elif item.kind == ReviewItemKind.API_TOKEN:
+        with access.scope():
+            token = ApiToken.objects.filter(public_id=item.subject_public_id).first()
+        if token is not None:
+            revoke_api_token(access, token, trigger="access_review")
 
 
 def staff_review_items() -> QuerySet[ReviewItem]:

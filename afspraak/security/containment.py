@@ -3,11 +3,11 @@
 The procedure is in ``docs/security/incident-response.md``.
 
 A reviewer (staff with a second factor, ``afspraak.security.review``) can, from an
-open incident: end every session of an account, suspend a member of an organization
-(the suspension gate refuses their next request), lift that suspension, and rotate an
-organization's data and blind-index keys. Each action is a note on the incident's
-timeline and an audit event, in the same transaction. API tokens do not exist (the API
-takes the session's login), so ending the sessions also ends API access.
+open incident: end every session of an account, revoke a member's API tokens in an
+organization (refused from their next call), suspend a member of an organization (the
+suspension gate refuses their next request, tokens included), lift that suspension, and
+rotate an organization's data and blind-index keys. Each action is a note on the
+incident's timeline and an audit event, in the same transaction.
 """
 
 from django.db import transaction
@@ -21,6 +21,8 @@ from afspraak.crypto.keyset_rotation import rotate_index_key, rotate_organizatio
 from afspraak.errors import ConflictError, DomainError, NotFoundError
 from afspraak.security.models import MemberSuspension
 from afspraak.security.review import Reviewer, require_reviewer
+from afspraak.tenancy.access import access_for_system
+from afspraak.tenancy.api_tokens import revoke_api_tokens_of
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.models import Membership, Organization
 from afspraak.tenancy.offboarding import end_user_sessions
@@ -75,6 +77,34 @@ def end_account_sessions(reviewer: Reviewer, incident_id: str, user_public_id: s
         record(
             "security.containment.sessions_ended",
             context=reviewer.context,
+            target=incident,
+            data={"user": user.public_id, "count": count},
+        )
+    return count
+
+
+def revoke_member_api_tokens(
+    reviewer: Reviewer, incident_id: str, organization_public_id: str, user_public_id: str
+) -> int:
+    """Revoke every API token an account has in an organization; return how many."""
+    require_reviewer(reviewer)
+    with transaction.atomic():
+        incident = open_incident(incident_id)
+        organization = organization_named(organization_public_id)
+        user = account_named(user_public_id)
+        # The operator acts for the organization: each revocation is audited in its log.
+        access = access_for_system(organization, reviewer.context)
+        count = revoke_api_tokens_of(access, user, trigger="incident")
+        _note(
+            reviewer,
+            incident,
+            f"Containment: revoked {count} API token(s) of {user.public_id} in "
+            f"{organization.public_id}.",
+        )
+        record(
+            "security.containment.api_tokens_revoked",
+            context=reviewer.context,
+            organization=organization,
             target=incident,
             data={"user": user.public_id, "count": count},
         )

@@ -12,6 +12,7 @@ urlpatterns = [
     path("incidents/<str:incident_id>/", views.incident, name="incident"),
     path("incidents/<str:incident_id>/update/", views.incident_update, name="incident_update"),
     path("incidents/<str:incident_id>/end-sessions/", views.end_sessions, name="end_sessions"),
+    path("incidents/<str:incident_id>/revoke-tokens/", views.revoke_tokens, name="revoke_tokens"),
     path("incidents/<str:incident_id>/suspend/", views.suspend_member, name="suspend_member"),
     path(
         "incidents/<str:incident_id>/suspensions/<str:suspension_id>/lift/",

@@ -147,12 +147,37 @@ def end_sessions(request: HttpRequest, reviewer: Reviewer, incident_id: str) -> 
         request,
         title=f"End every session of {user.email}?",
         consequences=[
-            "They are logged out at once on every device, in every organization, and the "
-            "API refuses their calls until they log in again.",
+            "They are logged out at once on every device, in every organization. Their API "
+            "tokens are not sessions: revoke those too if they may be known.",
             "If their password may be known to the attacker, suspend them too: logging in "
             "again is not prevented.",
         ],
         button="End their sessions",
+        incident_id=incident_id,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view
+def revoke_tokens(request: HttpRequest, reviewer: Reviewer, incident_id: str) -> HttpResponse:
+    if request.method == "POST":
+        containment.revoke_member_api_tokens(
+            reviewer,
+            incident_id,
+            request.POST.get("organization", ""),
+            request.POST.get("user", ""),
+        )
+        return _done(incident_id)
+    user = containment.account_named(request.GET.get("user", ""))
+    organization = containment.organization_named(request.GET.get("organization", ""))
+    return _confirm(
+        request,
+        title=f"Revoke every API token of {user.email} in {organization.name}?",
+        consequences=[
+            "Every program using one of them is refused from its next call. The tokens "
+            "cannot be restored: the member makes new ones when the incident is over.",
+        ],
+        button="Revoke their tokens",
         incident_id=incident_id,
     )
 

@@ -10,8 +10,9 @@ API, commands and jobs cannot disagree.
 Every refusal raises ``AccessDeniedError``, which names the permission asked for and why; the
 edge that catches it (``tenancy.middleware`` for pages, ``api.errors`` for the API)
 records it with ``record_refusal`` after the transaction has rolled back, the same way
-everywhere. Later gates (staff training and agreements, support-grant expiry, token
-scopes) plug in with ``register_gate`` and nowhere else; a check about the person alone,
+everywhere. Later gates (staff training and agreements, support-grant expiry) plug in
+with ``register_gate`` and nowhere else (an API token's scope is not a gate: it narrows
+the permissions ``access_for_api_token`` gives); a check about the person alone,
 whatever they ask (a member suspended during an incident), plugs in with
 ``register_admission_check`` and also closes the pages that name no permission.
 
@@ -21,7 +22,7 @@ organization's object and a missing one give the same ``NotFoundError``.
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -39,7 +40,7 @@ from afspraak.audit.models import Outcome
 from afspraak.audit.trail import record
 from afspraak.errors import ForbiddenError, NotFoundError
 from afspraak.tenancy.context import organization_context, user_context
-from afspraak.tenancy.models import Invitation, Membership, Organization
+from afspraak.tenancy.models import ApiToken, Invitation, Membership, Organization
 from afspraak.tenancy.roles import Permission, role_permissions
 
 ORGANIZATION_NOT_FOUND = "No such organization."
@@ -73,6 +74,12 @@ class Refusal(StrEnum):
     MFA_REQUIRED = "mfa_required"
     REAUTHENTICATION = "reauthentication_required"
     OTHER_BOOKING = "other_booking"
+    # An API token used against an organization other than its own: answered as an outsider.
+    TOKEN_OTHER_ORGANIZATION = "token_other_organization"  # noqa: S105 (a reason)
+
+
+# Refusals answered as if the organization did not exist.
+_HIDDEN_REFUSALS = frozenset({Refusal.NOT_MEMBER, Refusal.TOKEN_OTHER_ORGANIZATION})
 
 
 class AccessDeniedError(ForbiddenError):
@@ -93,7 +100,7 @@ class AccessDeniedError(ForbiddenError):
         self.reason = reason
         self.permission = permission
         # An outsider learns nothing: they get the answer for an organization that does not exist.
-        self.status = 404 if reason == Refusal.NOT_MEMBER else 403
+        self.status = 404 if reason in _HIDDEN_REFUSALS else 403
         self.recorded = False
 
 
@@ -160,6 +167,8 @@ class Access:
     booking_public_id: str | None = None
     # The support grant a staff member's access comes from (its public id).
     support_grant_public_id: str | None = None
+    # The API token a member's access comes from (its public id), when not their session.
+    api_token_public_id: str | None = None
     # Whether the person confirmed their identity again lately (before a sensitive change):
     # a flag, or a check asked only when a sensitive change needs it (it costs queries).
     reauthenticated: bool | Callable[[], bool] = False
@@ -371,9 +380,48 @@ def access_for_request(
     session older than the organization allows, or a user without the MFA it requires,
     is refused before any permission is looked at. Staff support access opens pages only.
     """
+    token = getattr(request, "api_token", None)
+    if isinstance(token, ApiToken):
+        return access_for_api_token(token, org_slug, permission, AuditContext.from_request(request))
     organization = organization_for_request(request, org_slug)
     with organization_context(organization, user=request.user):
         return request_access_in_context(request, organization, permission, members_only=True)
+
+
+def access_for_api_token(
+    token: ApiToken, org_slug: str, permission: Permission | None, context: AuditContext
+) -> Access:
+    """Return the access an API call with a member's (valid) token gives, to ``org_slug``.
+
+    The token's permissions narrowed to its member's role now: a token outlives no
+    demotion. Another organization than the token's is refused as an outsider is; a
+    removed member, an organization's MFA requirement and the admission checks (a
+    suspension) refuse it as they refuse the member's session. A token never counts as
+    a recent re-authentication, so the sensitive changes that need one are the session's.
+    """
+    organization = token.organization
+    if organization.slug != org_slug:
+        raise AccessDeniedError(
+            ORGANIZATION_NOT_FOUND,
+            organization=organization,
+            context=context,
+            reason=Refusal.TOKEN_OTHER_ORGANIZATION,
+            permission=permission,
+        )
+    user = token.user
+    with organization_context(organization, user=user):
+        access = _member_access_in_context(
+            organization, user, context, api_token_public_id=token.public_id
+        )
+        access = replace(access, permissions=access.permissions & token.granted_permissions)
+        if organization.require_mfa and not user.has_mfa():
+            raise access.denied(Refusal.MFA_REQUIRED, permission)
+        admission = access.admission_refusal()
+        if admission is not None:
+            raise access.denied(admission, permission)
+        if permission is not None:
+            access.require(permission)
+    return access
 
 
 def access_for_member(user: Any, organization: Organization, context: AuditContext) -> Access:

@@ -39,8 +39,8 @@ CATEGORIES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("tenancy.organization.", "tenancy.security.", "tenancy.branding.", "tenancy.embedding."),
     ),
     "security": (
-        "Security: refusals, keys, alerts, support access",
-        ("tenancy.access.", "crypto.", "security.", "audit.", "compliance."),
+        "Security: refusals, keys, API tokens, alerts, support access",
+        ("tenancy.access.", "tenancy.api_token.", "crypto.", "security.", "audit.", "compliance."),
     ),
 }
 EXPORT_FORMATS = ("csv", "json")
@@ -244,6 +244,9 @@ _SENTENCES: dict[str, str] = {
     "tenancy.invitation.declined": "declined an invitation",
     "tenancy.invitation.refused": "could not accept an invitation ({reason})",
     "tenancy.access.denied": "was refused: {permission} ({reason})",
+    "tenancy.api_token.created": "made an API token ({scope} scope, valid {days} days)",
+    "tenancy.api_token.revoked": "revoked an API token of {user} ({trigger})",
+    "tenancy.api_token.refused": "had an API token refused ({reason})",
     "tenancy.offboarding.sessions_ended": "had {count} session(s) ended",
     "tenancy.audit_log.exported": "exported the audit log as {format} ({rows} events)",
     "bookings.booking.created": "booked {target}",
@@ -252,6 +255,8 @@ _SENTENCES: dict[str, str] = {
     "bookings.booking.approved": "approved {target}",
     "bookings.booking.declined": "declined {target}",
     "security.member.suspended": "suspended {user} during a security incident",
+    "security.containment.api_tokens_revoked": "revoked {count} API token(s) of {user} during "
+    "a security incident",
     "security.member.suspension_lifted": "lifted {user}'s suspension",
 }
 _ROLE_WORDS = {"owner": "owner", "admin": "admin", "member": "member", "auditor": "auditor"}

@@ -8,7 +8,7 @@ from django.core.validators import RegexValidator
 from afspraak.inputs.days import validate_day_in_range
 from afspraak.inputs.names import validate_name_text
 from afspraak.tenancy.audit_log import CATEGORIES, AuditFilters
-from afspraak.tenancy.models import SESSION_MAX_AGE_HOURS_LIMIT, Membership
+from afspraak.tenancy.models import SESSION_MAX_AGE_HOURS_LIMIT, ApiTokenScope, Membership
 from afspraak.tenancy.roles import Role
 
 
@@ -152,3 +152,20 @@ class BrandingForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
     )
     remove_logo = forms.BooleanField(required=False, label="Remove the current logo")
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=80,
+        validators=[validate_name_text],
+        help_text="What will use it, e.g. “Reporting export”.",
+    )
+    scope = forms.ChoiceField(
+        choices=ApiTokenScope.choices,
+        initial=ApiTokenScope.READ,
+        widget=forms.RadioSelect,
+        help_text="Never more than your role allows, now or later.",
+    )
+    lifetime_days = forms.IntegerField(
+        label="Valid for (days)", min_value=1, max_value=365, help_text="At most 365 days."
+    )

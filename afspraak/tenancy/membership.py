@@ -9,6 +9,7 @@ from afspraak.audit.deletions import DeletedKind, note_deletion
 from afspraak.audit.trail import record
 from afspraak.errors import NotFoundError
 from afspraak.tenancy.access import MEMBER_NOT_FOUND, Access
+from afspraak.tenancy.api_tokens import revoke_api_tokens_of
 from afspraak.tenancy.errors import RuleViolationError, TenancyError
 from afspraak.tenancy.models import Membership
 from afspraak.tenancy.offboarding import offboard_member, revoke_pending_invitations_of
@@ -118,3 +119,4 @@ def leave_organization(access: Access) -> None:
         Membership.objects.filter(pk=acting.pk).delete()
         _note_member_deleted(access, acting.public_id, access.actor.public_id)
         revoke_pending_invitations_of(access, access.actor, trigger="member_left")
+        revoke_api_tokens_of(access, access.actor, trigger="member_left")

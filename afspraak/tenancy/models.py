@@ -17,7 +17,7 @@ from afspraak.crypto.fields import (
     blind_index_of,
 )
 from afspraak.publicid import new_public_id
-from afspraak.tenancy.roles import Role
+from afspraak.tenancy.roles import Permission, Role
 
 # An organization may shorten the platform's session lifetime down to one hour, never
 # lengthen it beyond two weeks (the platform's own absolute maximum by default).
@@ -186,3 +186,55 @@ def addressed_to(organization: Organization, addresses: Iterable[str]) -> models
     index = blind_index_of(Invitation, "email_index")
     tokens = {index.index_for(organization.pk, address) for address in addresses}
     return models.Q(email_index__in=sorted(token for token in tokens if token is not None))
+
+
+class ApiTokenScope(models.TextChoices):
+    READ = "read", "Read only"
+    ROLE = "role", "Everything your role allows"
+
+
+class ApiToken(models.Model):
+    """A member's personal access token for the API, in one organization (control O1).
+
+    Only an HMAC-SHA256 of the secret is kept (``afspraak.tenancy.api_tokens``), with its
+    first characters to recognise it by; the secret itself is shown once, at creation.
+    The token never grants more than ``permissions`` (fixed at creation) nor more than
+    its member's role at the time of each use.
+    """
+
+    public_id = models.CharField(
+        max_length=32, unique=True, editable=False, default=partial(new_public_id, "tok")
+    )
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=80)
+    scope = models.CharField(max_length=8, choices=ApiTokenScope.choices)
+    # The permissions the token was given, space-separated, at most its member's role's.
+    permissions = models.TextField()
+    # The secret's first characters after ``afs_``: enough to recognise it, not to use it.
+    prefix = models.CharField(max_length=12)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects: ClassVar[models.Manager["ApiToken"]] = ScopedManager(organization="organization")
+
+    class Meta:
+        ordering: ClassVar[list[str]] = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"API token {self.public_id} ({self.prefix}…) in {self.organization_id}"
+
+    @property
+    def granted_permissions(self) -> frozenset[Permission]:
+        known = {permission.value: permission for permission in Permission}
+        return frozenset(known[name] for name in self.permissions.split() if name in known)
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

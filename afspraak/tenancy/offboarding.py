@@ -2,9 +2,9 @@
 
 Removing a member or deactivating a user ends every session the user has (on every
 device: ending all of them is the safe, simple choice even when only one
-organization removed them) and revokes the pending invitations they sent or received
-there. Each step writes its own audit event, in the same transaction as the change.
-(API tokens do not exist yet; when they do, revoking them joins these steps.)
+organization removed them), revokes the pending invitations they sent or received
+there and revokes their API tokens there (everywhere, for a deactivated user). Each
+step writes its own audit event, in the same transaction as the change.
 """
 
 from dataclasses import dataclass
@@ -19,6 +19,7 @@ from django.utils import timezone
 from afspraak.audit.context import AuditContext
 from afspraak.audit.trail import record
 from afspraak.tenancy.access import Access, access_for_system, memberships_of
+from afspraak.tenancy.api_tokens import revoke_api_tokens_of
 from afspraak.tenancy.models import Invitation, addressed_to
 from afspraak.tenancy.roles import Permission
 
@@ -86,6 +87,7 @@ def offboard_member(access: Access, user: Any) -> OffboardingSummary:
     trigger = "member_removed"
     with transaction.atomic():
         invitations = revoke_pending_invitations_of(access, user, trigger=trigger)
+        revoke_api_tokens_of(access, user, trigger=trigger)
         sessions = end_user_sessions(access.context, user, trigger=trigger)
     return OffboardingSummary(organizations=1, sessions=sessions, invitations=invitations)
 
@@ -110,12 +112,11 @@ def deactivate_user(context: AuditContext, user: Any, *, reason: str) -> Offboar
             data={"reason": reason[:200], "was_active": was_active},
         )
         memberships = memberships_of(user)
-        invitations = sum(
-            revoke_pending_invitations_of(
-                access_for_system(membership.organization, context), user, trigger=trigger
-            )
-            for membership in memberships
-        )
+        invitations = 0
+        for membership in memberships:
+            access = access_for_system(membership.organization, context)
+            invitations += revoke_pending_invitations_of(access, user, trigger=trigger)
+            revoke_api_tokens_of(access, user, trigger=trigger)
         sessions = end_user_sessions(context, user, trigger=trigger)
     return OffboardingSummary(
         organizations=len(memberships), sessions=sessions, invitations=invitations

@@ -51,6 +51,12 @@ RLS_EXEMPT_TABLES: dict[str, str] = {
         "the operator's mailing list for subprocessor notices, read across organizations "
         "when a notice goes out; it holds ids only"
     ),
+    "tenancy_apitoken": (
+        "a Bearer token is found by the keyed hash of its secret before its organization is "
+        "known (the API authenticates before it reads the URL's organization); it holds ids, "
+        "the hash, a name, a scope and times, no customer data; every other read goes through "
+        "its scoped manager inside the organization's context (tenancy/api_tokens.py)"
+    ),
     "security_membersuspension": (
         "the operator's containment record from an incident: the suspension gate reads it "
         "for the acting member as the access decision is made, before any organization's "

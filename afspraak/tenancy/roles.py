@@ -28,6 +28,9 @@ class Permission(StrEnum):
     VIEW_AUDIT_LOG = "can_view_audit_log"
     # Approving, refusing and revoking the operator's staff's support access.
     MANAGE_SUPPORT_ACCESS = "can_manage_support_access"
+    # Creating and revoking one's own API tokens (every member; owners and admins revoke
+    # anyone's through MANAGE_MEMBERS).
+    MANAGE_OWN_API_TOKENS = "can_manage_own_api_tokens"
     # Anyone on an organization's public booking pages.
     BOOK_MEETING = "can_book_meeting"
     # The invitee, through the signed link to their own booking.
@@ -46,6 +49,7 @@ _ADMIN_PERMISSIONS = frozenset(
         Permission.MANAGE_SECURITY,
         Permission.VIEW_SECURITY,
         Permission.VIEW_AUDIT_LOG,
+        Permission.MANAGE_OWN_API_TOKENS,
     }
 )
 PERMISSIONS: dict[str, frozenset[Permission]] = {
@@ -56,9 +60,14 @@ PERMISSIONS: dict[str, frozenset[Permission]] = {
         Permission.MANAGE_SUPPORT_ACCESS,
     },
     Role.ADMIN: _ADMIN_PERMISSIONS,
-    Role.MEMBER: frozenset({Permission.HOST}),
+    Role.MEMBER: frozenset({Permission.HOST, Permission.MANAGE_OWN_API_TOKENS}),
     Role.AUDITOR: frozenset(
-        {Permission.VIEW_MEMBERS, Permission.VIEW_SECURITY, Permission.VIEW_AUDIT_LOG}
+        {
+            Permission.VIEW_MEMBERS,
+            Permission.VIEW_SECURITY,
+            Permission.VIEW_AUDIT_LOG,
+            Permission.MANAGE_OWN_API_TOKENS,
+        }
     ),
 }
 

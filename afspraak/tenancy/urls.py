@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from afspraak.tenancy import brand_views, views
+from afspraak.tenancy import brand_views, token_views, views
 
 app_name = "tenancy"
 
@@ -40,6 +40,15 @@ urlpatterns = [
         name="brand_navigation_stylesheet",
     ),
     path("o-brand/<slug:org_slug>/<str:version>/logo", brand_views.logo, name="brand_logo"),
+    path("o/<slug:org_slug>/api-tokens/", token_views.api_tokens, name="api_tokens"),
+    path(
+        "o/<slug:org_slug>/api-tokens/new/", token_views.api_token_create, name="api_token_create"
+    ),
+    path(
+        "o/<slug:org_slug>/api-tokens/<str:token_id>/revoke/",
+        token_views.api_token_revoke,
+        name="api_token_revoke",
+    ),
     path("o/<slug:org_slug>/security/", views.security, name="security"),
     path("o/<slug:org_slug>/security/edit/", views.security_edit, name="security_edit"),
     path("o/<slug:org_slug>/audit/", views.audit_log, name="audit_log"),

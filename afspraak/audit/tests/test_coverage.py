@@ -67,6 +67,9 @@ WRITES: dict[str, set[str]] = {
     "afspraak.tenancy.organizations.delete_organization": {"tenancy.organization.deleted"},
     "afspraak.tenancy.organizations.update_security_settings": {"tenancy.security.updated"},
     "afspraak.tenancy.audit_log.export_audit_log": {"tenancy.audit_log.exported"},
+    "afspraak.tenancy.api_tokens.create_api_token": {"tenancy.api_token.created"},
+    "afspraak.tenancy.api_tokens.revoke_api_token": {"tenancy.api_token.revoked"},
+    "afspraak.tenancy.api_tokens.revoke_api_tokens_of": {"tenancy.api_token.revoked"},
 }
 # Reads and checks: they change nothing (their refusals are audited by the edges).
 READS = {
@@ -100,6 +103,9 @@ READS = {
     "afspraak.tenancy.audit_log.readable_lines",
     "afspraak.tenancy.access.get_membership_for",
     "afspraak.tenancy.access.members_of",
+    "afspraak.tenancy.api_tokens.api_tokens_of",
+    "afspraak.tenancy.api_tokens.get_api_token_for",
+    "afspraak.tenancy.api_tokens.token_permissions",
 }
 SOURCE = Path(afspraak.__file__).parent
 

@@ -30,8 +30,9 @@ from afspraak.compliance.reviews import (
 from afspraak.compliance.tests.reviewing import campaign, security_reviewer
 from afspraak.compliance.tests.staffing import staff_member
 from afspraak.errors import ConflictError, ForbiddenError, NotFoundError
+from afspraak.tenancy.api_tokens import create_api_token, revoke_api_token
 from afspraak.tenancy.context import organization_context
-from afspraak.tenancy.models import Membership
+from afspraak.tenancy.models import ApiToken, ApiTokenScope, Membership
 from afspraak.tenancy.roles import Role
 from afspraak.testing.access import member_access
 from afspraak.testing.audit import assert_audited, events
@@ -263,3 +264,45 @@ def test_command_opens_lists_and_verifies(tenants):
     assert "pending" in out.getvalue()
     with pytest.raises(CommandError, match="no completed campaign"):
         call_command("access-review", "verify", review.public_id)
+
+
+def _token(membership, scope):
+    access = member_access(membership, reauthenticated=True)
+    return create_api_token(access, name="Sync", scope=scope)[0]
+
+
+def test_campaign_covers_active_api_tokens_of_elevated_scope_only(tenants):
+    elevated = _token(tenants.admin, ApiTokenScope.ROLE)
+    read_only = _token(tenants.admin, ApiTokenScope.READ)
+    hosting = _token(tenants.member, ApiTokenScope.ROLE)
+    revoked = _token(tenants.owner, ApiTokenScope.ROLE)
+    revoke_api_token(member_access(tenants.owner), revoked)
+
+    review = campaign()
+
+    tokens = {i.subject_public_id for i in review.items.filter(kind=ReviewItemKind.API_TOKEN)}
+    assert tokens == {elevated.public_id}
+    assert {read_only.public_id, hosting.public_id, revoked.public_id}.isdisjoint(tokens)
+    item = _item(review, subject_public_id=elevated.public_id)
+    assert item.user == tenants.admin.user
+    assert item.organization == tenants.a
+    assert elevated.prefix in item.access
+
+
+def test_owner_revoking_an_api_token_revokes_it_at_once(tenants):
+    token = _token(tenants.admin, ApiTokenScope.ROLE)
+    review = campaign()
+    item = _item(review, subject_public_id=token.public_id)
+
+    decide_review_item(member_access(tenants.owner), item, confirm=False)
+
+    with organization_context(tenants.a):
+        assert ApiToken.objects.get(pk=token.pk).revoked_at is not None
+    assert_audited(
+        "tenancy.api_token.revoked",
+        actor=tenants.owner.user,
+        data={"credential": token.public_id, "trigger": "access_review"},
+    )
+    assert_audited(
+        "compliance.access_review.revoked", data={"subject": token.public_id, "kind": "api_token"}
+    )

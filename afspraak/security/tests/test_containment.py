@@ -10,7 +10,10 @@ from afspraak.crypto import keysets
 from afspraak.security.models import MemberSuspension
 from afspraak.security.tests.second_factor import give_second_factor
 from afspraak.security.tests.url_matrix import an_incident
+from afspraak.tenancy.api_tokens import create_api_token
 from afspraak.tenancy.context import organization_context
+from afspraak.tenancy.models import ApiTokenScope
+from afspraak.testing.access import member_access
 from afspraak.testing.audit import assert_audited, events
 from afspraak.testing.factories import StaffUserFactory
 from conftest import HTTPSClient as Client
@@ -228,3 +231,33 @@ def test_the_incident_page_shows_the_timeline_and_the_containment_forms(
     assert response.status_code == 200
     assert "Backups failing" in page
     assert reverse("security:suspend_member", args=[incident]) in page
+
+
+def test_revoking_a_members_api_tokens_refuses_their_next_call(staff_client, tenants, incident):
+    access = member_access(tenants.admin, reauthenticated=True)
+    token, secret = create_api_token(access, name="Sync", scope=ApiTokenScope.ROLE)
+    api = Client()
+    members = "/api/v1/organizations/alpha/members"
+    authorization = f"Bearer {secret}"
+    assert api.get(members, secure=True, HTTP_AUTHORIZATION=authorization).status_code == 200
+    fields = {"user": tenants.admin.user.public_id, "organization": tenants.a.public_id}
+
+    confirm = staff_client.get(reverse("security:revoke_tokens", args=[incident]), fields)
+    done = staff_client.post(reverse("security:revoke_tokens", args=[incident]), fields)
+
+    assert "Revoke their tokens" in confirm.content.decode()
+    assert done.status_code == 302
+    assert api.get(members, secure=True, HTTP_AUTHORIZATION=authorization).status_code == 401
+    assert_audited(
+        "tenancy.api_token.revoked",
+        actor=staff_client.staff,
+        organization=tenants.a,
+        data={"credential": token.public_id, "trigger": "incident"},
+    )
+    assert_audited(
+        "security.containment.api_tokens_revoked",
+        actor=staff_client.staff,
+        organization=tenants.a,
+        data={"user": tenants.admin.user.public_id, "count": 1},
+    )
+    assert f"revoked 1 API token(s) of {tenants.admin.user.public_id}" in notes_of(incident)[-1]

@@ -56,6 +56,7 @@ STAFF = {
     "security:incident": ("get", an_incident),
     "security:end_sessions": ("post", a_member_to_contain),
     "security:suspend_member": ("post", a_member_to_contain),
+    "security:revoke_tokens": ("post", a_member_to_contain),
     "security:lift_suspension": ("post", a_suspension),
     "security:rotate_keys": ("post", a_member_to_contain),
 }

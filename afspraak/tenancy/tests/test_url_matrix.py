@@ -17,8 +17,11 @@ from afspraak.accounts.tests.signin import reauthenticate
 from afspraak.bookings.links import invitee_token
 from afspraak.bookings.tests.url_matrix import booking_of, members_booking
 from afspraak.security.tests.second_factor import give_second_factor
+from afspraak.tenancy.api_tokens import create_api_token
+from afspraak.tenancy.models import ApiTokenScope
 from afspraak.tenancy.roles import Role
 from afspraak.tenancy.tests.contributions import collect
+from afspraak.testing.access import member_access
 from afspraak.testing.audit import assert_audited
 from afspraak.testing.factories import InvitationFactory, MembershipFactory, StaffUserFactory
 from afspraak.testing.logins import log_in_with_second_factor
@@ -41,6 +44,12 @@ def _an_invitation(tenants):
     return {"invitation_id": InvitationFactory.create(organization=tenants.a).public_id}, {}
 
 
+def _a_members_token(tenants):
+    access = member_access(tenants.member, reauthenticated=True)
+    token, _ = create_api_token(access, name="Sync", scope=ApiTokenScope.ROLE)
+    return {"token_id": token.public_id}, {}
+
+
 # URL name: (method, roles allowed, build(tenants) -> (URL kwargs, POST data)). Written
 # from the role descriptions of the issue, not from roles.py, so a wrong entry in the
 # permission table shows up here. Other apps add theirs in tests/url_matrix.py.
@@ -60,6 +69,11 @@ MATRIX = {
     "tenancy:audit_log": ("get", VIEWERS, _nothing),
     "tenancy:audit_log_export": ("get", VIEWERS, _nothing),
     "tenancy:delete": ("get", OWNERS, _nothing),
+    "tenancy:api_tokens": ("get", ALL_ROLES, _nothing),
+    # Every member may; the form first sends them to confirm their password (302).
+    "tenancy:api_token_create": ("post", ALL_ROLES, _nothing),
+    # A member's own token: they and those who manage members revoke it, an auditor may not.
+    "tenancy:api_token_revoke": ("post", MANAGERS | {Role.MEMBER}, _a_members_token),
     **collect("url_matrix", "MATRIX"),
 }
 # API endpoints of an organization: (method, roles allowed, build, status when allowed).
