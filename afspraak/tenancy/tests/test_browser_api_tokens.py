@@ -50,7 +50,7 @@ def test_api_token_pages_fit_the_screen_and_are_accessible(
         page.goto("/accounts/login/")
         page.get_by_label("Email").fill(OWNER)
         page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-        page.get_by_role("button", name="Sign In").click()
+        page.get_by_role("button", name="Log in").click()
 
         page.goto("/o/alpha/")
         page.get_by_role("link", name="API tokens").click()
