@@ -117,29 +117,33 @@ def run_backup(context: AuditContext) -> dict[str, Any]:
             for kind, source in sources:
                 if kind == JOBS and source is None:
                     continue
-                stage = f"copy {kind}"
-                copy = work / f"{kind}.sqlite3"
-                if source is None:
-                    snapshot.copy_live_database(copy)
-                else:
-                    snapshot.copy_sqlite_file(source, copy)
-                described = snapshot.describe(copy)
-                if kind == DATABASE:
-                    description = described
-                    ledger_mark = snapshot.last_deletion_record(copy)
                 stage = f"encrypt {kind}"
                 name = _object_name(kind)
-                size, digest = snapshot.encrypt_file(
-                    primitive, copy, work / name, _associated_data(backup_id, name)
+                associated = _associated_data(backup_id, name)
+                # The live database file in one pass; an in-memory one, or one in WAL
+                # mode, and the job queue through a copy by the online backup API.
+                live = live_database_path() if kind == DATABASE else None
+                streamed = (
+                    snapshot.encrypt_live_database(primitive, live, work / name, associated)
+                    if live is not None
+                    else None
                 )
+                if streamed is not None:
+                    size, digest, plain_size, described, mark = streamed
+                else:
+                    size, digest, plain_size, described, mark = _copy_and_encrypt(
+                        primitive, source, work / f"{kind}.sqlite3", work / name, associated
+                    )
+                if kind == DATABASE:
+                    description = described
+                    ledger_mark = mark
                 files[kind] = {
                     "object": name,
                     "size": size,
                     "sha256": digest,
-                    "plain_size": copy.stat().st_size,
+                    "plain_size": plain_size,
                     "row_counts": described["row_counts"],
                 }
-                copy.unlink()
             manifest = {
                 "format": FORMAT,
                 "id": backup_id,
@@ -195,6 +199,22 @@ def run_backup(context: AuditContext) -> dict[str, Any]:
         },
     )
     return manifest
+
+
+def _copy_and_encrypt(
+    primitive: Any, source: Path | None, copy: Path, target: Path, associated: bytes
+) -> tuple[int, str, int, dict[str, Any], int]:
+    """Copy ``source`` (None: the live database) with the online backup API, then encrypt it."""
+    if source is None:
+        snapshot.copy_live_database(copy)
+    else:
+        snapshot.copy_sqlite_file(source, copy)
+    described = snapshot.describe(copy)
+    mark = snapshot.last_deletion_record(copy) if source is None else 0
+    size, digest = snapshot.encrypt_file(primitive, copy, target, associated)
+    plain_size = copy.stat().st_size
+    copy.unlink()
+    return size, digest, plain_size, described, mark
 
 
 def _discard(locations: list[Location], backup_id: str) -> None:
