@@ -3,7 +3,7 @@
 Run: ``.venv/bin/python bench/backup.py [MEGABYTES]`` (default 300; the issue's figure
 is taken at 1100). It generates a database of that size in a temporary directory:
 bookings whose sealed invitee data is random base64 (incompressible, as ciphertext is),
-with an index, then times, best of 3:
+with an index, then times, best of 3 taken in turns:
 
 - plain: ``sqlite3.Connection.backup`` into a new file (SQLite's defaults);
 - encrypted: what ``afspraak backup run`` does with the live database file: one pass
@@ -93,15 +93,21 @@ def two_pass_backup(
     copy.unlink()
 
 
-def best_of(runs: int, action, cleanup) -> float:
-    times = []
-    for _ in range(runs):
-        cleanup()
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
+def best_of_interleaved(rounds: int, actions: dict, cleanup) -> dict[str, float]:
+    """Time each action once per round, in turn, and keep each one's best time.
+
+    In turns, so a shift in the shared machine's load or disk speed reaches all of them
+    alike instead of one block of runs.
+    """
+    times: dict[str, list[float]] = {name: [] for name in actions}
+    for _ in range(rounds):
+        for name, action in actions.items():
+            cleanup()
+            started = time.perf_counter()
+            action()
+            times[name].append(time.perf_counter() - started)
     cleanup()
-    return min(times)
+    return {name: min(taken) for name, taken in times.items()}
 
 
 def main() -> None:
@@ -122,11 +128,16 @@ def main() -> None:
             for path in (plain_target, encrypted_target, root / "copy.sqlite3"):
                 path.unlink(missing_ok=True)
 
-        plain = best_of(3, lambda: plain_backup(source, plain_target), clear)
-        encrypted = best_of(3, lambda: encrypted_backup(primitive, source, encrypted_target), clear)
-        two_pass = best_of(
-            3, lambda: two_pass_backup(primitive, source, root, encrypted_target), clear
+        best = best_of_interleaved(
+            3,
+            {
+                "plain": lambda: plain_backup(source, plain_target),
+                "encrypted": lambda: encrypted_backup(primitive, source, encrypted_target),
+                "two_pass": lambda: two_pass_backup(primitive, source, root, encrypted_target),
+            },
+            clear,
         )
+        plain, encrypted, two_pass = best["plain"], best["encrypted"], best["two_pass"]
     print(f"plain online backup:    {plain:.2f} s ({size / 1e6 / plain:.0f} MB/s)")
     print(f"encrypted, one pass:    {encrypted:.2f} s ({size / 1e6 / encrypted:.0f} MB/s)")
     print(f"encrypted, two passes:  {two_pass:.2f} s ({size / 1e6 / two_pass:.0f} MB/s)")

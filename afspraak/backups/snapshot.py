@@ -17,7 +17,9 @@ import hashlib
 import io
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -135,22 +137,41 @@ def unknown_migrations(applied: set[tuple[str, str]]) -> list[str]:
 
 
 class _HashingWriter(io.RawIOBase):
-    """Write through to a file, hashing and counting what passes."""
+    """Write through to a file, counting what passes and hashing it in a second thread.
+
+    SHA-256 costs about as much as the encryption: hashing one segment while the next is
+    encrypted and written nearly halves the CPU time of a backup (hashlib lets go of
+    the GIL for large buffers).
+    """
 
     def __init__(self, target: io.BufferedWriter) -> None:
         self.target = target
-        self.digest = hashlib.sha256()
         self.size = 0
+        self._digest = hashlib.sha256()
+        self._hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backup-sha256")
+        self._pending: Future[None] | None = None
 
     def writable(self) -> bool:
         return True
 
     def write(self, data: Any) -> int:
-        view = memoryview(data)
-        self.digest.update(view)
-        self.target.write(view)
-        self.size += len(view)
-        return len(view)
+        # A copy of its own: the encrypting stream may reuse its buffer once this returns.
+        chunk = bytes(data)
+        if self._pending is not None:
+            self._pending.result()
+        self._pending = self._hashing.submit(self._digest.update, chunk)
+        self.target.write(chunk)
+        self.size += len(chunk)
+        return len(chunk)
+
+    def hexdigest(self) -> str:
+        """Return the SHA-256 of everything written, once the hashing thread is done."""
+        self.stop_hashing()
+        return self._digest.hexdigest()
+
+    def stop_hashing(self) -> None:
+        """Wait for the hashing thread and end it."""
+        self._hashing.shutdown(wait=True)
 
 
 def encrypt_file(
@@ -172,8 +193,7 @@ def _encrypt_stream(
     """Encrypt what ``plain`` holds into a new file ``target``; return sizes and digest."""
     descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     read = 0
-    with os.fdopen(descriptor, "wb") as output:
-        writer = _HashingWriter(output)
+    with os.fdopen(descriptor, "wb") as output, _hashing_writer(output) as writer:
         buffer = bytearray(_READ_CHUNK)
         view = memoryview(buffer)
         started = 0
@@ -192,7 +212,16 @@ def _encrypt_stream(
         before_sync()
         output.flush()
         os.fsync(output.fileno())
-    return writer.size, writer.digest.hexdigest(), read
+        return writer.size, writer.hexdigest(), read
+
+
+@contextmanager
+def _hashing_writer(output: io.BufferedWriter) -> Iterator[_HashingWriter]:
+    writer = _HashingWriter(output)
+    try:
+        yield writer
+    finally:
+        writer.stop_hashing()
 
 
 def encrypt_live_database(
