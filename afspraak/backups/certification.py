@@ -144,9 +144,15 @@ class _PgRepository:
 
 def _pg_surveys() -> dict[str, _PgRepository]:
     try:
-        info = stanza_info()
+        return _read_pg_surveys(stanza_info())
     except BackupError as error:
         return {"pgBackRest": _PgRepository(error=str(error)[:200])}
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        # An output this code does not understand proves nothing expired.
+        return {"pgBackRest": _PgRepository(error=f"unexpected info output ({error!r})"[:200])}
+
+
+def _read_pg_surveys(info: dict[str, Any]) -> dict[str, _PgRepository]:
     repositories: dict[int, _PgRepository] = {}
     for repo in info.get("repo", []):
         status = repo.get("status", {})
@@ -158,7 +164,7 @@ def _pg_surveys() -> dict[str, _PgRepository]:
     if not repositories:
         return {"pgBackRest": _PgRepository(error="no repository is configured")}
     for backup in info.get("backup", []):
-        mark = backup.get("annotation", {}).get(LEDGER_MARK_ANNOTATION, "")
+        mark = (backup.get("annotation") or {}).get(LEDGER_MARK_ANNOTATION, "")
         repositories[int(backup["database"]["repo-key"])].backups.append(
             _PgBackup(
                 label=backup["label"],
