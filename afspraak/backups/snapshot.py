@@ -17,11 +17,11 @@ import hashlib
 import io
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.db import connection
@@ -144,8 +144,9 @@ class _HashingWriter(io.RawIOBase):
     the GIL for large buffers).
     """
 
-    def __init__(self, target: io.BufferedWriter) -> None:
+    def __init__(self, target: io.BufferedWriter, copies: Sequence[BinaryIO] = ()) -> None:
         self.target = target
+        self.copies = copies
         self.size = 0
         self._digest = hashlib.sha256()
         self._hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="backup-sha256")
@@ -161,6 +162,8 @@ class _HashingWriter(io.RawIOBase):
             self._pending.result()
         self._pending = self._hashing.submit(self._digest.update, chunk)
         self.target.write(chunk)
+        for copy in self.copies:
+            copy.write(chunk)
         self.size += len(chunk)
         return len(chunk)
 
@@ -175,11 +178,15 @@ class _HashingWriter(io.RawIOBase):
 
 
 def encrypt_file(
-    primitive: streaming_aead.StreamingAead, source: Path, target: Path, associated: bytes
+    primitive: streaming_aead.StreamingAead,
+    source: Path,
+    target: Path,
+    associated: bytes,
+    copies: Sequence[BinaryIO] = (),
 ) -> tuple[int, str]:
-    """Encrypt ``source`` into a new file ``target``; return the ciphertext's size and SHA-256."""
+    """Encrypt ``source`` into a new file ``target`` (and ``copies``); return size and SHA-256."""
     with source.open("rb", buffering=0) as plain:
-        size, digest, _ = _encrypt_stream(primitive, plain, target, associated)
+        size, digest, _ = _encrypt_stream(primitive, plain, target, associated, copies)
     return size, digest
 
 
@@ -188,12 +195,13 @@ def _encrypt_stream(
     plain: io.RawIOBase,
     target: Path,
     associated: bytes,
+    copies: Sequence[BinaryIO] = (),
     before_sync: Callable[[], object] = lambda: None,
 ) -> tuple[int, str, int]:
-    """Encrypt what ``plain`` holds into a new file ``target``; return sizes and digest."""
+    """Encrypt what ``plain`` holds into a new file ``target`` and ``copies``; return sizes."""
     descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     read = 0
-    with os.fdopen(descriptor, "wb") as output, _hashing_writer(output) as writer:
+    with os.fdopen(descriptor, "wb") as output, _hashing_writer(output, copies) as writer:
         buffer = bytearray(_READ_CHUNK)
         view = memoryview(buffer)
         started = 0
@@ -205,9 +213,10 @@ def _encrypt_stream(
                 # rather than all of it in the final sync: on Linux this starts the
                 # writeback of those dirty pages (and keeps them cached).
                 if _HAS_FADVISE:
-                    os.posix_fadvise(
-                        output.fileno(), started, writer.size - started, os.POSIX_FADV_DONTNEED
-                    )
+                    for written in (output, *copies):
+                        os.posix_fadvise(
+                            written.fileno(), started, writer.size - started, os.POSIX_FADV_DONTNEED
+                        )
                 started = writer.size
         before_sync()
         output.flush()
@@ -216,8 +225,10 @@ def _encrypt_stream(
 
 
 @contextmanager
-def _hashing_writer(output: io.BufferedWriter) -> Iterator[_HashingWriter]:
-    writer = _HashingWriter(output)
+def _hashing_writer(
+    output: io.BufferedWriter, copies: Sequence[BinaryIO]
+) -> Iterator[_HashingWriter]:
+    writer = _HashingWriter(output, copies)
     try:
         yield writer
     finally:
@@ -225,7 +236,11 @@ def _hashing_writer(output: io.BufferedWriter) -> Iterator[_HashingWriter]:
 
 
 def encrypt_live_database(
-    primitive: streaming_aead.StreamingAead, path: Path, target: Path, associated: bytes
+    primitive: streaming_aead.StreamingAead,
+    path: Path,
+    target: Path,
+    associated: bytes,
+    copies: Sequence[BinaryIO] = (),
 ) -> tuple[int, str, int, dict[str, Any], int] | None:
     """Encrypt the SQLite file ``path`` consistently in one pass (None if it is in WAL mode).
 
@@ -248,7 +263,12 @@ def encrypt_live_database(
         # it, SQLite's SHARED one included: this one closes only after the COMMIT.
         with path.open("rb", buffering=0) as plain:
             size, digest, read = _encrypt_stream(
-                primitive, plain, target, associated, before_sync=lambda: reader.execute("COMMIT")
+                primitive,
+                plain,
+                target,
+                associated,
+                copies,
+                before_sync=lambda: reader.execute("COMMIT"),
             )
     finally:
         reader.close()

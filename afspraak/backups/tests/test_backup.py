@@ -23,6 +23,7 @@ from afspraak.backups.backup import (
     verify_backup,
 )
 from afspraak.backups.errors import BackupError
+from afspraak.backups.locations import DirectoryLocation
 from afspraak.backups.tests.conftest import PYTHON, environment_for
 from afspraak.crypto.tests.records import make_invitee
 from afspraak.testing.audit import only_event
@@ -123,6 +124,21 @@ def test_a_live_database_file_is_encrypted_in_one_pass_and_restores_byte_for_byt
     # The file as it was when the backup read it (the run's audit event came after).
     assert target.read_bytes() == before
     assert _read_invitees(settings, tmp_path, target) == ["alpha Ada Lovelace ada@example.test"]
+
+
+def test_a_second_directory_gets_its_copy_from_the_one_encryption_pass(
+    monkeypatch, backup_dirs, tenants
+):
+    def no_second_pass(*args, **kwargs):
+        raise AssertionError("the ciphertext was copied again")
+
+    monkeypatch.setattr(DirectoryLocation, "put_file", no_second_pass)
+
+    manifest = run_backup(_system())
+
+    # Listed: both locations hold every ciphertext, matching the manifest's SHA-256.
+    assert [listed["id"] for listed in list_backups()] == [manifest["id"]]
+    assert not list((backup_dirs / "second" / manifest["id"]).glob(".*partial"))
 
 
 def test_restore_never_overwrites_a_file_or_the_live_database(
