@@ -1,8 +1,10 @@
 """Encrypted backups of the embedded (SQLite) installation: run, list, verify, restore, prune.
 
-A run copies the database and the job queue with SQLite's online backup API, encrypts
-each copy under the backup keyset (``keys.py``) bound to the backup's id and file name,
-puts the ciphertexts in every location and then, last, the manifest. A backup counts
+A run encrypts the database (its file in one pass, ``snapshot.encrypt_live_database``)
+and the job queue (a copy by SQLite's online backup API) under the backup keyset
+(``keys.py``) bound to the backup's id and file name; the one pass writes the primary's
+ciphertext and a second directory's together, an S3 location gets the finished file;
+last comes the manifest, in every location. A backup counts
 only when every location holds its manifest and ciphertexts whose SHA-256 matches it,
 so a run killed at any moment leaves nothing that is listed; the next run (or prune)
 clears what it left. One run or prune at a time (a lock file in the primary location).
@@ -16,10 +18,10 @@ import secrets
 import shutil
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import tink
 from django.conf import settings
@@ -114,32 +116,52 @@ def run_backup(context: AuditContext) -> dict[str, Any]:
             description: dict[str, Any] = {}
             ledger_mark = 0
             sources = [(DATABASE, None), (JOBS, snapshot.job_queue_file())]
+            # Directories beyond the primary get the ciphertext from the encryption itself,
+            # as it is written; other locations (S3) get the finished file afterwards.
+            teed = [loc for loc in locations[1:] if isinstance(loc, DirectoryLocation)]
             for kind, source in sources:
                 if kind == JOBS and source is None:
                     continue
-                stage = f"copy {kind}"
-                copy = work / f"{kind}.sqlite3"
-                if source is None:
-                    snapshot.copy_live_database(copy)
-                else:
-                    snapshot.copy_sqlite_file(source, copy)
-                described = snapshot.describe(copy)
+                name = _object_name(kind)
+                associated = _associated_data(backup_id, name)
+                with ExitStack() as receiving:
+                    copies = []
+                    for directory in teed:
+                        stage = f"write to {directory.name}"
+                        copies.append(receiving.enter_context(directory.receive(backup_id, name)))
+                    stage = f"encrypt {kind} into " + ", ".join(
+                        written.name for written in [locations[0], *teed]
+                    )
+                    # The live database file in one pass; an in-memory one, or one in WAL
+                    # mode, and the job queue through a copy by the online backup API.
+                    live = live_database_path() if kind == DATABASE else None
+                    streamed = (
+                        snapshot.encrypt_live_database(
+                            primitive, live, work / name, associated, copies
+                        )
+                        if live is not None
+                        else None
+                    )
+                    if streamed is not None:
+                        size, digest, plain_size, described, mark = streamed
+                    else:
+                        size, digest, plain_size, described, mark = _copy_and_encrypt(
+                            primitive,
+                            source,
+                            (work / f"{kind}.sqlite3", work / name),
+                            associated,
+                            copies,
+                        )
                 if kind == DATABASE:
                     description = described
-                    ledger_mark = snapshot.last_deletion_record(copy)
-                stage = f"encrypt {kind}"
-                name = _object_name(kind)
-                size, digest = snapshot.encrypt_file(
-                    primitive, copy, work / name, _associated_data(backup_id, name)
-                )
+                    ledger_mark = mark
                 files[kind] = {
                     "object": name,
                     "size": size,
                     "sha256": digest,
-                    "plain_size": copy.stat().st_size,
+                    "plain_size": plain_size,
                     "row_counts": described["row_counts"],
                 }
-                copy.unlink()
             manifest = {
                 "format": FORMAT,
                 "id": backup_id,
@@ -156,6 +178,8 @@ def run_backup(context: AuditContext) -> dict[str, Any]:
                 "locations": [location.name for location in locations],
             }
             for location in locations[1:]:
+                if location in teed:
+                    continue
                 stage = f"write to {location.name}"
                 for entry in files.values():
                     location.put_file(backup_id, entry["object"], work / entry["object"])
@@ -195,6 +219,27 @@ def run_backup(context: AuditContext) -> dict[str, Any]:
         },
     )
     return manifest
+
+
+def _copy_and_encrypt(
+    primitive: Any,
+    source: Path | None,
+    paths: tuple[Path, Path],
+    associated: bytes,
+    copies: list[BinaryIO],
+) -> tuple[int, str, int, dict[str, Any], int]:
+    """Copy ``source`` (None: the live database) with the online backup API, then encrypt it."""
+    copy, target = paths
+    if source is None:
+        snapshot.copy_live_database(copy)
+    else:
+        snapshot.copy_sqlite_file(source, copy)
+    described = snapshot.describe(copy)
+    mark = snapshot.last_deletion_record(copy) if source is None else 0
+    size, digest = snapshot.encrypt_file(primitive, copy, target, associated, copies)
+    plain_size = copy.stat().st_size
+    copy.unlink()
+    return size, digest, plain_size, described, mark
 
 
 def _discard(locations: list[Location], backup_id: str) -> None:

@@ -201,20 +201,18 @@ def check_restored_database(
 
 
 @contextmanager
-def _read_only_alias(path: Path) -> Iterator[str]:
-    """Give a temporary database alias opening the SQLite file ``path`` read-only."""
+def temporary_alias(overrides: dict[str, Any]) -> Iterator[str]:
+    """Give a temporary database alias: the default database's settings with ``overrides``."""
     alias = f"afspraak_drill_{secrets.token_hex(4)}"
+    settings_dict = {
+        **connections[DEFAULT_DB_ALIAS].settings_dict,
+        "CONN_MAX_AGE": 0,
+        "CONN_HEALTH_CHECKS": False,
+        **overrides,
+    }
     # A connection of this thread only, outside DATABASES: nothing else (routers, the
     # outbox, other threads) can find the copy through it.
-    wrapper = load_backend("django.db.backends.sqlite3").DatabaseWrapper(
-        {
-            **connections[DEFAULT_DB_ALIAS].settings_dict,
-            "NAME": f"file:{path}?mode=ro",
-            "OPTIONS": {"uri": True},
-            "CONN_MAX_AGE": 0,
-        },
-        alias,
-    )
+    wrapper = load_backend(settings_dict["ENGINE"]).DatabaseWrapper(settings_dict, alias)
     connections[alias] = wrapper
     try:
         yield alias
@@ -223,16 +221,25 @@ def _read_only_alias(path: Path) -> Iterator[str]:
         del connections[alias]
 
 
-def _verify_restored_chain(path: Path) -> tuple[str, int]:
-    """Return what breaks the restored copy's audit chain ("" when intact) and its links."""
+def verify_restored_chain(alias: str) -> tuple[str, int]:
+    """Return what breaks the audit chain of the copy behind ``alias`` ("" if intact), and links."""
     try:
-        with _read_only_alias(path) as alias:
-            report = verify_chain(using=alias)
+        report = verify_chain(using=alias)
     except ChainKeyMissingError as error:
         return f"the audit chain could not be verified: {error}", 0
     if report.intact:
         return "", report.links_checked
     return f"the audit chain of the copy is broken: {report.first_break}", report.links_checked
+
+
+def _verify_restored_chain(path: Path) -> tuple[str, int]:
+    read_only = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": f"file:{path}?mode=ro",
+        "OPTIONS": {"uri": True},
+    }
+    with temporary_alias(read_only) as alias:
+        return verify_restored_chain(alias)
 
 
 def _live_count(table: str) -> int:

@@ -9,6 +9,7 @@ object appears whole or not at all.
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 from urllib.parse import urlsplit
@@ -54,18 +55,25 @@ class DirectoryLocation:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         return folder
 
-    def _write(self, target: Path, source: BinaryIO) -> None:
+    @contextmanager
+    def receive(self, backup_id: str, name: str) -> Iterator[BinaryIO]:
+        """Give a file to write ``name`` into: it appears, synced, only if the block succeeds."""
+        target = self._folder(backup_id) / name
         partial = target.with_name(f".{target.name}.partial")
         descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            shutil.copyfileobj(source, handle, _CHUNK)
-            handle.flush()
-            os.fsync(handle.fileno())
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
         partial.rename(target)
 
     def put_file(self, backup_id: str, name: str, path: Path) -> None:
-        with path.open("rb") as source:
-            self._write(self._folder(backup_id) / name, source)
+        with path.open("rb") as source, self.receive(backup_id, name) as handle:
+            shutil.copyfileobj(source, handle, _CHUNK)
 
     def move_in(self, backup_id: str, name: str, path: Path) -> None:
         """Move ``path`` (on this location's file system, already synced) into the backup."""

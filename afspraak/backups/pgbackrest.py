@@ -3,23 +3,23 @@
 pgBackRest (configured by ``deploy/pgbackrest/pgbackrest.conf``) archives every WAL
 segment, keeps full and differential backups encrypted in two repositories and expires
 them by time. Afspraak never reimplements any of it: ``run`` asks for a backup in each
-repository, ``list`` reads ``pgbackrest info --output=json``, ``verify`` is ``pgbackrest
-verify``, ``restore`` is ``pgbackrest restore`` into a new data directory (to a point in
-time with ``--to-time``), ``prune`` is ``pgbackrest expire``. The drill restores each
-repository's newest backup into a scratch cluster on a free port, starts it, checks it
-and stops it. pgBackRest and ``pg_ctl`` run as the PostgreSQL system user when Afspraak
-runs as root; the checks read both clusters as that user over their sockets (as
-pgBackRest does), because row-level security hides tenant rows from Afspraak's own role.
+repository (annotated with the deletion ledger's mark, see ``certification``), ``list``
+reads ``pgbackrest info --output=json``, ``verify`` is ``pgbackrest verify``,
+``restore`` is ``pgbackrest restore`` into a new data directory (to a point in time with
+``--to-time``), ``prune`` is ``pgbackrest expire``. The drill restores each repository's
+newest backup into a scratch cluster on a free port, starts it, checks it (its audit
+chain too, through a temporary read-only Django connection) and stops it. pgBackRest
+and ``pg_ctl`` run as the PostgreSQL system user when Afspraak runs as root; the checks
+read both clusters as that user over their sockets (as pgBackRest does), because
+row-level security hides tenant rows from Afspraak's own role.
 """
 
 import configparser
-import json
 import os
 import pwd
 import secrets
 import shutil
 import socket
-import subprocess
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -27,71 +27,31 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.migrations.loader import MigrationLoader
 from django.utils import timezone
 
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import Outcome
 from afspraak.audit.trail import record
+from afspraak.backups.certification import (
+    LEDGER_MARK_ANNOTATION,
+    certify_deletions,
+    ledger_mark_for_new_backup,
+)
 from afspraak.backups.drill import (
     KEY_TABLES,
     ROW_TOLERANCE_FIXED,
     ROW_TOLERANCE_FRACTION,
     record_drill,
+    temporary_alias,
+    verify_restored_chain,
 )
 from afspraak.backups.errors import BackupError
+from afspraak.backups.pgbackrest_cli import run_pgbackrest, run_tool, stanza_info
 
 _BACKUP_TIMEOUT = 6 * 3600
-_COMMAND_TIMEOUT = 600
 _START_TIMEOUT = 120
-_OUTPUT_CHARS = 600
-
-
-def _system_user_prefix() -> list[str]:
-    # pg_ctl refuses root, and pgBackRest's files must belong to the server's user.
-    if os.geteuid() != 0:
-        return []
-    return ["runuser", "-u", settings.AFSPRAAK_PGBACKREST_SYSTEM_USER, "--"]
-
-
-def _run(command: list[str], what: str, timeout: int = _COMMAND_TIMEOUT) -> str:
-    try:
-        result = subprocess.run(  # noqa: S603 - fixed tools, arguments we build
-            [*_system_user_prefix(), *command],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd="/",
-            timeout=timeout,
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise BackupError(f"{what} could not run: {error}") from None
-    if result.returncode != 0:
-        output = (result.stderr.strip() or result.stdout.strip())[-_OUTPUT_CHARS:]
-        raise BackupError(f"{what} failed (exit {result.returncode}): {output}")
-    return result.stdout
-
-
-def _pgbackrest(*arguments: str, timeout: int = _COMMAND_TIMEOUT) -> str:
-    return _run(
-        [
-            "pgbackrest",
-            f"--config-path={settings.AFSPRAAK_PGBACKREST_CONFIG_PATH}",
-            f"--stanza={settings.AFSPRAAK_PGBACKREST_STANZA}",
-            *arguments,
-        ],
-        f"pgbackrest {arguments[0]}",
-        timeout,
-    )
-
-
-def stanza_info() -> dict[str, Any]:
-    """Return ``pgbackrest info --output=json`` for the configured stanza."""
-    stanzas = json.loads(_pgbackrest("info", "--output=json"))
-    for stanza in stanzas:
-        if stanza.get("name") == settings.AFSPRAAK_PGBACKREST_STANZA:
-            return dict(stanza)
-    raise BackupError(f"pgBackRest knows no stanza {settings.AFSPRAAK_PGBACKREST_STANZA!r}")
 
 
 def _repositories(info: dict[str, Any]) -> list[int]:
@@ -122,7 +82,9 @@ def list_pg_backups(info: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     return sorted(backups, key=lambda backup: (backup["created_at"], backup["locations"]))
 
 
-def _backup_type(backups: list[dict[str, Any]], repository: int) -> str:
+def _backup_type(backups: list[dict[str, Any]], repository: int, *, full: bool) -> str:
+    if full:
+        return "full"
     fulls = [
         datetime.fromisoformat(backup["created_at"])
         for backup in backups
@@ -134,7 +96,7 @@ def _backup_type(backups: list[dict[str, Any]], repository: int) -> str:
     return str(settings.AFSPRAAK_PGBACKREST_PARTIAL_TYPE)
 
 
-def run_pg_backup(context: AuditContext) -> dict[str, Any]:
+def run_pg_backup(context: AuditContext, *, full: bool = False) -> dict[str, Any]:
     """Have pgBackRest back up to each repository in turn; audit and return what it took."""
     stage = "info"
     taken: dict[str, str] = {}
@@ -143,8 +105,13 @@ def run_pg_backup(context: AuditContext) -> dict[str, Any]:
         known = {backup["id"] for backup in list_pg_backups(before)}
         for repository in _repositories(before):
             stage = f"backup to repo{repository}"
-            kind = _backup_type(list_pg_backups(before), repository)
-            _pgbackrest("backup", f"--repo={repository}", f"--type={kind}", timeout=_BACKUP_TIMEOUT)
+            kind = _backup_type(list_pg_backups(before), repository, full=full)
+            arguments = ["backup", f"--repo={repository}", f"--type={kind}"]
+            # Which deletions this backup lacks, for their certification (control D2).
+            mark = ledger_mark_for_new_backup()
+            if mark is not None:
+                arguments.append(f"--annotation={LEDGER_MARK_ANNOTATION}={mark}")
+            run_pgbackrest(*arguments, timeout=_BACKUP_TIMEOUT)
             taken[f"repo{repository}"] = kind
         stage = "info"
         new = [backup for backup in list_pg_backups() if backup["id"] not in known]
@@ -166,6 +133,8 @@ def run_pg_backup(context: AuditContext) -> dict[str, Any]:
             "size": sum(backup["size"] for backup in new),
         },
     )
+    # pgBackRest expired what its retention no longer needs after the backup.
+    certify_deletions(context)
     return {"engine": "postgresql", "backups": new}
 
 
@@ -176,7 +145,7 @@ def verify_pg_backup(backup_id: str) -> dict[str, Any]:
         raise BackupError(f"pgBackRest holds no complete backup {backup_id}")
     for backup in held:
         repository = backup["locations"][0].removeprefix("repo")
-        _pgbackrest("verify", f"--repo={repository}")
+        run_pgbackrest("verify", f"--repo={repository}")
     return held[0] | {"locations": sorted(loc for backup in held for loc in backup["locations"])}
 
 
@@ -184,7 +153,7 @@ def prune_pg_backups(context: AuditContext) -> dict[str, list[str]]:
     """Have pgBackRest expire what its time-based retention no longer needs; audit it."""
     before = list_pg_backups()
     try:
-        _pgbackrest("expire")
+        run_pgbackrest("expire")
     except BackupError as error:
         record(
             "backups.prune.failed",
@@ -204,17 +173,28 @@ def prune_pg_backups(context: AuditContext) -> dict[str, list[str]]:
         context=context,
         data={"engine": "postgresql", "deleted": deleted},
     )
+    certify_deletions(context)
     return deleted
 
 
 # --- restore -----------------------------------------------------------------------------------
 
 
+def _server_account() -> pwd.struct_passwd:
+    if os.geteuid() == 0:
+        return pwd.getpwnam(settings.AFSPRAAK_PGBACKREST_SYSTEM_USER)
+    return pwd.getpwuid(os.geteuid())
+
+
+def _give_to_server(path: Path) -> None:
+    if os.geteuid() == 0:
+        account = _server_account()
+        os.chown(path, account.pw_uid, account.pw_gid)
+
+
 def _new_directory_for_server(path: Path) -> None:
     path.mkdir(mode=0o700)
-    if os.geteuid() == 0:
-        account = pwd.getpwnam(settings.AFSPRAAK_PGBACKREST_SYSTEM_USER)
-        os.chown(path, account.pw_uid, account.pw_gid)
+    _give_to_server(path)
 
 
 def _restore_arguments(
@@ -255,7 +235,7 @@ def restore_pg_backup(
         arguments = _restore_arguments(target, backup_id, to_time, source)
         _new_directory_for_server(target)
         try:
-            _pgbackrest(*arguments, timeout=_BACKUP_TIMEOUT)
+            run_pgbackrest(*arguments, timeout=_BACKUP_TIMEOUT)
         except BackupError:
             shutil.rmtree(target, ignore_errors=True)
             raise
@@ -316,7 +296,7 @@ def _live_socket() -> tuple[str, int]:
 def _query(socket_dir: str, port: int, sql: str) -> list[list[str]]:
     """Run ``sql`` as the PostgreSQL system user in Afspraak's database over a socket."""
     database = str(settings.DATABASES["default"]["NAME"])
-    output = _run(
+    output = run_tool(
         [
             str(_bin_dir() / "psql"),
             "--no-psqlrc",
@@ -357,11 +337,17 @@ def _free_port() -> int:
 
 def _start_scratch(data: Path, scratch: Path) -> int:
     port = _free_port()
+    # Its socket is in the scratch directory, which only the server's user (and root)
+    # can enter: trust there lets the drill read the copy as its superuser, past
+    # row-level security, whatever the live cluster's pg_hba.conf says.
+    hba = scratch / "pg_hba.conf"
+    hba.write_text("local all all trust\n", encoding="utf-8")
+    _give_to_server(hba)
     options = (
         f"-p {port} -c listen_addresses='' -c unix_socket_directories='{scratch}' "
-        "-c archive_mode=off"
+        f"-c archive_mode=off -c hba_file='{hba}'"
     )
-    _run(
+    run_tool(
         [
             str(_bin_dir() / "pg_ctl"),
             "-D",
@@ -390,7 +376,7 @@ def _start_scratch(data: Path, scratch: Path) -> int:
 def _stop_scratch(data: Path) -> None:
     if (data / "postmaster.pid").exists():
         try:
-            _run(
+            run_tool(
                 [str(_bin_dir() / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
                 "stop",
             )
@@ -423,7 +409,27 @@ def _check_scratch(scratch: Path, port: int) -> tuple[list[str], dict[str, Any]]
     [[tables]] = _query(
         str(scratch), port, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
     )
-    return problems, {"tables": int(tables), "key_tables": key_tables}
+    chain_problem, chain_links = _verify_scratch_chain(scratch, port)
+    if chain_problem:
+        problems.append(chain_problem)
+    return problems, {"tables": int(tables), "key_tables": key_tables, "chain_links": chain_links}
+
+
+def _verify_scratch_chain(scratch: Path, port: int) -> tuple[str, int]:
+    """Verify the restored cluster's audit chain under the live chain key, read-only."""
+    superuser = {
+        "HOST": str(scratch),
+        "PORT": str(port),
+        # The cluster's superuser, as psql signs in above: it reads past row-level security.
+        "USER": _server_account().pw_name,
+        "PASSWORD": "",
+        "OPTIONS": {"options": "-c default_transaction_read_only=on"},
+    }
+    try:
+        with temporary_alias(superuser) as alias:
+            return verify_restored_chain(alias)
+    except DatabaseError as error:
+        return f"the audit chain could not be read: {str(error).strip()[:150]}", 0
 
 
 def _drill_repository(repository: int, newest: dict[str, Any] | None) -> dict[str, Any]:
@@ -442,7 +448,7 @@ def _drill_repository(repository: int, newest: dict[str, Any] | None) -> dict[st
     try:
         _new_directory_for_server(scratch)
         _new_directory_for_server(data)
-        _pgbackrest(
+        run_pgbackrest(
             *_restore_arguments(data, newest["id"], None, f"repo{repository}"),
             timeout=_BACKUP_TIMEOUT,
         )

@@ -23,6 +23,7 @@ from afspraak.backups.backup import (
     verify_backup,
 )
 from afspraak.backups.errors import BackupError
+from afspraak.backups.locations import DirectoryLocation
 from afspraak.backups.tests.conftest import PYTHON, environment_for
 from afspraak.crypto.tests.records import make_invitee
 from afspraak.testing.audit import only_event
@@ -93,6 +94,51 @@ def test_round_trip_restores_encrypted_rows_readable_with_the_master_key(
         "beta Bram Bakker bram@example.test",
     ]
     assert only_event("backups.restore.completed").data["backup"] == manifest["id"]
+
+
+def test_a_live_database_file_is_encrypted_in_one_pass_and_restores_byte_for_byte(
+    settings, tmp_path, backup_dirs, tenants
+):
+    make_invitee(tenants.a, name="Ada Lovelace", email="ada@example.test")
+    live = tmp_path / "live.sqlite3"
+    with sqlite3.connect(live) as copy:
+        connection.connection.backup(copy)
+    copy.close()
+    before = live.read_bytes()
+
+    ran = subprocess.run(  # noqa: S603 - our own interpreter
+        [PYTHON, "-m", "afspraak.cli", "backup", "run", "--json"],
+        env=environment_for(settings, tmp_path, live),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+
+    backup_id = json.loads(ran.stdout)["id"]
+    manifest = verify_backup(backup_id)
+    assert manifest["files"]["database"]["plain_size"] == len(before)
+    assert manifest["row_counts"]["bookings_invitee"] == 1
+    target = tmp_path / "restored.sqlite3"
+    restore_backup(_system(), backup_id, target, source="second")
+    # The file as it was when the backup read it (the run's audit event came after).
+    assert target.read_bytes() == before
+    assert _read_invitees(settings, tmp_path, target) == ["alpha Ada Lovelace ada@example.test"]
+
+
+def test_a_second_directory_gets_its_copy_from_the_one_encryption_pass(
+    monkeypatch, backup_dirs, tenants
+):
+    def no_second_pass(*args, **kwargs):
+        raise AssertionError("the ciphertext was copied again")
+
+    monkeypatch.setattr(DirectoryLocation, "put_file", no_second_pass)
+
+    manifest = run_backup(_system())
+
+    # Listed: both locations hold every ciphertext, matching the manifest's SHA-256.
+    assert [listed["id"] for listed in list_backups()] == [manifest["id"]]
+    assert not list((backup_dirs / "second" / manifest["id"]).glob(".*partial"))
 
 
 def test_restore_never_overwrites_a_file_or_the_live_database(
@@ -189,13 +235,23 @@ def test_a_backup_missing_from_one_location_is_not_listed(backup_dirs, tenants):
 
 # --- kill -9 in the middle of a run ------------------------------------------------------------
 
-_KILL_AFTER_THE_COPY_IS_ENCRYPTED = """
+_KILL_AFTER_THE_DATABASE_IS_ENCRYPTED = """
 from afspraak.backups import snapshot
-encrypt = snapshot.encrypt_file
+encrypt = snapshot._encrypt_stream
 def encrypt_then_die(*args, **kwargs):
     encrypt(*args, **kwargs)
     os.kill(os.getpid(), signal.SIGKILL)
-snapshot.encrypt_file = encrypt_then_die
+snapshot._encrypt_stream = encrypt_then_die
+"""
+# Halfway through the database, while the read transaction holds SQLite's lock on it.
+_KILL_WHILE_ENCRYPTING = """
+from afspraak.backups import snapshot
+write = snapshot._HashingWriter.write
+def write_then_die(self, data):
+    if self.size:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return write(self, data)
+snapshot._HashingWriter.write = write_then_die
 """
 _KILL_BEFORE_THE_PRIMARY_MANIFEST = """
 from afspraak.backups.locations import DirectoryLocation
@@ -209,7 +265,13 @@ DirectoryLocation.put_bytes = die_at_the_primary
 
 
 @pytest.mark.parametrize(
-    "kill", [_KILL_AFTER_THE_COPY_IS_ENCRYPTED, _KILL_BEFORE_THE_PRIMARY_MANIFEST]
+    "kill",
+    [
+        _KILL_WHILE_ENCRYPTING,
+        _KILL_AFTER_THE_DATABASE_IS_ENCRYPTED,
+        _KILL_BEFORE_THE_PRIMARY_MANIFEST,
+    ],
+    ids=["while-encrypting", "after-encrypting", "before-the-primary-manifest"],
 )
 def test_a_run_killed_midway_leaves_nothing_listed_and_the_next_run_succeeds(
     settings, tmp_path, backup_dirs, tenants, kill

@@ -10,6 +10,7 @@ from django.db import connection
 
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import DeletionRecord
+from afspraak.backups import certification
 from afspraak.backups.backup import prune_backups, restore_backup, run_backup
 from afspraak.backups.certification import certify_deletions, deletion_status
 from afspraak.bookings.erasure import erase_invitee_data
@@ -218,3 +219,80 @@ def test_an_invitee_erasure_is_certified_once_the_backups_holding_the_old_row_ar
     assert entry.certified_at is not None
     assert _status() == []
     assert not _holds(tmp_path, after["id"], old_ciphertext)
+
+
+# --- certification from pgBackRest's info (the real servers: test_pgbackrest.py) -------------
+
+
+def _pg_backup(label: str, repo: int, first_wal: str, mark: str | None) -> dict:
+    return {
+        "label": label,
+        "annotation": {"afspraak-deletion-ledger-mark": mark} if mark is not None else None,
+        "timestamp": {"start": 1_796_000_000, "stop": 1_796_000_060},
+        "database": {"id": 1, "repo-key": repo},
+        "archive": {"start": first_wal, "stop": first_wal},
+    }
+
+
+def _pg_info(backups: list[dict], oldest_wal: str, repo2_status: int = 0) -> dict:
+    return {
+        "repo": [
+            {"key": 1, "status": {"code": 0, "message": "ok"}},
+            {"key": 2, "status": {"code": repo2_status, "message": "missing stanza path"}},
+        ],
+        "backup": backups,
+        "archive": [
+            {"database": {"id": 1, "repo-key": key}, "min": oldest_wal, "max": "0" * 24}
+            for key in (1, 2)
+        ],
+    }
+
+
+def _pg_status_of(info: dict, record_id: int) -> list[str]:
+    surveys = certification._read_pg_surveys(info)
+    return certification._pg_reasons(DeletionRecord(pk=record_id), surveys)
+
+
+def test_a_pgbackrest_backup_without_a_mark_holds_every_deletion():
+    wal = "000000010000000000000010"
+    info = _pg_info(
+        [_pg_backup("L1F", 1, wal, None), _pg_backup("L2F", 2, wal, "7")], oldest_wal=wal
+    )
+
+    assert _pg_status_of(info, 7) == [
+        "repo1 still holds backup L1F, taken 2026-11-30 00:53 UTC before the deletion"
+    ]
+    no_clean_wal = (
+        "still holds WAL from 000000010000000000000010 on, and no backup taken after "
+        "the deletion shows where WAL without it begins"
+    )
+    assert _pg_status_of(info, 8) == [
+        "repo1 still holds backup L1F, taken 2026-11-30 00:53 UTC before the deletion",
+        f"repo1 {no_clean_wal}",
+        "repo2 still holds backup L2F, taken 2026-11-30 00:53 UTC before the deletion",
+        f"repo2 {no_clean_wal}",
+    ]
+
+
+def test_wal_older_than_the_first_backup_after_a_deletion_or_an_unreadable_repository_blocks_it():
+    after = [
+        _pg_backup("L1F", 1, "000000010000000000000010", "5"),
+        _pg_backup("L2F", 2, "000000010000000000000011", "5"),
+    ]
+
+    assert _pg_status_of(_pg_info(after, oldest_wal="000000010000000000000010"), 5) == []
+    assert _pg_status_of(_pg_info(after, oldest_wal="00000001000000000000000F"), 5) == [
+        f"repo{key} still holds WAL from 00000001000000000000000F on, written before the "
+        "first backup after the deletion (whose WAL starts at 000000010000000000000010)"
+        for key in (1, 2)
+    ]
+    unreadable = _pg_info(after, oldest_wal="000000010000000000000010", repo2_status=1)
+    assert _pg_status_of(unreadable, 5) == ["repo2 could not be read: missing stanza path"]
+
+
+def test_an_info_output_that_cannot_be_understood_certifies_nothing(monkeypatch):
+    monkeypatch.setattr(certification, "stanza_info", lambda: {"repo": [{"key": "x"}]})
+
+    (survey,) = certification._pg_surveys().values()
+
+    assert survey.error.startswith("unexpected info output")

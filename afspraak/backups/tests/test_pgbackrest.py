@@ -268,3 +268,165 @@ def test_the_hourly_job_takes_differential_backups_between_daily_full_ones(
     labels = ran.stdout.strip().splitlines()[-1].split(",")
     assert sorted(labels) == sorted(completed["backups"].values())
     assert all(label.endswith("D") for label in labels)
+
+
+# --- deletion certification (D2) against pgBackRest's repositories ---------------------------
+
+_CREATE_ORGANIZATION = """
+import django; django.setup()
+from afspraak.tenancy.roles import Role
+from afspraak.testing.factories import MeetingTypeFactory, MembershipFactory, OrganizationFactory
+organization = OrganizationFactory(name="Zq7Marker Practice", slug="zq7marker")
+MembershipFactory(organization=organization, role=Role.OWNER)
+MeetingTypeFactory(schedule__organization=organization, name="Zq7Marker intake")
+"""
+
+_DELETE_ORGANIZATION = """
+import django; django.setup()
+from afspraak.tenancy.models import Membership, Organization
+from afspraak.tenancy.organizations import delete_organization
+from afspraak.tenancy.context import organization_context
+from afspraak.testing.access import member_access
+organization = Organization.objects.get(slug="zq7marker")
+with organization_context(organization):
+    owner = Membership.objects.get(organization=organization, role="owner")
+delete_organization(member_access(owner, reauthenticated=True), confirmation_slug="zq7marker")
+"""
+
+
+def _script(pg: PgBackRestSetup, master_keyset: Path, script: str) -> None:
+    ran = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", script],
+        env=pg.environment(master_keyset, pg.base / "var"),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert ran.returncode == 0, ran.stderr[-3000:]
+
+
+def _ledger(pg: PgBackRestSetup, public_id: str) -> tuple[int, Any]:
+    with _owner(pg) as connection:
+        row = connection.execute(
+            "SELECT id, certified_at FROM audit_deletionrecord WHERE public_id = %s", [public_id]
+        ).fetchone()
+    assert row is not None
+    return row[0], row[1]
+
+
+def test_a_deletion_is_certified_only_once_pgbackrest_expired_every_backup_and_wal_before_it(
+    pg, master_keyset, first_backup
+):
+    _script(pg, master_keyset, _CREATE_ORGANIZATION)
+    _afspraak(pg, master_keyset, "backup", "run", "--json")
+    _script(pg, master_keyset, _DELETE_ORGANIZATION)
+    (pending,) = _afspraak(pg, master_keyset, "deletion", "status", "--json")
+    assert pending["kind"] == "organization"
+    before = {
+        (backup["id"], backup["locations"][0]): backup["type"]
+        for backup in _afspraak(pg, master_keyset, "backup", "list", "--json")
+    }
+    assert {location for _, location in before} == {"repo1", "repo2"}
+    for repository in ("repo1", "repo2"):
+        count = sum(1 for _, location in before if location == repository)
+        assert f"{repository} still holds {count} backups taken before the deletion (" in (
+            " / ".join(pending["reasons"])
+        )
+    lost = _afspraak(
+        pg,
+        master_keyset,
+        "deletion",
+        "status",
+        "--json",
+        extra={"PGBACKREST_REPO2_S3_BUCKET": "no-such-bucket"},
+    )
+    assert any(reason.startswith("repo2 could not be read: ") for reason in lost[0]["reasons"])
+
+    _afspraak(pg, master_keyset, "backup", "run", "--full", "--json")
+    _afspraak(pg, master_keyset, "backup", "prune", "--json")
+
+    # A full backup after the deletion expires nothing by itself: the old ones are young.
+    (still,) = _afspraak(pg, master_keyset, "deletion", "status", "--json")
+    assert any("taken before the deletion" in reason for reason in still["reasons"])
+    assert _ledger(pg, pending["id"])[1] is None
+
+    # What seven days of time-based retention would do: expire every full backup taken
+    # before the deletion (their differential ones go with them).
+    for (label, location), kind in sorted(before.items()):
+        if kind == "full":
+            pg.pgbackrest("expire", f"--repo={location.removeprefix('repo')}", f"--set={label}")
+    (wal_only,) = _afspraak(pg, master_keyset, "deletion", "status", "--json")
+    # The WAL written before the deletion is still archived: it holds the data too.
+    assert [reason.split(" still holds ")[0] for reason in wal_only["reasons"]] == [
+        "repo1",
+        "repo2",
+    ]
+    assert all("WAL from" in reason for reason in wal_only["reasons"])
+    # Time-based retention drops that WAL once the oldest full backup left is the new one;
+    # here pgBackRest is told to keep WAL for one full backup only.
+    for repository in ("1", "2"):
+        pg.pgbackrest("expire", f"--repo={repository}", f"--repo{repository}-retention-archive=1")
+
+    _afspraak(pg, master_keyset, "backup", "prune", "--json")
+
+    assert _afspraak(pg, master_keyset, "deletion", "status", "--json") == []
+    assert _ledger(pg, pending["id"])[1] is not None
+    assert _events(pg, "backups.deletion.certified")[-1] == {"records": [pending["id"]]}
+
+
+_DELIVER_OUTBOX = """
+import django; django.setup()
+from afspraak.audit.outbox import deliver_due
+while deliver_due():
+    pass
+"""
+
+
+def test_the_drill_fails_naming_the_link_when_the_restored_audit_chain_is_broken(
+    pg, master_keyset, first_backup
+):
+    # Delivering the outbox links the events recorded so far into the chain.
+    _script(pg, master_keyset, _DELIVER_OUTBOX)
+    socket_dir, port = pg.postgres.data_dir.parent, pg.postgres.port
+    first_linked = (
+        "SELECT e.id, e.data::text FROM audit_auditevent e "
+        "JOIN audit_auditchainlink l ON l.event_id = e.id ORDER BY l.sequence LIMIT 1"
+    )
+    edited, original = _as_superuser(pg, first_linked, socket_dir=socket_dir, port=port).split(
+        "|", 1
+    )
+    # An intruder with the superuser's power edits an event (past its append-only trigger)
+    # before the backup: the copies carry the break.
+    _as_superuser(
+        pg,
+        "SET session_replication_role = replica; "  # noqa: S608 - the test's own id
+        f"UPDATE audit_auditevent SET data = '{{\"x\": 1}}' WHERE id = {int(edited)}",
+        socket_dir=socket_dir,
+        port=port,
+    )
+    try:
+        _afspraak(pg, master_keyset, "backup", "run", "--json")
+        failed = _afspraak(pg, master_keyset, "backup", "drill", "--json", expect_failure=True)
+    finally:
+        _as_superuser(
+            pg,
+            "SET session_replication_role = replica; UPDATE audit_auditevent "  # noqa: S608
+            f"SET data = $json${original}$json$ WHERE id = {int(edited)}",
+            socket_dir=socket_dir,
+            port=port,
+        )
+
+    report = json.loads(failed.stdout)
+    assert not report["passed"]
+    for repository in ("repo1", "repo2"):
+        [problem] = report["locations"][repository]["problems"]
+        assert problem.startswith("the audit chain of the copy is broken: ")
+        assert f"event {edited} of link 1 was changed (edited)" in problem
+    assert _events(pg, "backups.drill.failed")[-1]["locations"] == report["locations"]
+
+    # Once the event is as it was, the next backup's copies verify link by link.
+    _afspraak(pg, master_keyset, "backup", "run", "--json")
+    passed = _afspraak(pg, master_keyset, "backup", "drill", "--json")
+    assert passed["passed"], passed
+    assert all(figures["chain_links"] >= 1 for figures in passed["locations"].values())

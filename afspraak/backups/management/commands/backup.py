@@ -58,7 +58,12 @@ class Command(BaseCommand):
         output = CommandParser(add_help=False)
         output.add_argument("--json", action="store_true", help="print JSON for machines")
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-        actions.add_parser("run", parents=[output], help="take a backup to every location")
+        run = actions.add_parser("run", parents=[output], help="take a backup to every location")
+        run.add_argument(
+            "--full",
+            action="store_true",
+            help="PostgreSQL: a full backup whatever the schedule (SQLite backups are always full)",
+        )
         actions.add_parser(
             "list", parents=[output], help="backups complete and verified in every location"
         )
@@ -174,7 +179,7 @@ def _on_sqlite(action: str, options: dict[str, Any]) -> tuple[Any, str]:
 def _on_postgresql(action: str, options: dict[str, Any]) -> tuple[Any, str]:
     context = AuditContext.system()
     if action == "run":
-        result: Any = pgbackrest.run_pg_backup(context)
+        result: Any = pgbackrest.run_pg_backup(context, full=options["full"])
         text = "pgBackRest took " + (
             ", ".join(
                 f"{backup['type']} backup {backup['id']} in {backup['locations'][0]}"
