@@ -181,13 +181,19 @@ def clean_details(meeting_type: MeetingType, details: InviteeDetails) -> Invitee
 
 
 def _held_bookings(
-    meeting_type: MeetingType, start: datetime, end: datetime, *, exclude: Booking | None = None
+    meeting_type: MeetingType,
+    start: datetime,
+    end: datetime,
+    *,
+    exclude: Booking | None = None,
+    margin: timedelta | None = None,
 ) -> list[EngineBooking]:
     """Return the host's pending and confirmed bookings around ``[start, end)`` for the engine."""
-    # Buffers reach at most a day beyond a booking; limits count whole local days and
-    # ISO weeks, so a limited type needs the weeks around the window too.
-    limited = meeting_type.limit_per_day or meeting_type.limit_per_week
-    margin = _WEEK_CONTEXT if limited else _BUFFER_CONTEXT
+    if margin is None:
+        # Buffers reach at most a day beyond a booking; limits count whole local days and
+        # ISO weeks, so a limited type needs the weeks around the window too.
+        limited = meeting_type.limit_per_day or meeting_type.limit_per_week
+        margin = _WEEK_CONTEXT if limited else _BUFFER_CONTEXT
     rows = Booking.objects.filter(
         host_id=meeting_type.host_id,
         status__in=HOLDING_STATUSES,
@@ -285,9 +291,19 @@ def _check_offered(
         # PostgreSQL bookings of a limited type queue on its row (SQLite's write lock
         # already serialises them).
         MeetingType.objects.select_for_update().filter(pk=meeting_type.pk).first()
-    end = start + meeting_type.duration
-    bookings = _held_bookings(meeting_type, start, end, exclude=exclude)
-    engine_schedule, rules = meeting_type.schedule.engine_schedule(), meeting_type.slot_rules()
+        bookings = _held_bookings(
+            meeting_type, start, start + meeting_type.duration, exclude=exclude
+        )
+    else:
+        # Without limits only a booking whose held time overlaps this slot's, buffers
+        # included on both sides, can take it (the engine's test, and the exclusion
+        # constraint's): the host's other bookings around it need not be loaded.
+        held = meeting_type.slot_rules().blocked_for(start)
+        bookings = _held_bookings(
+            meeting_type, held.start, held.end, exclude=exclude, margin=timedelta(0)
+        )
+    engine_schedule = meeting_type.schedule.engine_schedule(around=start)
+    rules = meeting_type.slot_rules()
     if is_slot_offered(engine_schedule, rules, start, now=now, bookings=bookings):
         return
     # Offered with the host's other bookings left out: someone took it, else it never was.

@@ -4,7 +4,7 @@ The slot engine (``slots.py``) knows nothing of these models; ``engine_schedule(
 ``slot_rules()`` turn them into its dataclasses.
 """
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from functools import partial
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -123,9 +123,19 @@ class Schedule(models.Model):
         """Return the schedule's time zone."""
         return ZoneInfo(self.time_zone)
 
-    def engine_schedule(self) -> WeeklySchedule:
-        """Return the schedule, its overrides included, as the slot engine's dataclass."""
-        overrides = {o.date: parse_ranges(o.ranges) for o in self.overrides.all()}
+    def engine_schedule(self, *, around: datetime | None = None) -> WeeklySchedule:
+        """Return the schedule, its overrides included, as the slot engine's dataclass.
+
+        ``around``: only the overrides of the local dates next to that instant, enough for
+        the engine to decide about a slot starting then (a booking's re-check).
+        """
+        rows = self.overrides.all()
+        if around is not None:
+            day = around.astimezone(self.zone).date()
+            # The engine looks at the slot's local date and the next (clocks turned back
+            # across midnight); a day either side more costs nothing.
+            rows = rows.filter(date__range=(day - timedelta(days=1), day + timedelta(days=2)))
+        overrides = {o.date: parse_ranges(o.ranges) for o in rows}
         weekly = {int(day): parse_ranges(ranges) for day, ranges in self.weekly_hours.items()}
         return WeeklySchedule(self.zone, weekly, overrides)
 

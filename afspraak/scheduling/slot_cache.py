@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import models
+from django.db import connection
 from django.db.models import signals
 
 from afspraak.scheduling.availability import start_of_local_day
@@ -35,8 +35,15 @@ CACHE_SECONDS = 26 * 3600
 
 def bump_slots_version(host_id: int) -> None:
     """Raise the host's slot version, so their cached free slots are computed afresh."""
-    SlotsVersion.objects.bulk_create([SlotsVersion(host_id=host_id)], ignore_conflicts=True)
-    SlotsVersion.objects.filter(host_id=host_id).update(number=models.F("number") + 1)
+    # One statement, on every booking: PostgreSQL and SQLite (3.24+) both upsert, and
+    # the ORM's upsert can only set the new row's value, not add one to the old.
+    table = connection.ops.quote_name(SlotsVersion._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (host_id, number) VALUES (%s, 1) "  # noqa: S608 - the model's table
+            f"ON CONFLICT (host_id) DO UPDATE SET number = {table}.number + 1",
+            [host_id],
+        )
 
 
 def slots_version(host_id: int) -> int:
