@@ -4,7 +4,8 @@ The slot engine (``slots.py``) knows nothing of these models; ``engine_schedule(
 ``slot_rules()`` turn them into its dataclasses.
 """
 
-from datetime import datetime, time, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import date, time, timedelta
 from functools import partial
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -123,19 +124,16 @@ class Schedule(models.Model):
         """Return the schedule's time zone."""
         return ZoneInfo(self.time_zone)
 
-    def engine_schedule(self, *, around: datetime | None = None) -> WeeklySchedule:
+    def engine_schedule(
+        self, overrides: Mapping[date, Sequence[TimeRange]] | None = None
+    ) -> WeeklySchedule:
         """Return the schedule, its overrides included, as the slot engine's dataclass.
 
-        ``around``: only the overrides of the local dates next to that instant, enough for
-        the engine to decide about a slot starting then (a booking's re-check).
+        ``overrides``: those the caller read already (a booking's re-check reads the ones of
+        its slot's days); by default every override of the schedule is read.
         """
-        rows = self.overrides.all()
-        if around is not None:
-            day = around.astimezone(self.zone).date()
-            # The engine looks at the slot's local date and the next (clocks turned back
-            # across midnight); a day either side more costs nothing.
-            rows = rows.filter(date__range=(day - timedelta(days=1), day + timedelta(days=2)))
-        overrides = {o.date: parse_ranges(o.ranges) for o in rows}
+        if overrides is None:
+            overrides = {o.date: parse_ranges(o.ranges) for o in self.overrides.all()}
         weekly = {int(day): parse_ranges(ranges) for day, ranges in self.weekly_hours.items()}
         return WeeklySchedule(self.zone, weekly, overrides)
 
