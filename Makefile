@@ -90,8 +90,9 @@ test-postgres: $(VENV)/.dev
 		-m "not browser and not cluster and not pgbackrest" \
 		--ignore=afspraak/server/tests
 
-# The benchmarks start the same throw-away servers as the tests (PostgreSQL …).
-bench: setup $(VENV)/.dev
+# The benchmarks start the same throw-away servers as the tests (PostgreSQL, Redis …), and
+# bench/cluster.py the whole shape `make cluster` runs (Patroni among it).
+bench: setup $(VENV)/.dev .venv-patroni/.installed
 	scripts/ensure-system-packages.sh test
 	figures=$$(mktemp); trap 'rm -f "$$figures"' EXIT; \
 	for script in bench/[!_]*.py; do \

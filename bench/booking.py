@@ -1,9 +1,10 @@
 """Benchmark booking on PostgreSQL: throughput, and double bookings under a race.
 
 Run: ``.venv/bin/python bench/booking.py`` (as root, like ``make test``: it starts a
-throw-away PostgreSQL server on 127.0.0.1, as the tests do, and removes it afterwards).
-Django runs against it with a temporary master keyset; one host is available around
-the clock with a 30-minute meeting type (no buffers, no notice, no limits).
+throw-away PostgreSQL server and a Redis server on 127.0.0.1, as the tests do, and stops
+them afterwards). Django runs against them as in production (``AFSPRAAK_REDIS_URL``: the
+cache and the Huey queue in Redis) with a temporary master keyset; one host is available
+around the clock with a 30-minute meeting type (no buffers, no notice, no limits).
 
 E-mails are queued for the job consumer (Huey), as in production, not sent. It prints:
 
@@ -13,11 +14,13 @@ E-mails are queued for the job consumer (Huey), as in production, not sent. It p
 - a race: 20 clients each try to book the same 200 slots in the same order; the number
   of bookings made, the number refused as taken, and the number of double bookings
   (held bookings of the host whose times overlap), counted in SQL. It must be 0;
-- the same distinct-slot load on the embedded default (SQLite, ``make run``'s
-  configuration), run in a child process of its own (Django is set up once per process).
+- the same distinct-slot load on the embedded default (SQLite and its SQLite job queue,
+  ``make run``'s configuration, no Redis), run in a child process of its own (Django is
+  set up once per process).
 """
 
 import multiprocessing
+import os
 import subprocess
 import sys
 import tempfile
@@ -36,6 +39,7 @@ from _postgres import start_django_on_postgres
 CLIENTS = 20
 DISTINCT_BOOKINGS = 1000
 EMBEDDED = "--embedded"
+REDIS_URL = "AFSPRAAK_REDIS_URL"
 # The embedded default serves with AFSPRAAK_WEB_WORKERS (2) processes of AFSPRAAK_WEB_THREADS
 # threads; 20 SQLite writers would queue past its 20-s lock timeout on a loaded machine.
 EMBEDDED_CLIENTS = 4
@@ -165,23 +169,34 @@ def embedded() -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="afspraak-bench-") as name:
+    from afspraak.cluster.redis import running_redis
+
+    with (
+        tempfile.TemporaryDirectory(prefix="afspraak-bench-") as name,
+        running_redis(Path(name) / "redis") as redis,
+    ):
+        # Before Django is set up: the settings choose RedisHuey and the Redis cache by it.
+        os.environ[REDIS_URL] = redis.url
         start_django_on_postgres(Path(name), "afspraak_bench")
         from django.db import connection
+        from huey import RedisHuey
+        from huey.contrib.djhuey import HUEY
 
         from afspraak.tenancy.context import organization_context
 
+        if not isinstance(HUEY, RedisHuey):
+            sys.exit(f"FAILED: the job queue is {type(HUEY).__name__}, not Redis")
         meeting_type = _meeting_type()
 
         seconds, distinct = _run_clients(_book_distinct, meeting_type)
-        print(f"{CLIENTS} clients, {DISTINCT_BOOKINGS} distinct slots on PostgreSQL:")
+        print(f"{CLIENTS} clients, {DISTINCT_BOOKINGS} distinct slots on PostgreSQL (Redis queue):")
         print(
             f"  {distinct['booked']} booked in {seconds:.2f} s: "
             f"{distinct['booked'] / seconds:.0f} bookings/s"
         )
         figure(
             "booking",
-            f"bookings, {CLIENTS} clients (PostgreSQL)",
+            f"bookings, {CLIENTS} clients (PostgreSQL, Redis queue)",
             distinct["booked"] / seconds,
             "bookings/s",
             ">= 150",
@@ -200,8 +215,10 @@ def main() -> None:
         figure("booking", f"double bookings, {CLIENTS} clients racing", doubles, "bookings", "0")
         if doubles or raced["booked"] != RACE_SLOTS:
             sys.exit("FAILED: the race produced double or missing bookings")
-    # The child inherits the environment, the figures file named there included.
-    subprocess.run([sys.executable, __file__, EMBEDDED], check=True)  # noqa: S603 (this script)
+    # The child inherits the environment, the figures file named there included, but not
+    # Redis: the embedded default queues its jobs in SQLite.
+    embedded_environ = {name: value for name, value in os.environ.items() if name != REDIS_URL}
+    subprocess.run([sys.executable, __file__, EMBEDDED], check=True, env=embedded_environ)  # noqa: S603 (this script)
 
 
 if __name__ == "__main__":

@@ -41,11 +41,16 @@ from afspraak.bookings.models import (
     Status,
     find_invitee_by_email,
 )
+from afspraak.bookings.slot_check import read_slot_surroundings
 from afspraak.errors import ConflictError, DomainError, NotFoundError
 from afspraak.inputs.names import validate_name_text
 from afspraak.scheduling.access import MEETING_TYPE_NOT_FOUND
 from afspraak.scheduling.models import Location, MeetingType, QuestionKind, zone_or_none
-from afspraak.scheduling.slot_cache import bump_slots_version, cached_free_slots
+from afspraak.scheduling.slot_cache import (
+    bump_slots_version,
+    cached_free_slots,
+    versions_raised_last,
+)
 from afspraak.scheduling.slots import Booking as EngineBooking
 from afspraak.scheduling.slots import compute_free_slots, is_slot_offered
 from afspraak.tenancy.access import Access, ActorKind
@@ -63,6 +68,7 @@ MAX_PHONE_LENGTH = 40
 # each) and the per-day and per-week limits reach beyond the window itself.
 _BUFFER_CONTEXT = timedelta(days=2)
 _WEEK_CONTEXT = timedelta(days=9)
+_DAY = timedelta(days=1)
 
 
 class BookingError(DomainError):
@@ -278,16 +284,31 @@ def free_slots(
 def _check_offered(
     meeting_type: MeetingType, start: datetime, now: datetime, *, exclude: Booking | None = None
 ) -> None:
-    if start.tzinfo is None or not takes_bookings(meeting_type):
+    if start.tzinfo is None or not meeting_type.is_bookable or not meeting_type.host.is_active:
         raise SlotNotOfferedError
-    if meeting_type.limit_per_day or meeting_type.limit_per_week:
+    rules = meeting_type.slot_rules()
+    if rules.limit_per_day or rules.limit_per_week:
         # Limits count bookings of different slots, which no constraint guards: on
         # PostgreSQL bookings of a limited type queue on its row (SQLite's write lock
-        # already serialises them).
+        # already serialises them). They count whole local days and ISO weeks.
         MeetingType.objects.select_for_update().filter(pk=meeting_type.pk).first()
-    end = start + meeting_type.duration
-    bookings = _held_bookings(meeting_type, start, end, exclude=exclude)
-    engine_schedule, rules = meeting_type.schedule.engine_schedule(), meeting_type.slot_rules()
+        held = (start - _WEEK_CONTEXT, start + meeting_type.duration + _WEEK_CONTEXT)
+    else:
+        # Without limits only a booking whose held time overlaps this slot's, buffers
+        # included on both sides, can take it (the engine's test, and the exclusion
+        # constraint's): the host's other bookings around it need not be loaded.
+        blocked = rules.blocked_for(start)
+        held = (blocked.start, blocked.end)
+    day = start.astimezone(meeting_type.schedule.zone).date()
+    # The engine looks at the slot's local date and the next (clocks turned back across
+    # midnight); a day either side more costs nothing.
+    surroundings = read_slot_surroundings(
+        meeting_type, held=held, days=(day - _DAY, day + 2 * _DAY), exclude=exclude
+    )
+    if not surroundings.host_is_member:  # the rest of takes_bookings
+        raise SlotNotOfferedError
+    bookings = surroundings.bookings
+    engine_schedule = meeting_type.schedule.engine_schedule(surroundings.overrides)
     if is_slot_offered(engine_schedule, rules, start, now=now, bookings=bookings):
         return
     # Offered with the host's other bookings left out: someone took it, else it never was.
@@ -398,7 +419,7 @@ def book_meeting(
     _require_same_organization_type(access, meeting_type)
     now = now or timezone.now()
     details = clean_details(meeting_type, details)
-    with access.scope():
+    with access.scope(), versions_raised_last():
         _check_offered(meeting_type, start, now)
         blocked_start, blocked_end = _blocked(meeting_type, start)
         booking = Booking(

@@ -4,7 +4,8 @@ The slot engine (``slots.py``) knows nothing of these models; ``engine_schedule(
 ``slot_rules()`` turn them into its dataclasses.
 """
 
-from datetime import time, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import date, time, timedelta
 from functools import partial
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -123,9 +124,16 @@ class Schedule(models.Model):
         """Return the schedule's time zone."""
         return ZoneInfo(self.time_zone)
 
-    def engine_schedule(self) -> WeeklySchedule:
-        """Return the schedule, its overrides included, as the slot engine's dataclass."""
-        overrides = {o.date: parse_ranges(o.ranges) for o in self.overrides.all()}
+    def engine_schedule(
+        self, overrides: Mapping[date, Sequence[TimeRange]] | None = None
+    ) -> WeeklySchedule:
+        """Return the schedule, its overrides included, as the slot engine's dataclass.
+
+        ``overrides``: those the caller read already (a booking's re-check reads the ones of
+        its slot's days); by default every override of the schedule is read.
+        """
+        if overrides is None:
+            overrides = {o.date: parse_ranges(o.ranges) for o in self.overrides.all()}
         weekly = {int(day): parse_ranges(ranges) for day, ranges in self.weekly_hours.items()}
         return WeeklySchedule(self.zone, weekly, overrides)
 

@@ -45,22 +45,28 @@ def organization_context(
     values = {ORGANIZATION_SETTING: str(organization.pk)}
     if user is not None and user.pk is not None:
         values[USER_SETTING] = str(user.pk)
+    outermost = not connections[using].in_atomic_block
     with transaction.atomic(using=using):
         previous = _set_local(using, values)
         with scope(organization=organization):
             yield organization
         # On an exception the transaction (or savepoint) rolls back, which undoes the
         # settings by itself; on success they are put back for an enclosing context.
-        _set_local(using, previous)
+        # The outermost context's transaction commits next, which ends them anyway:
+        # putting them back would cost every request a round trip for nothing.
+        if not outermost:
+            _set_local(using, previous)
 
 
 @contextmanager
 def user_context(user: Any, *, using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     """Run the block where the database lets ``user`` read their own memberships only."""
+    outermost = not connections[using].in_atomic_block
     with transaction.atomic(using=using):
         previous = _set_local(using, {USER_SETTING: str(user.pk)})
         yield
-        _set_local(using, previous)
+        if not outermost:  # see organization_context
+            _set_local(using, previous)
 
 
 @contextmanager

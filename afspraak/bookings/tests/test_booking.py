@@ -1,6 +1,6 @@
 """The booking flow: booking, the re-check, approval, rescheduling and cancelling."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
@@ -25,7 +25,12 @@ from afspraak.bookings.models import Booking, CancelledBy, Status
 from afspraak.tenancy.context import organization_context
 from afspraak.testing.access import host_of, invitee_access, visitor_access
 from afspraak.testing.clock import CLOCK_START
-from afspraak.testing.factories import MeetingTypeFactory, book, invitee_details
+from afspraak.testing.factories import (
+    DateOverrideFactory,
+    MeetingTypeFactory,
+    book,
+    invitee_details,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -114,6 +119,48 @@ def test_bad_invitee_details_are_refused_per_field(meeting_type, details, field)
             now=NOW,
         )
     assert field in error.value.message_dict
+
+
+def test_another_types_buffer_takes_the_slot_and_a_touching_slot_stays_bookable(meeting_type):
+    buffered = MeetingTypeFactory.create(schedule=meeting_type.schedule, buffer_after_minutes=30)
+    book(buffered, MONDAY_0900, now=NOW)  # holds 09:00-10:00 with its buffer
+
+    with pytest.raises(SlotTakenError):
+        book(meeting_type, MONDAY_0900 + timedelta(minutes=30), now=NOW, n=1)
+    later = book(meeting_type, MONDAY_0900 + timedelta(hours=1), now=NOW, n=1)
+    assert later.status == Status.CONFIRMED
+
+
+def test_the_new_types_own_buffer_reaching_a_booking_takes_the_slot(meeting_type):
+    book(meeting_type, MONDAY_0900, now=NOW)  # holds 09:00-09:30
+    buffered = MeetingTypeFactory.create(schedule=meeting_type.schedule, buffer_before_minutes=15)
+
+    with pytest.raises(SlotTakenError):
+        book(buffered, MONDAY_0900 + timedelta(minutes=30), now=NOW, n=1)
+    assert book(buffered, MONDAY_0900 + timedelta(hours=1), now=NOW, n=1).pk
+
+
+def test_the_re_check_applies_the_date_overrides_of_the_slots_day(meeting_type):
+    schedule = meeting_type.schedule
+    DateOverrideFactory.create(schedule=schedule, date=date(2026, 12, 7))  # Monday: away
+    # Saturday, a day without weekly hours, opened 10:00-12:00 (09:00 UTC).
+    DateOverrideFactory.create(
+        schedule=schedule, date=date(2026, 12, 12), ranges=[["10:00", "12:00"]]
+    )
+
+    with pytest.raises(SlotNotOfferedError):
+        book(meeting_type, MONDAY_0900, now=NOW)
+    assert book(meeting_type, datetime(2026, 12, 12, 9, 0, tzinfo=UTC), now=NOW).pk
+    assert book(meeting_type, MONDAY_0900 + timedelta(days=1), now=NOW, n=1).pk
+
+
+def test_a_type_at_its_daily_limit_refuses_another_time_that_day():
+    limited = MeetingTypeFactory.create(limit_per_day=1)
+    book(limited, MONDAY_0900, now=NOW)
+
+    with pytest.raises(SlotTakenError):
+        book(limited, MONDAY_0900 + timedelta(hours=3), now=NOW, n=1)
+    assert book(limited, MONDAY_0900 + timedelta(days=1), now=NOW, n=1).pk
 
 
 def test_a_pending_booking_holds_its_slot_and_declining_frees_it(approval_type):

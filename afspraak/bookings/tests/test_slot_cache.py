@@ -6,12 +6,19 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from afspraak.bookings.booking import cancel_booking
 from afspraak.bookings.tests.test_concurrency import SharedDatabase, own_connection
-from afspraak.scheduling.slot_cache import slots_version
+from afspraak.scheduling.models import SlotsVersion
+from afspraak.scheduling.slot_cache import (
+    bump_slots_version,
+    slots_version,
+    versions_raised_last,
+)
 from afspraak.tenancy.context import organization_context
 from afspraak.testing.access import system_access
 from afspraak.testing.clock import CLOCK_START
@@ -20,6 +27,7 @@ from afspraak.testing.factories import DateOverrideFactory, MeetingTypeFactory, 
 MONDAY = date(2026, 12, 7)
 MONDAY_0900 = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)  # 09:00 in Amsterdam
 SLOT_0900 = "2026-12-07T08%3A00%3A00Z"
+SAVEPOINT_WORDS = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
 
 
 def page_url(meeting_type) -> str:
@@ -107,6 +115,45 @@ class TestChangesReachTheCachedPage:
         host.last_login = CLOCK_START
         host.save(update_fields=["last_login"])
         assert slots_version(meeting_type.host_id) == before
+
+    def test_a_booking_raises_the_version_once_as_its_last_statement(self):
+        meeting_type = MeetingTypeFactory.create()
+        before = slots_version(meeting_type.host_id)
+        with CaptureQueriesContext(connection) as queries:
+            book(meeting_type, MONDAY_0900)
+        assert slots_version(meeting_type.host_id) == before + 1
+        # The raise locks the host's version row until the commit: it comes after the
+        # audit event and the outbox, so other bookings of the host wait for one statement.
+        # (Inside the test's transaction the tenant context also puts its setting back.)
+        statements = [
+            q["sql"]
+            for q in queries
+            if not q["sql"].startswith(SAVEPOINT_WORDS) and "set_config" not in q["sql"]
+        ]
+        assert SlotsVersion._meta.db_table in statements[-1]
+        assert sum(SlotsVersion._meta.db_table in sql for sql in statements) == 1
+
+    def test_versions_asked_for_in_the_block_are_raised_once_when_it_ends(self):
+        meeting_type = MeetingTypeFactory.create()
+        host = meeting_type.host_id
+        before = slots_version(host)
+        with versions_raised_last():
+            bump_slots_version(host)
+            with versions_raised_last():  # nested: the outer block raises
+                bump_slots_version(host)
+            assert slots_version(host) == before
+        assert slots_version(host) == before + 1
+
+        def failing_change():
+            with transaction.atomic(), versions_raised_last():
+                bump_slots_version(host)
+                raise RuntimeError("the change fails")
+
+        with pytest.raises(RuntimeError):
+            failing_change()
+        assert slots_version(host) == before + 1
+        bump_slots_version(host)  # outside any block: at once
+        assert slots_version(host) == before + 2
 
     def test_a_slot_within_the_notice_is_no_longer_offered_by_the_cached_page(self, client, clock):
         meeting_type = MeetingTypeFactory.create()  # an hour's notice

@@ -136,6 +136,20 @@ def test_contexts_nest_and_restore_the_setting(tenants):
     assert current() == before
 
 
+def test_the_outermost_context_leaves_no_setting_on_the_connection(committed, django_db_blocker):
+    # Outside any transaction: the context's own transaction commits, which must end the
+    # setting (it is not put back explicitly then), or the next use of the connection
+    # would act for that organization.
+    with django_db_blocker.unblock():
+        assert not connection.in_atomic_block
+        with organization_context(committed.a):
+            assert raw("SELECT current_setting(%s, true)", [ORGANIZATION_SETTING]) == [
+                (str(committed.a.pk),)
+            ]
+        assert raw("SELECT current_setting(%s, true)", [ORGANIZATION_SETTING])[0][0] in ("", None)
+        assert organizations_seen("tenancy_membership") == set()
+
+
 # --- as the application's role, on its own connection, over committed rows ------------------------
 
 
