@@ -156,11 +156,22 @@ def words_split_across_lines(page: "Page") -> list[str]:
     return list(page.evaluate(_SPLIT_WORDS_SCRIPT))
 
 
+def _save_screenshot(page: "Page", path: Path) -> None:
+    from playwright.sync_api import Error
+
+    try:
+        page.screenshot(path=str(path), full_page=True)
+    except Error:
+        # Chromium now and then answers "Unable to capture screenshot" on a loaded machine
+        # (seen in a full run, never alone); the picture is for reviewers, so one more try.
+        page.screenshot(path=str(path), full_page=True)
+
+
 def assert_page_is_sound(page: "Page", name: str) -> None:
     """Assert ``page`` fits its viewport and is axe clean; save its screenshot as ``name``."""
     width = page.viewport_size["width"] if page.viewport_size else 0
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}-{width}.png"), full_page=True)
+    _save_screenshot(page, SCREENSHOTS / f"{name}-{width}.png")
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     if scroll_width > width:
         pytest.fail(f"{name} is {scroll_width} px wide at {width} px")
