@@ -15,10 +15,11 @@ the master key in the outbox message, which drops it once delivered.
 from datetime import datetime
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from afspraak.accounts.html_email import attach_html_part
 from afspraak.audit.deletions import DeletedKind, note_deletion
 from afspraak.audit.models import OutboxMessage
 from afspraak.audit.outbox import enqueue, handles
@@ -177,13 +178,14 @@ def send_erasure_confirmation(message: OutboxMessage) -> None:
     address = decrypt_with_master(
         bytes.fromhex(payload["sealed_address"]), _address_associated_data(request.public_id)
     ).decode()
-    send_mail(
-        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX
-        + f"Your personal data with {organization.name} has been erased",
-        message=render_to_string(
+    title = f"Your personal data with {organization.name} has been erased"
+    email = EmailMultiAlternatives(
+        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + title,
+        body=render_to_string(
             "bookings/email/erasure_confirmation.txt",
             {"organization": organization, "request": request},
         ),
-        from_email=None,
-        recipient_list=[address],
+        to=[address],
     )
+    attach_html_part(email, title=title, organization=organization)
+    email.send()

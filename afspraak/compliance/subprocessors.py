@@ -11,13 +11,14 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from afspraak.accounts.html_email import attach_html_part
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import OutboxMessage
 from afspraak.audit.outbox import enqueue, handles
@@ -158,17 +159,25 @@ def send_subprocessor_notice(message: OutboxMessage) -> None:
         return
     if not _still_owner(subscription):
         return
-    send_mail(
-        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX
-        + f"New subprocessor from {subprocessor.effective_on:%d %B %Y}: {subprocessor.name}",
-        message=render_to_string(
+    title = f"New subprocessor from {subprocessor.effective_on:%d %B %Y}: {subprocessor.name}"
+    register_url = settings.SITE_URL + reverse("compliance:subprocessors")
+    email = EmailMultiAlternatives(
+        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + title,
+        body=render_to_string(
             "compliance/email/subprocessor_notice.txt",
             {
                 "subprocessor": subprocessor,
                 "organization": subscription.organization,
-                "register_url": settings.SITE_URL + reverse("compliance:subprocessors"),
+                "register_url": register_url,
             },
         ),
-        from_email=None,
-        recipient_list=[subscription.user.email],
+        to=[subscription.user.email],
     )
+    attach_html_part(
+        email,
+        title=title,
+        organization=subscription.organization,
+        action_url=register_url,
+        action_label="See the subprocessors",
+    )
+    email.send()

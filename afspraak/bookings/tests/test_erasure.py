@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
+from django.utils.html import escape
 
 from afspraak.audit.models import DeletionRecord, OutboxMessage
 from afspraak.audit.outbox import deliver_due
@@ -83,6 +84,11 @@ def test_erasure_scrubs_the_links_booking_and_the_invitee_with_their_last_one(
 
     confirmations = [m for m in mailoutbox if "has been erased" in m.subject]
     assert [m.to for m in confirmations] == [["ada@example.test"], ["ada@example.test"]]
+    # The HTML part says what the text part says, in the organization's frame.
+    html, kind = confirmations[0].alternatives[0]
+    assert kind == "text/html"
+    assert escape(tenants.a.name) in html
+    assert "has been erased" in html
     # The host is told of the cancellation; the invitee gets no cancellation notice.
     cancelled = [m for m in mailoutbox if "Cancelled:" in m.subject]
     assert [m.to for m in cancelled] == [[tenants.member.user.email]]

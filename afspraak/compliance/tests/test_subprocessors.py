@@ -75,6 +75,13 @@ def test_subscribed_owners_are_emailed_through_the_outbox(
     assert sorted(m.to[0] for m in mail.outbox) == ["owner@a.test", "owner@b.test"]
     assert "Mailgun Technologies" in mail.outbox[0].subject
     assert subprocessor.effective_on.strftime("%-d %B %Y") in mail.outbox[0].body
+    notice = mail.outbox[0]
+    assert isinstance(notice, mail.EmailMultiAlternatives)
+    html, kind = notice.alternatives[0]
+    assert kind == "text/html"
+    assert isinstance(html, str)
+    assert "Mailgun Technologies" in html
+    assert "/subprocessors/" in html  # the button to the register
     assert_audited("compliance.subprocessor.added", data={"notices": 2})
 
 
