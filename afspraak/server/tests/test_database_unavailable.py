@@ -2,6 +2,7 @@
 
 import pytest
 import redis
+from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import InterfaceError, OperationalError
 from django.urls import reverse
@@ -88,6 +89,52 @@ def test_a_lost_connection_in_a_middleware_answers_503_too(client, tenants, monk
     assert response.status_code == 503
     assert response["Retry-After"] == str(RETRY_AFTER_SECONDS)
     assert UNAVAILABLE_MESSAGE in response.content.decode()
+
+
+def _book_twice_saving_the_session_as(client, monkeypatch, meeting_type, save):
+    """Book once (the browser now has a session), then again with ``save`` as the session's."""
+    url = reverse(
+        "bookings:book",
+        kwargs={"org_slug": meeting_type.organization.slug, "type_slug": meeting_type.slug},
+    )
+    details = {"name": "Ada Lovelace", "email": "ada@example.test", "timezone": "UTC"}
+    assert client.post(url, {"start": MONDAY_0900} | details).status_code == 302
+    monkeypatch.setattr(SessionStore, "save", save)
+    return client.post(url, {"start": "2026-12-07T09:00:00Z"} | details)
+
+
+def test_a_failover_after_the_booking_committed_still_confirms_it(client, monkeypatch):
+    meeting_type = MeetingTypeFactory.create()
+
+    def lose_the_database_while_saving(self, must_create=False):
+        # As Django's SessionStore.save does with a DatabaseError.
+        try:
+            raise OperationalError("terminating connection due to unexpected postmaster exit")
+        except OperationalError:
+            raise UpdateError  # noqa: B904
+
+    response = _book_twice_saving_the_session_as(
+        client, monkeypatch, meeting_type, lose_the_database_while_saving
+    )
+
+    # The booking stands and the invitee is shown it, not told to try again.
+    assert response.status_code == 302
+    assert "/b/" in response["Location"]
+    with organization_context(meeting_type.organization):
+        assert Booking.objects.filter(meeting_type=meeting_type).count() == 2
+
+
+def test_a_session_deleted_meanwhile_is_still_a_bad_request(client, monkeypatch):
+    meeting_type = MeetingTypeFactory.create()
+
+    def find_the_session_gone(self, must_create=False):
+        raise UpdateError
+
+    response = _book_twice_saving_the_session_as(
+        client, monkeypatch, meeting_type, find_the_session_gone
+    )
+
+    assert response.status_code == 400
 
 
 class _LostRedis:

@@ -49,6 +49,9 @@ def test_branded_public_pages_fit_and_use_the_accent(
         viewport=viewport,
         is_mobile=viewport == PHONE,
         has_touch=viewport == PHONE,
+        # The schedule's own zone: the booking page then has no zone to switch to (a reload
+        # once its zone list arrives), and each page stays as loaded while it is examined.
+        timezone_id=booking.meeting_type.schedule.time_zone,
     )
     try:
         page = context.new_page()
