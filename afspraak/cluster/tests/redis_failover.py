@@ -9,7 +9,13 @@ from collections import Counter
 from datetime import datetime
 
 from afspraak.cluster.loopback import wait_until
-from afspraak.cluster.tests.rolling import CLIENTS, RETRYABLE, ZONE, book_until, demo_slots
+from afspraak.cluster.tests.rolling import (
+    CLIENTS,
+    RETRYABLE,
+    ZONE,
+    book_until,
+    redis_failover_slots,
+)
 
 # Bookings go on this long once the replica leads, to show the nodes found it.
 AFTER_PROMOTION_SECONDS = 3
@@ -23,8 +29,7 @@ def _bookings(outcomes: list[Counter]) -> int:
 def check_losing_the_redis_primary_under_bookings_fails_no_request(cluster):
     pair = cluster.redis
     assert pair.primary() == "primary"
-    # From the last slot backwards: the rolling restart booked the first ones of each share.
-    slots = demo_slots(datetime.now(ZONE).date())[::-1]
+    slots = redis_failover_slots(datetime.now(ZONE).date())
     counts: list[Counter] = [Counter() for _ in range(CLIENTS)]
     stop = threading.Event()
     clients = [
