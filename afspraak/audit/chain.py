@@ -1,12 +1,16 @@
 """The tamper-evident audit chain: every committed event linked to the one before it.
 
-``record`` leaves a ``CHAIN_TOPIC`` outbox message beside each event; after commit the
+``record`` leaves one ``CHAIN_TOPIC`` outbox message beside each event; after commit the
 dispatcher hands the due ones to ``link_events``, the one sequencer: under a lock on the
 chain's head row it gives each event the next sequence number and a MAC — HMAC-SHA256, under the
 installation's chain key (sealed by the master key; the crypto app provides it at
 start-up), over the event's canonical JSON, its sequence number and the previous MAC.
 Requests never wait for that lock: linking runs off their path, in commit order as the
-outbox delivers.
+outbox delivers. In the transaction that links them, the sequencer hands the events on,
+in chain order and a chunk per message, to the SIEM stream (``SIEM_TOPIC``) and the
+detection rules (``DETECTION_TOPIC``): a request writes one message, not one per
+consumer, and the SIEM receives the lines in the chain's order, the exported heads
+among them.
 
 ``verify_chain`` walks the links and names the first break: an edited event (its MAC
 no longer matches), a deleted link or event, an event inserted outside the chain, links
@@ -34,12 +38,19 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
 from afspraak.audit.models import AuditChainHead, AuditChainLink, AuditEvent, OutboxMessage
-from afspraak.audit.outbox import enqueue, handles
+from afspraak.audit.outbox import enqueue, enqueue_together, handles
 
 logger = logging.getLogger("afspraak.audit.events")
 
 CHAIN_TOPIC = "audit.chain"
 HEAD_TOPIC = "audit.chain.head"
+# What the sequencer hands the linked events on to (their handlers: ``trail`` writes the
+# ECS lines, ``detection`` runs the rules).
+SIEM_TOPIC = "audit.siem"
+DETECTION_TOPIC = "audit.detection"
+# Events per hand-on message: a SIEM sink that fails in the middle of a message has the
+# whole message written again, so a chunk bounds the lines a retry repeats.
+HAND_ON_CHUNK = 100
 GENESIS_MAC = "0" * 64
 
 _key_provider: list[Callable[[], bytes]] = []
@@ -133,6 +144,22 @@ def link_events(messages: list[OutboxMessage]) -> None:
                 exported = sequence
         AuditChainLink.objects.bulk_create(links)
         AuditChainHead.objects.filter(pk=1).update(sequence=sequence, mac=mac)
+        organizations = {m.payload["event"]: m.payload.get("organization") for m in messages}
+        _hand_on([link.event_id for link in links], organizations)
+
+
+def _hand_on(event_ids: list[int], organizations: dict[int, str | None]) -> None:
+    """Queue the newly linked events, in chain order, for the SIEM stream and the rules."""
+    for start in range(0, len(event_ids), HAND_ON_CHUNK):
+        chunk = event_ids[start : start + HAND_ON_CHUNK]
+        enqueue_together(
+            [
+                # The organization's public id as it was when the event was recorded: the
+                # organization's own deletion event names it after its row is gone.
+                (SIEM_TOPIC, {"events": [[event, organizations.get(event)] for event in chunk]}),
+                (DETECTION_TOPIC, {"events": chunk}),
+            ]
+        )
 
 
 def link_event(message: OutboxMessage) -> None:

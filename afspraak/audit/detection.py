@@ -5,8 +5,8 @@ log source, the condition in words, known false positives — plus the function 
 tests it. ``docs/security/detection.md`` lists them for the operator; a test keeps that
 page and ``RULES`` in step.
 
-Event rules run on the event stream: ``record`` leaves a ``DETECTION_TOPIC`` outbox
-message beside every event, and after commit the dispatcher hands it to
+Event rules run on the event stream: the chain's sequencer hands every event it links on
+in a ``DETECTION_TOPIC`` outbox message, and after commit the dispatcher hands those to
 ``evaluate_events``, a batch at a time — within a minute (the outbox runs after commits
 and every minute), never for an event that was rolled back, off the request's path, and
 at least once
@@ -29,10 +29,9 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
 from afspraak.audit.alerts import Firing, raise_alert
-from afspraak.audit.chain import verify_chain
+from afspraak.audit.chain import DETECTION_TOPIC, verify_chain
 from afspraak.audit.models import AuditEvent, OutboxMessage, Severity
 from afspraak.audit.outbox import handles
-from afspraak.audit.trail import DETECTION_TOPIC
 
 # The role values of tenancy's ``Role`` that rule the organization (audit cannot import
 # tenancy; a test checks these against it).
@@ -502,7 +501,7 @@ def _is_watched(action: str) -> bool:
 @handles(DETECTION_TOPIC, batch=True)
 def evaluate_events(messages: list[OutboxMessage]) -> None:
     """Run the detection rules on the committed events the messages name, oldest first."""
-    ids = [message.payload["event"] for message in messages]
+    ids = [event_id for message in messages for event_id in message.payload["events"]]
     # One query for the batch; an event no rule looks at costs nothing more.
     actions = dict(AuditEvent.objects.filter(pk__in=ids).values_list("pk", "action"))
     missing = [event_id for event_id in ids if event_id not in actions]

@@ -55,11 +55,11 @@ RETENTION = timedelta(days=7)
 # they are dropped from the row as soon as the message is delivered.
 SEALED_PREFIX = "sealed_"
 CLAIM_LEASE = timedelta(minutes=5)
-# Messages looked at per round of the dispatcher. An audit event leaves three, so a batch
-# topic's handler gets about a third of this at once: large enough that the claims, the
-# chain head's lock and the marking as delivered are paid once for hundreds of events
-# (with 100 they were a third of the dispatcher's time), small enough that one round ends
-# well within its claims' lease.
+# Messages looked at per round of the dispatcher; a batch topic's handler gets its share
+# at once (each audit event leaves one message to the chain's sequencer): large enough
+# that the claims, the chain head's lock and the marking as delivered are paid once for
+# hundreds of events (with 100 they were a third of the dispatcher's time), small enough
+# that one round ends well within its claims' lease.
 BATCH_SIZE = 1000
 _RETRY_BASE = timedelta(seconds=30)
 _RETRY_CEILING = timedelta(hours=1)
@@ -312,11 +312,16 @@ def _deliver_one_of_batch(handler: BatchHandler, message: OutboxMessage) -> bool
 
 
 def deliver_due(*, batch_size: int = BATCH_SIZE) -> int:
-    """Deliver the messages that are due, oldest first; return how many went out."""
-    now = timezone.now()
+    """Deliver the messages that are due, oldest first; return how many went out.
+
+    Rounds go on until one finds nothing new, so what a handler enqueues (the chain's
+    sequencer hands its events on to the SIEM stream and the detection rules) goes out in
+    the same run.
+    """
     delivered = 0
     after = 0
     while True:
+        now = timezone.now()
         due = list(
             _claimable(now)
             .filter(pk__gt=after, available_at__lte=now)
@@ -331,7 +336,7 @@ def deliver_due(*, batch_size: int = BATCH_SIZE) -> int:
                 delivered += _deliver(OutboxMessage.objects.get(pk=message_id))
         for topic, message_ids in batches.items():
             delivered += _deliver_batch(topic, message_ids)
-        if len(due) < batch_size:
+        if not due:
             return delivered
         after = due[-1][0]
 

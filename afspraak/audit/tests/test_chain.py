@@ -10,12 +10,22 @@ from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.test import RequestFactory
 
-from afspraak.audit.chain import link_event, verify_chain
+from afspraak.audit import chain
+from afspraak.audit.chain import (
+    CHAIN_TOPIC,
+    DETECTION_TOPIC,
+    SIEM_TOPIC,
+    link_event,
+    link_events,
+    verify_chain,
+)
 from afspraak.audit.context import AuditContext
 from afspraak.audit.logformat import ECSFormatter
 from afspraak.audit.models import AuditChainHead, AuditChainLink, AuditEvent, OutboxMessage
 from afspraak.audit.outbox import deliver_due
 from afspraak.audit.trail import record
+from afspraak.tenancy.organizations import delete_organization
+from afspraak.testing.access import member_access
 from afspraak.testing.database import triggers_lifted
 from afspraak.testing.factories import OrganizationFactory
 
@@ -54,12 +64,54 @@ def test_committed_events_are_linked_in_order_and_the_chain_verifies(chained):
     assert verify_chain().links_checked == 3
 
 
-def test_a_repeated_delivery_links_an_event_once(chained):
+def test_a_repeated_delivery_links_an_event_once_and_hands_it_on_once(chained):
     [event] = chained(1)
 
     link_event(OutboxMessage(topic="audit.chain", payload={"event": event.pk}))
 
     assert AuditChainLink.objects.count() == 1
+    assert OutboxMessage.objects.filter(topic__in=[SIEM_TOPIC, DETECTION_TOPIC]).count() == 2
+
+
+def test_the_sequencer_hands_the_linked_events_on_in_chain_order_in_chunks(monkeypatch):
+    monkeypatch.setattr(chain, "HAND_ON_CHUNK", 2)
+    organization = OrganizationFactory.create()
+    with transaction.atomic():
+        events = [
+            record("accounts.logout", organization=organization if n == 1 else None)
+            for n in range(3)
+        ]
+    # Delivered the other way round: the chain, and what it hands on, follow delivery.
+    messages = list(OutboxMessage.objects.filter(topic=CHAIN_TOPIC).order_by("-id"))
+    link_events(messages)
+
+    handed_on = OutboxMessage.objects.order_by("id")
+    siem = [m.payload["events"] for m in handed_on.filter(topic=SIEM_TOPIC)]
+    detection = [m.payload["events"] for m in handed_on.filter(topic=DETECTION_TOPIC)]
+    newest, middle, oldest = (event.pk for event in reversed(events))
+    assert siem == [[[newest, None], [middle, organization.public_id]], [[oldest, None]]]
+    assert detection == [[newest, middle], [oldest]]
+    assert list(AuditChainLink.objects.order_by("sequence").values_list("event", flat=True)) == [
+        newest,
+        middle,
+        oldest,
+    ]
+
+
+def test_an_organizations_deletion_reaches_the_siem_stream_with_its_public_id(tenants, caplog):
+    organization = tenants.a
+    owner = member_access(tenants.owner, reauthenticated=True)
+    with caplog.at_level(logging.INFO, logger="afspraak.audit.events"):
+        delete_organization(owner, confirmation_slug=organization.slug)
+        deliver_due()
+
+    lines = [
+        json.loads(ECSFormatter().format(r))
+        for r in caplog.records
+        if getattr(r, "audit_event", None)
+    ]
+    [deleted] = [line for line in lines if line["event.action"] == "tenancy.organization.deleted"]
+    assert deleted["organization.id"] == organization.public_id
 
 
 def test_an_edited_event_is_named(chained):
