@@ -8,6 +8,9 @@ want=()
 python3 -c 'import ensurepip, venv' 2>/dev/null || want+=(python3-venv)
 # The slot engine reads IANA time zones through the standard library's zoneinfo.
 [ -f /usr/share/zoneinfo/Europe/Amsterdam ] || want+=(tzdata)
+# `afspraak security-audit` offers the served endpoint one key-exchange group at a time
+# with openssl s_client (Python's ssl module cannot choose the groups).
+command -v openssl >/dev/null 2>&1 || want+=(openssl)
 if [ "${1:-run}" = test ]; then
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || want+=(postgresql)
     [ -x /usr/bin/chromium ] || want+=(chromium)

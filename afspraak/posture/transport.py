@@ -2,8 +2,10 @@
 
 import http.client
 import re
+import shutil
 import socket
 import ssl
+import subprocess
 import time
 import warnings
 from dataclasses import dataclass
@@ -20,6 +22,17 @@ WEAK_TLS12_CIPHERS = (
     "ALL:COMPLEMENTOFALL:!ECDHE+AESGCM:!ECDHE+CHACHA20:!DHE+AESGCM:!DHE+CHACHA20:@SECLEVEL=0"
 )
 MIN_HSTS_SECONDS = 31536000
+# The key-exchange groups OpenSSL can offer that Mozilla's intermediate profile leaves out
+# (it allows X25519, P-256 and P-384: afspraak/server/tls.py KEY_EXCHANGE_GROUPS).
+OTHER_GROUPS = (
+    "X448",
+    "secp521r1",
+    "ffdhe2048",
+    "ffdhe3072",
+    "ffdhe4096",
+    "ffdhe6144",
+    "ffdhe8192",
+)
 
 
 def _connect(target: Target, context: ssl.SSLContext) -> ssl.SSLSocket:
@@ -63,8 +76,35 @@ def _accepted(target: Target, context: ssl.SSLContext) -> str | None:
         return None
 
 
+def _accepted_groups(target: Target) -> list[str]:
+    """Return the groups of ``OTHER_GROUPS`` the endpoint agrees to use, one offered at a time.
+
+    Python's ssl module cannot choose the groups a client offers; the openssl command can.
+    """
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise FileNotFoundError("the openssl command is missing (Debian package openssl)")
+    accepted = []
+    for group in OTHER_GROUPS:
+        command = [openssl, "s_client", "-connect", f"{target.host}:{target.port}"]
+        command += ["-servername", target.server_name, "-groups", group]
+        try:
+            handshake = subprocess.run(  # noqa: S603 (our own arguments, no shell)
+                command,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=_TIMEOUT_SECONDS,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            continue  # no handshake: not accepted
+        if handshake.returncode == 0:
+            accepted.append(group)
+    return accepted
+
+
 def check_tls(target: Target) -> Result:
-    """Fail on TLS below 1.2, a weak TLS 1.2 suite, an untrusted or soon-expiring certificate."""
+    """Fail on TLS below 1.2, a weak suite or group, an untrusted or soon-expiring certificate."""
     endpoint = f"{target.host}:{target.port}"
     try:
         with _connect(target, verified_context(target)) as connection:
@@ -87,6 +127,13 @@ def check_tls(target: Target) -> Result:
     )
     if weak:
         problems.append(f"accepts the weak suite {weak}")
+    try:
+        groups = _accepted_groups(target)
+    except OSError as error:
+        problems.append(f"cannot check the key-exchange groups: {error}")
+    else:
+        if groups:
+            problems.append(f"accepts the key-exchange groups {', '.join(groups)}")
     expires = ssl.cert_time_to_seconds(str((certificate or {})["notAfter"]))
     days_left = (expires - time.time()) / 86400
     if days_left <= EXPIRY_MARGIN_DAYS:
@@ -94,7 +141,7 @@ def check_tls(target: Target) -> Result:
     if problems:
         return failed(f"{endpoint}: " + "; ".join(problems))
     return passed(
-        f"{endpoint}: {version}, nothing below TLS 1.2, no weak suite, "
+        f"{endpoint}: {version}, nothing below TLS 1.2, no weak suite or group, "
         f"certificate valid {days_left:.0f} more days"
     )
 

@@ -50,7 +50,8 @@ with ThreadPoolExecutor(len(ports)) as pool:
 """
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
+    """Have the calling child process killed when its parent dies (run between fork and exec)."""
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
@@ -73,7 +74,7 @@ class Namespace:
             stdout=subprocess.PIPE,
             text=True,
             # Only a prctl call between fork and exec.
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
 
     def run(self, *argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

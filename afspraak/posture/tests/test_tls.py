@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from afspraak.posture import transport
 from afspraak.posture.results import Status
 from afspraak.posture.tests.tls_servers import (
+    OpenSslServer,
     TinyServer,
     allow_old_versions,
     make_certificates,
@@ -62,6 +64,31 @@ def test_a_server_accepting_a_cbc_suite_on_tls_1_2_fails(serve, tmp_path):
     assert result.status is Status.FAIL
     assert "accepts the weak suite TLSv1.2 ECDHE-ECDSA-AES128-SHA" in result.detail
     assert "below TLS 1.2" not in result.detail
+
+
+def test_a_server_accepting_a_group_outside_mozillas_intermediate_profile_fails(tmp_path):
+    certificates = make_certificates(tmp_path, days=90)
+    server = OpenSslServer(certificates, groups="X25519:X448:ffdhe2048")
+    try:
+        result = check_tls(server.target(certificates.ca_file))
+    finally:
+        server.close()
+
+    assert result.status is Status.FAIL
+    assert "accepts the key-exchange groups X448, ffdhe2048" in result.detail, result.detail
+
+
+def test_without_the_openssl_command_the_groups_are_unchecked_and_the_check_fails(
+    serve, tmp_path, monkeypatch
+):
+    certificates = make_certificates(tmp_path, days=90)
+    server = serve(server_context(certificates))
+    monkeypatch.setattr(transport.shutil, "which", lambda name: None)
+
+    result = check_tls(server.target(certificates.ca_file))
+
+    assert result.status is Status.FAIL
+    assert "cannot check the key-exchange groups: the openssl command is missing" in (result.detail)
 
 
 def test_a_certificate_expiring_within_14_days_fails(serve, tmp_path):

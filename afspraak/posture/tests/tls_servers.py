@@ -3,7 +3,9 @@
 import datetime
 import socket
 import ssl
+import subprocess
 import threading
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from afspraak.posture.results import Target
+from afspraak.posture.tests.namespaces import die_with_parent
 from afspraak.server.tls import harden_server_context
 
 
@@ -69,7 +72,13 @@ def server_context(certificates: Certificates, *, hardened: bool = True) -> ssl.
     """Return a server context: Afspraak's policy, or an unhardened default to loosen further."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certificates.cert_file, certificates.key_file)
-    return harden_server_context(context) if hardened else context
+    if not hardened:
+        return context
+    # The served process takes its groups from an OpenSSL configuration read when it starts
+    # (deploy/openssl-afspraak.cnf), which cannot be loaded into this test process: one of
+    # the policy's groups stands for them.
+    context.set_ecdh_curve("prime256v1")
+    return harden_server_context(context)
 
 
 def allow_old_versions(context: ssl.SSLContext) -> ssl.SSLContext:
@@ -127,3 +136,41 @@ class TinyServer:
         self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
         self.thread.join(timeout=5)
+
+
+class OpenSslServer:
+    """``openssl s_server`` on a free port of 127.0.0.1, with only the key-exchange ``groups``.
+
+    Python's ssl module cannot choose a server's groups; the openssl command can. The
+    server dies with the test process.
+    """
+
+    def __init__(self, certificates: Certificates, groups: str) -> None:
+        with socket.create_server(("127.0.0.1", 0)) as probe:
+            self.port = probe.getsockname()[1]
+        command = ["openssl", "s_server", "-accept", f"127.0.0.1:{self.port}", "-quiet"]
+        command += ["-cert", str(certificates.cert_file), "-key", str(certificates.key_file)]
+        self.process = subprocess.Popen(  # noqa: S603 (a fixed program, test arguments)
+            [*command, "-groups", groups],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,  # only a prctl call between fork and exec
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.close()
+                    raise
+                time.sleep(0.05)
+
+    def target(self, ca_file: Path) -> Target:
+        return Target("127.0.0.1", self.port, "localhost", str(ca_file), False)
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10)
