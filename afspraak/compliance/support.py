@@ -11,6 +11,7 @@ audit log (``compliance.support.page_viewed``).
 from datetime import timedelta
 from typing import Any
 
+from allauth.account.internal.flows.reauthentication import did_recently_reauthenticate
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
@@ -257,7 +258,11 @@ def support_access_source(
     if grant is None:
         return None
     access = access_for_support_grant(
-        organization, grant.public_id, AuditContext.from_request(request)
+        organization,
+        grant.public_id,
+        AuditContext.from_request(request),
+        # An export asks staff, too, to confirm their identity first (issue 9).
+        reauthenticated=lambda: did_recently_reauthenticate(request),
     )
     # Refused (a write, a lapsed training) before anything is shown, and audited by the edge.
     access.require(permission)

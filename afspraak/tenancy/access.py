@@ -214,12 +214,13 @@ class Access:
     def require(self, permission: Permission, *, reauthenticated: bool = False) -> None:
         """Refuse unless ``permission`` is allowed (and, if asked, recently re-authenticated)."""
         reason = self._refusal(permission)
-        if reason is None and reauthenticated and not self._is_reauthenticated():
+        if reason is None and reauthenticated and not self.is_reauthenticated():
             reason = Refusal.REAUTHENTICATION
         if reason is not None:
             raise self.denied(reason, permission)
 
-    def _is_reauthenticated(self) -> bool:
+    def is_reauthenticated(self) -> bool:
+        """Tell whether the person confirmed their identity lately (a token never has)."""
         check = self.reauthenticated
         return check() if callable(check) else check
 
@@ -464,7 +465,11 @@ SUPPORT_PERMISSIONS = frozenset(
 
 
 def access_for_support_grant(
-    organization: Organization, grant_public_id: str, context: AuditContext
+    organization: Organization,
+    grant_public_id: str,
+    context: AuditContext,
+    *,
+    reauthenticated: bool | Callable[[], bool] = False,
 ) -> Access:
     """Return the read-only access a staff member's active support grant gives them."""
     return Access(
@@ -473,6 +478,7 @@ def access_for_support_grant(
         permissions=SUPPORT_PERMISSIONS,
         context=context,
         support_grant_public_id=grant_public_id,
+        reauthenticated=reauthenticated,
     )
 
 

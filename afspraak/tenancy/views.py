@@ -3,6 +3,7 @@
 from typing import cast
 
 from django.contrib import messages
+from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
@@ -11,6 +12,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from afspraak.audit.context import AuditContext
@@ -364,6 +366,12 @@ def audit_log(request: OrganizationRequest) -> HttpResponse:
     page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    # An export needs a recent password confirmation: until then the export buttons
+    # confirm it first and come back here, where they then download.
+    confirm_first = ""
+    if not request.access.is_reauthenticated():
+        back = urlencode({REDIRECT_FIELD_NAME: request.get_full_path()})
+        confirm_first = f"{reverse('account_reauthenticate')}?{back}"
     return render(
         request,
         "tenancy/audit_log.html",
@@ -374,6 +382,7 @@ def audit_log(request: OrganizationRequest) -> HttpResponse:
             lines=readable_lines(request.access, list(page)),
             query=query.urlencode(),
             export_formats=EXPORT_FORMATS,
+            confirm_first=confirm_first,
         ),
         status=status,
     )

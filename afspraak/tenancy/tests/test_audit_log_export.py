@@ -6,12 +6,21 @@ import json
 
 import pytest
 from django.conf import settings
+from django.urls import reverse
 
+from afspraak.accounts.tests.signin import reauthenticate
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import Alert
 from afspraak.audit.outbox import deliver_due
 from afspraak.audit.trail import record
+from afspraak.tenancy.access import AccessDeniedError, Refusal, access_for_api_token
+from afspraak.tenancy.api_tokens import create_api_token
+from afspraak.tenancy.audit_log import AuditFilters, export_audit_log
+from afspraak.tenancy.models import ApiTokenScope
+from afspraak.tenancy.roles import Permission
+from afspraak.testing.access import member_access
 from afspraak.testing.audit import assert_audited, assert_not_audited
+from afspraak.testing.factories import DEFAULT_PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -34,8 +43,71 @@ def body(response) -> str:
     return b"".join(response.streaming_content).decode()
 
 
-def test_csv_export_holds_the_organizations_events_and_is_audited(client, tenants, some_events):
+def log_in(client, membership) -> None:
+    """Log in and confirm the password, as an export asks."""
+    client.force_login(membership.user)
+    reauthenticate(client)
+
+
+def test_an_export_without_a_recent_password_asks_for_it_then_downloads(
+    client, tenants, some_events
+):
     client.force_login(tenants.auditor.user)
+
+    asked = client.get(EXPORT, {"format": "csv"})
+
+    assert asked.status_code == 302
+    assert asked["Location"].startswith(reverse("account_reauthenticate"))
+    assert_not_audited("tenancy.audit_log.exported")
+    assert_audited(
+        "tenancy.access.denied",
+        actor=tenants.auditor.user,
+        data={"reason": "reauthentication_required", "permission": "can_view_audit_log"},
+    )
+    # allauth sends the person back to the export once the password is confirmed.
+    confirmed = client.post(asked["Location"], {"password": DEFAULT_PASSWORD})
+    assert confirmed.status_code == 302
+    response = client.get(confirmed["Location"])
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    exported = body(response)
+    # The refused first try is in the organization's log, and so in the export.
+    assert "tenancy.member.role_changed" in exported
+    assert "tenancy.access.denied" in exported
+    assert_audited("tenancy.audit_log.exported", data={"format": "csv", "rows": 3})
+
+
+def test_the_page_offers_the_export_after_the_password_is_confirmed(client, tenants, some_events):
+    client.force_login(tenants.auditor.user)
+    page = "/o/alpha/audit/?category=membership"
+
+    stale = client.get(page).content.decode()
+
+    assert "Confirm it is you to export" in stale
+    assert EXPORT not in stale
+    confirm = reverse("account_reauthenticate") + "?next=%2Fo%2Falpha%2Faudit%2F%3Fcategory%3D"
+    assert confirm in stale
+    assert reauthenticate(client).status_code == 302
+    fresh = client.get(page).content.decode()
+    assert "Confirm it is you to export" not in fresh
+    assert f"{EXPORT}?category=membership&amp;format=csv" in fresh
+
+
+def test_an_api_token_never_exports_the_log(tenants, some_events):
+    token, _ = create_api_token(
+        member_access(tenants.auditor, reauthenticated=True), name="SIEM", scope=ApiTokenScope.READ
+    )
+    access = access_for_api_token(token, "alpha", Permission.VIEW_AUDIT_LOG, AuditContext())
+
+    with pytest.raises(AccessDeniedError) as refused:
+        export_audit_log(access, AuditFilters(), "json")
+
+    assert refused.value.reason == Refusal.REAUTHENTICATION
+    assert_not_audited("tenancy.audit_log.exported")
+
+
+def test_csv_export_holds_the_organizations_events_and_is_audited(client, tenants, some_events):
+    log_in(client, tenants.auditor)
 
     response = client.get(EXPORT, {"format": "csv"})
 
@@ -61,7 +133,7 @@ def test_csv_export_holds_the_organizations_events_and_is_audited(client, tenant
 
 
 def test_json_export_is_filtered_like_the_page(client, tenants, some_events):
-    client.force_login(tenants.owner.user)
+    log_in(client, tenants.owner)
 
     response = client.get(EXPORT, {"format": "json", "category": "membership"})
 
@@ -78,7 +150,7 @@ def test_json_export_is_filtered_like_the_page(client, tenants, some_events):
 
 
 def test_a_bad_format_or_filter_is_a_400_and_nothing_is_exported(client, tenants, some_events):
-    client.force_login(tenants.owner.user)
+    log_in(client, tenants.owner)
 
     for bad in ({"format": "xlsx"}, {"format": "csv", "category": "everything"}):
         response = client.get(EXPORT, bad)
@@ -88,7 +160,7 @@ def test_a_bad_format_or_filter_is_a_400_and_nothing_is_exported(client, tenants
 
 
 def test_repeated_exports_raise_the_mass_export_alert(client, tenants, some_events):
-    client.force_login(tenants.auditor.user)
+    log_in(client, tenants.auditor)
 
     for _ in range(settings.AFSPRAAK_DETECT_EXPORTS):
         body(client.get(EXPORT, {"format": "json"}))
@@ -103,7 +175,7 @@ def test_repeated_exports_raise_the_mass_export_alert(client, tenants, some_even
 
 def test_one_large_export_raises_the_mass_export_alert(client, tenants, some_events, settings):
     settings.AFSPRAAK_DETECT_EXPORT_ROWS = 2
-    client.force_login(tenants.auditor.user)
+    log_in(client, tenants.auditor)
 
     body(client.get(EXPORT, {"format": "csv", "category": "membership"}))  # one row: quiet
     while deliver_due():

@@ -76,6 +76,9 @@ MATRIX = {
     "tenancy:api_token_revoke": ("post", MANAGERS | {Role.MEMBER}, _a_members_token),
     **collect("url_matrix", "MATRIX"),
 }
+# Pages that first ask an allowed visitor to confirm their password (a 302 there); their
+# tests of before and after are with each feature (tenancy/tests/test_audit_log_export.py).
+REAUTHENTICATED = {"tenancy:audit_log_export"}
 # API endpoints of an organization: (method, roles allowed, build, status when allowed).
 # Each endpoint with every method it answers: (method, allowed roles, arguments, success).
 # A sensitive change also needs a fresh login: the visitors here have just confirmed
@@ -211,6 +214,9 @@ def test_organization_url_answers_each_visitor_as_the_matrix_says(client, tenant
         assert response["Location"] == f"{reverse('account_login')}?next={url}"
     elif visitor == "outsider":
         assert response.status_code == 404
+    elif Role(visitor) in allowed and name in REAUTHENTICATED:
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("account_reauthenticate"))
     elif Role(visitor) in allowed:
         assert response.status_code == (200 if method == "get" else 302), response.content[:300]
     else:
