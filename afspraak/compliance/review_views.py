@@ -28,6 +28,7 @@ from afspraak.compliance.reviews import (
     open_campaign,
     review_items_of,
     staff_review_items,
+    token_abilities_of,
 )
 from afspraak.compliance.views import staff_view
 from afspraak.tenancy.pages import (
@@ -55,6 +56,9 @@ def _review_page(request: OrganizationRequest) -> str:
 def access_review(request: OrganizationRequest) -> HttpResponse:
     campaign = open_campaign()
     items = list(review_items_of(request.access))
+    abilities = token_abilities_of(request.access, items)
+    # Each item with what it lets its holder do, for an API token (empty otherwise).
+    rows = [(i, abilities.get(i.subject_public_id, "")) for i in items]
     last = ReviewCampaign.objects.exclude(completed_at=None).order_by("-completed_at").first()
     return render(
         request,
@@ -62,8 +66,8 @@ def access_review(request: OrganizationRequest) -> HttpResponse:
         organization_page_context(
             request,
             campaign=campaign,
-            pending=[i for i in items if i.decision == ReviewDecision.PENDING],
-            decided=[i for i in items if i.decision != ReviewDecision.PENDING],
+            pending=[(i, can) for i, can in rows if i.decision == ReviewDecision.PENDING],
+            decided=[(i, can) for i, can in rows if i.decision != ReviewDecision.PENDING],
             last_completed=last,
         ),
     )

@@ -1,8 +1,8 @@
 """Access reviews (control O1): every quarter, every elevated access is confirmed or revoked.
 
 A campaign lists every owner and admin membership, every staff account, every active
-support grant and every active API token of elevated scope (one that may manage members,
-security, integrations or the organization). An organization's owners decide on its
+support grant and every active API token (a read-only one too: it reads every booking
+and the audit log; the page says what each may do). An organization's owners decide on its
 memberships, grants and tokens; a security reviewer (staff with
 ``compliance.review_security``) decides on staff accounts. A revocation takes effect in
 the same transaction as the decision: the member becomes a plain member, the grant
@@ -45,7 +45,7 @@ from afspraak.compliance.support import revoke_support_grant
 from afspraak.crypto.system_secrets import system_secret
 from afspraak.errors import ConflictError, ForbiddenError, NotFoundError
 from afspraak.tenancy.access import Access
-from afspraak.tenancy.api_tokens import elevated_api_tokens, revoke_api_token
+from afspraak.tenancy.api_tokens import abilities_in_words, active_api_tokens, revoke_api_token
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.membership import change_member_role
 from afspraak.tenancy.models import ApiToken, Membership, Organization
@@ -56,6 +56,7 @@ REVIEW_WINDOW = timedelta(days=14)
 ITEM_NOT_FOUND = "No such item under review."
 REPORT_KEY_PURPOSE = "compliance.access_review_report"
 ELEVATED_ROLES = (Role.OWNER, Role.ADMIN)
+_ACCESS_LENGTH = ReviewItem._meta.get_field("access").max_length or 80
 OVERDUE_RULE = Rule(
     id="afspraak-access-review-overdue",
     title="An access review is overdue",
@@ -95,6 +96,15 @@ def _elevated_memberships(organization: Organization) -> list[tuple[str, Any, st
         ]
 
 
+def _token_access(token: ApiToken) -> str:
+    """Return how a token is named on the review: its name shortened to fit the column."""
+    scope = token.get_scope_display().lower()
+    tail = f"” ({token.prefix}…), {scope}, until {token.expires_at:%Y-%m-%d}"
+    room = _ACCESS_LENGTH - len("API token “") - len(tail)
+    name = token.name if len(token.name) <= room else token.name[: room - 1] + "…"
+    return f"API token “{name}{tail}"
+
+
 def start_review_campaign(context: AuditContext) -> ReviewCampaign:
     """Open a campaign listing every elevated access there is now."""
     now = timezone.now()
@@ -128,7 +138,7 @@ def start_review_campaign(context: AuditContext) -> ReviewCampaign:
                     access=f"Support access until {grant.expires_at:%Y-%m-%d %H:%M} UTC",
                 )
             )
-        for token in elevated_api_tokens():
+        for token in active_api_tokens():
             items.append(
                 ReviewItem(
                     campaign=campaign,
@@ -136,8 +146,7 @@ def start_review_campaign(context: AuditContext) -> ReviewCampaign:
                     organization=token.organization,
                     user=token.user,
                     subject_public_id=token.public_id,
-                    access=f"API token “{token.name}” ({token.prefix}…), "
-                    f"{token.get_scope_display().lower()}, until {token.expires_at:%Y-%m-%d}",
+                    access=_token_access(token),
                 )
             )
         for user in User.objects.filter(is_active=True).order_by("id"):
@@ -171,6 +180,15 @@ def review_items_of(access: Access) -> QuerySet[ReviewItem]:
         .select_related("user", "decided_by")
         .order_by("-decision", "kind", "id")
     )
+
+
+def token_abilities_of(access: Access, items: list[ReviewItem]) -> dict[str, str]:
+    """Return what each API token among ``items`` may do, in words, by its public id."""
+    access.require(Permission.MANAGE_OWNERS)
+    public_ids = [i.subject_public_id for i in items if i.kind == ReviewItemKind.API_TOKEN]
+    with access.scope():
+        tokens = list(ApiToken.objects.filter(public_id__in=public_ids))
+    return {t.public_id: abilities_in_words(t.granted_permissions) for t in tokens}
 
 
 def get_review_item_for(access: Access, public_id: str) -> ReviewItem:

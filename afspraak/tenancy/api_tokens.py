@@ -56,16 +56,21 @@ READ_ONLY_PERMISSIONS = frozenset(
 )
 # Never through a token: a token does not make or revoke tokens.
 _NEVER_BY_TOKEN = frozenset({Permission.MANAGE_OWN_API_TOKENS})
-# Permissions that make a token elevated (listed in access reviews).
-ELEVATED_PERMISSIONS = frozenset(
-    {
-        Permission.MANAGE_MEMBERS,
-        Permission.MANAGE_OWNERS,
-        Permission.MANAGE_SECURITY,
-        Permission.MANAGE_INTEGRATIONS,
-        Permission.DELETE_ORGANIZATION,
-    }
-)
+# What each permission lets a token do, as the access review's reviewer reads it.
+ABILITIES = {
+    Permission.VIEW_MEMBERS: "read the members",
+    Permission.VIEW_ALL_BOOKINGS: "read every booking",
+    Permission.VIEW_SECURITY: "read the security settings",
+    Permission.VIEW_AUDIT_LOG: "read the audit log",
+    Permission.HOST: "host meetings",
+    Permission.MANAGE_MEETING_TYPES: "change meeting types",
+    Permission.MANAGE_MEMBERS: "manage members",
+    Permission.MANAGE_OWNERS: "manage owners",
+    Permission.MANAGE_INTEGRATIONS: "manage integrations",
+    Permission.MANAGE_SECURITY: "change the security settings",
+    Permission.MANAGE_SUPPORT_ACCESS: "decide on staff support access",
+    Permission.DELETE_ORGANIZATION: "delete the organization",
+}
 
 
 def hash_token(secret: str) -> str:
@@ -198,16 +203,16 @@ def revoke_api_tokens_of(access: Access, user: Any, *, trigger: str) -> int:
     return len(tokens)
 
 
-def elevated_api_tokens() -> QuerySet[ApiToken]:
-    """Return every active token, in every organization, that may change more than bookings."""
+def abilities_in_words(permissions: frozenset[Permission]) -> str:
+    """Return what a token with ``permissions`` may do, in words, the reads first."""
+    return ", ".join(ABILITIES[p] for p in ABILITIES if p in permissions) or "nothing"
+
+
+def active_api_tokens() -> QuerySet[ApiToken]:
+    """Return every token, in every organization, that is neither revoked nor expired."""
     with scopes_disabled():
-        elevated = Q()
-        for permission in sorted(ELEVATED_PERMISSIONS):
-            elevated |= Q(permissions__contains=permission)
         return (
-            ApiToken.objects.filter(
-                elevated, revoked_at__isnull=True, expires_at__gt=timezone.now()
-            )
+            ApiToken.objects.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
             .select_related("user", "organization")
             .order_by("id")
         )

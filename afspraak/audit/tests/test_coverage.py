@@ -77,6 +77,7 @@ READS = {
     "afspraak.compliance.reviews.get_review_item_for",
     "afspraak.compliance.subprocessors.is_subscribed",
     "afspraak.compliance.reviews.review_items_of",
+    "afspraak.compliance.reviews.token_abilities_of",
     "afspraak.security.gates.is_suspended",
     "afspraak.security.gates.suspension_check",
     "afspraak.compliance.support.get_support_grant_for",

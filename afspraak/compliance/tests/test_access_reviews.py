@@ -17,7 +17,13 @@ from afspraak.accounts.models import User
 from afspraak.accounts.tests.signin import reauthenticate
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import Alert
-from afspraak.compliance.models import GrantState, ReviewDecision, ReviewItemKind, SupportGrant
+from afspraak.compliance.models import (
+    GrantState,
+    ReviewDecision,
+    ReviewItem,
+    ReviewItemKind,
+    SupportGrant,
+)
 from afspraak.compliance.reviews import (
     OVERDUE_RULE,
     decide_review_item,
@@ -271,22 +277,61 @@ def _token(membership, scope):
     return create_api_token(access, name="Sync", scope=scope)[0]
 
 
-def test_campaign_covers_active_api_tokens_of_elevated_scope_only(tenants):
+def test_campaign_covers_every_active_api_token_read_only_ones_too(tenants, clock):
     elevated = _token(tenants.admin, ApiTokenScope.ROLE)
-    read_only = _token(tenants.admin, ApiTokenScope.READ)
+    read_only = _token(tenants.auditor, ApiTokenScope.READ)
     hosting = _token(tenants.member, ApiTokenScope.ROLE)
     revoked = _token(tenants.owner, ApiTokenScope.ROLE)
     revoke_api_token(member_access(tenants.owner), revoked)
+    expiring = create_api_token(
+        member_access(tenants.owner, reauthenticated=True),
+        name="Short",
+        scope=ApiTokenScope.READ,
+        lifetime_days=1,
+    )[0]
+    clock.shift(timedelta(days=2))
 
     review = campaign()
 
     tokens = {i.subject_public_id for i in review.items.filter(kind=ReviewItemKind.API_TOKEN)}
-    assert tokens == {elevated.public_id}
-    assert {read_only.public_id, hosting.public_id, revoked.public_id}.isdisjoint(tokens)
-    item = _item(review, subject_public_id=elevated.public_id)
-    assert item.user == tenants.admin.user
+    assert tokens == {elevated.public_id, read_only.public_id, hosting.public_id}
+    assert {revoked.public_id, expiring.public_id}.isdisjoint(tokens)
+    item = _item(review, subject_public_id=read_only.public_id)
+    assert item.user == tenants.auditor.user
     assert item.organization == tenants.a
-    assert elevated.prefix in item.access
+    assert read_only.prefix in item.access
+    assert "read only" in item.access
+
+
+def test_a_tokens_long_name_is_shortened_to_fit_the_review(tenants):
+    access = member_access(tenants.admin, reauthenticated=True)
+    token = create_api_token(access, name="N" * 80, scope=ApiTokenScope.ROLE)[0]
+
+    item = _item(campaign(), subject_public_id=token.public_id)
+
+    # PostgreSQL refuses a longer value: the whole campaign would fail to open.
+    assert len(item.access) <= (ReviewItem._meta.get_field("access").max_length or 0)
+    assert item.access.startswith("API token “NNN")
+    assert "…”" in item.access
+    assert token.prefix in item.access
+
+
+def test_owner_page_says_what_each_token_may_do(client, tenants):
+    _token(tenants.admin, ApiTokenScope.READ)
+    _token(tenants.auditor, ApiTokenScope.READ)
+    _token(tenants.member, ApiTokenScope.ROLE)
+    campaign()
+    client.force_login(tenants.owner.user)
+
+    page = client.get(reverse("compliance:access_review", args=[tenants.a.slug])).content.decode()
+
+    assert (
+        "Can read the members, read every booking, read the security settings, "
+        "read the audit log." in page
+    )
+    # Narrowed to the auditor's role, which reads no bookings.
+    assert "Can read the members, read the security settings, read the audit log." in page
+    assert "Can host meetings." in page
 
 
 def test_owner_revoking_an_api_token_revokes_it_at_once(tenants):

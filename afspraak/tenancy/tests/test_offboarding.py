@@ -4,14 +4,16 @@ import pytest
 from allauth.account.models import EmailAddress
 from allauth.usersessions.models import UserSession
 from django.core.management import CommandError, call_command
+from django_scopes import scopes_disabled
 
 from afspraak.accounts.models import User
 from afspraak.accounts.tests.signin import reauthenticate
 from afspraak.audit.context import AuditContext
+from afspraak.tenancy.api_tokens import create_api_token
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.invitations import invite_member
 from afspraak.tenancy.membership import remove_member
-from afspraak.tenancy.models import Invitation
+from afspraak.tenancy.models import ApiToken, ApiTokenScope, Invitation
 from afspraak.tenancy.offboarding import (
     deactivate_user,
 )
@@ -121,6 +123,45 @@ def test_deactivation_cuts_every_access_and_audits_each_step(tenants, member_in_
     assert deactivated.data == {"reason": "left the company", "was_active": True}
     assert only_event("tenancy.offboarding.sessions_ended").data["count"] == 1
     assert only_event("tenancy.invitation.revoked").organization == tenants.b
+
+
+def bearer(secret: str) -> dict:
+    return {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+
+
+def test_deactivation_revokes_the_users_api_tokens_in_every_organization(
+    client, tenants, member_in_both
+):
+    in_a, secret_a = create_api_token(
+        member_access(tenants.member, reauthenticated=True), name="Sync", scope=ApiTokenScope.ROLE
+    )
+    in_b, secret_b = create_api_token(
+        member_of(tenants.b, member_in_both, reauthenticated=True),
+        name="Reports",
+        scope=ApiTokenScope.READ,
+    )
+    others = create_api_token(
+        member_access(tenants.admin, reauthenticated=True), name="CI", scope=ApiTokenScope.READ
+    )[0]
+    assert client.get("/api/v1/organizations/beta/members", **bearer(secret_b)).status_code == 200
+
+    deactivate_user(AuditContext.system(), member_in_both, reason="left the company")
+
+    with scopes_disabled():
+        assert ApiToken.objects.get(pk=in_a.pk).revoked_at is not None
+        assert ApiToken.objects.get(pk=in_b.pk).revoked_at is not None
+        assert ApiToken.objects.get(pk=others.pk).revoked_at is None
+    revoked = {
+        (event.organization, event.target_id, event.data["trigger"])
+        for event in events("tenancy.api_token.revoked")
+    }
+    assert revoked == {
+        (tenants.a, in_a.public_id, "user_deactivated"),
+        (tenants.b, in_b.public_id, "user_deactivated"),
+    }
+    for slug, secret in (("alpha", secret_a), ("beta", secret_b)):
+        refused = client.get(f"/api/v1/organizations/{slug}/members", **bearer(secret))
+        assert refused.status_code == 401
 
 
 def test_deactivated_user_cannot_log_in_again(client, tenants):
