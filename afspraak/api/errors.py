@@ -2,11 +2,13 @@
 
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from afspraak.api.authentication import TokenRefusedError
 from afspraak.errors import DomainError
+from afspraak.inputs.jsontext import MAX_JSON_BYTES
 from afspraak.tenancy.access import AccessDeniedError, record_refusal
 from afspraak.tenancy.api_tokens import record_token_refusal
 
@@ -20,6 +22,13 @@ def handle_api_exception(exception: Exception, context: dict[str, Any]) -> Respo
             {"detail": exception.detail},
             status=401,
             headers={"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'},
+        )
+    if isinstance(exception, RequestDataTooBig):
+        # Django refuses a body past DATA_UPLOAD_MAX_MEMORY_SIZE before the JSON parser
+        # sees it; the API still answers in JSON, with the limit the parser keeps.
+        return Response(
+            {"detail": f"The request body is too large: at most {MAX_JSON_BYTES // 1024} KiB."},
+            status=413,
         )
     if isinstance(exception, AccessDeniedError):
         record_refusal(exception)

@@ -23,6 +23,7 @@ from afspraak.compliance.disclosure import (
 )
 from afspraak.compliance.forms import DisclosureReportForm, DisclosureStateForm
 from afspraak.compliance.models import DisclosureReport, DisclosureState
+from afspraak.compliance.uploads import bounded_report_upload
 from afspraak.compliance.views import staff_view
 from afspraak.errors import DomainError
 
@@ -45,6 +46,7 @@ def disclosure(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@bounded_report_upload
 def disclosure_report(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and (
         refused := consume_or_429(request, action="disclosure_report")
