@@ -241,3 +241,39 @@ def test_a_local_peer_cannot_downgrade_the_scheme_with_forwarded_headers(served:
     )
 
     assert response.status == 200
+
+
+def post_headers_only(served: ServeProcess, headers: dict[str, str], body: bytes = b""):
+    """Send a report form's POST head (and ``body`` as sent), and return the read response."""
+    connection = http.client.HTTPSConnection(
+        "localhost", served.https_port, context=client_context(served.ca_file), timeout=20
+    )
+    try:
+        connection.putrequest("POST", "/disclosure/report/")
+        connection.putheader("Content-Type", "multipart/form-data; boundary=x")
+        for name, value in headers.items():
+            connection.putheader(name, value)
+        connection.endheaders(body or None)
+        response = connection.getresponse()
+        return response, response.read().decode()
+    finally:
+        connection.close()
+
+
+def test_an_oversized_report_is_answered_413_before_its_body_is_sent(served: ServeProcess):
+    # Only the head goes out: had gunicorn or Django waited for the 4 MB body, the read
+    # of the answer would time out.
+    response, page = post_headers_only(served, {"Content-Length": str(4 * 1024 * 1024)})
+
+    assert response.status == 413
+    assert "The report is too large" in page
+
+
+def test_a_chunked_report_is_answered_411(served: ServeProcess):
+    chunk = b"x" * 1000
+    body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(5)) + b"0\r\n\r\n"
+
+    response, page = post_headers_only(served, {"Transfer-Encoding": "chunked"}, body)
+
+    assert response.status == 411
+    assert "without its length" in page
