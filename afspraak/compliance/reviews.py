@@ -99,7 +99,9 @@ def _elevated_memberships(organization: Organization) -> list[tuple[str, Any, st
 def _token_access(token: ApiToken) -> str:
     """Return how a token is named on the review: its name shortened to fit the column."""
     scope = token.get_scope_display().lower()
-    tail = f"” ({token.prefix}…), {scope}, until {token.expires_at:%Y-%m-%d}"
+    # A date in words: a phone's narrow column wraps it between words, not at its hyphens.
+    until = f"{token.expires_at.day} {token.expires_at:%b %Y}"
+    tail = f"” ({token.prefix}…), {scope}, until {until}"
     room = _ACCESS_LENGTH - len("API token “") - len(tail)
     name = token.name if len(token.name) <= room else token.name[: room - 1] + "…"
     return f"API token “{name}{tail}"

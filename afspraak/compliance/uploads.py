@@ -63,7 +63,7 @@ def _too_large(request: HttpRequest) -> HttpResponse:
         request,
         413,
         f"The report is too large: its attachment may have at most {limit // 1024} KiB. "
-        "Nothing was sent: shorten the attachment, or leave it out and describe it.",
+        "Nothing was kept: shorten the attachment, or leave it out and describe it.",
     )
 
 

@@ -13,7 +13,10 @@ from afspraak.compliance.pentests import record_engagement, record_finding
 from afspraak.compliance.subprocessors import add_subprocessor
 from afspraak.compliance.tests.reviewing import campaign, security_reviewer
 from afspraak.compliance.tests.staffing import staff_member, visit_pages
-from afspraak.testing.browser import DESKTOP, PHONE
+from afspraak.tenancy.api_tokens import create_api_token
+from afspraak.tenancy.models import ApiTokenScope
+from afspraak.testing.access import member_access
+from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound
 from afspraak.testing.tenants import create_tenants
 
 pytestmark = pytest.mark.browser
@@ -57,6 +60,12 @@ def test_programme_pages_fit_the_screen_and_are_accessible(
     tenants = create_tenants()
     reviewer = security_reviewer()
     colleague = staff_member(email="a.colleague.with.a.rather.long.address@example.test")
+    # A token with a long name: the review shortens it and says what it may do.
+    create_api_token(
+        member_access(tenants.auditor, reauthenticated=True),
+        name="Nightly export of the audit log to the security team's archive",
+        scope=ApiTokenScope.READ,
+    )
     review = campaign()
     _subprocessor()
     _pentest()
@@ -112,3 +121,27 @@ def test_programme_pages_fit_the_screen_and_are_accessible(
         },
     )
     assert not browser_console, browser_console
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_an_oversized_report_gets_a_page_that_says_so(
+    browser_page, browser_console, settings, viewport
+):
+    settings.AFSPRAAK_DISCLOSURE_ATTACHMENT_MAX_BYTES = 1024
+    browser_page.set_viewport_size(viewport)
+    browser_page.goto("/disclosure/report/")
+    browser_page.fill("[name=email]", "finder@example.test")
+    browser_page.fill("[name=summary]", "A large proof of concept")
+    browser_page.fill("[name=details]", "See the attachment")
+    poc = {"name": "poc.bin", "mimeType": "application/octet-stream", "buffer": b"x" * 70_000}
+    browser_page.set_input_files("[name=attachment]", files=[poc])
+
+    with browser_page.expect_response(lambda r: r.request.method == "POST") as sent:
+        browser_page.click("text=Send the report")
+
+    assert sent.value.status == 413
+    assert "at most 1 KiB" in browser_page.inner_text("main")
+    assert_page_is_sound(browser_page, "disclosure-too-large")
+    # Chromium reports the refused document's status; nothing else (no CSP violation).
+    others = [line for line in browser_console if "status of 413" not in line]
+    assert not others, browser_console
