@@ -4,8 +4,8 @@ Organization pages (``MATRIX``) and organization API endpoints (``API_MATRIX``) 
 through every visitor. Routes that are public by design (``PUBLIC``) or personal to
 the signed-in user (``PERSONAL``) say so and get their own checks below; third-party
 views we do not write (``EXCLUDED_VIEWS``: allauth's, told by their package, not by
-their address) and Django's admin (``EXCLUDED_ROUTES``) are listed with the reason. A route in none of
-these fails ``test_every_url_is_in_the_matrix``.
+their address) and Django's admin (``EXCLUDED_ROUTES``) are listed with the reason. A
+route in none of these fails ``test_every_url_is_in_the_matrix``.
 """
 
 import pytest
