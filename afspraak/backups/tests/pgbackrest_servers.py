@@ -344,7 +344,7 @@ def write_config(base: Path, postgres: ArchivingServer, port: int, s3: SeaweedS3
     parser = configparser.ConfigParser(interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     parser.read(DEPLOYED_CONFIG)
-    for name in ("repo1", "repo2", "conf.d", "log", "lock"):
+    for name in ("repo1", "conf.d", "log", "lock", *(() if s3 else ("repo2",))):
         (base / name).mkdir(mode=0o700)
         _for_server_user(base / name)
     parser["global"].update(
