@@ -390,8 +390,10 @@ AFSPRAAK_PGBACKREST_CONFIG_PATH = env_str("AFSPRAAK_PGBACKREST_CONFIG_PATH", "/e
 AFSPRAAK_PGBACKREST_STANZA = env_str("AFSPRAAK_PGBACKREST_STANZA", "afspraak")
 AFSPRAAK_PGBACKREST_SYSTEM_USER = env_str("AFSPRAAK_PGBACKREST_SYSTEM_USER", "postgres")
 # A full backup when the newest full one is older than this; otherwise the partial type.
+# With pgBackRest's 6-day retention, 12 keeps deleted data at most 6 d 14 h (control D2;
+# `afspraak security-audit` checks the sum, docs/runbooks/backups.md shows it).
 AFSPRAAK_PGBACKREST_FULL_EVERY_HOURS = env_int(
-    "AFSPRAAK_PGBACKREST_FULL_EVERY_HOURS", 24, minimum=1
+    "AFSPRAAK_PGBACKREST_FULL_EVERY_HOURS", 12, minimum=1
 )
 AFSPRAAK_PGBACKREST_PARTIAL_TYPE = env_choice(
     "AFSPRAAK_PGBACKREST_PARTIAL_TYPE", "diff", ("diff", "incr")
