@@ -62,7 +62,7 @@ class ProfileForm(forms.Form):
 
 class AvatarForm(forms.Form):
     picture = forms.FileField(
-        label="Picture",
+        label="Choose a picture",
         help_text=(
             f"A PNG, JPEG or WebP image of at most {MAX_AVATAR_BYTES // 1024} KB and "
             f"{MAX_AVATAR_SIDE} pixels a side; shown in a circle, so a square picture of "
