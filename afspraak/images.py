@@ -104,6 +104,112 @@ def inspect_image(data: bytes, *, noun: str, max_bytes: int, max_side: int) -> C
     return CheckedImage(content_type, width, height)
 
 
+# What a camera or an editor writes beside the pixels (where and when a photo was taken,
+# the device, the author), dropped from a person's picture before anyone may fetch it.
+_JPEG_METADATA = frozenset({0xE1, 0xED, 0xFE})  # APP1 (Exif, XMP), APP13 (IPTC), comments
+_PNG_METADATA = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt", b"tIME"})
+_WEBP_METADATA = frozenset({b"EXIF", b"XMP "})
+# VP8X flags that announce the EXIF and XMP chunks.
+_WEBP_METADATA_FLAGS = 0x08 | 0x04
+_EXIF_ORIENTATION = 0x0112
+
+
+def _exif_orientation(exif: bytes) -> int:
+    # An APP1 Exif segment's body: "Exif\0\0", then a TIFF header and its first directory.
+    if not exif.startswith(b"Exif\x00\x00") or len(exif) < 16:
+        return 1
+    tiff = exif[6:]
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if order is None:
+        return 1
+    (directory,) = struct.unpack(order + "I", tiff[4:8])
+    if directory + 2 > len(tiff):
+        return 1
+    (count,) = struct.unpack(order + "H", tiff[directory : directory + 2])
+    for index in range(count):
+        entry = tiff[directory + 2 + 12 * index : directory + 14 + 12 * index]
+        if len(entry) < 12:
+            break
+        tag, kind, _, value = struct.unpack(order + "HHIH", entry[:10])
+        if tag == _EXIF_ORIENTATION and kind == 3 and 1 <= value <= 8:
+            return int(value)
+    return 1
+
+
+def _orientation_segment(orientation: int) -> bytes:
+    # The smallest Exif block that still turns the picture as the camera held it.
+    body = b"Exif\x00\x00MM\x00*\x00\x00\x00\x08" + struct.pack(
+        ">HHHIHHI", 1, _EXIF_ORIENTATION, 3, 1, orientation, 0, 0
+    )
+    return b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
+
+
+def _jpeg_without_metadata(data: bytes) -> bytes:
+    damaged = ImageError("The JPEG file is damaged: its segments could not be read.")
+    kept, orientation, position = [data[:2]], 1, 2
+    while True:
+        if position + 4 > len(data) or data[position] != 0xFF:
+            raise damaged
+        marker = data[position + 1]
+        if marker == 0xDA:  # Start of scan: compressed pixels follow, no more metadata.
+            kept.append(data[position:])
+            break
+        (length,) = struct.unpack(">H", data[position + 2 : position + 4])
+        end = position + 2 + length
+        if length < 2 or end > len(data):
+            raise damaged
+        if marker in _JPEG_METADATA:
+            orientation = max(orientation, _exif_orientation(data[position + 4 : end]))
+        else:
+            kept.append(data[position:end])
+        position = end
+    if orientation != 1:
+        kept.insert(1, _orientation_segment(orientation))
+    return b"".join(kept)
+
+
+def _png_without_metadata(data: bytes) -> bytes:
+    kept, position = [data[:8]], 8
+    while position < len(data):
+        if position + 12 > len(data):
+            raise ImageError("The PNG file is damaged: its chunks could not be read.")
+        (length,) = struct.unpack(">I", data[position : position + 4])
+        end = position + 12 + length
+        if end > len(data):
+            raise ImageError("The PNG file is damaged: its chunks could not be read.")
+        if data[position + 4 : position + 8] not in _PNG_METADATA:
+            kept.append(data[position:end])
+        position = end
+    return b"".join(kept)
+
+
+def _webp_without_metadata(data: bytes) -> bytes:
+    kept, position = [], 12
+    while position + 8 <= len(data):
+        chunk = data[position : position + 4]
+        (length,) = struct.unpack("<I", data[position + 4 : position + 8])
+        end = position + 8 + length + (length & 1)
+        if end > len(data):
+            raise ImageError("The WebP file is damaged: its chunks could not be read.")
+        if chunk == b"VP8X":
+            flags = data[position + 8] & ~_WEBP_METADATA_FLAGS
+            kept.append(data[position : position + 8] + bytes([flags]) + data[position + 9 : end])
+        elif chunk not in _WEBP_METADATA:
+            kept.append(data[position:end])
+        position = end
+    body = b"WEBP" + b"".join(kept)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def without_metadata(data: bytes, image: CheckedImage) -> bytes:
+    """Return a checked picture without its Exif, XMP, IPTC and text (a JPEG keeps its turn)."""
+    if image.content_type == "image/jpeg":
+        return _jpeg_without_metadata(data)
+    if image.content_type == "image/png":
+        return _png_without_metadata(data)
+    return _webp_without_metadata(data)
+
+
 def image_response(data: bytes, content_type: str, *, current: bool) -> HttpResponse:
     """Answer with a checked picture: its own type, no sniffing, a CSP that runs nothing."""
     response = HttpResponse(data, content_type=content_type)

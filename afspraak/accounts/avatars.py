@@ -1,8 +1,9 @@
 """A user's avatar: an optional picture shown next to their name.
 
 It is checked like an organization's logo (``afspraak.images``: PNG, JPEG or still
-WebP, by content, size and pixel limits) and stored in the database with its hash on
-the user's row. Its address names the user's public id and the hash, so a new picture
+WebP, by content, size and pixel limits), stripped of its metadata (a phone photo's
+Exif names where it was taken) and stored in the database with its hash on the
+user's row. Its address names the user's public id and the hash, so a new picture
 gets a new address and each address can be cached for good. Anyone with the address
 may fetch it: it appears on the host's public booking pages, the public id is random,
 and the picture is one the user chose to show.
@@ -16,7 +17,7 @@ from django.urls import reverse
 from afspraak.accounts.models import User, UserAvatar
 from afspraak.audit.context import AuditContext
 from afspraak.audit.trail import record
-from afspraak.images import CheckedImage, inspect_image
+from afspraak.images import CheckedImage, inspect_image, without_metadata
 
 MAX_AVATAR_BYTES = 512 * 1024
 MAX_AVATAR_SIDE = 2048
@@ -44,7 +45,10 @@ def avatar_url(user: User) -> str:
 
 def set_avatar(user: User, data: bytes, *, context: AuditContext) -> None:
     """Check and store the user's own avatar, replacing any earlier one; record it."""
+    # Kept without what the camera wrote (where and when the photo was taken): anyone
+    # with the address may fetch it.
     checked = inspect_avatar(data)
+    data = without_metadata(data, checked)
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         replaced = bool(locked.avatar_hash)
