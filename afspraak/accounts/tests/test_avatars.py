@@ -131,6 +131,8 @@ def test_removing_when_there_is_no_picture_records_nothing(client, user):
             "The picture must be between 1 and 2048 pixels wide and high.",
         ),
         (image()[:20], "me.png", "The PNG file is damaged"),
+        (image("JPEG")[:200], "me.jpg", "The JPEG file is damaged: its segments"),
+        (image()[:-4], "me.png", "The PNG file is damaged: its chunks"),
     ],
     ids=[
         "svg",
@@ -141,6 +143,8 @@ def test_removing_when_there_is_no_picture_records_nothing(client, user):
         "too-wide",
         "too-high",
         "damaged",
+        "jpeg-cut-short",
+        "png-cut-short",
     ],
 )
 def test_a_bad_picture_is_refused_with_its_reason_and_nothing_is_saved(
