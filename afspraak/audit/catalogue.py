@@ -48,6 +48,8 @@ ACTIONS: dict[str, str] = {
     "accounts.session.expired": "A session passed its lifetime and was ended.",
     "accounts.session.ended": "A user ended one of their sessions.",
     "accounts.profile.updated": "A user changed their profile (the name others see).",
+    "accounts.avatar.changed": "A user set or replaced their picture.",
+    "accounts.avatar.removed": "A user removed their picture.",
     # crypto
     "crypto.failure": "A cryptographic operation failed.",
     "crypto.master_key.unavailable": "The master key could not be loaded.",

@@ -113,6 +113,9 @@ PUBLIC = {
     "navigation, as public as the colour itself (tenancy/tests/test_branding.py)",
     "tenancy:brand_logo": "the logo the public pages and e-mails show "
     "(tenancy/tests/test_branding.py)",
+    "account_avatar": "a user's picture, shown beside their name on their public booking "
+    "pages: anyone with the address (random public id and hash) may fetch it "
+    "(accounts/tests/test_avatars.py)",
     # Other apps' public pages, each with its reason, from their tests/url_matrix.py.
     **collect("url_matrix", "PUBLIC"),
 }
@@ -123,6 +126,9 @@ PERSONAL = {
     "tenancy:pending_invitation": ("post", 400),
     "account_profile": ("get", 200),
     "account_end_session": ("post", 302),
+    # No file: the upload is refused as bad; nothing to remove: back to the profile page.
+    "account_avatar_upload": ("post", 400),
+    "account_avatar_remove": ("post", 302),
     "api:organizations": ("get", 200),
     "api:account_password_check": ("post", 400),
     "api:account_password_change": ("post", 400),
