@@ -12,7 +12,7 @@ import re
 from django.db import transaction
 
 from afspraak.audit.trail import record
-from afspraak.images import CheckedImage, ImageError, inspect_image
+from afspraak.images import CheckedImage, ImageError, inspect_image, without_metadata
 from afspraak.tenancy.access import Access
 from afspraak.tenancy.errors import TenancyError
 from afspraak.tenancy.models import Organization, OrganizationLogo
@@ -116,6 +116,9 @@ def update_branding(
     access.require(Permission.MANAGE_MEETING_TYPES)
     colour = parse_accent(accent_colour) if accent_colour.strip() else ""
     kept = inspect_logo(logo) if logo is not None else None
+    if kept is not None and logo is not None:
+        # Shown to anyone: what the file says of where and how it was made stays behind.
+        logo = without_metadata(logo, kept)
     with transaction.atomic(), access.scope():
         locked = Organization.objects.select_for_update().get(pk=access.organization.pk)
         changed = []

@@ -7,7 +7,6 @@ import io
 import pytest
 from django.urls import reverse
 from PIL import Image
-from PIL.PngImagePlugin import PngInfo
 
 from afspraak.accounts.avatars import MAX_AVATAR_BYTES, avatar_url, set_avatar
 from afspraak.accounts.models import User, UserAvatar
@@ -17,6 +16,7 @@ from afspraak.bookings.links import invitee_token
 from afspraak.bookings.tests.url_matrix import members_booking
 from afspraak.testing.audit import assert_audited, events
 from afspraak.testing.factories import MeetingTypeFactory, UserFactory
+from afspraak.testing.images import photo_with_metadata
 
 pytestmark = pytest.mark.django_db
 
@@ -270,23 +270,6 @@ def test_the_members_list_and_the_home_page_show_the_pictures(client, tenants):
 )
 def test_the_initials_are_of_the_first_and_last_name_or_the_email(full_name, email, initials):
     assert initials_of(User(full_name=full_name, email=email)) == initials
-
-
-def photo_with_metadata(kind: str, size: tuple[int, int] = (40, 30)) -> bytes:
-    """Return a picture as a phone writes it: Exif with where it was taken, and a turn."""
-    exif = Image.Exif()
-    exif[0x0112] = 6  # Orientation: turned 90° clockwise.
-    exif[0x010F] = "PhoneMaker"
-    exif.get_ifd(0x8825)[2] = (52.0, 22.0, 7.0)  # GPS latitude.
-    buffer = io.BytesIO()
-    picture = Image.new("RGB", size, (10, 120, 60))
-    options: dict[str, object] = {"exif": exif.tobytes()}
-    if kind == "PNG":
-        info = PngInfo()
-        info.add_text("Author", "Hanna de Vries, Keizersgracht 1")
-        options["pnginfo"] = info
-    picture.save(buffer, format=kind, **options)
-    return buffer.getvalue()
 
 
 @pytest.mark.parametrize("kind", ["JPEG", "PNG", "WEBP"])
