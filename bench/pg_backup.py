@@ -15,11 +15,14 @@ over ``generate_series``), until the database has about MEGABYTES; it waits for 
 archiver to catch up, then measures:
 
 - backup: ``pgbackrest backup --type=full`` into the encrypted repository and into the
-  plain one, three turns each, alternating which goes first; the best of each, their
-  ratio (encrypted / plain) and throughput (database megabytes per second);
+  plain one, three turns each, alternating which goes first; the best wall time and,
+  apart, the best CPU time of pgBackRest's processes (steadier than wall time on a shared
+  machine: the encryption's cost shows there); their ratios (encrypted / plain) and the
+  throughput (database megabytes per second);
 - restore (RTO): seconds from the start of ``pgbackrest restore`` of a repository's
   newest backup into a new data directory to a started server answering a query on the
-  restored ``bench_booking``; in the same turns; the encrypted one's and the ratio;
+  restored ``bench_booking``, and the restore's CPU time, in the same turns; the
+  encrypted repository's time and the ratios;
 - the drill: ``afspraak backup drill --json`` (``run_pg_drill``: each repository's newest
   backup restored into a scratch cluster and checked); its recorded RTO and RPO.
 
