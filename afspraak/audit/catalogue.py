@@ -23,7 +23,7 @@ ACTIONS: dict[str, str] = {
     "security.keys.rotation_requested": "A reviewer had an organization's keys rotated from an "
     "incident.",
     "security.console.refused": "Someone not staff with a second factor was refused the "
-    "security console.",
+    "security console, or a reviewer a containment action without a recent re-authentication.",
     # accounts
     "accounts.user.signed_up": "A person created an account.",
     "accounts.login.succeeded": "A user logged in.",
