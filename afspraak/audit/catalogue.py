@@ -23,7 +23,7 @@ ACTIONS: dict[str, str] = {
     "security.keys.rotation_requested": "A reviewer had an organization's keys rotated from an "
     "incident.",
     "security.console.refused": "Someone not staff with a second factor was refused the "
-    "security console.",
+    "security console, or a reviewer a containment action without a recent re-authentication.",
     # accounts
     "accounts.user.signed_up": "A person created an account.",
     "accounts.login.succeeded": "A user logged in.",
@@ -92,6 +92,7 @@ ACTIONS: dict[str, str] = {
     "compliance.training.recorded": "A staff member's security and privacy training was recorded.",
     "compliance.training.reminder_queued": "A reminder that a staff training expires was queued.",
     "compliance.disciplinary_note.recorded": "A staff member's non-compliance was noted.",
+    "compliance.disciplinary_note.read": "A security reviewer read a staff member's notes.",
     "compliance.support.requested": "A staff member asked for support access to the organization.",
     "compliance.support.approved": "Support access for a staff member was approved.",
     "compliance.support.denied": "Support access for a staff member was refused.",

@@ -29,7 +29,7 @@ from afspraak.compliance.reviews import (
     review_items_of,
     staff_review_items,
 )
-from afspraak.compliance.views import staff_view
+from afspraak.compliance.views import staff_view, staff_view_without_customer_data
 from afspraak.tenancy.pages import (
     OrganizationRequest,
     organization_page_context,
@@ -150,7 +150,8 @@ def staff_access_review_revoke(request: HttpRequest, item_id: str) -> HttpRespon
     return redirect("compliance:staff_access_review")
 
 
-@staff_view
+# The operator's own pentest register: findings, not customers' data.
+@staff_view_without_customer_data
 def staff_pentests(request: HttpRequest) -> HttpResponse:
     today = timezone.now().date()
     findings = list(
