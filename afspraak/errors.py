@@ -28,6 +28,13 @@ class ForbiddenError(DomainError):
     status = 403
 
 
+class ReauthenticationRequiredError(ForbiddenError):
+    """The actor must confirm it is them (their password again) before this change.
+
+    A page answers with the re-authentication page, then carries on with the request.
+    """
+
+
 class ConflictError(DomainError):
     """The change would break a rule, or the object is in no state for it."""
 

@@ -26,7 +26,7 @@ from afspraak.environment import (
     env_str,
     unsafe_production_settings,
 )
-from afspraak.redis_sentinel import SentinelPool, parse_sentinels
+from afspraak.stores import cache_settings, database_settings, huey_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("AFSPRAAK_VAR_DIR", str(BASE_DIR / "var")))
@@ -130,129 +130,17 @@ TEMPLATES = [
     },
 ]
 
-# --- Database -----------------------------------------------------------------------------------
+# --- Database, caches, job queue (afspraak/stores.py) -------------------------------------------
 DB_ENGINE = env_choice("AFSPRAAK_DB_ENGINE", "sqlite", ("sqlite", "postgresql"))
 _DB_SSLMODE = env_str("AFSPRAAK_DB_SSLMODE", "prefer")
-if DB_ENGINE == "postgresql":
-    _DB_OPTIONS = {"sslmode": _DB_SSLMODE}
-    # With several hosts (``AFSPRAAK_DB_HOST=a,b``), libpq tries them in order and keeps the
-    # first that matches: ``read-write`` finds the current primary of a Patroni pair.
-    _DB_TARGET_SESSION_ATTRS = env_choice(
-        "AFSPRAAK_DB_TARGET_SESSION_ATTRS",
-        "",
-        ("", "any", "read-write", "read-only", "primary", "standby", "prefer-standby"),
-    )
-    if _DB_TARGET_SESSION_ATTRS:
-        _DB_OPTIONS["target_session_attrs"] = _DB_TARGET_SESSION_ATTRS
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": env_str("AFSPRAAK_DB_NAME", "afspraak"),
-            "USER": env_str("AFSPRAAK_DB_USER", "afspraak"),
-            "PASSWORD": env_secret("AFSPRAAK_DB_PASSWORD"),
-            "HOST": env_str("AFSPRAAK_DB_HOST", "127.0.0.1"),
-            "PORT": env_str("AFSPRAAK_DB_PORT", "5432"),
-            "CONN_MAX_AGE": env_int("AFSPRAAK_DB_CONN_MAX_AGE", 60, minimum=0),
-            # A persistent connection to a primary that died (failover) is noticed before a
-            # request uses it, so the request connects again, to the new primary.
-            "CONN_HEALTH_CHECKS": True,
-            "OPTIONS": _DB_OPTIONS,
-        }
-    }
-    # System jobs that must cross organizations (offboarding across tenants, backups,
-    # retention) connect as a role that bypasses row-level security; request traffic
-    # uses the default role, which must not (docs/security/tenancy.md).
-    _DB_SYSTEM_USER = env_str("AFSPRAAK_DB_SYSTEM_USER")
-    if _DB_SYSTEM_USER:
-        DATABASES["system"] = DATABASES["default"] | {
-            "USER": _DB_SYSTEM_USER,
-            "PASSWORD": env_secret("AFSPRAAK_DB_SYSTEM_PASSWORD"),
-            "CONN_MAX_AGE": 0,
-            "TEST": {"MIRROR": "default"},
-        }
-else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": env_str("AFSPRAAK_DB_NAME", str(VAR_DIR / "afspraak.sqlite3")),
-            # Reused by each web thread: a new SQLite connection parses the whole schema at
-            # its first statement, which cost more than the rest of a cached booking page.
-            "CONN_MAX_AGE": env_int("AFSPRAAK_DB_CONN_MAX_AGE", 60, minimum=0),
-            # IMMEDIATE takes the write lock at BEGIN, so a read-then-write check inside
-            # a transaction cannot race another writer.
-            # secure_delete zeroes what a delete frees, so deleted data leaves the file (and
-            # the backups copied from it) at once instead of lingering in free pages (D2).
-            "OPTIONS": {
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": "PRAGMA secure_delete = ON",
-            },
-        }
-    }
+DATABASES = database_settings(DB_ENGINE, VAR_DIR, sslmode=_DB_SSLMODE)
 # The connection system jobs use: "system" when configured, else the default one (on
 # SQLite there is no row-level security to bypass; on PostgreSQL without a system role,
 # cross-tenant jobs see no tenant rows at all: they fail closed).
 AFSPRAAK_SYSTEM_DATABASE = "system" if "system" in DATABASES else "default"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-# Counters for rate limits and used TOTP codes must be shared by every worker and survive
-# restarts: the database in the embedded mode, Redis in production.
-_REDIS_URL = env_secret("AFSPRAAK_REDIS_URL")
-# Sentinels to ask for the current primary (no single Redis to lose): the URL then names
-# the service they watch (``afspraak.redis_sentinel``).
-_REDIS_SENTINELS = env_str("AFSPRAAK_REDIS_SENTINELS")
-_REDIS_OPTIONS: dict[str, Any] = {}
-if _REDIS_SENTINELS:
-    if not _REDIS_URL:
-        raise ImproperlyConfigured(
-            "AFSPRAAK_REDIS_SENTINELS needs AFSPRAAK_REDIS_URL (redis://:password@SERVICE/DB)"
-        )
-    _REDIS_OPTIONS = {
-        "pool_class": SentinelPool,
-        "sentinels": parse_sentinels("AFSPRAAK_REDIS_SENTINELS", _REDIS_SENTINELS),
-    }
-CACHES: dict[str, dict[str, Any]]
-if _REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": _REDIS_URL,
-            "OPTIONS": _REDIS_OPTIONS,
-        }
-    }
-else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "afspraak_cache",
-        }
-    }
-# Each process's own memory, for what is keyed by a version read from the database on
-# every use (the booking page's body), so it cannot be stale in any process.
-CACHES["local"] = {
-    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-    "LOCATION": "afspraak-local",
-    "OPTIONS": {"MAX_ENTRIES": 2000},
-}
-
-# --- Background jobs ----------------------------------------------------------------------------
-HUEY = {
-    "name": "afspraak",
-    "immediate": env_bool("AFSPRAAK_HUEY_IMMEDIATE", False),
-    "consumer": {
-        "workers": env_int("AFSPRAAK_HUEY_WORKERS", 2, minimum=1),
-        "worker_type": "thread",
-    },
-}
-if _REDIS_SENTINELS:
-    HUEY |= {
-        "huey_class": "huey.RedisHuey",
-        "connection_pool": SentinelPool.from_url(_REDIS_URL, sentinels=_REDIS_OPTIONS["sentinels"]),
-    }
-elif _REDIS_URL:
-    HUEY |= {"huey_class": "huey.RedisHuey", "url": _REDIS_URL}
-else:
-    HUEY |= {"huey_class": "huey.SqliteHuey", "filename": str(VAR_DIR / "huey.sqlite3")}
+CACHES = cache_settings()
+HUEY = huey_settings(VAR_DIR)
 
 # --- Accounts and passwords ---------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -502,8 +390,10 @@ AFSPRAAK_PGBACKREST_CONFIG_PATH = env_str("AFSPRAAK_PGBACKREST_CONFIG_PATH", "/e
 AFSPRAAK_PGBACKREST_STANZA = env_str("AFSPRAAK_PGBACKREST_STANZA", "afspraak")
 AFSPRAAK_PGBACKREST_SYSTEM_USER = env_str("AFSPRAAK_PGBACKREST_SYSTEM_USER", "postgres")
 # A full backup when the newest full one is older than this; otherwise the partial type.
+# With pgBackRest's 6-day retention, 12 keeps deleted data at most 6 d 14 h (control D2;
+# `afspraak security-audit` checks the sum, docs/runbooks/backups.md shows it).
 AFSPRAAK_PGBACKREST_FULL_EVERY_HOURS = env_int(
-    "AFSPRAAK_PGBACKREST_FULL_EVERY_HOURS", 24, minimum=1
+    "AFSPRAAK_PGBACKREST_FULL_EVERY_HOURS", 12, minimum=1
 )
 AFSPRAAK_PGBACKREST_PARTIAL_TYPE = env_choice(
     "AFSPRAAK_PGBACKREST_PARTIAL_TYPE", "diff", ("diff", "incr")

@@ -18,6 +18,14 @@ urlpatterns = [
     # HAProxy's health check of each app node (deploy/haproxy/haproxy.cfg).
     path("healthz", server_views.healthz, name="healthz"),
     path("accounts/profile/", account_views.profile, name="account_profile"),
+    path("accounts/profile/avatar/", account_views.upload_avatar, name="account_avatar_upload"),
+    path(
+        "accounts/profile/avatar/remove/",
+        account_views.delete_avatar,
+        name="account_avatar_remove",
+    ),
+    # Public: the host's picture on their booking pages (afspraak.accounts.avatars).
+    path("avatars/<str:public_id>/<str:version>", account_views.avatar, name="account_avatar"),
     path("accounts/sessions/end/", account_views.end_session, name="account_end_session"),
     path("accounts/", include("allauth.urls")),
     path("", include("afspraak.tenancy.urls")),

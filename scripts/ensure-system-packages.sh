@@ -30,6 +30,8 @@ if [ "${1:-run}" = test ]; then
     [ -x /usr/bin/curl ] || want+=(curl)
     # PostgreSQL's backups (WAL archive, PITR, two encrypted repositories) are pgBackRest's.
     command -v pgbackrest >/dev/null 2>&1 || want+=(pgbackrest)
+    # The D2 proof runs pgBackRest's backups and time-based expiry days ahead (libfaketime).
+    command -v faketime >/dev/null 2>&1 || want+=(faketime)
     # The firewall ruleset's tests check and load it (in a namespace of their own) with nft.
     [ -x /usr/sbin/nft ] || want+=(nftables)
     # The firewall tests join two network namespaces with a veth pair (ip netns, ip link).

@@ -1,6 +1,6 @@
 """The sign-up form (allauth's, told only the rules a new account meets, asking the
 person's name, and costing the same work whether or not the address already has an
-account) and the profile form."""
+account) and the profile's forms: the name and the avatar."""
 
 from typing import Any
 
@@ -10,6 +10,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.http import HttpRequest
 
+from afspraak.accounts.avatars import MAX_AVATAR_BYTES, MAX_AVATAR_SIDE
 from afspraak.accounts.models import MAX_NAME_LENGTH
 from afspraak.accounts.passwords import new_account_validators
 from afspraak.inputs.names import validate_name_text
@@ -57,3 +58,15 @@ class SignupForm(AllauthSignupForm):
 
 class ProfileForm(forms.Form):
     full_name = name_field()
+
+
+class AvatarForm(forms.Form):
+    picture = forms.FileField(
+        label="Choose a picture",
+        help_text=(
+            f"A PNG, JPEG or WebP image of at most {MAX_AVATAR_BYTES // 1024} KB and "
+            f"{MAX_AVATAR_SIDE} pixels a side; shown in a circle, so a square picture of "
+            "your face fits best."
+        ),
+        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+    )

@@ -44,6 +44,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     full_name = models.CharField(
         "name", max_length=MAX_NAME_LENGTH, blank=True, validators=[validate_name_text]
     )
+    # The avatar's bytes live in UserAvatar, not loaded with every request's user; the
+    # hash names its address (afspraak.accounts.avatars), empty when there is none.
+    avatar_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -64,6 +67,18 @@ class User(AbstractBaseUser, PermissionsMixin):
         from afspraak.accounts.middleware import has_second_factor
 
         return has_second_factor(self)
+
+
+class UserAvatar(models.Model):
+    """The user's picture, checked by ``afspraak.accounts.avatars.inspect_avatar``."""
+
+    # Deleting the user deletes the picture with them (control D2).
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="+")
+    content_type = models.CharField(max_length=16)
+    data = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"avatar of {self.user_id}"
 
 
 class PasswordHistoryEntry(models.Model):

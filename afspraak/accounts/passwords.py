@@ -242,6 +242,37 @@ def base_words(password: str) -> list[str]:
     return words
 
 
+# Longer runs of letters are not split into words: a phrase people type runs shorter,
+# and the split's cost grows with the square of the length.
+_PHRASE_MAX_LENGTH = 40
+
+
+def split_phrase(word: str, *, max_words: int) -> list[str] | None:
+    """Return ``word`` as the fewest common words that spell it, or None if it takes more.
+
+    "ilovemydog" is "ilove" and "mydog", "iloveyouforever" is "iloveyou" and "forever":
+    phrases typed without spaces, which guessing tools try as they try single words.
+    """
+    if len(word) > _PHRASE_MAX_LENGTH:
+        return None
+    common = _common_words()
+    # fewest[i]: the fewest common words that spell word[:i] (more than max_words: none);
+    # starts[i]: where the last of them starts.
+    beyond = max_words + 1
+    fewest, starts = [0] + [beyond] * len(word), [0] * (len(word) + 1)
+    for end in range(1, len(word) + 1):
+        for start in range(end):
+            if fewest[start] + 1 < fewest[end] and word[start:end] in common:
+                fewest[end], starts[end] = fewest[start] + 1, start
+    if fewest[-1] > max_words:
+        return None
+    words, end = [], len(word)
+    while end:
+        words.append(word[starts[end] : end])
+        end = starts[end]
+    return words[::-1]
+
+
 def find_common_pattern(
     password: str, names: list[str], *, max_words: int = 2, typo_min_length: int = 6
 ) -> str | None:
@@ -255,14 +286,23 @@ def find_common_pattern(
     normalized_names = {normalize_for_matching(name): name for name in names}
     named: list[str] = []
     own: list[str] = []
+    phrase = False
     for word in base_words(password):
         name = _matching_name(word, normalized_names, typo_min_length=typo_min_length)
         if name is not None:
             named.append(name)
-        elif word not in own:
-            own.append(word)
+            continue
+        parts = None if word in _common_words() else split_phrase(word, max_words=max_words)
+        phrase = phrase or parts is not None
+        own.extend(part for part in parts or [word] if part not in own)
     if len(own) > max_words or not all(word in _common_words() for word in own):
         return None
+    if phrase and not named:
+        return _(
+            "This is a common phrase run together, with a few digits or symbols added: "
+            "guessing tools try such phrases first. A few unrelated words make a strong "
+            "passphrase."
+        )
     if named:
         return _(
             "This is “%(word)s”, which anyone targeting you would try first, with a few "

@@ -15,9 +15,7 @@ job escalates each once, by e-mail to the security contacts.
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -31,11 +29,9 @@ from huey.contrib.djhuey import db_periodic_task
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import Alert, AlertStatus, OutboxMessage, Severity
 from afspraak.audit.outbox import enqueue, handles
+from afspraak.audit.rules import Firing, Rule
 from afspraak.audit.trail import record
 from afspraak.publicid import new_public_id
-
-if TYPE_CHECKING:
-    from afspraak.audit.detection import Rule
 
 logger = logging.getLogger("afspraak.audit.alerts")
 
@@ -55,18 +51,6 @@ REVIEW_DEADLINES = {
 OPERATOR, ORGANIZATION = "operator", "organization"
 
 _organization_contacts: list[Callable[[str], list[str]]] = []
-
-
-@dataclass(frozen=True)
-class Firing:
-    """A rule fired: about what (``subject``), on which events, for which organization."""
-
-    subject: str
-    evidence: list[int] = field(default_factory=list)
-    organization_public_id: str = ""
-    detail: str = ""
-    # A rule whose findings differ in gravity sets it per firing; empty: the rule's level.
-    severity: str = ""
 
 
 def provide_organization_contacts(provider: Callable[[str], list[str]]) -> None:

@@ -23,7 +23,7 @@ ACTIONS: dict[str, str] = {
     "security.keys.rotation_requested": "A reviewer had an organization's keys rotated from an "
     "incident.",
     "security.console.refused": "Someone not staff with a second factor was refused the "
-    "security console.",
+    "security console, or a reviewer a containment action without a recent re-authentication.",
     # accounts
     "accounts.user.signed_up": "A person created an account.",
     "accounts.login.succeeded": "A user logged in.",
@@ -48,6 +48,8 @@ ACTIONS: dict[str, str] = {
     "accounts.session.expired": "A session passed its lifetime and was ended.",
     "accounts.session.ended": "A user ended one of their sessions.",
     "accounts.profile.updated": "A user changed their profile (the name others see).",
+    "accounts.avatar.changed": "A user set or replaced their picture.",
+    "accounts.avatar.removed": "A user removed their picture.",
     # crypto
     "crypto.failure": "A cryptographic operation failed.",
     "crypto.master_key.unavailable": "The master key could not be loaded.",
@@ -90,6 +92,7 @@ ACTIONS: dict[str, str] = {
     "compliance.training.recorded": "A staff member's security and privacy training was recorded.",
     "compliance.training.reminder_queued": "A reminder that a staff training expires was queued.",
     "compliance.disciplinary_note.recorded": "A staff member's non-compliance was noted.",
+    "compliance.disciplinary_note.read": "A security reviewer read a staff member's notes.",
     "compliance.support.requested": "A staff member asked for support access to the organization.",
     "compliance.support.approved": "Support access for a staff member was approved.",
     "compliance.support.denied": "Support access for a staff member was refused.",

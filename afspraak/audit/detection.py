@@ -18,7 +18,6 @@ Thresholds and windows come from settings (``AFSPRAAK_DETECT_*``, README).
 """
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
@@ -28,10 +27,11 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
-from afspraak.audit.alerts import Firing, raise_alert
+from afspraak.audit.alerts import raise_alert
 from afspraak.audit.chain import DETECTION_TOPIC, verify_chain
 from afspraak.audit.models import AuditEvent, OutboxMessage, Severity
 from afspraak.audit.outbox import handles
+from afspraak.audit.rules import Firing, Rule
 
 # The role values of tenancy's ``Role`` that rule the organization (audit cannot import
 # tenancy; a test checks these against it).
@@ -47,28 +47,6 @@ SUPPORT_VIEW = "compliance.support.page_viewed"
 ACCESS_DENIED = "tenancy.access.denied"
 # A rotation that started longer ago than this is history, not a failure to report.
 _ROTATION_LOOKBACK = timedelta(days=7)
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One detection rule: its Sigma-style description and the test that makes it fire.
-
-    An event rule has ``actions`` (the codes it looks at) and ``evaluate`` (given one
-    new event, the firing or None); a sweep rule has ``sweep`` (the firings found now)
-    and runs from the job named in ``logsource``.
-    """
-
-    id: str
-    title: str
-    level: str
-    logsource: str
-    condition: str
-    falsepositives: tuple[str, ...]
-    actions: frozenset[str] = field(default_factory=frozenset)
-    # Codes ending so are looked at too (every deletion, present and future).
-    action_suffixes: tuple[str, ...] = ()
-    evaluate: Callable[[AuditEvent], Firing | None] | None = None
-    sweep: Callable[[], list[Firing]] | None = None
 
 
 def _window() -> timedelta:

@@ -430,7 +430,11 @@ def prune_backups(context: AuditContext) -> dict[str, list[str]]:
     """Delete old backups and killed runs' leftovers everywhere, then certify deletions."""
     _require_sqlite()
     retention = timedelta(days=settings.AFSPRAAK_BACKUP_RETENTION_DAYS)
-    cutoff = timezone.now() - retention
+    # A backup that would pass the retention before the next scheduled prune goes now:
+    # none outlives it (deleted data is gone from backups within 7 days, control D2), and
+    # the oldest kept is at least the retention less one interval old (D5).
+    interval = timedelta(minutes=settings.AFSPRAAK_BACKUP_INTERVAL_MINUTES)
+    cutoff = timezone.now() + interval - retention
     pruned: dict[str, list[str]] = {}
     failures: dict[str, str] = {}
     locations = configured_locations()

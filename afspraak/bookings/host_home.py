@@ -7,6 +7,7 @@ more than that organization's pages would. A member the organization refuses for
 organization's own pages explain and record the refusal.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -79,8 +80,12 @@ def _current_membership(request: HttpRequest, memberships: list[Membership]) -> 
     return memberships[0] if len(memberships) == 1 else None
 
 
-def host_home_for(access: Access, request: HttpRequest, now: datetime) -> HostHome:
-    """Return the host's bookings needing them, their booking links and their setup steps."""
+def host_home_for(access: Access, now: datetime, *, absolute: Callable[[str], str]) -> HostHome:
+    """Return the host's bookings needing them, their booking links and their setup steps.
+
+    ``absolute`` makes a path the full address the host shares (the page gives the one its
+    visitor used).
+    """
     access.require(Permission.HOST)
     organization, actor = access.organization, access.actor
     with access.scope():
@@ -102,7 +107,7 @@ def host_home_for(access: Access, request: HttpRequest, now: datetime) -> HostHo
             links=[
                 (
                     meeting_type,
-                    request.build_absolute_uri(
+                    absolute(
                         reverse(
                             "bookings:meeting_type",
                             kwargs={"org_slug": organization.slug, "type_slug": meeting_type.slug},
@@ -170,7 +175,7 @@ def landing(request: HttpRequest) -> HttpResponse:
             except AccessDeniedError:
                 access = None
             if access is not None and access.has(Permission.HOST):
-                home = host_home_for(access, request, timezone.now())
+                home = host_home_for(access, timezone.now(), absolute=request.build_absolute_uri)
     return render(
         request,
         "home.html",

@@ -11,10 +11,13 @@ class ComplianceConfig(AppConfig):
             reminders,  # noqa: F401  (outbox handler, daily job)
             support_mail,  # noqa: F401  (outbox handlers)
         )
-        from afspraak.compliance.standing import REFUSAL_MESSAGES, staff_gate
+        from afspraak.compliance.standing import REFUSAL_MESSAGES, staff_gate, standing_refusal
         from afspraak.compliance.support import support_access_source
         from afspraak.tenancy.access import register_access_source, register_gate
+        from afspraak.tenancy.staff_standing import register_staff_standing
 
         # Tenancy cannot import compliance: it is handed the gate and the access source.
         register_gate("compliance.staff", staff_gate, REFUSAL_MESSAGES)
         register_access_source("compliance.support", support_access_source)
+        # The staff pages without an organization (security console, disclosures) ask it too.
+        register_staff_standing("compliance.standing", standing_refusal, REFUSAL_MESSAGES)

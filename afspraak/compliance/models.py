@@ -106,13 +106,17 @@ class TrainingCompletion(models.Model):
 
 
 class DisciplinaryNote(models.Model):
-    """A note of a staff member's non-compliance (O4); only security reviewers read them."""
+    """A note of a staff member's non-compliance (O4); only security reviewers read them.
+
+    A note outlives nothing by accident: an account with notes cannot be deleted (offboarding
+    deactivates it), so no cascade erases the record (docs/security/controls.md, O4).
+    """
 
     public_id = models.CharField(
         max_length=32, unique=True, editable=False, default=partial(new_public_id, "dis")
     )
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="disciplinary_notes"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="disciplinary_notes"
     )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

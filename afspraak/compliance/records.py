@@ -132,11 +132,16 @@ def record_training(
     return training
 
 
+def _require_security_reviewer(context: AuditContext, what: str) -> Any:
+    reviewer = context.actor
+    if reviewer is None or not reviewer.is_active or not reviewer.has_perm(REVIEWER_PERMISSION):
+        raise ForbiddenError(f"Only a security reviewer {what} disciplinary notes.")
+    return reviewer
+
+
 def record_disciplinary_note(context: AuditContext, user: Any, note: str) -> DisciplinaryNote:
     """Record a note of ``user``'s non-compliance (only a security reviewer may)."""
-    reviewer = context.actor
-    if reviewer is None or not reviewer.has_perm(REVIEWER_PERMISSION):
-        raise ForbiddenError("Only a security reviewer records disciplinary notes.")
+    reviewer = _require_security_reviewer(context, "records")
     _require_staff(user)
     text = note.strip()
     if not text:
@@ -151,3 +156,21 @@ def record_disciplinary_note(context: AuditContext, user: Any, note: str) -> Dis
             data={"staff": user.public_id},
         )
     return entry
+
+
+def read_disciplinary_notes(context: AuditContext, user: Any) -> list[DisciplinaryNote]:
+    """Return ``user``'s disciplinary notes, oldest first (only a security reviewer may)."""
+    _require_security_reviewer(context, "reads")
+    notes = list(
+        DisciplinaryNote.objects.filter(user_id=user.pk)
+        .select_related("recorded_by")
+        .order_by("recorded_at", "id")
+    )
+    # Every reading is on record, even of no notes: who looked at whom is the evidence.
+    record(
+        "compliance.disciplinary_note.read",
+        context=context,
+        target=user,
+        data={"staff": user.public_id, "notes": [note.public_id for note in notes]},
+    )
+    return notes

@@ -30,7 +30,7 @@ from afspraak.compliance.reviews import (
     staff_review_items,
     token_abilities_of,
 )
-from afspraak.compliance.views import staff_view
+from afspraak.compliance.views import staff_view, staff_view_without_customer_data
 from afspraak.tenancy.pages import (
     OrganizationRequest,
     organization_page_context,
@@ -154,7 +154,8 @@ def staff_access_review_revoke(request: HttpRequest, item_id: str) -> HttpRespon
     return redirect("compliance:staff_access_review")
 
 
-@staff_view
+# The operator's own pentest register: findings, not customers' data.
+@staff_view_without_customer_data
 def staff_pentests(request: HttpRequest) -> HttpResponse:
     today = timezone.now().date()
     findings = list(

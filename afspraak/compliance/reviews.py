@@ -27,10 +27,10 @@ from huey.contrib.djhuey import db_periodic_task
 
 from afspraak.accounts.middleware import is_staff_account
 from afspraak.accounts.models import User
-from afspraak.audit.alerts import Firing, raise_alert
+from afspraak.audit.alerts import raise_alert
 from afspraak.audit.context import AuditContext
-from afspraak.audit.detection import Rule
 from afspraak.audit.models import Alert, Severity
+from afspraak.audit.rules import Firing, Rule
 from afspraak.audit.trail import record
 from afspraak.compliance.models import (
     GrantState,

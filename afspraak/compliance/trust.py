@@ -21,12 +21,15 @@ from django.core.cache import cache
 from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
+from tink.proto import aes_gcm_pb2
 
 from afspraak.accounts.middleware import is_staff_account
 from afspraak.accounts.models import User
 from afspraak.audit.models import AuditEvent
 from afspraak.compliance.models import ReviewCampaign, Subprocessor
 from afspraak.compliance.pentests import last_engagement, open_findings_by_severity
+from afspraak.crypto.keysets import TEMPLATES
+from afspraak.crypto.models import KeysetPurpose
 
 TRUST_CACHE_KEY = "compliance.trust_figures"
 # Longer than the refresh interval, so the page is served from the cache between runs.
@@ -72,6 +75,15 @@ def tls_floor() -> str:
     return found.group(1).replace("TLSv", "TLS ") if found else "unknown"
 
 
+def encryption_at_rest() -> str:
+    """Describe the organizations' data keys from the template their keysets are made with."""
+    template = TEMPLATES[KeysetPurpose.DATA]
+    if not template.type_url.endswith(".AesGcmKey"):
+        return "unknown"
+    bits = aes_gcm_pb2.AesGcmKeyFormat.FromString(template.value).key_size * 8
+    return f"AES-{bits}-GCM, a separate key for each organization"
+
+
 def _last(*actions: str) -> AuditEvent | None:
     return AuditEvent.objects.filter(action__in=actions).order_by("-occurred_at", "-id").first()
 
@@ -110,7 +122,7 @@ def trust_figures() -> TrustFigures:
     return TrustFigures(
         computed_at=timezone.now(),
         tls_floor=tls_floor(),
-        encryption_at_rest="AES-256-GCM, a separate key for each organization",
+        encryption_at_rest=encryption_at_rest(),
         master_key="a cloud KMS key" if settings.AFSPRAAK_MASTER_KEY_URI else "a keyset file",
         last_backup_at=backup.occurred_at if backup else None,
         last_drill_at=drill.occurred_at if drill else None,

@@ -49,6 +49,7 @@ from afspraak.tenancy.pages import (
     render_confirmation,
 )
 from afspraak.tenancy.roles import Permission
+from afspraak.tenancy.staff_standing import require_staff_standing
 
 # --- The organization's owners --------------------------------------------------------------
 
@@ -153,33 +154,56 @@ def support_revoke(request: OrganizationRequest, grant_id: str) -> HttpResponse:
 SECOND_FACTOR_FIRST = "Log in with your second factor to use the staff pages."
 
 
-def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Serve the operator's staff only: others get the 404 of a page that is not there.
-
-    Staff whose session did not go through their second factor are refused (403,
-    audited), as on the security console: a stolen password alone opens nothing.
-    """
-
+def _staff_page(
+    view: Callable[..., HttpResponse], *, needs_standing: bool
+) -> Callable[..., HttpResponse]:
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not is_staff_account(request.user):
             raise NotFoundError("No such page.")
+        context = AuditContext.from_request(request)
         if not session_used_second_factor(request):
             record(
                 "compliance.staff_page.refused",
-                context=AuditContext.from_request(request),
+                context=context,
                 outcome=Outcome.DENIED,
                 data={"reason": "session_without_second_factor"},
             )
             raise ForbiddenError(SECOND_FACTOR_FIRST)
+        if needs_standing:
+            page = getattr(request.resolver_match, "view_name", "")
+            require_staff_standing(request.user, context, page=page)
         return view(request, *args, **kwargs)
 
     return wrapper
 
 
-@staff_view
+def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Serve the operator's staff in good standing only: others get the 404 of a page not there.
+
+    Staff whose session did not go through their second factor are refused (403,
+    audited), as on the security console: a stolen password alone opens nothing. A staff
+    member without a current agreement, policy acknowledgement or training is refused
+    (403, ``tenancy.access.denied`` with the staff gate's reason): these pages show or
+    change customer data — disclosure reports, organizations' support grants.
+    """
+    return _staff_page(view, needs_standing=True)
+
+
+def staff_view_without_customer_data(
+    view: Callable[..., HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """Serve staff with a second factor, in good standing or not: the page holds no customer data.
+
+    For the pages where a staff member sees and mends their own standing, asks for
+    support access or ends it, and reads the operator's own records (the pentest register).
+    """
+    return _staff_page(view, needs_standing=False)
+
+
+@staff_view_without_customer_data
 @require_http_methods(["GET", "POST"])
 def staff_support(request: HttpRequest) -> HttpResponse:
     form = SupportRequestForm(request.POST or None)
@@ -214,13 +238,18 @@ def staff_support(request: HttpRequest) -> HttpResponse:
         .select_related("organization")
         .order_by("-requested_at", "-id")[:50]
     )
-    waiting = list(
-        SupportGrant.objects.filter(approver=Approver.STAFF, state=GrantState.REQUESTED)
-        .exclude(staff_id=request.user.pk)
-        .select_related("organization", "staff")
-        .order_by("requested_at", "id")
-    )
     refusal = standing_refusal(request.user)
+    # Colleagues' requests name customers and say why: for staff in good standing only.
+    waiting = (
+        []
+        if refusal
+        else list(
+            SupportGrant.objects.filter(approver=Approver.STAFF, state=GrantState.REQUESTED)
+            .exclude(staff_id=request.user.pk)
+            .select_related("organization", "staff")
+            .order_by("requested_at", "id")
+        )
+    )
     return render(
         request,
         "compliance/staff_support.html",
@@ -248,7 +277,8 @@ def staff_support_decide(request: HttpRequest, grant_id: str) -> HttpResponse:
     return redirect("compliance:staff_support")
 
 
-@staff_view
+# Ending a grant closes access: a staff member out of standing may always do it.
+@staff_view_without_customer_data
 @require_POST
 def staff_support_revoke(request: HttpRequest, grant_id: str) -> HttpResponse:
     grant = get_grant_for_staff(request.user, grant_id)

@@ -1,10 +1,12 @@
-"""Checks of operations: backups fresh, the last restore drill passed, staff MFA (D5, O2)."""
+"""Checks of operations: backups fresh and kept within D2, the last drill passed, staff MFA."""
 
 from datetime import timedelta
+from pathlib import Path
 
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.utils import timezone
 
 from afspraak.accounts.middleware import SECOND_FACTOR_TYPES
@@ -12,9 +14,15 @@ from afspraak.audit.models import AuditEvent
 from afspraak.backups.backup import list_backups
 from afspraak.backups.errors import BackupError
 from afspraak.backups.manifests import created_at_of
+from afspraak.backups.retention import (
+    deleted_data_bound,
+    describe,
+    read_pgbackrest_retention,
+    retention_problems,
+)
 from afspraak.compliance.checks import no_recent_pentest
 from afspraak.compliance.pentests import last_engagement
-from afspraak.posture.results import Result, Target, failed, passed
+from afspraak.posture.results import Result, Target, failed, not_applicable, passed
 
 # The codes the restore drills record (afspraak.backups); the newest one decides.
 DRILL_PASSED, DRILL_FAILED = "backups.drill.passed", "backups.drill.failed"
@@ -45,6 +53,31 @@ def check_backups_fresh(target: Target) -> Result:
             "(`afspraak backup list`)"
         )
     return passed(f"the newest backup is {age.total_seconds() / 60:.0f} minutes old")
+
+
+def check_backup_retention(target: Target) -> Result:
+    """Fail when pgBackRest's retention and the schedule can keep deleted data past 7 days."""
+    if connection.vendor != "postgresql":
+        # SQLite's retention is AFSPRAAK_BACKUP_RETENTION_DAYS, which settings bound.
+        return not_applicable("the SQLite backups' retention is checked by the settings")
+    return pgbackrest_retention_result(target, Path(settings.AFSPRAAK_PGBACKREST_CONFIG_PATH))
+
+
+def pgbackrest_retention_result(target: Target, config_dir: Path) -> Result:
+    """Judge the pgBackRest configuration in ``config_dir`` against control D2 (and D5)."""
+    try:
+        repositories = read_pgbackrest_retention(config_dir)
+    except BackupError as error:
+        return target.missing(str(error))
+    problems = retention_problems(repositories)
+    if problems:
+        return failed("; ".join(problems) + " (docs/runbooks/backups.md, retention arithmetic)")
+    longest = max(repositories, key=lambda repository: repository.full_days or 0)
+    days = longest.full_days or 0
+    return passed(
+        f"deleted data leaves every repository within {describe(deleted_data_bound(days))} "
+        f"(plus two backups' durations); a restore point at least {days} days old is kept"
+    )
 
 
 def check_restore_drill(target: Target) -> Result:

@@ -23,6 +23,7 @@ CHECKS: tuple[Check, ...] = (
     Check("database-role", "Database role", database.check_database_role),
     Check("row-level-security", "Row-level security", database.check_row_level_security),
     Check("backups-fresh", "Backups fresh", operations.check_backups_fresh),
+    Check("backup-retention", "Backup retention (D2)", operations.check_backup_retention),
     Check("restore-drill", "Last restore drill", operations.check_restore_drill),
     Check("staff-mfa", "Staff MFA coverage", operations.check_staff_mfa),
     Check("pentest", "Penetration test in the last 12 months", operations.check_recent_pentest),

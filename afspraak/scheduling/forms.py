@@ -82,7 +82,9 @@ class _HostChoiceField(forms.ModelChoiceField):
 class _ScheduleChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         schedule = cast(Schedule, obj)
-        return f"{schedule.name} ({schedule.time_zone}) · {schedule.host.email}"
+        # The host's name, not their address: the list is read by colleagues, on screen.
+        host = schedule.host.full_name or schedule.host.email
+        return f"{schedule.name} ({schedule.time_zone}) · {host}"
 
 
 def _host_field() -> _HostChoiceField:

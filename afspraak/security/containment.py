@@ -7,7 +7,9 @@ open incident: end every session of an account, revoke a member's API tokens in 
 organization (refused from their next call), suspend a member of an organization (the
 suspension gate refuses their next request, tokens included), lift that suspension, and
 rotate an organization's data and blind-index keys. Each action is a note on the
-incident's timeline and an audit event, in the same transaction.
+incident's timeline and an audit event, in the same transaction. Each changes a
+customer's data or access, so each needs a reviewer in good standing who confirmed their
+password lately, like an organization's own destructive changes (the page asks for it).
 """
 
 from django.db import transaction
@@ -68,7 +70,7 @@ def _note(reviewer: Reviewer, incident: Incident, text: str) -> None:
 
 def end_account_sessions(reviewer: Reviewer, incident_id: str, user_public_id: str) -> int:
     """End every session of an account on every device; return how many ended."""
-    require_reviewer(reviewer)
+    require_reviewer(reviewer, reauthenticated=True)
     with transaction.atomic():
         incident = open_incident(incident_id)
         user = account_named(user_public_id)
@@ -87,7 +89,7 @@ def revoke_member_api_tokens(
     reviewer: Reviewer, incident_id: str, organization_public_id: str, user_public_id: str
 ) -> int:
     """Revoke every API token an account has in an organization; return how many."""
-    require_reviewer(reviewer)
+    require_reviewer(reviewer, reauthenticated=True)
     with transaction.atomic():
         incident = open_incident(incident_id)
         organization = organization_named(organization_public_id)
@@ -115,7 +117,7 @@ def suspend_member(
     reviewer: Reviewer, incident_id: str, organization_public_id: str, user_public_id: str
 ) -> MemberSuspension:
     """Suspend a member of an organization: their every action there is refused until lifted."""
-    require_reviewer(reviewer)
+    require_reviewer(reviewer, reauthenticated=True)
     with transaction.atomic():
         incident = open_incident(incident_id)
         organization = organization_named(organization_public_id)
@@ -149,7 +151,7 @@ def suspend_member(
 
 def lift_suspension(reviewer: Reviewer, incident_id: str, suspension_id: str) -> MemberSuspension:
     """Lift a member's suspension (the incident is recovered or it was a mistake)."""
-    require_reviewer(reviewer)
+    require_reviewer(reviewer, reauthenticated=True)
     with transaction.atomic():
         incident = open_incident(incident_id)
         suspension = (
@@ -177,7 +179,7 @@ def rotate_organization_keys(
     reviewer: Reviewer, incident_id: str, organization_public_id: str
 ) -> None:
     """Rotate an organization's data and blind-index keys, right after this commits."""
-    require_reviewer(reviewer)
+    require_reviewer(reviewer, reauthenticated=True)
     with transaction.atomic():
         incident = open_incident(incident_id)
         organization = organization_named(organization_public_id)

@@ -2,13 +2,18 @@
 
 A ``Reviewer`` is built once per request by ``reviewer_for_request``, which refuses (and
 audits) anyone who is not staff, has no second factor, or did not use it to log in this
-session. Every function here takes the reviewer first and checks it again, so a command
-or a later API cannot skip the check. Each change is audited in its transaction.
+session (``security.console.refused``), and then a staff member who is not in good
+standing — agreement, policy acknowledgement, training (P1, P2, O4) — with the staff
+gate's reason and event (``tenancy.access.denied``; ``afspraak.tenancy.staff_standing``).
+Every function here takes the reviewer first and checks it again, so a command or a
+later API cannot skip the check. Each change is audited in its transaction.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from allauth.account.internal.flows.reauthentication import did_recently_reauthenticate
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
@@ -26,10 +31,18 @@ from afspraak.audit.models import (
     Severity,
 )
 from afspraak.audit.trail import record
-from afspraak.errors import ConflictError, DomainError, ForbiddenError, NotFoundError
+from afspraak.errors import (
+    ConflictError,
+    DomainError,
+    ForbiddenError,
+    NotFoundError,
+    ReauthenticationRequiredError,
+)
 from afspraak.publicid import new_public_id
+from afspraak.tenancy.staff_standing import require_staff_standing
 
 REASON_MAX_LENGTH = 2000
+REAUTHENTICATE = "Confirm it is you (enter your password again) before a containment action."
 # The order an incident moves through (docs/security/incident-response.md).
 INCIDENT_FLOW = list(IncidentStatus)
 
@@ -44,6 +57,14 @@ class Reviewer:
 
     user: Any
     context: AuditContext
+    # Whether they confirmed their password lately: a flag, or a check asked only before
+    # a containment action (it reads the session).
+    reauthenticated: bool | Callable[[], bool] = False
+
+    def is_reauthenticated(self) -> bool:
+        """Tell whether the reviewer confirmed their identity again lately."""
+        check = self.reauthenticated
+        return check() if callable(check) else check
 
 
 def refusal_reason(request: HttpRequest) -> str | None:
@@ -62,23 +83,44 @@ def reviewer_for_request(request: HttpRequest) -> Reviewer:
     """Return the signed-in reviewer of ``request``; refuse and audit anyone else."""
     context = AuditContext.from_request(request)
     reason = refusal_reason(request)
+    view = getattr(request.resolver_match, "view_name", "")
     if reason is not None:
         record(
             "security.console.refused",
             context=context,
             outcome=Outcome.DENIED,
-            data={"reason": reason, "view": getattr(request.resolver_match, "view_name", "")},
+            data={"reason": reason, "view": view},
         )
         raise ConsoleRefusedError(
             "The security console is for the operator's staff, logged in with their second factor."
         )
-    return Reviewer(user=request.user, context=context)
+    # Every console page shows or changes customer data (members' addresses, organization
+    # names, alert evidence): a staff member out of standing reaches none of it.
+    require_staff_standing(request.user, context, page=view)
+    return Reviewer(
+        user=request.user,
+        context=context,
+        reauthenticated=lambda: did_recently_reauthenticate(request),
+    )
 
 
-def require_reviewer(reviewer: Reviewer) -> None:
-    """Refuse a reviewer who is no longer staff with a second factor."""
+def require_reviewer(reviewer: Reviewer, *, reauthenticated: bool = False) -> None:
+    """Refuse a reviewer who is no longer staff in good standing with a second factor.
+
+    With ``reauthenticated``, also one who has not confirmed their password lately
+    (audited; a page asks for it and carries on). Call it before the action's transaction.
+    """
     if not is_staff_account(reviewer.user) or not has_second_factor(reviewer.user):
         raise ForbiddenError("Only staff with a second factor review alerts.")
+    require_staff_standing(reviewer.user, reviewer.context)
+    if reauthenticated and not reviewer.is_reauthenticated():
+        record(
+            "security.console.refused",
+            context=reviewer.context,
+            outcome=Outcome.DENIED,
+            data={"reason": "reauthentication_required"},
+        )
+        raise ReauthenticationRequiredError(REAUTHENTICATE)
 
 
 def _locked_alert(public_id: str) -> Alert:

@@ -1,4 +1,5 @@
-"""The operator's security console: open alerts and incidents, for staff with MFA only."""
+"""The operator's security console: open alerts and incidents, for staff with MFA in good
+standing only; containment also asks for a recent re-authentication."""
 
 from collections.abc import Callable
 from functools import wraps
@@ -21,7 +22,8 @@ View = Callable[..., HttpResponse]
 
 
 def staff_view(view: Callable[..., HttpResponse]) -> View:
-    """Log in first; then refuse (403, audited) anyone but staff who used a second factor."""
+    """Log in first; then refuse (403, audited) anyone but staff in good standing who used a
+    second factor: every console page shows or changes customer data."""
 
     @login_required
     @wraps(view)

@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 
 from afspraak.audit.context import AuditContext
 from afspraak.errors import NotFoundError
+from afspraak.images import CACHE_BRIEFLY, CACHE_IMMUTABLE, image_response
 from afspraak.tenancy.access import access_for_visitor
 from afspraak.tenancy.branding import (
     MAX_LOGO_BYTES,
@@ -20,13 +21,6 @@ from afspraak.tenancy.forms import BrandingForm, EmbeddingForm
 from afspraak.tenancy.models import Organization, OrganizationLogo
 from afspraak.tenancy.pages import OrganizationRequest, organization_page_context, organization_view
 from afspraak.tenancy.roles import Permission
-
-# A versioned address never changes content; an old version (an e-mail read later)
-# gets today's branding, kept briefly.
-_IMMUTABLE = "public, max-age=31536000, immutable"
-_SHORT = "public, max-age=300"
-# The logo is an image and nothing else: no script, no style, no frame, no plugin.
-_LOGO_CSP = "default-src 'none'; img-src 'self'; style-src 'none'; sandbox"
 
 
 @organization_view(Permission.MANAGE_MEETING_TYPES)
@@ -107,7 +101,7 @@ def stylesheet(request: HttpRequest, org_slug: str, version: str) -> HttpRespons
     organization = _organization_or_404(org_slug)
     response = HttpResponse(brand_stylesheet(organization), content_type="text/css")
     current = version == brand_version(organization)
-    response["Cache-Control"] = _IMMUTABLE if current else _SHORT
+    response["Cache-Control"] = CACHE_IMMUTABLE if current else CACHE_BRIEFLY
     return response
 
 
@@ -115,7 +109,9 @@ def navigation_stylesheet(request: HttpRequest, org_slug: str, version: str) -> 
     """Serve the accent for the organization navigation of its members' pages."""
     organization = _organization_or_404(org_slug)
     response = HttpResponse(brand_navigation_stylesheet(organization), content_type="text/css")
-    response["Cache-Control"] = _IMMUTABLE if version == brand_version(organization) else _SHORT
+    response["Cache-Control"] = (
+        CACHE_IMMUTABLE if version == brand_version(organization) else CACHE_BRIEFLY
+    )
     return response
 
 
@@ -126,8 +122,5 @@ def logo(request: HttpRequest, org_slug: str, version: str) -> HttpResponse:
         image = OrganizationLogo.objects.filter(organization=organization).first()
         if image is None:
             raise NotFoundError("This organization has no logo.")
-        response = HttpResponse(bytes(image.data), content_type=image.content_type)
-    response["Cache-Control"] = _IMMUTABLE if version == brand_version(organization) else _SHORT
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = _LOGO_CSP
-    return response
+        data, content_type = bytes(image.data), image.content_type
+    return image_response(data, content_type, current=version == brand_version(organization))

@@ -2,22 +2,17 @@
 
 The colour must keep white text on it readable (WCAG AA, 4.5:1), since the design
 system writes white on the accent (buttons) and the accent on white (links), and the
-two contrasts are the same number. The logo is an uploaded image; Pillow is not a
-runtime dependency, so only PNG, JPEG and still WebP are taken, recognised by their
-signature, and their size read from the header: anything else, or a header that does
-not parse, is refused (an animated WebP too: a logo does not move). The bytes are
-stored as uploaded and served with their own type, ``nosniff`` and a CSP that runs
-nothing, so the browser's own decoder is the only one that reads them.
+two contrasts are the same number. The logo is an uploaded picture, checked and
+served as ``afspraak.images`` does every picture.
 """
 
 import hashlib
 import re
-import struct
-from dataclasses import dataclass
 
 from django.db import transaction
 
 from afspraak.audit.trail import record
+from afspraak.images import CheckedImage, ImageError, inspect_image, without_metadata
 from afspraak.tenancy.access import Access
 from afspraak.tenancy.errors import TenancyError
 from afspraak.tenancy.models import Organization, OrganizationLogo
@@ -27,22 +22,10 @@ MAX_LOGO_BYTES = 256 * 1024
 MAX_LOGO_SIDE = 2048
 MIN_CONTRAST = 4.5
 _COLOUR = re.compile(r"#[0-9a-f]{6}")
-_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-# JPEG start-of-frame markers (baseline, progressive...), which carry the image's size.
-_JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-# WebP's extended header flags an animation with this bit.
-_WEBP_ANIMATION = 0x02
 
 
 class BrandingError(TenancyError):
     """A colour or logo that cannot be used, with the reason for the person who chose it."""
-
-
-@dataclass(frozen=True)
-class Logo:
-    content_type: str
-    width: int
-    height: int
 
 
 def _luminance(colour: str) -> float:
@@ -75,69 +58,12 @@ def parse_accent(value: str) -> str:
     return colour
 
 
-def _png_size(data: bytes) -> tuple[int, int]:
-    # The first chunk must be IHDR: length 13, then width and height.
-    if len(data) < 33 or data[12:16] != b"IHDR":
-        raise BrandingError("The PNG file is damaged: its header could not be read.")
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int]:
-    position = 2
-    while position + 4 <= len(data):
-        if data[position] != 0xFF:
-            break
-        marker = data[position + 1]
-        (length,) = struct.unpack(">H", data[position + 2 : position + 4])
-        if marker in _JPEG_FRAMES and position + 9 <= len(data):
-            height, width = struct.unpack(">HH", data[position + 5 : position + 9])
-            return width, height
-        position += 2 + length
-    raise BrandingError("The JPEG file is damaged: its size could not be read.")
-
-
-def _is_webp(data: bytes) -> bool:
-    return data[:4] == b"RIFF" and data[8:12] == b"WEBP"
-
-
-def _webp_size(data: bytes) -> tuple[int, int]:
-    # RIFF header (12 bytes), then the first chunk: VP8X (extended), VP8L (lossless) or
-    # "VP8 " (lossy), each with the canvas size at its own place.
-    damaged = BrandingError("The WebP file is damaged: its size could not be read.")
-    if len(data) < 30 or struct.unpack("<I", data[4:8])[0] + 8 != len(data):
-        raise damaged
-    chunk = data[12:16]
-    if chunk == b"VP8X":
-        if data[20] & _WEBP_ANIMATION:
-            raise BrandingError("The logo must be a still image, not an animation.")
-        width = int.from_bytes(data[24:27], "little") + 1
-        height = int.from_bytes(data[27:30], "little") + 1
-        return width, height
-    if chunk == b"VP8L" and data[20] == 0x2F:
-        bits = int.from_bytes(data[21:25], "little")
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    if chunk == b"VP8 " and data[23:26] == b"\x9d\x01\x2a":
-        width, height = struct.unpack("<HH", data[26:30])
-        return width & 0x3FFF, height & 0x3FFF
-    raise damaged
-
-
-def inspect_logo(data: bytes) -> Logo:
+def inspect_logo(data: bytes) -> CheckedImage:
     """Return the type and size of an uploaded logo; refuse all but a sane PNG, JPEG or WebP."""
-    if len(data) > MAX_LOGO_BYTES:
-        raise BrandingError(f"The logo is larger than {MAX_LOGO_BYTES // 1024} KB.")
-    if data.startswith(_PNG_SIGNATURE):
-        content_type, (width, height) = "image/png", _png_size(data)
-    elif data.startswith(b"\xff\xd8\xff"):
-        content_type, (width, height) = "image/jpeg", _jpeg_size(data)
-    elif _is_webp(data):
-        content_type, (width, height) = "image/webp", _webp_size(data)
-    else:
-        raise BrandingError("The logo must be a PNG, JPEG or WebP image.")
-    if not (1 <= width <= MAX_LOGO_SIDE and 1 <= height <= MAX_LOGO_SIDE):
-        raise BrandingError(f"The logo must be between 1 and {MAX_LOGO_SIDE} pixels wide and high.")
-    return Logo(content_type, width, height)
+    try:
+        return inspect_image(data, noun="logo", max_bytes=MAX_LOGO_BYTES, max_side=MAX_LOGO_SIDE)
+    except ImageError as error:
+        raise BrandingError(str(error)) from error
 
 
 def brand_version(organization: Organization) -> str:
@@ -190,6 +116,9 @@ def update_branding(
     access.require(Permission.MANAGE_MEETING_TYPES)
     colour = parse_accent(accent_colour) if accent_colour.strip() else ""
     kept = inspect_logo(logo) if logo is not None else None
+    if kept is not None and logo is not None:
+        # Shown to anyone: what the file says of where and how it was made stays behind.
+        logo = without_metadata(logo, kept)
     with transaction.atomic(), access.scope():
         locked = Organization.objects.select_for_update().get(pk=access.organization.pk)
         changed = []

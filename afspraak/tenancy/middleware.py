@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from afspraak.errors import DomainError
+from afspraak.errors import DomainError, ReauthenticationRequiredError
 from afspraak.tenancy.access import AccessDeniedError, Refusal, record_refusal
 
 
@@ -40,6 +40,8 @@ class DomainErrorMiddleware:
                 return redirect("mfa_index")
             if exception.reason == Refusal.REAUTHENTICATION:
                 return suspend_request(request, reverse("account_reauthenticate"))
+        if isinstance(exception, ReauthenticationRequiredError):
+            return suspend_request(request, reverse("account_reauthenticate"))
         if exception.status == 404:
             raise Http404(exception.message) from exception
         return render(

@@ -20,6 +20,7 @@ from afspraak.accounts.passwords import (
     StrengthValidator,
     base_words,
     find_password_problems,
+    split_phrase,
 )
 from afspraak.audit.models import AuditEvent
 from afspraak.testing.factories import (
@@ -174,6 +175,7 @@ def test_passwords_longer_than_zxcvbn_accepts_do_not_crash_it(length):
 
 
 COMMON_PATTERN = "This is a common password with a few digits and symbols added"
+COMMON_PHRASE = "This is a common phrase run together, with a few digits or symbols added"
 
 
 @pytest.mark.parametrize(
@@ -186,6 +188,8 @@ COMMON_PATTERN = "This is a common password with a few digits and symbols added"
         ("Summer2024!Summer", COMMON_PATTERN),
         ("P4ssw0rd-P4ssw0rd-2024", COMMON_PATTERN),
         ("Afspraak-2026-12345678", "This is “afspraak”, which anyone targeting you would try"),
+        ("Ilovemydog2026!!", COMMON_PHRASE),
+        ("Iloveyouforever2026", COMMON_PHRASE),
     ],
 )
 def test_sign_up_refuses_a_common_word_dressed_up_with_digits_and_symbols(client, password, why):
@@ -222,6 +226,28 @@ def test_users_own_name_with_a_common_word_and_a_year_is_refused():
 )
 def test_base_words_drop_digits_at_the_ends_look_alikes_and_repeats(password, words):
     assert base_words(password) == words
+
+
+@pytest.mark.parametrize(
+    ("word", "words"),
+    [
+        ("ilovemydog", ["ilove", "mydog"]),
+        ("iloveyouforever", ["iloveyou", "forever"]),
+        ("summer", ["summer"]),
+        # More words than a common pattern has, or no common words at all: not a phrase.
+        ("correcthorsebatterystaple", None),
+        ("vqlmxrtz", None),
+    ],
+)
+def test_a_phrase_run_together_is_split_into_the_fewest_common_words(word, words):
+    assert split_phrase(word, max_words=2) == words
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_five_random_words_run_together_are_accepted(seed):
+    user = UserFactory.build(email="someone@example.test")
+
+    assert reasons(random_passphrase(random.Random(seed)).replace("-", ""), user) == []
 
 
 def random_passphrase(rng: random.Random, count: int = 5) -> str:

@@ -1,7 +1,5 @@
 """The name others see: asked at sign-up, changed on the profile page, given to old accounts."""
 
-import importlib
-
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -14,7 +12,6 @@ from afspraak.testing.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-migration = importlib.import_module("afspraak.accounts.migrations.0003_every_user_has_a_name")
 PASSWORD = "copper kites hum above frozen orchards"
 
 
@@ -101,10 +98,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_names_users_and_shortens_names_before_narrowing_the_column():
-    before, after = (
-        ("accounts", "0002_seal_mfa_secrets_to_their_user"),
-        ("accounts", migration.__name__.rsplit(".", 1)[1]),
-    )
+    before = ("accounts", "0002_seal_mfa_secrets_to_their_user")
     executor = MigrationExecutor(connection)
     executor.migrate([before])
     try:
@@ -114,8 +108,9 @@ def test_the_migration_names_users_and_shortens_names_before_narrowing_the_colum
         long = OldUser.objects.create(email="long@example.test", full_name="y" * 150)
         named = OldUser.objects.create(email="ada@example.test", full_name="Ada Lovelace")
     finally:
+        # Up to the newest migration: later tests expect every column.
         executor = MigrationExecutor(connection)
-        executor.migrate([after])
+        executor.migrate(executor.loader.graph.leaf_nodes("accounts"))
 
     names = dict(User.objects.values_list("pk", "full_name"))
     assert names[nameless.pk] == "hanna.host"

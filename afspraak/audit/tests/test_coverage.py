@@ -11,6 +11,8 @@ import inspect
 import pkgutil
 from pathlib import Path
 
+from django.http import HttpRequest
+
 import afspraak
 from afspraak.audit.catalogue import ACTIONS
 from afspraak.tenancy.access import Access
@@ -141,6 +143,21 @@ def test_every_domain_function_is_listed_as_a_write_or_a_read():
     unlisted = found - set(WRITES) - READS
     assert not unlisted, f"say in WRITES (with its audit codes) or READS what these do: {unlisted}"
     assert not (set(WRITES) | READS) - found, "these listed functions no longer exist"
+
+
+def test_no_domain_function_takes_a_request():
+    # The edges turn a request into an Access and an AuditContext; the domain never sees HTTP.
+    taking_requests = set()
+    for dotted in _domain_functions():
+        module, _, attribute = dotted.rpartition(".")
+        function = getattr(importlib.import_module(module), attribute)
+        for parameter in inspect.signature(function).parameters.values():
+            if parameter.name == "request" or parameter.annotation in (
+                HttpRequest,
+                "HttpRequest",
+            ):
+                taking_requests.add(dotted)
+    assert not taking_requests
 
 
 def test_every_write_records_catalogued_codes_that_a_test_asserts():

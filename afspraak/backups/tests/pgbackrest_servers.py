@@ -7,6 +7,13 @@ so it is killed with SIGKILL, its whole process group).
 The PostgreSQL cluster is the shared harness's (``afspraak.testing.postgres``), with WAL
 archiving through pgBackRest and peer sign-in for the ``postgres`` system user over the
 socket, as pgBackRest needs (Debian's default); its ``afspraak`` database is migrated.
+
+The retention proof needs days to pass: ``start_days_ahead_setup`` runs PostgreSQL and
+pgBackRest under libfaketime, both reading one clock file the test moves (pgBackRest
+takes a backup's timestamps from the database server's clock and its expiry's "now" from
+its own, so both must move), and ``afspraak`` under time-machine by the same offset
+(``on_setup_clock``). Its second repository is a directory: an S3 store refuses requests
+signed days away from its own clock, and SeaweedFS (Go) ignores libfaketime.
 """
 
 import configparser
@@ -23,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +45,9 @@ WEED = ROOT / ".venv-seaweedfs" / "bin" / "weed"
 DEPLOYED_CONFIG = ROOT / "deploy" / "pgbackrest" / "pgbackrest.conf"
 STANZA = "afspraak"
 BUCKET = "afspraak-backups"
+LIBFAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
+# How often a faked process rereads the clock file: a test waits this long after moving it.
+CLOCK_REREAD_SECONDS = 1
 
 _WATCHDOG = """
 import os, shutil, signal, sys
@@ -124,15 +135,28 @@ class SeaweedS3:
         )
 
 
+def faked_clock_environment(clock: Path) -> dict[str, str]:
+    """Return the environment that runs a process (and its children) on the clock file's time."""
+    return {
+        "LD_PRELOAD": str(LIBFAKETIME),
+        "FAKETIME_TIMESTAMP_FILE": str(clock),
+        "FAKETIME_CACHE_DURATION": str(CLOCK_REREAD_SECONDS),
+        # Timeouts and waits keep real time; only the calendar moves.
+        "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+    }
+
+
 @dataclass
 class PgBackRestSetup:
     """The servers and files of the pgBackRest tests."""
 
     postgres: PostgresCoordinates
-    s3: SeaweedS3
+    s3: SeaweedS3 | None
     config: Path
     base: Path
     bin_dir: Path
+    # The libfaketime clock file every process of the setup reads (None: real time).
+    clock: Path | None = None
 
     def environment(self, master_keyset: Path, var_dir: Path) -> dict[str, str]:
         """Return the environment of an ``afspraak`` subprocess on this PostgreSQL."""
@@ -145,13 +169,36 @@ class PgBackRestSetup:
             "AFSPRAAK_PGBACKREST_STANZA": STANZA,
             "AFSPRAAK_PG_BIN_DIR": str(self.bin_dir),
             **self.postgres.environ(),
-        }
+        } | (
+            {"PATH": f"{self.base / 'faked-bin'}:/usr/bin:/bin:/usr/sbin:/sbin"}
+            if self.clock
+            else {}
+        )
+
+    def python(self, *arguments: str) -> list[str]:
+        """Return the command running Python with ``arguments`` at this setup's time."""
+        if self.clock is None:
+            return [sys.executable, *arguments]
+        return [sys.executable, "-m", f"{__package__}.on_setup_clock", str(self.clock), *arguments]
+
+    def move_clock(self, moment: datetime) -> None:
+        """Set the setup's faked clock to read ``moment`` now (and run on from there)."""
+        assert self.clock is not None, "this setup runs on real time"
+        offset = moment - datetime.now(UTC)
+        self.clock.write_text(f"{offset.total_seconds():+.0f}\n", encoding="utf-8")
+        # Every faked process (the database server's too) rereads the file by then.
+        time.sleep(CLOCK_REREAD_SECONDS + 0.2)
 
     def pgbackrest(self, *arguments: str) -> str:
         """Run pgBackRest on the stanza as the server's user; return its output."""
         result = subprocess.run(  # noqa: S603 - fixed tool
             [
                 *as_server_user(),
+                *(
+                    ["env", *(f"{k}={v}" for k, v in faked_clock_environment(self.clock).items())]
+                    if self.clock
+                    else []
+                ),
                 "pgbackrest",
                 f"--config-path={self.base}",
                 f"--stanza={STANZA}",
@@ -265,6 +312,12 @@ class ArchivingServer(ThrowAwayServer):
         super().__init__()
         self.config_path = config_path
 
+    def run_on(self, clock: Path) -> None:
+        """Run the server (once started) on the faked time of the ``clock`` file."""
+        # Every tool of the harness, pg_ctl start too, runs through this prefix.
+        clocked = (f"{k}={v}" for k, v in faked_clock_environment(clock).items())
+        self.run_as = [*self.run_as, "env", *clocked]
+
     def _initdb(self) -> str:
         password = super()._initdb()
         archive = f"pgbackrest --config-path={self.config_path} --stanza={STANZA} archive-push %p"
@@ -282,12 +335,16 @@ class ArchivingServer(ThrowAwayServer):
         return password
 
 
-def write_config(base: Path, postgres: ArchivingServer, port: int, s3: SeaweedS3) -> None:
-    """Write the deployed pgbackrest.conf with this test's paths, ports and secrets."""
+def write_config(base: Path, postgres: ArchivingServer, port: int, s3: SeaweedS3 | None) -> None:
+    """Write the deployed pgbackrest.conf with this test's paths, ports and secrets.
+
+    Everything else, retention and encryption above all, is the deployed file's. Without
+    ``s3`` the second repository is a directory (``base/repo2``).
+    """
     parser = configparser.ConfigParser(interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
     parser.read(DEPLOYED_CONFIG)
-    for name in ("repo1", "conf.d", "log", "lock"):
+    for name in ("repo1", "conf.d", "log", "lock", *(() if s3 else ("repo2",))):
         (base / name).mkdir(mode=0o700)
         _for_server_user(base / name)
     parser["global"].update(
@@ -295,12 +352,21 @@ def write_config(base: Path, postgres: ArchivingServer, port: int, s3: SeaweedS3
             "log-path": str(base / "log"),
             "lock-path": str(base / "lock"),
             "repo1-path": str(base / "repo1"),
-            "repo2-s3-endpoint": s3.host,
-            "repo2-storage-port": str(s3.port),
-            "repo2-storage-verify-tls": "n",
-            "repo2-s3-region": "us-east-1",
         }
     )
+    if s3 is None:
+        for option in [name for name in parser["global"] if name.startswith("repo2-s3-")]:
+            del parser["global"][option]
+        parser["global"].update({"repo2-type": "posix", "repo2-path": str(base / "repo2")})
+    else:
+        parser["global"].update(
+            {
+                "repo2-s3-endpoint": s3.host,
+                "repo2-storage-port": str(s3.port),
+                "repo2-storage-verify-tls": "n",
+                "repo2-s3-region": "us-east-1",
+            }
+        )
     parser[STANZA].update(
         {
             "pg1-path": str(postgres.data_dir),
@@ -315,12 +381,26 @@ def write_config(base: Path, postgres: ArchivingServer, port: int, s3: SeaweedS3
         "[global]\n"
         f"repo1-cipher-pass={secrets.token_urlsafe(32)}\n"
         f"repo2-cipher-pass={secrets.token_urlsafe(32)}\n"
-        f"repo2-s3-key={s3.access_key}\n"
-        f"repo2-s3-key-secret={s3.secret_key}\n"
+        + (f"repo2-s3-key={s3.access_key}\nrepo2-s3-key-secret={s3.secret_key}\n" if s3 else "")
     )
     secrets_file.chmod(0o600)
     _for_server_user(secrets_file)
     _for_server_user(base / "pgbackrest.conf")
+
+
+def _prepare(setup: PgBackRestSetup, master_keyset: Path) -> None:
+    """Create the stanza, check the archiving and migrate the database."""
+    setup.pgbackrest("stanza-create")
+    setup.pgbackrest("check")
+    migrated = subprocess.run(  # noqa: S603 - our own interpreter
+        setup.python("-m", "afspraak.cli", "migrate", "--no-input", "-v", "0"),
+        env=setup.environment(master_keyset, setup.base / "var"),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert migrated.returncode == 0, migrated.stderr
 
 
 def start_pgbackrest_setup(master_keyset: Path) -> Iterator[PgBackRestSetup]:
@@ -336,18 +416,41 @@ def start_pgbackrest_setup(master_keyset: Path) -> Iterator[PgBackRestSetup]:
         coordinates = server.start()
         write_config(base, server, coordinates.port, s3)
         setup = PgBackRestSetup(coordinates, s3, base / "pgbackrest.conf", base, server.bin_dir)
-        setup.pgbackrest("stanza-create")
-        setup.pgbackrest("check")
-        migrated = subprocess.run(
-            [sys.executable, "-m", "afspraak.cli", "migrate", "--no-input", "-v", "0"],
-            env=setup.environment(master_keyset, base / "var"),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=600,
-        )
-        assert migrated.returncode == 0, migrated.stderr
+        _prepare(setup, master_keyset)
         yield setup
     finally:
         server.stop()
         weed.stop()
+
+
+def start_days_ahead_setup(master_keyset: Path) -> Iterator[PgBackRestSetup]:
+    """Start an archiving PostgreSQL whose clock, pgBackRest's and the app's a test moves.
+
+    Both repositories are directories, with the deployed retention and encryption.
+    """
+    assert LIBFAKETIME.is_file(), "install faketime (scripts/ensure-system-packages.sh test)"
+    server = ArchivingServer(Path())
+    # In the cluster's directory, which its watchdog removes should this process die.
+    base = server.config_path = server.base_dir / "pgbackrest"
+    clock = server.base_dir / "clock"
+    clock.write_text("+0\n", encoding="utf-8")
+    _for_server_user(clock)
+    base.mkdir(mode=0o755)
+    _for_server_user(base)
+    server.run_on(clock)
+    try:
+        coordinates = server.start()
+        write_config(base, server, coordinates.port, None)
+        # The app finds pgBackRest on its PATH: there, the faked one.
+        shim = base / "faked-bin" / "pgbackrest"
+        shim.parent.mkdir(mode=0o755)
+        clocked = " ".join(f"{k}={v}" for k, v in faked_clock_environment(clock).items())
+        shim.write_text(f'#!/bin/sh\nexec env {clocked} /usr/bin/pgbackrest "$@"\n')
+        shim.chmod(0o755)
+        setup = PgBackRestSetup(
+            coordinates, None, base / "pgbackrest.conf", base, server.bin_dir, clock
+        )
+        _prepare(setup, master_keyset)
+        yield setup
+    finally:
+        server.stop()

@@ -332,12 +332,26 @@ def test_prune_deletes_backups_older_than_seven_days_everywhere(backup_dirs, ten
     assert event.data == {"retention_days": 7, "deleted": pruned}
 
 
-def test_prune_keeps_a_backup_just_inside_the_retention(backup_dirs, tenants, clock):
+def test_prune_keeps_a_backup_still_inside_the_retention_at_the_next_run(
+    backup_dirs, tenants, clock, settings
+):
+    settings.AFSPRAAK_BACKUP_INTERVAL_MINUTES = 60
     kept = run_backup(_system())
-    clock.shift(timedelta(days=7) - timedelta(minutes=1))
+    clock.shift(timedelta(days=7) - timedelta(minutes=61))
 
     assert prune_backups(_system()) == {"primary": [], "second": []}
     assert [listed["id"] for listed in list_backups()] == [kept["id"]]
+
+
+def test_prune_deletes_a_backup_that_would_pass_the_retention_before_the_next_run(
+    backup_dirs, tenants, clock, settings
+):
+    # Pruned an hour early rather than up to an hour late: no backup outlives 7 days (D2).
+    settings.AFSPRAAK_BACKUP_INTERVAL_MINUTES = 60
+    old = run_backup(_system())
+    clock.shift(timedelta(days=7) - timedelta(minutes=59))
+
+    assert prune_backups(_system()) == {"primary": [old["id"]], "second": [old["id"]]}
 
 
 # --- the command and the schedule --------------------------------------------------------------

@@ -8,22 +8,25 @@ runs these once; the PostgreSQL pass of `make test` leaves them out.
 """
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
+from afspraak.backups.certification import LEDGER_MARK_ANNOTATION
 from afspraak.backups.tests.pgbackrest_servers import (
     BUCKET,
     PgBackRestSetup,
     as_server_user,
+    start_days_ahead_setup,
     start_pgbackrest_setup,
 )
 
@@ -56,7 +59,7 @@ def _afspraak(
     extra: dict[str, str] | None = None,
 ) -> Any:
     result = subprocess.run(  # noqa: S603 - our own interpreter
-        [sys.executable, "-m", "afspraak.cli", *arguments],
+        pg.python("-m", "afspraak.cli", *arguments),
         env=pg.environment(master_keyset, pg.base / "var") | (extra or {}),
         capture_output=True,
         text=True,
@@ -244,7 +247,7 @@ def test_losing_the_second_location_fails_the_backup_audited_and_alert_worthy(
     }
 
 
-def test_the_hourly_job_takes_differential_backups_between_daily_full_ones(
+def test_the_hourly_job_takes_differential_backups_between_full_ones(
     pg, master_keyset, first_backup
 ):
     script = (
@@ -296,7 +299,7 @@ delete_organization(member_access(owner, reauthenticated=True), confirmation_slu
 
 def _script(pg: PgBackRestSetup, master_keyset: Path, script: str) -> None:
     ran = subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, "-c", script],
+        pg.python("-c", script),
         env=pg.environment(master_keyset, pg.base / "var"),
         capture_output=True,
         text=True,
@@ -315,7 +318,7 @@ def _ledger(pg: PgBackRestSetup, public_id: str) -> tuple[int, Any]:
     return row[0], row[1]
 
 
-def test_a_deletion_is_certified_only_once_pgbackrest_expired_every_backup_and_wal_before_it(
+def test_a_deletion_stays_uncertified_while_a_backup_before_it_remains_in_any_repository(
     pg, master_keyset, first_backup
 ):
     _script(pg, master_keyset, _CREATE_ORGANIZATION)
@@ -347,32 +350,141 @@ def test_a_deletion_is_certified_only_once_pgbackrest_expired_every_backup_and_w
     _afspraak(pg, master_keyset, "backup", "prune", "--json")
 
     # A full backup after the deletion expires nothing by itself: the old ones are young.
+    # (test_deleted_data_leaves_every_backup_and_wal_within_7_days_by_retention_alone
+    # lets the days pass.)
     (still,) = _afspraak(pg, master_keyset, "deletion", "status", "--json")
     assert any("taken before the deletion" in reason for reason in still["reasons"])
     assert _ledger(pg, pending["id"])[1] is None
 
-    # What seven days of time-based retention would do: expire every full backup taken
-    # before the deletion (their differential ones go with them).
-    for (label, location), kind in sorted(before.items()):
-        if kind == "full":
-            pg.pgbackrest("expire", f"--repo={location.removeprefix('repo')}", f"--set={label}")
-    (wal_only,) = _afspraak(pg, master_keyset, "deletion", "status", "--json")
-    # The WAL written before the deletion is still archived: it holds the data too.
-    assert [reason.split(" still holds ")[0] for reason in wal_only["reasons"]] == [
-        "repo1",
-        "repo2",
-    ]
-    assert all("WAL from" in reason for reason in wal_only["reasons"])
-    # Time-based retention drops that WAL once the oldest full backup left is the new one;
-    # here pgBackRest is told to keep WAL for one full backup only.
-    for repository in ("1", "2"):
-        pg.pgbackrest("expire", f"--repo={repository}", f"--repo{repository}-retention-archive=1")
 
-    _afspraak(pg, master_keyset, "backup", "prune", "--json")
+# --- the D2 proof: days pass, and pgBackRest's retention alone expires the deleted data ------
+
+# Every table's rows, as text, searched for the marker (as the cluster's superuser, past
+# row-level security): how many tables hold it.
+_TABLES_HOLDING_MARKER = """
+SELECT count(*) FROM pg_tables t
+WHERE t.schemaname = 'public' AND (xpath('/row/n/text()', query_to_xml(format(
+    'SELECT count(*) AS n FROM %I.%I r WHERE r::text ILIKE %L',
+    t.schemaname, t.tablename, '%zq7marker%'), false, true, '')))[1]::text::int > 0
+"""
+
+
+@pytest.fixture
+def days_ahead(master_keyset: Path) -> Iterator[PgBackRestSetup]:
+    """Start PostgreSQL and pgBackRest on a clock the test moves (see pgbackrest_servers)."""
+    yield from start_days_ahead_setup(master_keyset)
+
+
+def _info(pg: PgBackRestSetup) -> dict[str, Any]:
+    [stanza] = json.loads(pg.pgbackrest("info", "--output=json"))
+    return dict(stanza)
+
+
+def _restore_and_count_marker_tables(
+    pg: PgBackRestSetup, label: str, repository: int, target: Path
+) -> int:
+    pg.pgbackrest(
+        "restore",
+        f"--repo={repository}",
+        f"--set={label}",
+        f"--pg1-path={target}",
+        "--type=immediate",
+        "--target-action=promote",
+        "--archive-mode=off",
+    )
+    try:
+        [count] = _start_and_read(pg, target, _TABLES_HOLDING_MARKER)
+    finally:
+        shutil.rmtree(target, ignore_errors=True)
+    return int(count)
+
+
+def test_deleted_data_leaves_every_backup_and_wal_within_7_days_by_retention_alone(
+    days_ahead, master_keyset
+):
+    pg = days_ahead
+    # The deployed schedule, simulated: the hourly run asks for a full backup once the newest
+    # full one is AFSPRAAK_PGBACKREST_FULL_EVERY_HOURS (12) old, i.e. at the 13th run after
+    # it (a backup takes more than no time), a differential one otherwise; pgBackRest
+    # expires after each backup with the deployed pgbackrest.conf's retention (6 days),
+    # keeping the newest full backup older than that and everything after it. So what
+    # decides when the data deleted after the full backup at 0 h goes is the age of the
+    # next one, at 13 h: the runs between 26 h and 156 h, whose full backups are younger,
+    # change nothing and are left out (each takes seconds here).
+    start = datetime.now(UTC).replace(microsecond=0)
+
+    def run_at(hours: int) -> dict[str, str]:
+        pg.move_clock(start + timedelta(hours=hours))
+        taken = _afspraak(pg, master_keyset, "backup", "run", "--json")["backups"]
+        return {backup["locations"][0]: backup["type"] for backup in taken}
+
+    pg.move_clock(start)
+    _script(pg, master_keyset, _CREATE_ORGANIZATION)
+    assert run_at(0) == {"repo1": "full", "repo2": "full"}
+    # Deleted just after a full backup: the worst case, the longest its data can live on.
+    _script(pg, master_keyset, _DELETE_ORGANIZATION)
+    (pending,) = _afspraak(pg, master_keyset, "deletion", "status", "--json")
+    deleted_at = datetime.fromisoformat(pending["deleted_at"])
+    entry = _ledger(pg, pending["id"])[0]
+    holding = {(b["label"], int(b["database"]["repo-key"])) for b in _info(pg)["backup"]}
+    assert run_at(1) == {"repo1": "diff", "repo2": "diff"}
+    assert run_at(13) == {"repo1": "full", "repo2": "full"}
+    assert run_at(26) == {"repo1": "full", "repo2": "full"}
+
+    # 6 days 12 hours after the deletion: the first full backup after it is not yet 6 days
+    # old, so pgBackRest keeps the one before it, with the WAL from it on. (The run at
+    # 157 h may or may not expire it: that backup's stop and the 13 h one's differ by
+    # seconds either way.)
+    assert run_at(156) == {"repo1": "full", "repo2": "full"}
+    info = _info(pg)
+    assert holding <= {(b["label"], int(b["database"]["repo-key"])) for b in info["backup"]}
+    (still,) = _afspraak(pg, master_keyset, "deletion", "status", "--json")
+    assert {reason.split(" still holds ")[0] for reason in still["reasons"]} == {"repo1", "repo2"}
+    assert _ledger(pg, pending["id"])[1] is None
+    for label, repository in sorted(holding):
+        target = pg.base / f"before-{repository}"
+        assert _restore_and_count_marker_tables(pg, label, repository, target) > 0, label
+    for archive in info["archive"]:
+        repository = int(archive["database"]["repo-key"])
+        first_after = min(
+            b["archive"]["start"]
+            for b in info["backup"]
+            if int(b["database"]["repo-key"]) == repository
+            and b["type"] == "full"
+            and int(b["annotation"][LEDGER_MARK_ANNOTATION]) >= entry
+        )
+        # The WAL written up to the deletion is still archived too.
+        assert archive["min"] < first_after
+
+    # The hourly run 6 days 14 hours after the deletion: the first full backup after it is
+    # over 6 days old, and pgBackRest's own expiry (no forcing) drops every backup taken
+    # before the deletion (and the differential one after it, on the same full one) and
+    # the WAL before that full backup, in both repositories.
+    assert run_at(158) == {"repo1": "diff", "repo2": "diff"}
 
     assert _afspraak(pg, master_keyset, "deletion", "status", "--json") == []
-    assert _ledger(pg, pending["id"])[1] is not None
-    assert _events(pg, "backups.deletion.certified")[-1] == {"records": [pending["id"]]}
+    certified_at = _ledger(pg, pending["id"])[1]
+    assert certified_at is not None
+    assert timedelta(days=6, hours=12) < certified_at - deleted_at <= timedelta(days=7)
+    info = _info(pg)
+    remaining = {(b["label"], int(b["database"]["repo-key"])) for b in info["backup"]}
+    assert not holding & remaining
+    assert {repository for _, repository in remaining} == {1, 2}
+    assert all(
+        b["timestamp"]["start"] > deleted_at.timestamp()
+        and int(b["annotation"][LEDGER_MARK_ANNOTATION]) >= entry
+        for b in info["backup"]
+    )
+    for archive in info["archive"]:
+        repository = int(archive["database"]["repo-key"])
+        oldest_kept = min(
+            (b for b in info["backup"] if int(b["database"]["repo-key"]) == repository),
+            key=lambda b: b["label"],
+        )
+        assert archive["min"] >= oldest_kept["archive"]["start"]
+    for label, repository in sorted(remaining):
+        target = pg.base / f"remaining-{repository}-{label}"
+        assert _restore_and_count_marker_tables(pg, label, repository, target) == 0, label
 
 
 _DELIVER_OUTBOX = """

@@ -16,6 +16,7 @@ from icalendar import Calendar, Component
 from playwright.sync_api import BrowserContext, Page, expect
 
 from afspraak.tenancy.roles import Role
+from afspraak.testing.browser import assert_no_console_error, watch_console
 from afspraak.testing.factories import (
     DEFAULT_PASSWORD,
     MeetingTypeFactory,
@@ -51,11 +52,6 @@ def day_label(day: date) -> str:
 
 def new_york_clock(instant: datetime) -> str:
     return f"{instant.astimezone(NEW_YORK):%H:%M}"
-
-
-def watch_console(page: Page, console: list[str]) -> None:
-    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
-    page.on("pageerror", lambda error: console.append(f"pageerror: {error}"))
 
 
 def open_day(page: Page, day: date) -> None:
@@ -244,8 +240,7 @@ def test_amsterdam_host_and_new_york_invitee_book_reschedule_and_cancel(
     finally:
         invitee_context.close()
 
-    assert not [line for line in browser_console if "Content Security Policy" in line]
-    assert not [line for line in browser_console if line.startswith("pageerror:")]
+    assert_no_console_error(browser_console)
 
 
 def test_booking_page_fits_a_phone_screen(browser_page, browser_console, https_live_server):
@@ -283,5 +278,4 @@ def test_booking_page_fits_a_phone_screen(browser_page, browser_console, https_l
     finally:
         phone.close()
 
-    assert not [line for line in browser_console if "Content Security Policy" in line]
-    assert not [line for line in browser_console if line.startswith("pageerror:")]
+    assert_no_console_error(browser_console)

@@ -69,6 +69,8 @@ def test_invitation_of_a_confirmed_booking_is_a_request_with_exact_utc_times(boo
     assert manage in event["DESCRIPTION"]
     assert manage.startswith("https://")
     assert event["ORGANIZER"] == f"mailto:{booking.host.email}"
+    assert booking.host.full_name
+    assert event["ORGANIZER"].params["CN"] == booking.host.full_name
     attendee = event["ATTENDEE"]
     assert attendee == "mailto:ada@example.test"
     assert attendee.params["PARTSTAT"] == "ACCEPTED"

@@ -5,6 +5,7 @@ American and the European change to summer time, when the two are five hours apa
 instead of six: a time computed with the usual offset would be an hour off.
 """
 
+import html
 import logging
 from datetime import UTC, datetime
 
@@ -107,6 +108,20 @@ def test_confirmation_reaches_invitee_and_host_with_a_request_in_utc(
         assert event.decoded("DTSTART") == datetime(2026, 3, 10, 14, 0, tzinfo=UTC)
         assert event.decoded("DTEND") == datetime(2026, 3, 10, 14, 30, tzinfo=UTC)
         assert event["DTSTART"].to_ical() == b"20260310T140000Z"
+
+
+def test_the_invitees_confirmation_names_the_host_in_text_and_html(
+    smtp_server, committed, meeting_type
+):
+    committed(lambda: _book(meeting_type))
+    host_name = meeting_type.host.full_name
+    assert host_name
+
+    to_invitee = _only(smtp_server.to(INVITEE_EMAIL))
+    html_part = to_invitee.message.get_body(preferencelist=("html",))
+    assert html_part is not None
+    assert host_name in to_invitee.text()
+    assert host_name in html.unescape(str(html_part.get_content()))
 
 
 def test_reschedule_sends_an_update_with_the_same_uid_and_a_higher_sequence(

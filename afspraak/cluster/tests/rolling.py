@@ -60,7 +60,10 @@ def book_until(stop: threading.Event, cluster, slots: list[datetime], outcomes: 
     """Book this client's slots one after another until ``stop`` is set; count every answer."""
     session = through_haproxy(cluster)
     page = session.get(f"{cluster.url}{BOOK}", params={"start": iso(slots[0])}, timeout=30)
-    assert page.status_code == 200, page.status_code
+    if page.status_code != 200:
+        # Counted where the check sees it (an assertion here would only end the thread).
+        outcomes[f"booking page {page.status_code}"] += 1
+        return
     token = session.cookies[CSRF_COOKIE]
     for number, start in enumerate(slots):
         # A retryable answer saved nothing: the same slot is asked again, and must be free.
@@ -131,6 +134,8 @@ def check_rolling_restart_under_bookings_fails_no_request(cluster):
         )
     )
     assert failed == {}
+    # Not even a retryable answer: one node is always in service (docs/runbooks/rolling-upgrade.md).
+    assert outcomes == {302: booked}
     assert [figure.node for figure in figures] == ["app1", "app2"]
     # The load ran through the whole restart (no client ran out of slots before the end:
     # each slot tried ended in one answer that was not retryable) and both nodes served

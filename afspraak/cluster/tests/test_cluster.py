@@ -9,7 +9,15 @@ one, so separate items would have each worker start a cluster of its own.
 
 import pytest
 
-from afspraak.cluster.tests import audit, headers, lockout, redis_failover, rolling, state
+from afspraak.cluster.tests import (
+    access_log,
+    audit,
+    headers,
+    lockout,
+    redis_failover,
+    rolling,
+    state,
+)
 
 CHECKS = [
     headers.check_app_pages_carry_the_security_headers_and_no_server_banner,
@@ -18,6 +26,7 @@ CHECKS = [
     headers.check_plain_http_is_redirected_to_the_site,
     headers.check_sslyze_finds_haproxy_compliant_with_mozilla_intermediate,
     headers.check_tls_1_2_offers_only_the_policys_suites,
+    access_log.check_haproxys_log_shows_no_url_secret_and_no_query,
     lockout.check_failed_logins_spread_over_both_nodes_lock_the_account_on_both,
     audit.check_security_audit_passes_on_the_cluster,
     audit.check_security_audit_fails_on_a_cluster_process_listening_on_every_address,

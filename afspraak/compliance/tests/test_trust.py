@@ -5,18 +5,24 @@ from datetime import timedelta
 from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
+from tink import aead
 
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import AuditEvent, Outcome
 from afspraak.audit.trail import record
+from afspraak.compliance import trust
+from afspraak.compliance.models import ReviewCampaign
 from afspraak.compliance.pentests import record_engagement, record_finding
+from afspraak.compliance.subprocessors import add_subprocessor
 from afspraak.compliance.tests.staffing import give_mfa, staff_member
 from afspraak.compliance.trust import (
     TRUST_CACHE_KEY,
     cached_trust_figures,
+    encryption_at_rest,
     refresh_trust_figures,
     tls_floor,
 )
+from afspraak.crypto.models import KeysetPurpose
 from afspraak.testing.factories import StaffUserFactory
 
 
@@ -151,3 +157,44 @@ def test_the_last_security_audit_shows_counts_and_date_not_check_names(client, d
     )
     refresh_trust_figures()
     assert f"4 checks passed, 0 failed on {timezone.now():%-d %B %Y}" in _page(client)
+
+
+def test_encryption_at_rest_is_read_from_the_organizations_data_key_template(monkeypatch):
+    assert encryption_at_rest() == "AES-256-GCM, a separate key for each organization"
+    weaker = dict(trust.TEMPLATES) | {KeysetPurpose.DATA: aead.aead_key_templates.AES128_GCM}
+    monkeypatch.setattr(trust, "TEMPLATES", weaker)
+    assert encryption_at_rest() == "AES-128-GCM, a separate key for each organization"
+    other = weaker | {KeysetPurpose.DATA: aead.aead_key_templates.XCHACHA20_POLY1305}
+    monkeypatch.setattr(trust, "TEMPLATES", other)
+    assert encryption_at_rest() == "unknown"
+
+
+def test_the_last_completed_access_review_is_shown(db, clock):
+    assert refresh_trust_figures().last_access_review_at is None
+    now = timezone.now()
+    ReviewCampaign.objects.create(due_at=now + timedelta(days=14))
+    assert refresh_trust_figures().last_access_review_at is None
+
+    done = ReviewCampaign.objects.create(due_at=now, completed_at=now - timedelta(days=2))
+    assert refresh_trust_figures().last_access_review_at == done.completed_at
+
+
+def test_subprocessors_count_once_they_are_in_effect(db, clock):
+    today = timezone.now().date()
+    # Customers hear of a new subprocessor 30 days before it takes effect.
+    for name, days in (("Mailer", 30), ("Later", 60)):
+        add_subprocessor(
+            AuditContext.system(),
+            name=name,
+            purpose="E-mail delivery",
+            data_categories="e-mail addresses",
+            location="EU",
+            agreement_signed_on=today,
+            document_sha256="ab" * 32,
+            effective_on=today + timedelta(days=days),
+        )
+    assert refresh_trust_figures().subprocessors == 0
+    clock.move_to(timezone.now() + timedelta(days=30))
+    assert refresh_trust_figures().subprocessors == 1
+    clock.move_to(timezone.now() + timedelta(days=30))
+    assert refresh_trust_figures().subprocessors == 2

@@ -124,6 +124,16 @@ SUPPORT_STAFF = {
 }
 
 
+# The staff pages that show and change no customer data, so a staff member out of good
+# standing still opens them (the others answer 403): why each holds none.
+STAFF_WITHOUT_CUSTOMER_DATA = {
+    "compliance:staff_support": "their own requests and standing, and the form to ask; "
+    "colleagues' requests are hidden until they are in standing",
+    "compliance:staff_support_revoke": "ending or withdrawing a grant only closes access",
+    "compliance:staff_pentests": "the operator's own pentest findings",
+}
+
+
 def _staff_approved_request(tenants):
     # The organization has chosen a second staff member to decide its requests.
     SupportPolicy.objects.update_or_create(organization=tenants.a, defaults={"approver": "staff"})

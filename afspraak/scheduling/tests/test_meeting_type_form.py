@@ -1,6 +1,7 @@
 """The meeting-type form: lengths in their units, the slug made from the name, and the
 question builder (add, move, remove without JavaScript; stored questions keep their keys)."""
 
+import html
 import re
 from typing import Any
 
@@ -55,6 +56,16 @@ def test_a_new_meeting_types_web_address_follows_its_name_in_the_browser(client,
     page = client.get("/o/alpha/meeting-types/new/").content.decode()
     assert re.search(r'name="slug"[^>]*data-slug-from="name"', page)
     assert "js/slug-from-name." in page
+
+
+def test_the_schedule_list_names_each_schedule_and_its_host_not_their_address(
+    client, tenants, schedule
+):
+    host = tenants.member.user
+    assert host.full_name
+    page = html.unescape(client.get("/o/alpha/meeting-types/new/").content.decode())
+    assert f"{schedule.name} ({schedule.time_zone}) · {host.full_name}</option>" in page
+    assert host.email not in page
 
 
 def test_questions_are_added_moved_and_removed_without_saving(client, tenants, schedule):

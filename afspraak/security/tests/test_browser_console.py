@@ -2,12 +2,15 @@
 queue, an incident, and a containment action through its confirmation page; no horizontal
 scrolling, no CSP violation or console error, axe clean; screenshots go to var/screenshots/."""
 
+import re
+
 import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import Alert, AlertStatus
+from afspraak.compliance.tests.staffing import staff_member
 from afspraak.publicid import new_public_id
 from afspraak.security.models import MemberSuspension
 from afspraak.security.review import Reviewer, declare_incident, update_incident
@@ -18,7 +21,7 @@ from afspraak.testing.browser import (
     assert_page_is_sound,
     second_factor_session_cookie,
 )
-from afspraak.testing.factories import StaffUserFactory
+from afspraak.testing.factories import DEFAULT_PASSWORD
 from afspraak.testing.tenants import create_tenants
 
 pytestmark = pytest.mark.browser
@@ -97,7 +100,7 @@ def test_console_incident_and_containment_fit_the_screen_and_are_accessible(
     browser_page, browser_console, https_live_server, viewport
 ):
     tenants = create_tenants()
-    staff = StaffUserFactory.create(email="an.incident.responder.on.call@operator.example.test")
+    staff = staff_member(missing="mfa", email="an.incident.responder.on.call@operator.example.test")
     give_second_factor(staff)
     incident_id = _queue_and_incident(tenants, Reviewer(staff, AuditContext.system(staff)))
     width = viewport["width"]
@@ -138,6 +141,12 @@ def test_console_incident_and_containment_fit_the_screen_and_are_accessible(
         assert_page_is_sound(page, "security-confirm-suspension")
 
         page.get_by_role("button", name="Suspend the member", exact=True).click()
+        # Containment changes a customer's access: the reviewer confirms their password first,
+        # and the suspension goes through right after.
+        expect(page).to_have_url(re.compile(r"/accounts/reauthenticate/"))
+        assert not MemberSuspension.objects.exists()
+        page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+        page.get_by_role("button", name="Confirm").click()
         expect(page).to_have_url(f"{https_live_server.url}/security/incidents/{incident_id}/")
         suspensions = page.locator("table").filter(has_text="Since (UTC)")
         expect(suspensions).to_contain_text(tenants.member.user.email)

@@ -4,6 +4,7 @@ import pytest
 
 from afspraak.audit.context import AuditContext
 from afspraak.audit.models import Alert, AlertStatus, Incident, IncidentStatus
+from afspraak.compliance.tests.staffing import staff_member
 from afspraak.errors import ConflictError, DomainError, ForbiddenError
 from afspraak.security.review import (
     Reviewer,
@@ -12,7 +13,6 @@ from afspraak.security.review import (
     declare_incident,
     update_incident,
 )
-from afspraak.security.tests.second_factor import give_second_factor
 from afspraak.security.tests.url_matrix import an_alert
 from afspraak.testing.audit import assert_audited
 from afspraak.testing.factories import StaffUserFactory, UserFactory
@@ -22,8 +22,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def reviewer(db) -> Reviewer:
-    staff = StaffUserFactory.create()
-    give_second_factor(staff)
+    staff = staff_member()
     return Reviewer(user=staff, context=AuditContext.system(staff))
 
 

@@ -1,5 +1,6 @@
 """An organization's accent colour and logo: validated, served safely, shown to invitees."""
 
+import hashlib
 import io
 from datetime import UTC, datetime
 
@@ -18,9 +19,12 @@ from afspraak.tenancy.branding import (
     parse_accent,
     update_branding,
 )
+from afspraak.tenancy.context import organization_context
+from afspraak.tenancy.models import OrganizationLogo
 from afspraak.testing.access import member_access
 from afspraak.testing.audit import assert_audited
 from afspraak.testing.factories import MeetingTypeFactory, book
+from afspraak.testing.images import photo_with_metadata
 
 pytestmark = pytest.mark.django_db
 
@@ -181,6 +185,20 @@ def test_the_logo_is_served_as_an_image_that_cannot_run_anything(
     # Another organization without a logo has none to serve.
     other = client.get(reverse("tenancy:brand_logo", args=[tenants.b.slug, "0" * 12]))
     assert other.status_code == 404
+
+
+@pytest.mark.parametrize("kind", ["JPEG", "PNG", "WEBP"])
+def test_a_logo_is_kept_without_what_the_file_says_of_where_it_was_made(tenants, kind):
+    uploaded = photo_with_metadata(kind)
+    assert b"PhoneMaker" in uploaded
+    update_branding(member_access(tenants.owner), accent_colour="", logo=uploaded)
+
+    with organization_context(tenants.a):
+        stored = bytes(OrganizationLogo.objects.get(organization=tenants.a).data)
+    assert b"PhoneMaker" not in stored
+    assert b"Keizersgracht" not in stored
+    tenants.a.refresh_from_db()
+    assert tenants.a.logo_hash == hashlib.sha256(stored).hexdigest()
 
 
 def test_removing_the_logo_removes_it(client, tenants):

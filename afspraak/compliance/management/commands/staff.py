@@ -1,5 +1,6 @@
 """``afspraak staff``: record staff agreements, policy acknowledgements, training and notes
-(controls P1, P2, O4; docs/runbooks/staff-access.md), and show who is in good standing."""
+(controls P1, P2, O4; docs/runbooks/staff-access.md), show who is in good standing, and
+let a security reviewer read a staff member's notes (audited)."""
 
 from datetime import date
 from typing import Any
@@ -56,6 +57,11 @@ class Command(BaseCommand):
         note.add_argument("email")
         note.add_argument("--by", required=True, help="the security reviewer's e-mail")
         note.add_argument("--text", required=True)
+        notes = actions.add_parser(
+            "notes", help="read a staff member's disciplinary notes (security reviewers)"
+        )
+        notes.add_argument("email")
+        notes.add_argument("--by", required=True, help="the security reviewer's e-mail")
         actions.add_parser("status", help="every staff member's standing")
         actions.add_parser("remind", help="queue the training reminders that are due now")
 
@@ -90,6 +96,9 @@ class Command(BaseCommand):
                     _user(options["email"]),
                     options["text"],
                 )
+            elif action == "notes":
+                self._notes(context.acting_as(_user(options["by"])), _user(options["email"]))
+                return
             elif action == "remind":
                 self.stdout.write(f"{queue_training_reminders()} reminders queued")
                 return
@@ -99,6 +108,14 @@ class Command(BaseCommand):
         except DomainError as error:
             raise CommandError(error.message) from error
         self.stdout.write("recorded")
+
+    def _notes(self, context: AuditContext, user: User) -> None:
+        notes = records.read_disciplinary_notes(context, user)
+        if not notes:
+            self.stdout.write(f"{user.email}: no disciplinary notes")
+        for note in notes:
+            when = note.recorded_at.strftime("%Y-%m-%d %H:%M UTC")
+            self.stdout.write(f"{note.public_id} {when} by {note.recorded_by.email}: {note.note}")
 
     def _status(self) -> None:
         staff = User.objects.filter(is_active=True).exclude(is_staff=False, is_superuser=False)

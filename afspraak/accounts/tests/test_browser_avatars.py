@@ -1,0 +1,109 @@
+"""The avatar in Chromium at 1280 px and on a 390 px phone: uploaded on the profile page
+(a text file named .png refused with its reason), then shown beside the host's name on
+the booking page; both pages sound (no horizontal scroll, no CSP or console error, axe
+clean; issue 12)."""
+
+import io
+
+import pytest
+from PIL import Image, ImageDraw
+from playwright.sync_api import expect
+
+from afspraak.accounts.avatars import set_avatar
+from afspraak.accounts.models import User
+from afspraak.audit.context import AuditContext
+from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound
+from afspraak.testing.factories import DEFAULT_PASSWORD, MeetingTypeFactory, UserFactory
+
+pytestmark = pytest.mark.browser
+
+EMAIL = "hanna.host@example.test"
+
+
+def portrait() -> bytes:
+    """Return a square JPEG that reads as a face-sized picture: a disc on a coloured ground."""
+    picture = Image.new("RGB", (192, 192), (36, 86, 214))
+    ImageDraw.Draw(picture).ellipse((48, 32, 144, 128), fill=(244, 200, 160))
+    ImageDraw.Draw(picture).ellipse((16, 120, 176, 260), fill=(244, 200, 160))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def open_page(browser_page, browser_console, server, viewport):
+    context = browser_page.context.browser.new_context(
+        base_url=server.url, viewport=viewport, is_mobile=viewport == PHONE
+    )
+    page = context.new_page()
+    page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
+    page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+    return context, page
+
+
+def loaded(page, selector: str) -> bool:
+    """Tell whether the image was fetched and decoded (the CSP let it in, the type fits)."""
+    return page.locator(selector).evaluate("image => image.complete && image.naturalWidth > 0")
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_a_host_uploads_a_picture_on_the_profile_page(
+    browser_page, browser_console, https_live_server, viewport
+):
+    UserFactory.create(email=EMAIL, full_name="Hanna de Vries")
+    context, page = open_page(browser_page, browser_console, https_live_server, viewport)
+    device = "phone" if viewport == PHONE else "desktop"
+    try:
+        page.goto("/accounts/login/")
+        page.get_by_label("Email").fill(EMAIL)
+        page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("link", name="Profile").click()
+        expect(page.locator(".avatar-initials")).to_have_text("HV")
+
+        page.get_by_label("Choose a picture").set_input_files(
+            {"name": "me.png", "mimeType": "image/png", "buffer": b"not a picture at all"}
+        )
+        page.get_by_role("button", name="Upload picture").click()
+        expect(page.get_by_text("The picture must be a PNG, JPEG or WebP image.")).to_be_visible()
+        assert_page_is_sound(page, f"profile-avatar-refused-{device}")
+        # The refusal's 400 is the one console line the browser writes; nothing else.
+        assert browser_console == [
+            "error: Failed to load resource: the server responded with a status of 400 "
+            "(Bad Request)"
+        ]
+        browser_console.clear()
+
+        page.get_by_label("Choose a picture").set_input_files(
+            {"name": "me.jpg", "mimeType": "image/jpeg", "buffer": portrait()}
+        )
+        page.get_by_role("button", name="Upload picture").click()
+        expect(page.get_by_text("Your picture is saved.")).to_be_visible()
+        expect(page.get_by_role("button", name="Replace picture")).to_be_visible()
+        assert loaded(page, "img.avatar-large")
+        assert User.objects.get(email=EMAIL).avatar_hash
+        assert_page_is_sound(page, f"profile-avatar-{device}")
+
+        page.goto("/")
+        assert loaded(page, "img.avatar-medium")
+    finally:
+        context.close()
+    assert not browser_console, browser_console
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_the_booking_page_shows_the_hosts_picture(
+    browser_page, browser_console, https_live_server, viewport
+):
+    meeting_type = MeetingTypeFactory.create(name="Intake call")
+    set_avatar(meeting_type.host, portrait(), context=AuditContext.system(meeting_type.host))
+    context, page = open_page(browser_page, browser_console, https_live_server, viewport)
+    try:
+        page.goto(f"/{meeting_type.organization.slug}/{meeting_type.slug}/")
+        expect(page.locator(".host")).to_have_text(
+            f"With {meeting_type.host.full_name} · {meeting_type.organization.name}"
+        )
+        assert loaded(page, ".meeting-summary img.avatar")
+        assert_page_is_sound(page, f"booking-avatar-{'phone' if viewport == PHONE else 'desktop'}")
+    finally:
+        context.close()
+    assert not browser_console, browser_console
