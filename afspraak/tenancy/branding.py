@@ -118,7 +118,10 @@ def update_branding(
     kept = inspect_logo(logo) if logo is not None else None
     if kept is not None and logo is not None:
         # Shown to anyone: what the file says of where and how it was made stays behind.
-        logo = without_metadata(logo, kept)
+        try:
+            logo = without_metadata(logo, kept)
+        except ImageError as error:
+            raise BrandingError(str(error)) from error
     with transaction.atomic(), access.scope():
         locked = Organization.objects.select_for_update().get(pk=access.organization.pk)
         changed = []

@@ -1,4 +1,4 @@
-"""Pictures for tests of uploads: as a phone writes them, with where they were taken."""
+"""Pictures for tests of uploads: plain ones, and as a phone writes them."""
 
 import io
 
@@ -20,4 +20,11 @@ def photo_with_metadata(kind: str, size: tuple[int, int] = (40, 30)) -> bytes:
         info.add_text("Author", "Hanna de Vries, Keizersgracht 1")
         options["pnginfo"] = info
     picture.save(buffer, format=kind, **options)
+    return buffer.getvalue()
+
+
+def picture(kind: str = "PNG", size: tuple[int, int] = (96, 96), **options: object) -> bytes:
+    """Return a sound picture of ``kind`` (PNG, JPEG, WEBP …) without metadata."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (20, 80, 160)).save(buffer, format=kind, **options)
     return buffer.getvalue()

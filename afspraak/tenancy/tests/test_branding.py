@@ -120,6 +120,14 @@ def test_anything_else_is_refused_as_a_logo(data, message):
         inspect_logo(data)
 
 
+def test_a_png_whose_chunks_are_cut_short_is_refused_and_nothing_changes(tenants):
+    header_only = image("PNG")[:33] + b"\x00" * 9
+    with pytest.raises(BrandingError, match="PNG file is damaged"):
+        update_branding(member_access(tenants.owner), accent_colour="", logo=header_only)
+    tenants.a.refresh_from_db()
+    assert tenants.a.logo_hash == ""
+
+
 def test_an_admin_sets_the_branding_on_the_settings_page(client, tenants):
     client.force_login(tenants.admin.user)
     url = reverse("tenancy:branding", args=[tenants.a.slug])

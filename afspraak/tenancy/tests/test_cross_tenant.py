@@ -14,6 +14,7 @@ from afspraak.tenancy.rls import RLS_EXEMPT_TABLES, tenant_models
 from afspraak.tenancy.tests.contributions import collect
 from afspraak.testing.access import member_access
 from afspraak.testing.factories import InvitationFactory
+from afspraak.testing.images import picture
 
 
 def probe_membership(client, tenants):
@@ -44,8 +45,7 @@ def probe_invitation(client, tenants):
 
 
 def probe_organization_logo(client, tenants):
-    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00"
-    update_branding(member_access(tenants.outsider), accent_colour="", logo=png + b"\x00" * 9)
+    update_branding(member_access(tenants.outsider), accent_colour="", logo=picture("PNG"))
     # No id names a logo: only the slug in its address, which serves that organization's own.
     theirs = client.get("/o-brand/beta/0/logo")
     probed = client.get("/o-brand/alpha/0/logo")
