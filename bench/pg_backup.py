@@ -30,7 +30,6 @@ Everything it starts is stopped and its directory removed at the end, Ctrl-C inc
 (and by the server's watchdog should this process be killed).
 """
 
-import configparser
 import contextlib
 import json
 import os
@@ -50,10 +49,10 @@ import psycopg  # noqa: E402
 from _figures import figure  # noqa: E402
 
 from afspraak.backups.tests.pgbackrest_servers import (  # noqa: E402
-    DEPLOYED_CONFIG,
     STANZA,
     ArchivingServer,
     as_server_user,
+    write_config,
 )
 from afspraak.cluster.loopback import free_port, wait_until  # noqa: E402
 from afspraak.crypto.keyring import create_master_keyset  # noqa: E402
@@ -185,41 +184,8 @@ class Bench:
 
     def _write_config(self) -> None:
         """Write the deployed configuration with repo2 a plain copy of the encrypted repo1."""
-        parser = configparser.ConfigParser(interpolation=None)
-        parser.optionxform = str  # type: ignore[assignment,method-assign]
-        parser.read(DEPLOYED_CONFIG)
-        settings = parser["global"]
-        for name in [name for name in settings if name.startswith("repo2-")]:
-            del settings[name]
-        for name in ("repo1", "repo2", "conf.d", "log", "lock"):
-            (self.base / name).mkdir(mode=0o700)
-            _for_server(self.base / name)
-        settings.update(
-            {
-                "log-path": str(self.base / "log"),
-                "lock-path": str(self.base / "lock"),
-                "repo1-path": str(self.base / "repo1"),
-                "repo2-type": "posix",
-                "repo2-path": str(self.base / "repo2"),
-                "repo2-retention-full-type": settings["repo1-retention-full-type"],
-                "repo2-retention-full": settings["repo1-retention-full"],
-            }
-        )
         assert self.coordinates is not None
-        parser[STANZA].update(
-            {
-                "pg1-path": str(self.server.data_dir),
-                "pg1-port": str(self.coordinates.port),
-                "pg1-socket-path": str(self.server.base_dir),
-            }
-        )
-        with (self.base / "pgbackrest.conf").open("w", encoding="utf-8") as config:
-            parser.write(config)
-        _for_server(self.base / "pgbackrest.conf")
-        secret = self.base / "conf.d" / "secrets.conf"
-        secret.write_text(f"[global]\nrepo1-cipher-pass={os.urandom(24).hex()}\n")
-        secret.chmod(0o600)
-        _for_server(secret)
+        write_config(self.base, self.server, self.coordinates.port, None, plain_second=True)
 
     def environment(self, keyset: Path) -> dict[str, str]:
         """Return the environment of an ``afspraak`` command on this server and stanza."""

@@ -335,11 +335,19 @@ class ArchivingServer(ThrowAwayServer):
         return password
 
 
-def write_config(base: Path, postgres: ArchivingServer, port: int, s3: SeaweedS3 | None) -> None:
+def write_config(
+    base: Path,
+    postgres: ArchivingServer,
+    port: int,
+    s3: SeaweedS3 | None,
+    *,
+    plain_second: bool = False,
+) -> None:
     """Write the deployed pgbackrest.conf with this test's paths, ports and secrets.
 
     Everything else, retention and encryption above all, is the deployed file's. Without
-    ``s3`` the second repository is a directory (``base/repo2``).
+    ``s3`` the second repository is a directory (``base/repo2``); ``plain_second`` leaves
+    it unencrypted (the benchmark's comparison).
     """
     parser = configparser.ConfigParser(interpolation=None)
     parser.optionxform = str  # type: ignore[assignment,method-assign]
@@ -358,6 +366,8 @@ def write_config(base: Path, postgres: ArchivingServer, port: int, s3: SeaweedS3
         for option in [name for name in parser["global"] if name.startswith("repo2-s3-")]:
             del parser["global"][option]
         parser["global"].update({"repo2-type": "posix", "repo2-path": str(base / "repo2")})
+        if plain_second:
+            del parser["global"]["repo2-cipher-type"]
     else:
         parser["global"].update(
             {
@@ -380,7 +390,7 @@ def write_config(base: Path, postgres: ArchivingServer, port: int, s3: SeaweedS3
     secrets_file.write_text(
         "[global]\n"
         f"repo1-cipher-pass={secrets.token_urlsafe(32)}\n"
-        f"repo2-cipher-pass={secrets.token_urlsafe(32)}\n"
+        + ("" if plain_second else f"repo2-cipher-pass={secrets.token_urlsafe(32)}\n")
         + (f"repo2-s3-key={s3.access_key}\nrepo2-s3-key-secret={s3.secret_key}\n" if s3 else "")
     )
     secrets_file.chmod(0o600)
