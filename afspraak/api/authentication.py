@@ -85,7 +85,9 @@ class ApiTokenAuthentication(BaseAuthentication):
             _count_failure(address)
             raise TokenRefusedError(reason or "unknown", token, context)
         note_api_token_use(token)
-        # access_for_request builds the token's access from it (tenancy.access).
+        # access_for_request builds the token's access from it (tenancy.access), from the
+        # Django request DRF wraps: the one the middleware and the pages see too. Django's
+        # HttpRequest declares no such attribute, hence the ignore.
         request._request.api_token = token  # type: ignore[attr-defined]
         return token.user, token
 

@@ -94,6 +94,7 @@ def _describe(database: sqlite3.Connection) -> dict[str, Any]:
             "AND name NOT LIKE 'sqlite_%' ORDER BY name"
         )
     ]
+    # Table names cannot be bound; these come from the copy's own sqlite_master, quoted.
     counts = {
         table: database.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]  # noqa: S608
         for table in tables

@@ -301,8 +301,9 @@ def framable_by_embedders(response: HttpResponse, organization: Organization) ->
     """Let the sites the organization named frame this public booking page, and no other."""
     origins = embed_origins_of(organization)
     if origins:
-        # Replaces only frame-ancestors of the site-wide CSP; X-Frame-Options cannot
-        # name sites, so it is left off where the CSP names them.
+        # Replaces only frame-ancestors of the site-wide CSP (django-csp's per-response
+        # attribute, which HttpResponse does not declare); X-Frame-Options cannot name
+        # sites, so it is left off where the CSP names them.
         response._csp_replace = {"frame-ancestors": origins}  # type: ignore[attr-defined]
         response.xframe_options_exempt = True
     return response

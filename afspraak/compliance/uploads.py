@@ -103,5 +103,6 @@ def bounded_report_upload(
         except AttachmentTooLargeError:
             return _too_large(request)
 
-    # The middleware's CSRF check would read the body first: ``protected`` checks after.
+    # The middleware's CSRF check would read the body first: exempt from it, the view is
+    # still CSRF-protected, by ``protected`` after the length check.
     return csrf_exempt(checked)

@@ -159,11 +159,20 @@ def end_sessions(request: HttpRequest, reviewer: Reviewer, incident_id: str) -> 
     )
 
 
-@require_http_methods(["GET", "POST"])
-@staff_view
-def revoke_tokens(request: HttpRequest, reviewer: Reviewer, incident_id: str) -> HttpResponse:
+def _member_action(
+    request: HttpRequest,
+    reviewer: Reviewer,
+    incident_id: str,
+    act: Callable[[Reviewer, str, str, str], object],
+    confirmation: Callable[[Any, Any], tuple[str, list[str], str]],
+) -> HttpResponse:
+    """Do ``act`` to the member a POST names, or ask to confirm it for the one a GET names.
+
+    ``confirmation(user, organization)`` gives the confirmation's title, consequences and
+    button.
+    """
     if request.method == "POST":
-        containment.revoke_member_api_tokens(
+        act(
             reviewer,
             incident_id,
             request.POST.get("organization", ""),
@@ -172,41 +181,48 @@ def revoke_tokens(request: HttpRequest, reviewer: Reviewer, incident_id: str) ->
         return _done(incident_id)
     user = containment.account_named(request.GET.get("user", ""))
     organization = containment.organization_named(request.GET.get("organization", ""))
+    title, consequences, button = confirmation(user, organization)
     return _confirm(
+        request, title=title, consequences=consequences, button=button, incident_id=incident_id
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@staff_view
+def revoke_tokens(request: HttpRequest, reviewer: Reviewer, incident_id: str) -> HttpResponse:
+    return _member_action(
         request,
-        title=f"Revoke every API token of {user.email} in {organization.name}?",
-        consequences=[
-            "Every program using one of them is refused from its next call. The tokens "
-            "cannot be restored: the member makes new ones when the incident is over.",
-        ],
-        button="Revoke their tokens",
-        incident_id=incident_id,
+        reviewer,
+        incident_id,
+        containment.revoke_member_api_tokens,
+        lambda user, organization: (
+            f"Revoke every API token of {user.email} in {organization.name}?",
+            [
+                "Every program using one of them is refused from its next call. The tokens "
+                "cannot be restored: the member makes new ones when the incident is over.",
+            ],
+            "Revoke their tokens",
+        ),
     )
 
 
 @require_http_methods(["GET", "POST"])
 @staff_view
 def suspend_member(request: HttpRequest, reviewer: Reviewer, incident_id: str) -> HttpResponse:
-    if request.method == "POST":
-        containment.suspend_member(
-            reviewer,
-            incident_id,
-            request.POST.get("organization", ""),
-            request.POST.get("user", ""),
-        )
-        return _done(incident_id)
-    user = containment.account_named(request.GET.get("user", ""))
-    organization = containment.organization_named(request.GET.get("organization", ""))
-    return _confirm(
+    return _member_action(
         request,
-        title=f"Suspend {user.email} in {organization.name}?",
-        consequences=[
-            f"Every page and action of {organization.name} refuses them from their next "
-            "request until you lift the suspension here. Their other organizations are "
-            "not affected.",
-        ],
-        button="Suspend the member",
-        incident_id=incident_id,
+        reviewer,
+        incident_id,
+        containment.suspend_member,
+        lambda user, organization: (
+            f"Suspend {user.email} in {organization.name}?",
+            [
+                f"Every page and action of {organization.name} refuses them from their next "
+                "request until you lift the suspension here. Their other organizations are "
+                "not affected.",
+            ],
+            "Suspend the member",
+        ),
     )
 
 
