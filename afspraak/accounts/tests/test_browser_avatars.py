@@ -41,8 +41,13 @@ def open_page(browser_page, browser_console, server, viewport):
 
 
 def loaded(page, selector: str) -> bool:
-    """Tell whether the image was fetched and decoded (the CSP let it in, the type fits)."""
-    return page.locator(selector).evaluate("image => image.complete && image.naturalWidth > 0")
+    """Tell whether the image was fetched and decoded (the CSP let it in, the type fits).
+
+    `decode()` waits for an image still on its way, so a slow fetch is not read as a
+    refused one; it rejects when the image cannot be fetched or decoded."""
+    return page.locator(selector).evaluate(
+        "image => image.decode().then(() => image.naturalWidth > 0, () => false)"
+    )
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
