@@ -1,0 +1,72 @@
+"""Four indexes on audit events instead of eight: each is a cost on every append.
+
+The actor's and the organization's own indexes are led by the (actor, occurred_at) and
+(organization, occurred_at) ones. The action's and the time's become one (action,
+occurred_at): every query of a time names actions, an organization or an actor (the
+latest backup, the detection rules' windows), and no query looks actions up by prefix
+alone, so the pattern index Django adds to an indexed text column goes too.
+SQLite changes the columns by rebuilding the table, which drops its append-only
+triggers: they are dropped first and made again afterwards, as in 0004.
+"""
+
+import importlib
+
+import django.db.models.deletion
+import django.utils.timezone
+from django.conf import settings
+from django.db import migrations, models
+
+chain = importlib.import_module("afspraak.audit.migrations.0004_audit_chain")
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("audit", "0007_one_message_per_audit_event"),
+        ("tenancy", "0009_api_tokens"),
+        migrations.swappable_dependency(settings.AUTH_USER_MODEL),
+    ]
+
+    operations = [
+        migrations.RunPython(chain.drop_sqlite_triggers, chain.make_sqlite_triggers),
+        migrations.AlterField(
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(max_length=100),
+        ),
+        migrations.AlterField(
+            model_name="auditevent",
+            name="occurred_at",
+            field=models.DateTimeField(default=django.utils.timezone.now),
+        ),
+        migrations.AlterField(
+            model_name="auditevent",
+            name="actor",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
+        ),
+        migrations.AlterField(
+            model_name="auditevent",
+            name="organization",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="tenancy.organization",
+            ),
+        ),
+        migrations.AddIndex(
+            model_name="auditevent",
+            index=models.Index(fields=["action", "-occurred_at"], name="audit_event_action_time"),
+        ),
+        migrations.RunPython(chain.make_sqlite_triggers, chain.drop_sqlite_triggers),
+    ]
