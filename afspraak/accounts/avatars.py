@@ -21,6 +21,10 @@ from afspraak.images import CheckedImage, inspect_image, without_metadata
 
 MAX_AVATAR_BYTES = 512 * 1024
 MAX_AVATAR_SIDE = 2048
+# What the browser makes a larger photo fit before sending it (js/shrink-picture.js):
+# the largest circle a page shows is 96 CSS pixels, so this stays sharp on a screen of
+# four times the density, and a JPEG this size is far under the byte limit.
+AVATAR_FIT_SIDE = 512
 # The hash's first characters name the version in the address: enough to tell
 # pictures apart, short enough to read.
 _VERSION_LENGTH = 16

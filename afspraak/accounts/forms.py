@@ -10,7 +10,7 @@ from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.http import HttpRequest
 
-from afspraak.accounts.avatars import MAX_AVATAR_BYTES, MAX_AVATAR_SIDE
+from afspraak.accounts.avatars import AVATAR_FIT_SIDE, MAX_AVATAR_BYTES, MAX_AVATAR_SIDE
 from afspraak.accounts.models import MAX_NAME_LENGTH
 from afspraak.accounts.passwords import new_account_validators
 from afspraak.inputs.names import validate_name_text
@@ -64,9 +64,19 @@ class AvatarForm(forms.Form):
     picture = forms.FileField(
         label="Choose a picture",
         help_text=(
-            f"A PNG, JPEG or WebP image of at most {MAX_AVATAR_BYTES // 1024} KB and "
-            f"{MAX_AVATAR_SIDE} pixels a side; shown in a circle, so a square picture of "
-            "your face fits best."
+            "A PNG, JPEG or WebP image, shown in a circle, so a square picture of your face "
+            "fits best. A larger photo is made smaller by your browser before it is sent "
+            f"(with JavaScript off: at most {MAX_AVATAR_BYTES // 1024} KB and "
+            f"{MAX_AVATAR_SIDE} pixels a side)."
         ),
-        widget=forms.FileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+        # Read by js/shrink-picture.js, which makes a larger photo fit before it is sent.
+        widget=forms.FileInput(
+            attrs={
+                "accept": "image/png,image/jpeg,image/webp",
+                "data-max-bytes": MAX_AVATAR_BYTES,
+                "data-max-side": MAX_AVATAR_SIDE,
+                "data-fit-side": AVATAR_FIT_SIDE,
+                "data-note": "picture-shrunk",
+            }
+        ),
     )

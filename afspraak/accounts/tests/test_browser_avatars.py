@@ -1,7 +1,7 @@
 """The avatar in Chromium at 1280 px and on a 390 px phone: uploaded on the profile page
-(a text file named .png refused with its reason), then shown beside the host's name on
-the booking page; both pages sound (no horizontal scroll, no CSP or console error, axe
-clean; issue 12)."""
+(a text file named .png refused with its reason; a phone's photo of several MB made
+smaller in the browser first), then shown beside the host's name on the booking page;
+both pages sound (no horizontal scroll, no CSP or console error, axe clean; issue 12)."""
 
 import io
 
@@ -9,9 +9,10 @@ import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
-from afspraak.accounts.avatars import set_avatar
-from afspraak.accounts.models import User
+from afspraak.accounts.avatars import MAX_AVATAR_BYTES, inspect_avatar, set_avatar
+from afspraak.accounts.models import User, UserAvatar
 from afspraak.audit.context import AuditContext
+from afspraak.images import CheckedImage
 from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound
 from afspraak.testing.factories import DEFAULT_PASSWORD, MeetingTypeFactory, UserFactory
 
@@ -112,3 +113,47 @@ def test_the_booking_page_shows_the_hosts_picture(
     finally:
         context.close()
     assert not browser_console, browser_console
+
+
+def phone_photo() -> bytes:
+    """Return a 4,000 by 3,000 JPEG of grain, several MB, that the camera held upright.
+
+    The Exif orientation (6: turn 90° clockwise) says the picture shows 3,000 by 4,000.
+    """
+    picture = Image.effect_noise((4000, 3000), 80).convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=95, exif=exif)
+    return buffer.getvalue()
+
+
+def test_a_phone_photo_is_made_smaller_in_the_browser_before_it_is_sent(
+    browser_page, browser_console, https_live_server
+):
+    UserFactory.create(email=EMAIL, full_name="Hanna de Vries")
+    photo = phone_photo()
+    assert len(photo) > 4 * MAX_AVATAR_BYTES
+    context, page = open_page(browser_page, browser_console, https_live_server, PHONE)
+    try:
+        page.goto("/accounts/login/")
+        page.get_by_label("Email").fill(EMAIL)
+        page.get_by_label("Password").fill(DEFAULT_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.goto("/accounts/profile/")
+        page.get_by_label("Choose a picture").set_input_files(
+            {"name": "IMG_2048.jpg", "mimeType": "image/jpeg", "buffer": photo}
+        )
+        expect(page.locator("#picture-shrunk")).to_contain_text("Made smaller to 384 by 512 pixels")
+        page.get_by_role("button", name="Upload picture").click()
+        expect(page.get_by_text("Your picture is saved.")).to_be_visible()
+        assert loaded(page, "img.avatar-large")
+        assert_page_is_sound(page, "profile-avatar-shrunk-phone")
+    finally:
+        context.close()
+    assert not browser_console, browser_console
+    stored = bytes(UserAvatar.objects.get(user__email=EMAIL).data)
+    # Upright (the camera's turn applied), within every limit, and no Exif left.
+    assert inspect_avatar(stored) == CheckedImage("image/jpeg", 384, 512)
+    assert len(stored) <= MAX_AVATAR_BYTES
+    assert b"Exif" not in stored
