@@ -210,8 +210,8 @@ def test_an_approval_type_says_the_booking_waits_for_the_host(client):
     meeting_type = MeetingTypeFactory.create(requires_approval=True)
     response = client.post(book_url(meeting_type), form_data(), follow=True)
     html = response.content.decode()
-    assert "Waiting for approval" in html
-    assert "the host will confirm or decline" in html
+    assert "Request sent — waiting for approval" in html
+    assert "You will hear from us when the host answers." in html
 
 
 def test_one_address_submitting_too_many_bookings_is_slowed_down(client, meeting_type, settings):

@@ -58,7 +58,7 @@ def test_the_manage_page_shows_the_meeting_in_both_zones_with_its_links(client, 
     html = response.content.decode()
     assert response.status_code == 200
     assert "Intake call" in html
-    assert "Confirmed" in html
+    assert "You're scheduled" in html
     assert "Monday 7 December 2026, 03:00 to 03:30 (America/New York, EST)" in html
     assert "Monday 7 December 2026, 09:00 to 09:30 (Europe/Amsterdam, CET)" in html
     assert reload(booking).location in html
@@ -71,7 +71,8 @@ def test_a_pending_booking_says_it_waits_for_approval(client, clock):
     meeting_type = MeetingTypeFactory.create(requires_approval=True)
     pending = book(meeting_type, MONDAY_0900)
     html = client.get(invitee_url(pending, "manage")).content.decode()
-    assert "Waiting for approval" in html
+    assert "Request sent — waiting for approval" in html
+    assert "Add to your calendar" not in html
 
 
 @pytest.mark.parametrize("name", ["manage", "cancel", "reschedule", "ics"])
