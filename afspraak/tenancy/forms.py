@@ -76,7 +76,7 @@ class AuditFilterForm(forms.Form):
         required=False,
         max_length=100,
         validators=[RegexValidator(r"^[a-z0-9_.]*$", "Use an action code such as tenancy.member.")],
-        help_text="An action code or its beginning, e.g. tenancy.member",
+        help_text="A code or its start, e.g. tenancy.member",
     )
     category = forms.ChoiceField(
         required=False,
