@@ -233,7 +233,7 @@ class ReviewItemKind(models.TextChoices):
     MEMBERSHIP = "membership", "Owner or admin of an organization"
     STAFF = "staff", "Staff account"
     SUPPORT_GRANT = "support_grant", "Active support access"
-    API_TOKEN = "api_token", "API token that may change more than bookings"
+    API_TOKEN = "api_token", "Active API token"
 
 
 class ReviewDecision(models.TextChoices):
