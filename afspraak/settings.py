@@ -418,6 +418,10 @@ if AFSPRAAK_ACCESS_REVIEW_INTERVAL_DAYS > 183:
         "AFSPRAAK_ACCESS_REVIEW_INTERVAL_DAYS must be at most 183: control O1 reviews access "
         "at least every six months"
     )
+# A disciplinary note is erased this many days after it was recorded (set your employment law's).
+AFSPRAAK_DISCIPLINARY_NOTE_RETENTION_DAYS = env_int(
+    "AFSPRAAK_DISCIPLINARY_NOTE_RETENTION_DAYS", 730, minimum=1
+)
 
 # Vulnerability disclosure (docs/runbooks/disclosure.md): the address security.txt names
 # beside the report form (optional), and the largest attachment a report may carry.

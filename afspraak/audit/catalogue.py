@@ -93,6 +93,8 @@ ACTIONS: dict[str, str] = {
     "compliance.training.reminder_queued": "A reminder that a staff training expires was queued.",
     "compliance.disciplinary_note.recorded": "A staff member's non-compliance was noted.",
     "compliance.disciplinary_note.read": "A security reviewer read a staff member's notes.",
+    "compliance.disciplinary_note.erased": "A disciplinary note was erased at the end of its "
+    "retention period.",
     "compliance.support.requested": "A staff member asked for support access to the organization.",
     "compliance.support.approved": "Support access for a staff member was approved.",
     "compliance.support.denied": "Support access for a staff member was refused.",

@@ -8,6 +8,7 @@ class ComplianceConfig(AppConfig):
 
     def ready(self) -> None:
         from afspraak.compliance import (
+            records,  # noqa: F401  (daily job: notes past their retention)
             reminders,  # noqa: F401  (outbox handler, daily job)
             support_mail,  # noqa: F401  (outbox handlers)
         )

@@ -6,11 +6,14 @@ organization's, so the events belong to no organization's log.
 """
 
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
 
 from afspraak.accounts.middleware import is_staff_account
 from afspraak.audit.context import AuditContext
@@ -174,3 +177,36 @@ def read_disciplinary_notes(context: AuditContext, user: Any) -> list[Disciplina
         data={"staff": user.public_id, "notes": [note.public_id for note in notes]},
     )
     return notes
+
+
+def erase_expired_disciplinary_notes(now: datetime | None = None) -> int:
+    """Erase the notes recorded longer ago than their retention; record each; return how many."""
+    retention = timedelta(days=settings.AFSPRAAK_DISCIPLINARY_NOTE_RETENTION_DAYS)
+    context = AuditContext.system()
+    with transaction.atomic():
+        expired = list(
+            DisciplinaryNote.objects.select_for_update()
+            .filter(recorded_at__lt=(now or timezone.now()) - retention)
+            .select_related("user")
+        )
+        for note in expired:
+            # Recorded before the row goes: the event names the note and the staff member,
+            # never the words (as when it was recorded).
+            record(
+                "compliance.disciplinary_note.erased",
+                context=context,
+                target=note,
+                data={
+                    "staff": note.user.public_id,
+                    "recorded_at": note.recorded_at.isoformat(),
+                    "retention_days": retention.days,
+                },
+            )
+        DisciplinaryNote.objects.filter(pk__in=[note.pk for note in expired]).delete()
+    return len(expired)
+
+
+@db_periodic_task(crontab(hour="6", minute="20"))
+def daily_disciplinary_note_erasure() -> int:
+    """Erase the disciplinary notes whose retention has passed (see the function above)."""
+    return erase_expired_disciplinary_notes()

@@ -1,6 +1,7 @@
-"""Disciplinary notes (O4): read by security reviewers only, each reading audited, and never
-erased with the account they are about."""
+"""Disciplinary notes (O4): read by security reviewers only, each reading audited, never
+erased with the account they are about, and erased once their retention has passed."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -9,7 +10,11 @@ from django.db.models import ProtectedError
 
 from afspraak.audit.context import AuditContext
 from afspraak.compliance.models import DisciplinaryNote
-from afspraak.compliance.records import read_disciplinary_notes, record_disciplinary_note
+from afspraak.compliance.records import (
+    daily_disciplinary_note_erasure,
+    read_disciplinary_notes,
+    record_disciplinary_note,
+)
 from afspraak.compliance.tests.reviewing import security_reviewer
 from afspraak.errors import ForbiddenError
 from afspraak.testing.audit import assert_audited, assert_not_audited
@@ -81,3 +86,39 @@ def test_an_account_with_notes_cannot_be_deleted(noted):
         staff.delete()
 
     assert DisciplinaryNote.objects.filter(public_id=note.public_id).exists()
+
+
+def test_a_note_is_erased_by_the_daily_job_once_its_retention_has_passed(clock, settings):
+    settings.AFSPRAAK_DISCIPLINARY_NOTE_RETENTION_DAYS = 730
+    reviewer = security_reviewer()
+    staff = StaffUserFactory.create(email="noted@staff.test")
+    old = record_disciplinary_note(AuditContext.system(reviewer), staff, "Shared a password.")
+    clock.shift(timedelta(days=100))
+    newer = record_disciplinary_note(AuditContext.system(reviewer), staff, "Tailgated a door.")
+
+    clock.shift(timedelta(days=629, hours=23))
+    assert daily_disciplinary_note_erasure.call_local() == 0
+    clock.shift(timedelta(hours=2))
+    assert daily_disciplinary_note_erasure.call_local() == 1
+
+    assert list(DisciplinaryNote.objects.values_list("public_id", flat=True)) == [newer.public_id]
+    event = assert_audited(
+        "compliance.disciplinary_note.erased",
+        actor=None,
+        data={
+            "staff": staff.public_id,
+            "recorded_at": old.recorded_at.isoformat(),
+            "retention_days": 730,
+        },
+    )
+    assert (event.target_type, event.target_id) == ("compliance.disciplinarynote", old.public_id)
+    assert "password" not in str(event.data)
+
+
+def test_an_account_whose_notes_are_all_erased_can_be_deleted(clock, noted, settings):
+    staff, _, _ = noted
+    settings.AFSPRAAK_DISCIPLINARY_NOTE_RETENTION_DAYS = 30
+    clock.shift(timedelta(days=31))
+
+    assert daily_disciplinary_note_erasure.call_local() == 1
+    staff.delete()
