@@ -141,7 +141,7 @@ def decide_support_grant_as_staff(
         return _decide(context, grant, approve=approve)
 
 
-def _revoke(context: AuditContext, grant: SupportGrant) -> SupportGrant:
+def _revoke(context: AuditContext, grant: SupportGrant, **event_data: Any) -> SupportGrant:
     with transaction.atomic():
         locked = SupportGrant.objects.select_for_update().select_related("staff").get(pk=grant.pk)
         if locked.state not in (GrantState.REQUESTED, GrantState.APPROVED):
@@ -154,10 +154,19 @@ def _revoke(context: AuditContext, grant: SupportGrant) -> SupportGrant:
             context=context,
             organization=locked.organization,
             target=locked,
-            data=_event_data(locked),
+            data=_event_data(locked, **event_data),
         )
         queue_outcome_mail(locked, decided_by=context.actor)
     return locked
+
+
+def end_support_grants_of(context: AuditContext, staff: Any, trigger: str) -> None:
+    """Revoke every support grant ``staff`` holds or asked for (their account is deactivated)."""
+    open_grants = SupportGrant.objects.filter(
+        staff_id=staff.pk, state__in=(GrantState.REQUESTED, GrantState.APPROVED)
+    )
+    for grant in open_grants:
+        _revoke(context, grant, trigger=trigger)
 
 
 def revoke_support_grant(access: Access, grant: SupportGrant) -> SupportGrant:

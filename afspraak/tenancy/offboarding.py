@@ -4,9 +4,12 @@ Removing a member or deactivating a user ends every session the user has (on eve
 device: ending all of them is the safe, simple choice even when only one
 organization removed them), revokes the pending invitations they sent or received
 there and revokes their API tokens there (everywhere, for a deactivated user). Each
-step writes its own audit event, in the same transaction as the change.
+step writes its own audit event, in the same transaction as the change. A deactivated
+user's access that another app keeps (a staff member's support grants, in compliance,
+which tenancy cannot import) ends in a step that app registers.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +25,16 @@ from afspraak.tenancy.access import Access, access_for_system, memberships_of
 from afspraak.tenancy.api_tokens import revoke_api_tokens_of
 from afspraak.tenancy.models import Invitation, addressed_to
 from afspraak.tenancy.roles import Permission
+
+# A step another app adds to a user's deactivation: given the context, the user and the
+# trigger to record, it ends what it keeps, in the deactivation's transaction.
+DeactivationStep = Callable[[AuditContext, Any, str], None]
+_deactivation_steps: dict[str, DeactivationStep] = {}
+
+
+def register_deactivation_step(name: str, step: DeactivationStep) -> None:
+    """Add a step every ``deactivate_user`` runs after tenancy's own."""
+    _deactivation_steps[name] = step
 
 
 @dataclass(frozen=True)
@@ -118,6 +131,8 @@ def deactivate_user(context: AuditContext, user: Any, *, reason: str) -> Offboar
             invitations += revoke_pending_invitations_of(access, user, trigger=trigger)
             revoke_api_tokens_of(access, user, trigger=trigger)
         sessions = end_user_sessions(context, user, trigger=trigger)
+        for step in _deactivation_steps.values():
+            step(context, user, trigger)
     return OffboardingSummary(
         organizations=len(memberships), sessions=sessions, invitations=invitations
     )

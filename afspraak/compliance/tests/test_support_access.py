@@ -10,6 +10,7 @@ from django.urls import reverse
 from afspraak.accounts.tests.signin import reauthenticate
 from afspraak.audit.context import AuditContext
 from afspraak.compliance.models import Approver, GrantState, SupportGrant, SupportPolicy
+from afspraak.compliance.standing import NOT_STAFF, standing_refusal
 from afspraak.compliance.support import (
     approver_of,
     decide_support_grant,
@@ -18,6 +19,7 @@ from afspraak.compliance.support import (
 )
 from afspraak.compliance.tests.staffing import staff_member
 from afspraak.errors import ConflictError, DomainError, ForbiddenError
+from afspraak.tenancy.offboarding import deactivate_user
 from afspraak.testing.access import member_access
 from afspraak.testing.audit import assert_audited, events
 from afspraak.testing.logins import log_in_with_second_factor
@@ -109,6 +111,28 @@ def test_staff_member_ends_their_own_access(client, tenants, clock):
     assert grant.state == GrantState.REVOKED
     assert client.get(reverse("tenancy:members", args=[tenants.a.slug])).status_code == 404
     assert_audited("compliance.support.revoked", actor=staff)
+
+
+def test_deactivating_a_staff_member_ends_their_grants_and_requests(tenants, clock):
+    staff = staff_member()
+    active = request_support_access(AuditContext(actor=staff), tenants.a, reason="T", hours=4)
+    decide_support_grant(member_access(tenants.owner, reauthenticated=True), active, approve=True)
+    asked = request_support_access(AuditContext(actor=staff), tenants.b, reason="U", hours=1)
+    security = AuditContext.system(staff_member(email="lead@staff.test"))
+
+    deactivate_user(security, staff, reason="left the company")
+
+    for grant in (active, asked):
+        grant.refresh_from_db()
+        assert grant.state == GrantState.REVOKED
+        assert_audited(
+            "compliance.support.revoked",
+            actor=security.actor,
+            organization=grant.organization,
+            data={"grant": grant.public_id, "trigger": "user_deactivated"},
+        )
+    # Its holder is refused by the gate itself too, grant or not: the account is inactive.
+    assert standing_refusal(staff) == NOT_STAFF
 
 
 @pytest.mark.parametrize(
