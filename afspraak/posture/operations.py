@@ -22,7 +22,7 @@ from afspraak.backups.retention import (
 )
 from afspraak.compliance.checks import no_recent_pentest
 from afspraak.compliance.pentests import last_engagement
-from afspraak.posture.results import Result, Target, failed, not_applicable, passed
+from afspraak.posture.results import Result, Target, failed, passed
 
 # The codes the restore drills record (afspraak.backups); the newest one decides.
 DRILL_PASSED, DRILL_FAILED = "backups.drill.passed", "backups.drill.failed"
@@ -56,11 +56,18 @@ def check_backups_fresh(target: Target) -> Result:
 
 
 def check_backup_retention(target: Target) -> Result:
-    """Fail when pgBackRest's retention and the schedule can keep deleted data past 7 days."""
-    if connection.vendor != "postgresql":
-        # SQLite's retention is AFSPRAAK_BACKUP_RETENTION_DAYS, which settings bound.
-        return not_applicable("the SQLite backups' retention is checked by the settings")
-    return pgbackrest_retention_result(target, Path(settings.AFSPRAAK_PGBACKREST_CONFIG_PATH))
+    """Fail when the backups' retention can keep deleted data past 7 days (either engine)."""
+    if connection.vendor == "postgresql":
+        return pgbackrest_retention_result(target, Path(settings.AFSPRAAK_PGBACKREST_CONFIG_PATH))
+    # SQLite's backups are pruned after AFSPRAAK_BACKUP_RETENTION_DAYS: above 7 only with
+    # the override, which the settings let start and this check reports every day.
+    days = settings.AFSPRAAK_BACKUP_RETENTION_DAYS
+    if days > 7:
+        return failed(
+            f"backups are kept {days} days (AFSPRAAK_BACKUP_RETENTION_OVERRIDE): deleted data "
+            "stays in them past 7 days, against D2 and D5 (docs/runbooks/backups.md)"
+        )
+    return passed(f"backups are pruned after {days} days: deleted data leaves them within 7 days")
 
 
 def pgbackrest_retention_result(target: Target, config_dir: Path) -> Result:

@@ -1,4 +1,5 @@
-"""The audit's check that pgBackRest's retention and schedule keep deleted data ≤ 7 days (D2)."""
+"""The audit's check that the backups' retention keeps deleted data ≤ 7 days (D2): pgBackRest's
+retention and schedule on PostgreSQL, the pruning age of the SQLite backups."""
 
 from pathlib import Path
 
@@ -114,8 +115,13 @@ def test_a_missing_configuration_fails_in_production_and_is_noted_in_development
 
 
 @pytest.mark.django_db
-def test_the_check_applies_to_postgresql_only(schedule, tmp_path):
+@pytest.mark.parametrize(
+    ("days", "status", "says"),
+    [(7, Status.PASS, "leaves them within 7 days"), (8, Status.FAIL, "kept 8 days")],
+)
+def test_each_engine_is_judged_by_its_own_retention(schedule, tmp_path, days, status, says):
     schedule.AFSPRAAK_PGBACKREST_CONFIG_PATH = str(tmp_path)
+    schedule.AFSPRAAK_BACKUP_RETENTION_DAYS = days
     from django.db import connection
 
     result = check_backup_retention(TARGET)
@@ -123,4 +129,5 @@ def test_the_check_applies_to_postgresql_only(schedule, tmp_path):
     if connection.vendor == "postgresql":
         assert result.detail.startswith("not configured: cannot read the pgBackRest")
     else:
-        assert result.status is Status.NOT_APPLICABLE
+        assert result.status is status
+        assert says in result.detail
