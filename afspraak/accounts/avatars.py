@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from afspraak.accounts.models import User, UserAvatar
 from afspraak.audit.context import AuditContext
+from afspraak.audit.deletions import DeletedKind, note_deletion
 from afspraak.audit.trail import record
 from afspraak.images import CheckedImage, inspect_image, without_metadata
 
@@ -61,6 +62,8 @@ def set_avatar(user: User, data: bytes, *, context: AuditContext) -> None:
         )
         locked.avatar_hash = user.avatar_hash = hashlib.sha256(data).hexdigest()
         locked.save(update_fields=["avatar_hash"])
+        if replaced:
+            _note_gone(locked, context)
         record(
             "accounts.avatar.changed",
             actor=user,
@@ -79,5 +82,17 @@ def remove_avatar(user: User, *, context: AuditContext) -> bool:
             return False
         locked.avatar_hash = user.avatar_hash = ""
         locked.save(update_fields=["avatar_hash"])
+        _note_gone(locked, context)
         record("accounts.avatar.removed", actor=user, target=user, context=context, data={})
     return True
+
+
+def _note_gone(user: User, context: AuditContext) -> None:
+    # A picture of a person is personal data: the ledger certifies it gone from the
+    # backups too, once no backup taken before now is left (control D2).
+    note_deletion(
+        DeletedKind.AVATAR,
+        organization_public_id="",
+        subject_ids=[user.public_id],
+        context=context,
+    )

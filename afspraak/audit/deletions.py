@@ -1,10 +1,11 @@
 """The deletion ledger (control D2): each deletion of data leaves one ``DeletionRecord``.
 
 Domain functions that delete data — an invitee's erasure, a meeting type, a member, an
-organization — call :func:`note_deletion` inside their own transaction, so the record
-exists exactly when the deletion committed. It lives in this low layer because every
-domain app may call it; deciding when a record is certified "permanently deleted"
-(no backup that could hold the data is left) belongs to the backups app, above them all.
+organization, a user's picture — call :func:`note_deletion` inside their own
+transaction, so the record exists exactly when the deletion committed. It lives in this
+low layer because every domain app may call it; deciding when a record is certified
+"permanently deleted" (no backup that could hold the data is left) belongs to the
+backups app, above them all.
 """
 
 from collections.abc import Iterable
@@ -28,6 +29,8 @@ class DeletedKind(StrEnum):
     MEETING_TYPE = "meeting_type"
     MEMBER = "member"
     ORGANIZATION = "organization"
+    # A user's picture, removed or replaced by another (it belongs to no organization).
+    AVATAR = "avatar"
 
 
 def note_deletion(

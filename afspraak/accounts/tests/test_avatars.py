@@ -12,6 +12,7 @@ from afspraak.accounts.avatars import MAX_AVATAR_BYTES, avatar_url, set_avatar
 from afspraak.accounts.models import User, UserAvatar
 from afspraak.accounts.templatetags.avatars import initials_of
 from afspraak.audit.context import AuditContext
+from afspraak.audit.models import DeletionRecord
 from afspraak.bookings.links import invitee_token
 from afspraak.bookings.tests.url_matrix import members_booking
 from afspraak.testing.audit import assert_audited, events
@@ -25,6 +26,17 @@ def image(kind: str = "PNG", size: tuple[int, int] = (96, 96)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, (200, 90, 40)).save(buffer, format=kind)
     return buffer.getvalue()
+
+
+def assert_in_the_deletion_ledger(user: User) -> None:
+    """Assert the old picture's deletion waits in the ledger for its certificate (D2)."""
+    (entry,) = DeletionRecord.objects.all()
+    assert (entry.kind, entry.subject_ids, entry.actor_public_id, entry.certified_at) == (
+        "avatar",
+        [user.public_id],
+        user.public_id,
+        None,
+    )
 
 
 def upload(client, data: bytes, name: str = "me.png"):
@@ -77,6 +89,7 @@ def test_a_new_picture_replaces_the_old_one_at_a_new_address(client, user):
     assert avatar_url(user) != old_url
     assert [bytes(a.data) for a in UserAvatar.objects.filter(user=user)] == [new]
     assert events("accounts.avatar.changed")[-1].data == {"replaced": True}
+    assert_in_the_deletion_ledger(user)
 
 
 def test_removing_the_picture_deletes_it_and_shows_the_initials(client, user):
@@ -88,6 +101,7 @@ def test_removing_the_picture_deletes_it_and_shows_the_initials(client, user):
     assert user.avatar_hash == ""
     assert not UserAvatar.objects.filter(user=user).exists()
     assert_audited("accounts.avatar.removed", actor=user, target_id=user.public_id)
+    assert_in_the_deletion_ledger(user)
     page = client.get(reverse("account_profile")).content.decode()
     assert "Your picture is removed." in page
     assert '<span class="avatar avatar-large avatar-initials" aria-hidden="true">HV</span>' in page
@@ -98,6 +112,7 @@ def test_removing_when_there_is_no_picture_records_nothing(client, user):
     response = client.post(reverse("account_avatar_remove"), follow=True)
     assert "You have no picture." in response.content.decode()
     assert events("accounts.avatar.removed") == []
+    assert not DeletionRecord.objects.exists()
 
 
 @pytest.mark.parametrize(
