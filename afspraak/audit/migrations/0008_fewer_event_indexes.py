@@ -22,7 +22,10 @@ chain = importlib.import_module("afspraak.audit.migrations.0004_audit_chain")
 class Migration(migrations.Migration):
     dependencies = [
         ("audit", "0007_one_message_per_audit_event"),
-        ("tenancy", "0009_api_tokens"),
+        # As 0001: the organization table is all the reference needs. A later tenancy
+        # migration would have migrating tenancy back unapply this one first, which puts
+        # the sealed rows' reversal after a tenancy change it cannot read through.
+        ("tenancy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
