@@ -22,9 +22,10 @@ chain = importlib.import_module("afspraak.audit.migrations.0004_audit_chain")
 class Migration(migrations.Migration):
     dependencies = [
         ("audit", "0007_one_message_per_audit_event"),
-        # As 0001: the organization table is all the reference needs. A later tenancy
-        # migration would have migrating tenancy back unapply this one first, which puts
-        # the sealed rows' reversal after a tenancy change it cannot read through.
+        # As 0001: the organization table is all the reference needs. With the latest
+        # tenancy migration here, migrating tenancy back unapplied this one too, and in the
+        # order that made, bookings' sealed-rows reversal read an organization column
+        # already gone (test_invitation_encryption's migration test).
         ("tenancy", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
