@@ -1,7 +1,8 @@
 """The booking page's zone picker in Chromium at 1280 px and on a 390 px phone: the
-browser's zone is detected, the search box narrows the list, picking a zone reloads the
-times at once, and an en-US visitor reads 12-hour times (issue 12); without script the
-page shows its zone and links to a page listing every zone."""
+browser's zone is detected (unless the visitor has already clicked or pressed a key),
+the search box narrows the list, picking a zone reloads the times at once, and an en-US
+visitor reads 12-hour times (issue 12); without script the page shows its zone and links
+to a page listing every zone."""
 
 import re
 
@@ -80,3 +81,37 @@ def test_without_script_the_picker_shows_the_chosen_zone_and_links_to_every_zone
         expect(page.locator("[data-slot]").first).to_be_visible()
     finally:
         context.close()
+
+
+def test_a_visitor_who_started_with_the_keyboard_is_not_moved_to_their_zone(
+    browser_page, browser_console, https_live_server
+):
+    meeting_type = MeetingTypeFactory.create()
+    url = f"/{meeting_type.organization.slug}/{meeting_type.slug}/"
+    context = browser_page.context.browser.new_context(
+        base_url=https_live_server.url, viewport=DESKTOP, timezone_id="Asia/Tokyo"
+    )
+    held = []
+    try:
+        page = context.new_page()
+        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        # The zone list (whose arrival would switch the page to Tokyo) is held back until
+        # the visitor has pressed a key.
+        page.route("**/b/zones/**", lambda route: held.append(route))
+        with page.expect_request("**/b/zones/**"):
+            page.goto(url)
+        while not held:  # the route's handler runs as Playwright reads its events
+            page.wait_for_timeout(50)
+        page.keyboard.press("Tab")
+        held[0].continue_()
+        zone = page.get_by_label("Times are shown in")
+        expect(zone).to_have_attribute("data-zone-list-loaded", "")
+        # The list is in and the handler that would switch has run: the page stayed.
+        page.evaluate("() => new Promise(resolve => setTimeout(resolve, 300))")
+        assert "tz=" not in page.url
+        expect(zone).to_have_value("Europe/Amsterdam")
+        expect(zone.locator("option[value='Asia/Tokyo']")).to_have_count(1)
+    finally:
+        context.close()
+    assert not browser_console, browser_console

@@ -8,16 +8,19 @@
     return;
   }
   var params = new URLSearchParams(window.location.search);
-  // Once the visitor has chosen something, the page is theirs: a zone switch arriving later
-  // (after the zone list) would reload it from under them.
+  // Once the visitor has done something (a click, a tap, a key: keyboard users start with
+  // Tab), the page is theirs: a zone switch arriving later (after the zone list) would
+  // reload it from under them.
   var interacted = false;
-  document.addEventListener(
-    "click",
-    function () {
-      interacted = true;
-    },
-    { capture: true, once: true }
-  );
+  ["click", "keydown"].forEach(function (type) {
+    document.addEventListener(
+      type,
+      function () {
+        interacted = true;
+      },
+      { capture: true, once: true }
+    );
+  });
 
   function showBrowserZone() {
     if (interacted) {
