@@ -54,8 +54,10 @@ class UserFactory(factory.django.DjangoModelFactory[User]):
 
 
 class StaffUserFactory(UserFactory):
+    """An operator's employee: staff, not a superuser (who would hold every permission and
+    pass every permission check a test means to exercise); ask for one explicitly."""
+
     is_staff = True
-    is_superuser = True
 
 
 # --- Organizations, memberships, invitations ----------------------------------------------

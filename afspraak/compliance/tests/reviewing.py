@@ -18,7 +18,7 @@ def make_security_reviewer(user: Any) -> Any:
 
 def security_reviewer() -> Any:
     """Create a staff member in good standing who is a security reviewer."""
-    return make_security_reviewer(staff_member(is_superuser=False))
+    return make_security_reviewer(staff_member())
 
 
 def campaign() -> ReviewCampaign:

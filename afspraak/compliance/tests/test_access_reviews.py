@@ -140,8 +140,8 @@ def test_security_reviewer_revokes_a_staff_account_at_once(tenants):
 
 def test_only_a_security_reviewer_and_never_for_themselves(tenants):
     reviewer = security_reviewer()
-    # Staff, but neither superuser nor holding the reviewer's permission.
-    plain = staff_member(is_superuser=False)
+    # Staff (never a superuser unless asked), without the reviewer's permission.
+    plain = staff_member()
     review = campaign()
     with pytest.raises(ForbiddenError):
         decide_staff_review_item(

@@ -56,8 +56,8 @@ def test_a_security_reviewer_reads_a_staff_members_notes_and_the_reading_is_audi
 
 def test_no_one_else_reads_them(noted):
     staff, _, _ = noted
-    # Staff, not a superuser (who holds every permission, the reviewer's included).
-    colleague = StaffUserFactory.create(email="colleague@staff.test", is_superuser=False)
+    # Staff, without the reviewer's permission (a superuser would hold it, as every one).
+    colleague = StaffUserFactory.create(email="colleague@staff.test")
 
     with pytest.raises(CommandError, match="Only a security reviewer reads"):
         _staff("notes", staff.email, "--by", colleague.email)
