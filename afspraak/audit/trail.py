@@ -148,15 +148,23 @@ def _insert_with_message(
     ]
     database.ensure_connection()
     # Bound by the server, not quoted into the text by the client as Django's cursors do: the
-    # parameters travel apart from one unchanging statement. No named prepared statement,
-    # so a transaction-pooling proxy (PgBouncer) in front of the database still works.
-    # Django's wrapper keeps query logging, execute wrappers and error translation (its
-    # stubs type the argument as a wrapper; Django passes the driver's cursor, as here).
-    raw = cast(Any, psycopg.Cursor(database.connection))
-    wrap = database.make_debug_cursor if database.queries_logged else database.make_cursor
-    with wrap(raw) as cursor:
-        cursor.execute(_insert_sql(database), params)
-        (event.pk,) = cursor.fetchone()
+    # parameters travel apart from one unchanging statement, prepared once per connection
+    # (a named prepared statement: a transaction-pooling PgBouncer would need 1.21 or later
+    # with max_prepared_statements set; deploy/patroni/README.md). Parsing and planning it
+    # was half of an append's database CPU.
+    raw = psycopg.Cursor(database.connection)
+    if database.queries_logged or database.execute_wrappers:
+        # Django's wrapper, for the query log and the execute wrappers (its stubs type
+        # the argument as a wrapper; Django passes the driver's cursor, as here). It takes
+        # no ``prepare``: the statement runs prepared once the connection has prepared it.
+        wrap = database.make_debug_cursor if database.queries_logged else database.make_cursor
+        with wrap(cast(Any, raw)) as cursor:
+            cursor.execute(_insert_sql(database), params)
+            (event.pk,) = cursor.fetchone()
+    else:
+        with database.wrap_database_errors, raw:
+            raw.execute(_insert_sql(database), params, prepare=True)
+            (event.pk,) = cast(tuple[int], raw.fetchone())
     event._state.adding = False
     event._state.db = database.alias
     dispatch_after_commit()
