@@ -16,10 +16,6 @@ from afspraak.redis_sentinel import SentinelPool, parse_sentinels
 Settings = dict[str, dict[str, Any]]
 
 
-# psycopg prepares a statement after this many runs; the count is never reached.
-PREPARE_ONLY_WHEN_ASKED = 2**31 - 1
-
-
 def database_settings(engine: str, var_dir: Path, *, sslmode: str) -> Settings:
     """Return ``DATABASES``: the default connection, and on PostgreSQL the system one."""
     if engine != "postgresql":
@@ -43,14 +39,7 @@ def database_settings(engine: str, var_dir: Path, *, sslmode: str) -> Settings:
                 },
             }
         }
-    options: dict[str, str | int] = {
-        "sslmode": sslmode,
-        # A statement is prepared (parsed and planned once per connection) only where the
-        # code asks for it: the audit trail's append (``afspraak.audit.trail``), half of
-        # whose database CPU was parsing and planning. Django's own cursors bind on the
-        # client and never prepare; Django's default here (None) would refuse even that.
-        "prepare_threshold": PREPARE_ONLY_WHEN_ASKED,
-    }
+    options = {"sslmode": sslmode}
     # With several hosts (``AFSPRAAK_DB_HOST=a,b``), libpq tries them in order and keeps the
     # first that matches: ``read-write`` finds the current primary of a Patroni pair.
     target_session_attrs = env_choice(

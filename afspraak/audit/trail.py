@@ -11,10 +11,12 @@ import logging
 from typing import Any, cast
 
 import psycopg
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
+from psycopg.types.numeric import Int8
 
 from afspraak.audit.catalogue import require_catalogued
 from afspraak.audit.chain import CHAIN_TOPIC, SIEM_TOPIC
@@ -58,6 +60,10 @@ def record(
     if actor is None:
         actor = context.actor
     user = actor if getattr(actor, "is_authenticated", False) else None
+    # The row keeps bare ids, with no relation to check their model: a wrong object
+    # would file the event under another user or tenant.
+    _require_model(user, settings.AUTH_USER_MODEL, "actor")
+    _require_model(organization, "tenancy.Organization", "organization")
     ip_address, user_agent, pseudonym = context.ip_address, context.user_agent, ""
     if user is None and organization is not None and (ip_address or user_agent):
         # An invitee or visitor of the organization: their source, not their data.
@@ -87,7 +93,7 @@ def record(
     event: AuditEvent = cast(Any, AuditEvent)(None, *(row[c] for c in _EVENT_COLUMNS))
     organization_public_id = getattr(organization, "public_id", None)
     # The connection itself, not Django's per-thread proxy to it: the proxy's lookup on
-    # every attribute the fields' conversions read was a tenth of an append's CPU.
+    # every attribute read was a measurable part of an append's CPU.
     database = connections[DEFAULT_DB_ALIAS]
     if database.vendor == "postgresql":
         _insert_with_message(event, organization_public_id, database)
@@ -130,6 +136,10 @@ def _insert_sql(database: BaseDatabaseWrapper) -> str:
     return _insert_statement[0]
 
 
+def _bigint(value: int | None) -> Int8 | None:
+    return None if value is None else Int8(value)
+
+
 def _insert_with_message(
     event: AuditEvent, organization_public_id: str | None, database: BaseDatabaseWrapper
 ) -> None:
@@ -141,6 +151,10 @@ def _insert_with_message(
     adapted = {
         "ip_address": database.ops.adapt_ipaddressfield_value(event.ip_address),
         "data": database.ops.adapt_json_value(event.data, None),
+        # Always sent as bigint: psycopg sends a small int as int2 and a larger as int4,
+        # and each set of types would be a prepared statement of its own.
+        "actor_id": _bigint(event.actor_id),
+        "organization_id": _bigint(event.organization_id),
     }
     params = [
         *(adapted[c] if c in adapted else getattr(event, c) for c in _EVENT_COLUMNS),
@@ -148,23 +162,26 @@ def _insert_with_message(
     ]
     database.ensure_connection()
     # Bound by the server, not quoted into the text by the client as Django's cursors do: the
-    # parameters travel apart from one unchanging statement, prepared once per connection
-    # (a named prepared statement: a transaction-pooling PgBouncer would need 1.21 or later
-    # with max_prepared_statements set; deploy/patroni/README.md). Parsing and planning it
-    # was half of an append's database CPU.
-    raw = psycopg.Cursor(database.connection)
-    if database.queries_logged or database.execute_wrappers:
-        # Django's wrapper, for the query log and the execute wrappers (its stubs type
-        # the argument as a wrapper; Django passes the driver's cursor, as here). It takes
-        # no ``prepare``: the statement runs prepared once the connection has prepared it.
-        wrap = database.make_debug_cursor if database.queries_logged else database.make_cursor
-        with wrap(cast(Any, raw)) as cursor:
+    # parameters travel apart from one unchanging statement. Django's wrapper keeps query
+    # logging, execute wrappers, the broken-transaction check and error translation (its
+    # stubs type the argument as a wrapper; Django passes the driver's cursor, as here).
+    driver = database.connection
+    raw = cast(Any, psycopg.Cursor(driver))
+    wrap = database.make_debug_cursor if database.queries_logged else database.make_cursor
+    # Prepared: parsed and planned once per connection and shape (an actor, an
+    # organization and an address each present or not: at most eight statements), not on
+    # every event (that was half of an append's database CPU). Django opens connections
+    # with psycopg's preparing off (a threshold of None); this statement alone turns it on
+    # while it runs, so psycopg neither counts nor prepares anything else, nor deallocates
+    # on every rollback. A transaction-pooling PgBouncer in front would need 1.21 or later
+    # with max_prepared_statements (deploy/patroni/README.md: the deployment has none).
+    driver.prepare_threshold = 0
+    try:
+        with wrap(raw) as cursor:
             cursor.execute(_insert_sql(database), params)
             (event.pk,) = cursor.fetchone()
-    else:
-        with database.wrap_database_errors, raw:
-            raw.execute(_insert_sql(database), params, prepare=True)
-            (event.pk,) = cast(tuple[int], raw.fetchone())
+    finally:
+        driver.prepare_threshold = None
     event._state.adding = False
     event._state.db = database.alias
     dispatch_after_commit()
@@ -185,6 +202,15 @@ def write_siem_lines(messages: list[OutboxMessage]) -> None:
             event.action,
             extra={"audit_event": event, "organization_public_id": organization_public_id},
         )
+
+
+def _require_model(instance: Any, label: str, role: str) -> None:
+    """Refuse an ``instance`` (when given) that is not a saved row of model ``label``."""
+    if instance is None:
+        return
+    meta = getattr(instance, "_meta", None)
+    if meta is None or meta.label_lower != label.lower() or instance.pk is None:
+        raise TypeError(f"the audit event's {role} must be a saved {label}, not {instance!r}")
 
 
 def _forbidden_keys(value: Any) -> list[str]:

@@ -347,16 +347,3 @@ def test_commits_in_quick_succession_share_dispatcher_runs_but_each_is_followed_
     assert len(queued) == 2
     assert queued[1] > committed[-1]  # the timer's run comes after the last commit
     assert outbox._kick_timer is None
-
-
-@pytest.mark.postgres_only
-def test_the_append_is_prepared_once_per_connection_and_the_rest_never(db):
-    record("accounts.logout")
-    record("accounts.logout")
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE NOT from_sql")
-        prepared = [statement for (statement,) in cursor.fetchall()]
-    # The append alone, whatever else ran on this connection before (Django's own
-    # statements bind on the client and are never prepared).
-    assert len(prepared) == 1
-    assert prepared[0].lstrip().startswith('WITH event AS (INSERT INTO "audit_auditevent"')

@@ -129,3 +129,54 @@ def test_each_event_goes_to_the_siem_stream_as_one_ecs_json_line(
     assert document["organization.id"] == organization.public_id
     assert document["afspraak.data"] == {"count": 2}
     assert user.email not in line
+
+
+def test_record_refuses_an_object_of_another_model_as_organization():
+    with pytest.raises(TypeError, match=r"organization must be a saved tenancy\.Organization"):
+        record("accounts.logout", organization=UserFactory.create())
+    assert not AuditEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("address", "stored"),
+    [
+        ("203.0.113.9", "203.0.113.9"),
+        ("2001:db8::1", "2001:db8::1"),
+        ("2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8::1"),
+        ("::ffff:203.0.113.9", "::ffff:203.0.113.9"),
+        (None, None),
+    ],
+)
+def test_record_keeps_the_address_in_its_short_form(address, stored):
+    record("accounts.logout", context=AuditContext(actor=UserFactory.create(), ip_address=address))
+    assert AuditEvent.objects.get().ip_address == stored
+
+
+def _prepared() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+@pytest.mark.postgres_only
+def test_the_append_is_the_only_prepared_statement_and_ids_of_any_size_share_one():
+    organization = OrganizationFactory.create()
+    near = UserFactory.create()
+    # An id past 2**31: psycopg would send it as another integer type than a small one.
+    far = UserFactory.build(pk=2**31 + 7, public_id="usr_far")
+    with transaction.atomic():
+        record("accounts.logout", actor=near, organization=organization, target=organization)
+    shapes = len(_prepared())
+    record("accounts.logout", actor=far, organization=organization, target=organization)
+    assert len(_prepared()) == shapes == 1
+    # Each of actor, organization and address present or not: at most eight, all the append
+    # (Django's own statements bind on the client; psycopg prepares only while it runs).
+    record("accounts.logout")
+    record("accounts.logout", context=AuditContext(ip_address="203.0.113.9"))
+    prepared = _prepared()
+    assert 1 < len(prepared) <= 8
+    assert all(
+        statement.lstrip().startswith('WITH event AS (INSERT INTO "audit_auditevent"')
+        for statement in prepared
+    )
+    assert connection.connection.prepare_threshold is None
