@@ -60,9 +60,10 @@ def set_avatar(user: User, data: bytes, *, context: AuditContext) -> None:
         UserAvatar.objects.update_or_create(
             user=locked, defaults={"content_type": checked.content_type, "data": data}
         )
+        previous = locked.avatar_hash
         locked.avatar_hash = user.avatar_hash = hashlib.sha256(data).hexdigest()
         locked.save(update_fields=["avatar_hash"])
-        if replaced:
+        if previous and previous != locked.avatar_hash:
             _note_gone(locked, context)
         record(
             "accounts.avatar.changed",

@@ -6,7 +6,7 @@ organization's, so the events belong to no organization's log.
 """
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -179,14 +179,14 @@ def read_disciplinary_notes(context: AuditContext, user: Any) -> list[Disciplina
     return notes
 
 
-def erase_expired_disciplinary_notes(now: datetime | None = None) -> int:
+def erase_expired_disciplinary_notes() -> int:
     """Erase the notes recorded longer ago than their retention; record each; return how many."""
     retention = timedelta(days=settings.AFSPRAAK_DISCIPLINARY_NOTE_RETENTION_DAYS)
     context = AuditContext.system()
     with transaction.atomic():
         expired = list(
-            DisciplinaryNote.objects.select_for_update()
-            .filter(recorded_at__lt=(now or timezone.now()) - retention)
+            DisciplinaryNote.objects.select_for_update(of=("self",))
+            .filter(recorded_at__lt=timezone.now() - retention)
             .select_related("user")
         )
         for note in expired:

@@ -14,7 +14,7 @@ from typing import Any
 from allauth.account.internal.flows.reauthentication import did_recently_reauthenticate
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -162,8 +162,11 @@ def _revoke(context: AuditContext, grant: SupportGrant, **event_data: Any) -> Su
 
 def end_support_grants_of(context: AuditContext, staff: Any, trigger: str) -> None:
     """Revoke every support grant ``staff`` holds or asked for (their account is deactivated)."""
-    open_grants = SupportGrant.objects.filter(
-        staff_id=staff.pk, state__in=(GrantState.REQUESTED, GrantState.APPROVED)
+    # Locked, so none is decided or ended meanwhile (that would fail the deactivation);
+    # a grant whose hours are over has ended by itself and keeps its history.
+    open_grants = SupportGrant.objects.select_for_update().filter(
+        Q(state=GrantState.REQUESTED) | Q(state=GrantState.APPROVED, expires_at__gt=timezone.now()),
+        staff_id=staff.pk,
     )
     for grant in open_grants:
         _revoke(context, grant, trigger=trigger)

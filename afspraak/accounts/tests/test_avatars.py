@@ -92,6 +92,12 @@ def test_a_new_picture_replaces_the_old_one_at_a_new_address(client, user):
     assert_in_the_deletion_ledger(user)
 
 
+def test_the_same_picture_again_deletes_nothing(client, user):
+    picture = given_avatar(user, image(size=(50, 50)))
+    assert upload(client, picture).status_code == 302
+    assert not DeletionRecord.objects.exists()
+
+
 def test_removing_the_picture_deletes_it_and_shows_the_initials(client, user):
     given_avatar(user)
     url = avatar_url(user)

@@ -101,8 +101,11 @@ def test_a_visitor_who_started_with_the_keyboard_is_not_moved_to_their_zone(
         page.route("**/b/zones/**", lambda route: held.append(route))
         with page.expect_request("**/b/zones/**"):
             page.goto(url)
-        while not held:  # the route's handler runs as Playwright reads its events
+        for _ in range(100):  # the route's handler runs as Playwright reads its events
+            if held:
+                break
             page.wait_for_timeout(50)
+        assert held, "the zone list was never asked for"
         page.keyboard.press("Tab")
         held[0].continue_()
         zone = page.get_by_label("Times are shown in")

@@ -118,6 +118,11 @@ def test_deactivating_a_staff_member_ends_their_grants_and_requests(tenants, clo
     active = request_support_access(AuditContext(actor=staff), tenants.a, reason="T", hours=4)
     decide_support_grant(member_access(tenants.owner, reauthenticated=True), active, approve=True)
     asked = request_support_access(AuditContext(actor=staff), tenants.b, reason="U", hours=1)
+    # An earlier grant, over by itself: it keeps its history (approved, then expired).
+    clock.shift(timedelta(hours=-9))
+    over = request_support_access(AuditContext(actor=staff), tenants.b, reason="V", hours=1)
+    decide_support_grant(member_access(tenants.outsider, reauthenticated=True), over, approve=True)
+    clock.shift(timedelta(hours=9))
     security = AuditContext.system(staff_member(email="lead@staff.test"))
 
     deactivate_user(security, staff, reason="left the company")
@@ -131,6 +136,9 @@ def test_deactivating_a_staff_member_ends_their_grants_and_requests(tenants, clo
             organization=grant.organization,
             data={"grant": grant.public_id, "trigger": "user_deactivated"},
         )
+    over.refresh_from_db()
+    assert (over.state, over.revoked_at) == (GrantState.APPROVED, None)
+    assert not over.is_active()
     # Its holder is refused by the gate itself too, grant or not: the account is inactive.
     assert standing_refusal(staff) == NOT_STAFF
 

@@ -115,19 +115,27 @@ def test_a_missing_configuration_fails_in_production_and_is_noted_in_development
 
 
 @pytest.mark.django_db
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize(
     ("days", "status", "says"),
     [(7, Status.PASS, "leaves them within 7 days"), (8, Status.FAIL, "kept 8 days")],
 )
-def test_each_engine_is_judged_by_its_own_retention(schedule, tmp_path, days, status, says):
-    schedule.AFSPRAAK_PGBACKREST_CONFIG_PATH = str(tmp_path)
+def test_sqlite_backups_are_judged_by_their_pruning_age(schedule, days, status, says):
     schedule.AFSPRAAK_BACKUP_RETENTION_DAYS = days
-    from django.db import connection
 
     result = check_backup_retention(TARGET)
 
-    if connection.vendor == "postgresql":
-        assert result.detail.startswith("not configured: cannot read the pgBackRest")
-    else:
-        assert result.status is status
-        assert says in result.detail
+    assert result.status is status
+    assert says in result.detail
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres_only
+def test_postgresql_is_judged_by_pgbackrests_configuration(schedule, tmp_path):
+    schedule.AFSPRAAK_PGBACKREST_CONFIG_PATH = str(tmp_path)
+    # SQLite's retention setting, even past 7 days, is not what judges PostgreSQL.
+    schedule.AFSPRAAK_BACKUP_RETENTION_DAYS = 8
+
+    result = check_backup_retention(TARGET)
+
+    assert result.detail.startswith("not configured: cannot read the pgBackRest")

@@ -26,7 +26,7 @@
     );
   }
 
-  function shrink(input) {
+  function shrink(input, turn) {
     var file = input.files && input.files[0];
     var maxBytes = Number(input.getAttribute("data-max-bytes"));
     var maxSide = Number(input.getAttribute("data-max-side"));
@@ -39,10 +39,32 @@
     if (!file || !window.createImageBitmap || !window.DataTransfer) {
       return;
     }
+    // A later choice makes this one's result stale: it must neither replace the newer
+    // file nor let the buttons go while the newer one is still being made smaller.
+    function current() {
+      return turn === input.getAttribute("data-turn");
+    }
     function wait(waiting) {
+      if (!current()) {
+        return;
+      }
       Array.prototype.forEach.call(buttons, function (button) {
         button.disabled = waiting;
       });
+    }
+    function use(blob, width, height) {
+      if (!blob || !current()) {
+        return;
+      }
+      var transfer = new DataTransfer();
+      var name = file.name.replace(/\.[^.]*$/, "") + ".jpg";
+      transfer.items.add(new File([blob], name, { type: "image/jpeg" }));
+      input.files = transfer.files;
+      if (note) {
+        note.textContent =
+          "Made smaller to " + width + " by " + height +
+          " pixels (" + Math.ceil(blob.size / 1024) + " KB) before it is sent.";
+      }
     }
     wait(true);
     createImageBitmap(file, { imageOrientation: "from-image" })
@@ -64,18 +86,11 @@
         context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
         bitmap.close();
         encode(canvas, maxBytes, 0, function (blob) {
-          if (blob) {
-            var transfer = new DataTransfer();
-            var name = file.name.replace(/\.[^.]*$/, "") + ".jpg";
-            transfer.items.add(new File([blob], name, { type: "image/jpeg" }));
-            input.files = transfer.files;
-            if (note) {
-              note.textContent =
-                "Made smaller to " + canvas.width + " by " + canvas.height +
-                " pixels (" + Math.ceil(blob.size / 1024) + " KB) before it is sent.";
-            }
+          try {
+            use(blob, canvas.width, canvas.height);
+          } finally {
+            wait(false);
           }
-          wait(false);
         });
       })
       .catch(function () {
@@ -84,8 +99,11 @@
   }
 
   document.querySelectorAll("input[type=file][data-fit-side]").forEach(function (input) {
+    var turns = 0;
     input.addEventListener("change", function () {
-      shrink(input);
+      turns += 1;
+      input.setAttribute("data-turn", String(turns));
+      shrink(input, String(turns));
     });
   });
 })();

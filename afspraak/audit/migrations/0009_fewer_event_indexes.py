@@ -1,10 +1,10 @@
 """Four indexes on audit events instead of eight: each is a cost on every append.
 
 The actor's and the organization's own indexes are led by the (actor, occurred_at) and
-(organization, occurred_at) ones. The action's and the time's become one (action,
-occurred_at): every query of a time names actions, an organization or an actor (the
-latest backup, the detection rules' windows), and no query looks actions up by prefix
-alone, so the pattern index Django adds to an indexed text column goes too.
+(organization, occurred_at) ones. The action's and the time's go, now that 0008 built
+(action, occurred_at): every query of a time names actions, an organization or an actor
+(the latest backup, the detection rules' windows), and no query looks actions up by
+prefix alone, so the pattern index Django adds to an indexed text column goes too.
 SQLite changes the columns by rebuilding the table, which drops its append-only
 triggers: they are dropped first and made again afterwards, as in 0004.
 """
@@ -21,7 +21,7 @@ chain = importlib.import_module("afspraak.audit.migrations.0004_audit_chain")
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("audit", "0007_one_message_per_audit_event"),
+        ("audit", "0008_action_time_index"),
         # As 0001: the organization table is all the reference needs. With the latest
         # tenancy migration here, migrating tenancy back unapplied this one too, and in the
         # order that made, bookings' sealed-rows reversal read an organization column
@@ -67,10 +67,6 @@ class Migration(migrations.Migration):
                 related_name="+",
                 to="tenancy.organization",
             ),
-        ),
-        migrations.AddIndex(
-            model_name="auditevent",
-            index=models.Index(fields=["action", "-occurred_at"], name="audit_event_action_time"),
         ),
         migrations.RunPython(chain.make_sqlite_triggers, chain.drop_sqlite_triggers),
     ]
