@@ -160,6 +160,9 @@ def _insert_with_message(
         *(adapted[c] if c in adapted else getattr(event, c) for c in _EVENT_COLUMNS),
         *(CHAIN_TOPIC, organization_public_id, now, now),
     ]
+    # As Django's own cursor() does: a persistent connection to a primary that died
+    # (failover) is replaced before the request's first statement, this one included.
+    database.close_if_health_check_failed()
     database.ensure_connection()
     # Bound by the server, not quoted into the text by the client as Django's cursors do: the
     # parameters travel apart from one unchanging statement. Django's wrapper keeps query
