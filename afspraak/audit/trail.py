@@ -178,7 +178,9 @@ def _insert_with_message(
     # while it runs, so psycopg neither counts nor prepares anything else, nor deallocates
     # on every rollback. A transaction-pooling PgBouncer in front would need 1.21 or later
     # with max_prepared_statements (deploy/patroni/README.md: the deployment has none).
-    driver.prepare_threshold = 0
+    # Not while Django logs queries (DEBUG, a test counting them): its log reads the
+    # statement's text back from psycopg, which has none for a prepared execution.
+    driver.prepare_threshold = None if database.queries_logged else 0
     try:
         with wrap(raw) as cursor:
             cursor.execute(_insert_sql(database), params)
