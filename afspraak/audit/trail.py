@@ -146,8 +146,8 @@ def _insert_with_message(
     """Insert ``event`` and its message to the chain's sequencer in one statement."""
     require_topics([CHAIN_TOPIC])
     now = timezone.now()
-    # The values go as the model holds them, but for the two columns psycopg cannot take
-    # as they are.
+    # The values go as the model holds them, but for the address and the data, which
+    # psycopg cannot take as they are, and the ids.
     adapted = {
         "ip_address": database.ops.adapt_ipaddressfield_value(event.ip_address),
         "data": database.ops.adapt_json_value(event.data, None),
