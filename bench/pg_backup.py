@@ -42,21 +42,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psycopg  # noqa: E402
-from _figures import figure  # noqa: E402
+import psycopg
+from _figures import figure
 
-from afspraak.backups.tests.pgbackrest_servers import (  # noqa: E402
+from afspraak.backups.tests.pgbackrest_servers import (
     STANZA,
     ArchivingServer,
     as_server_user,
     write_config,
 )
-from afspraak.cluster.loopback import free_port, wait_until  # noqa: E402
-from afspraak.crypto.keyring import create_master_keyset  # noqa: E402
-from afspraak.testing.postgres import (  # noqa: E402
+from afspraak.cluster.loopback import free_port, wait_until
+from afspraak.crypto.keyring import create_master_keyset
+from afspraak.testing.postgres import (
     DATABASE_NAME,
     SYSTEM_USER,
     PostgresCoordinates,

@@ -13,7 +13,7 @@ from django.core import mail
 from playwright.sync_api import Page, expect
 
 from afspraak.accounts.tests.test_browser_signup import submit_totp_code
-from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound
+from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound, watch_console
 from afspraak.testing.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -34,8 +34,7 @@ def open_page(browser_page, browser_console, https_live_server):
         )
         contexts.append(context)
         page = context.new_page()
-        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        watch_console(page, browser_console)
         return page
 
     yield open_at

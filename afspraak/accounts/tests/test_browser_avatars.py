@@ -13,7 +13,7 @@ from afspraak.accounts.avatars import MAX_AVATAR_BYTES, inspect_avatar, set_avat
 from afspraak.accounts.models import User, UserAvatar
 from afspraak.audit.context import AuditContext
 from afspraak.images import CheckedImage
-from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound
+from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound, watch_console
 from afspraak.testing.factories import DEFAULT_PASSWORD, MeetingTypeFactory, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -36,8 +36,7 @@ def open_page(browser_page, browser_console, server, viewport):
         base_url=server.url, viewport=viewport, is_mobile=viewport == PHONE
     )
     page = context.new_page()
-    page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
-    page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+    watch_console(page, browser_console)
     return context, page
 
 

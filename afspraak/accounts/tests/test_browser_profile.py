@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from afspraak.accounts.models import User
-from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound
+from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound, watch_console
 from afspraak.testing.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.browser
@@ -23,8 +23,7 @@ def test_a_host_renames_themselves_on_the_profile_page(
     )
     try:
         page = context.new_page()
-        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        watch_console(page, browser_console)
         page.goto("/accounts/login/")
         page.get_by_label("Email").fill(EMAIL)
         page.get_by_label("Password").fill(DEFAULT_PASSWORD)

@@ -24,6 +24,7 @@ def main() -> None:
             runpy.run_module(target, run_name="__main__", alter_sys=True)
         else:
             sys.argv = ["-c", *rest]
+            # What ``python -c`` would run: a script the test itself wrote, never input.
             exec(compile(target, "<script>", "exec"), {"__name__": "__main__"})  # noqa: S102
 
 

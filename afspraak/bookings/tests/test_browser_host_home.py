@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from afspraak.bookings.tests.url_matrix import booking_of
 from afspraak.tenancy.roles import Role
-from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound
+from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound, watch_console
 from afspraak.testing.factories import (
     DEFAULT_PASSWORD,
     MembershipFactory,
@@ -37,8 +37,7 @@ def test_the_host_home_shows_what_needs_them_and_copies_a_link(
     context.grant_permissions(["clipboard-read", "clipboard-write"])
     try:
         page = context.new_page()
-        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        watch_console(page, browser_console)
         page.goto("/accounts/login/")
         page.get_by_label("Email").fill(HOST)
         page.get_by_label("Password").fill(DEFAULT_PASSWORD)
@@ -73,8 +72,7 @@ def test_the_host_asks_the_invitee_to_reschedule_after_a_confirmation(
     )
     try:
         page = context.new_page()
-        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        watch_console(page, browser_console)
         page.goto("/accounts/login/")
         page.get_by_label("Email").fill(HOST)
         page.get_by_label("Password").fill(DEFAULT_PASSWORD)

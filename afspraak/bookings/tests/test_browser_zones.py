@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from afspraak.scheduling.zones import canonical_zones
-from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound
+from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound, watch_console
 from afspraak.testing.factories import MeetingTypeFactory
 
 pytestmark = pytest.mark.browser
@@ -31,8 +31,7 @@ def test_the_zone_picker_finds_a_zone_and_shows_its_times(
     )
     try:
         page = context.new_page()
-        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        watch_console(page, browser_console)
         page.goto(url)
         expect(page).to_have_url(re.compile(r"\?tz=Asia%2FTokyo$"))
         expect(page.locator(".host")).to_have_text(
@@ -94,8 +93,7 @@ def test_a_visitor_who_started_with_the_keyboard_is_not_moved_to_their_zone(
     held = []
     try:
         page = context.new_page()
-        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        watch_console(page, browser_console)
         # The zone list (whose arrival would switch the page to Tokyo) is held back until
         # the visitor has pressed a key.
         page.route("**/b/zones/**", lambda route: held.append(route))

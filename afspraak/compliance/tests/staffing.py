@@ -15,7 +15,12 @@ from afspraak.compliance.models import (
     TrainingCompletion,
     TrainingKind,
 )
-from afspraak.testing.browser import PHONE, assert_page_is_sound, second_factor_session_cookie
+from afspraak.testing.browser import (
+    PHONE,
+    assert_page_is_sound,
+    second_factor_session_cookie,
+    watch_console,
+)
 from afspraak.testing.factories import StaffUserFactory
 
 DOCUMENT = "ab" * 32
@@ -68,8 +73,7 @@ def visit_pages(browser_page, server_url, viewport, browser_console, user, pages
         if user is not None:
             context.add_cookies([second_factor_session_cookie(user, server_url)])
         page = context.new_page()
-        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        watch_console(page, browser_console)
         for name, path in pages.items():
             response = page.goto(path)
             assert response is not None

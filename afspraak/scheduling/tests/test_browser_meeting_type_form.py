@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from afspraak.scheduling.models import MeetingType
 from afspraak.tenancy.context import organization_context
 from afspraak.tenancy.roles import Role
-from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound
+from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound, watch_console
 from afspraak.testing.factories import (
     DEFAULT_PASSWORD,
     MembershipFactory,
@@ -36,8 +36,7 @@ def test_a_host_builds_a_meeting_type_with_questions(
     )
     try:
         page = context.new_page()
-        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        watch_console(page, browser_console)
         page.goto("/accounts/login/")
         page.get_by_label("Email").fill(HOST)
         page.get_by_label("Password").fill(DEFAULT_PASSWORD)

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from afspraak.tenancy.roles import Role
-from afspraak.testing.browser import DESKTOP
+from afspraak.testing.browser import DESKTOP, watch_console
 from afspraak.testing.factories import (
     DEFAULT_PASSWORD,
     MembershipFactory,
@@ -30,8 +30,7 @@ def test_a_new_schedule_takes_the_browsers_zone_and_the_list_can_be_searched(
     )
     try:
         page = context.new_page()
-        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        watch_console(page, browser_console)
         page.goto("/accounts/login/")
         page.get_by_label("Email").fill(HOST)
         page.get_by_label("Password").fill(DEFAULT_PASSWORD)

@@ -20,6 +20,7 @@ from afspraak.testing.browser import (
     PHONE,
     assert_page_is_sound,
     second_factor_session_cookie,
+    watch_console,
 )
 from afspraak.testing.factories import DEFAULT_PASSWORD
 from afspraak.testing.tenants import create_tenants
@@ -113,8 +114,7 @@ def test_console_incident_and_containment_fit_the_screen_and_are_accessible(
     try:
         context.add_cookies([second_factor_session_cookie(staff, https_live_server.url)])
         page = context.new_page()
-        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        watch_console(page, browser_console)
 
         page.goto("/security/")
         main = page.locator("main")

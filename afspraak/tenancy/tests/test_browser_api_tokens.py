@@ -8,7 +8,7 @@ from afspraak.tenancy.api_tokens import create_api_token
 from afspraak.tenancy.models import ApiTokenScope
 from afspraak.tenancy.roles import Role
 from afspraak.testing.access import member_access
-from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound
+from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound, watch_console
 from afspraak.testing.factories import (
     DEFAULT_PASSWORD,
     MembershipFactory,
@@ -45,8 +45,7 @@ def test_api_token_pages_fit_the_screen_and_are_accessible(
     suffix = "desktop" if viewport == DESKTOP else "phone"
     try:
         page = context.new_page()
-        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        watch_console(page, browser_console)
         page.goto("/accounts/login/")
         page.get_by_label("Email").fill(OWNER)
         page.get_by_label("Password").fill(DEFAULT_PASSWORD)

@@ -16,7 +16,7 @@ from afspraak.tenancy.branding import update_branding
 from afspraak.tenancy.embedding import update_embed_origins
 from afspraak.tenancy.roles import Role
 from afspraak.testing.access import member_access
-from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound
+from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound, watch_console
 from afspraak.testing.factories import DEFAULT_PASSWORD, MembershipFactory, OrganizationFactory
 
 pytestmark = pytest.mark.browser
@@ -55,8 +55,7 @@ def test_branded_public_pages_fit_and_use_the_accent(
     )
     try:
         page = context.new_page()
-        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        watch_console(page, browser_console)
         for name, path in pages.items():
             response = page.goto(path)
             assert response is not None
@@ -92,8 +91,7 @@ def test_the_embed_code_on_the_host_home_fits_the_screen(
     )
     try:
         page = context.new_page()
-        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        watch_console(page, browser_console)
         page.goto("/accounts/login/")
         page.get_by_label("Email").fill("owner@alpha.test")
         page.get_by_label("Password").fill(DEFAULT_PASSWORD)
@@ -120,8 +118,7 @@ def test_the_members_organization_navigation_carries_the_accent_alone(
     )
     try:
         page = context.new_page()
-        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        watch_console(page, browser_console)
         page.goto("/accounts/login/")
         page.get_by_label("Email").fill("owner@alpha.test")
         page.get_by_label("Password").fill(DEFAULT_PASSWORD)

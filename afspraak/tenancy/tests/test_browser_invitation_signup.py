@@ -13,7 +13,7 @@ from afspraak.tenancy.access import memberships_of
 from afspraak.tenancy.invitations import invite_member
 from afspraak.tenancy.roles import Role
 from afspraak.testing.access import member_access
-from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound
+from afspraak.testing.browser import DESKTOP, PHONE, assert_page_is_sound, watch_console
 from afspraak.testing.factories import MembershipFactory, OrganizationFactory
 
 pytestmark = pytest.mark.browser
@@ -50,8 +50,7 @@ def test_an_invited_person_signs_up_verifies_and_lands_in_the_organization(
     )
     try:
         page = context.new_page()
-        page.on("console", lambda m: browser_console.append(f"{m.type}: {m.text}"))
-        page.on("pageerror", lambda error: browser_console.append(f"pageerror: {error}"))
+        watch_console(page, browser_console)
         invite_link = _link_in_mail(
             page, smtp_server, https_live_server, "/invitations/", new_member
         )

@@ -147,6 +147,7 @@ def test_deactivation_revokes_the_users_api_tokens_in_every_organization(
 
     deactivate_user(AuditContext.system(), member_in_both, reason="left the company")
 
+    # The test reads both organizations' tokens at once, as no request may.
     with scopes_disabled():
         assert ApiToken.objects.get(pk=in_a.pk).revoked_at is not None
         assert ApiToken.objects.get(pk=in_b.pk).revoked_at is not None
